@@ -1,0 +1,103 @@
+//! Model picker and sampling sliders. The inputs belong to the composer's form (`form=`), so a
+//! plain form post without JavaScript sends them along with the message.
+
+use crate::chat_page::ChatState;
+use crate::models::ModelId;
+use crate::params::{SliderSpec, MAX_TOKENS, TEMPERATURE, TOP_P};
+use leptos::prelude::*;
+
+pub const COMPOSER_FORM_ID: &str = "composer";
+
+#[component]
+pub fn SettingsPanel() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let models = state.models.get_value();
+    let statuses = models
+        .iter()
+        .filter_map(|m| {
+            m.availability.describe().map(|why| {
+                let class = format!("model-status {}", m.availability.css_class());
+                view! { <p class=class data-model=m.id.as_str()>{why.to_string()}</p> }
+            })
+        })
+        .collect_view();
+
+    view! {
+        <aside class="settings" aria-label="Settings">
+            <label for="model">"Model"</label>
+            <select
+                id="model"
+                name="model"
+                form=COMPOSER_FORM_ID
+                prop:value=move || state.model.get().as_str()
+                on:change=move |ev| {
+                    if let Some(id) = ModelId::parse(&event_target_value(&ev)) {
+                        state.model.set(id);
+                    }
+                }
+            >
+                {models
+                    .iter()
+                    .map(|m| {
+                        let id = m.id;
+                        view! {
+                            <option
+                                value=id.as_str()
+                                selected=move || state.model.get() == id
+                                disabled=!m.availability.selectable()
+                            >
+                                {m.picker_text()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            {statuses}
+            <Slider spec=TEMPERATURE value=Signal::derive(move || state.temperature.get() as f64)
+                on_input=move |v| state.temperature.set(v as f32)/>
+            <Slider spec=TOP_P value=Signal::derive(move || state.top_p.get() as f64)
+                on_input=move |v| state.top_p.set(v as f32)/>
+            <Slider spec=MAX_TOKENS value=Signal::derive(move || state.max_tokens.get() as f64)
+                on_input=move |v| state.max_tokens.set(v as u32)/>
+        </aside>
+    }
+}
+
+#[component]
+fn Slider(
+    spec: SliderSpec,
+    #[prop(into)] value: Signal<f64>,
+    on_input: impl Fn(f64) + 'static,
+) -> impl IntoView {
+    let id = spec.field;
+    let shown = move || {
+        let v = value.get();
+        if spec.step >= 1.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    view! {
+        <div class="slider">
+            <label for=id>{spec.label}</label>
+            <output for=id id=format!("{id}-value")>{shown}</output>
+            <input
+                type="range"
+                id=id
+                name=id
+                form=COMPOSER_FORM_ID
+                min=spec.min
+                max=spec.max
+                step=spec.step
+                value=move || value.get()
+                prop:value=move || value.get()
+                on:input=move |ev| {
+                    if let Ok(v) = spec.parse(&event_target_value(&ev)) {
+                        on_input(v);
+                    }
+                }
+            />
+        </div>
+    }
+}

@@ -1,0 +1,99 @@
+//! A conversation as stored, as sent to a model, and as shown in the page.
+
+use crate::errors::ChatError;
+use crate::models::{ModelId, ModelOption};
+use crate::params::{GenParams, Settings};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Model,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Model => "model",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "user" => Some(Role::User),
+            "model" => Some(Role::Model),
+            _ => None,
+        }
+    }
+}
+
+/// Token counts reported by a backend, when it reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub total_tokens: u32,
+}
+
+/// One message as the store keeps it: the text plus everything needed to audit the turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    /// Position in the session, from 0, gap-free.
+    pub seq: u64,
+    pub role: Role,
+    pub text: String,
+    /// For user messages, the model it was addressed to; for replies, the model that wrote it.
+    pub model: ModelId,
+    pub params: GenParams,
+    /// Unix time in milliseconds.
+    pub created_at_ms: i64,
+    /// Replies only.
+    pub latency_ms: Option<u64>,
+    pub usage: Option<TokenUsage>,
+    pub finish_reason: Option<String>,
+}
+
+/// A user message and the model's reply, written to the store together or not at all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewTurn {
+    pub model: ModelId,
+    pub params: GenParams,
+    pub user_text: String,
+    pub user_at_ms: i64,
+    pub reply_text: String,
+    pub reply_at_ms: i64,
+    pub latency_ms: u64,
+    pub usage: Option<TokenUsage>,
+    pub finish_reason: Option<String>,
+}
+
+/// A message as the page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub seq: u64,
+    pub role: Role,
+    pub model: ModelId,
+    /// The text as written (user messages are shown as text, never as HTML).
+    pub text: String,
+    /// For replies: Markdown rendered and sanitised on the server.
+    pub html: Option<String>,
+}
+
+/// Everything the page needs on first render; serialised into the HTML for hydration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatView {
+    pub messages: Vec<Message>,
+    pub settings: Settings,
+    pub models: Vec<ModelOption>,
+    /// An error carried back by a plain (no-JavaScript) form post's redirect.
+    pub error: Option<ChatError>,
+}
+
+/// What a successful send returns: the two messages now stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TurnView {
+    pub user: Message,
+    pub reply: Message,
+}

@@ -1,0 +1,135 @@
+//! Typed errors, one per layer, and the single place where each becomes words a person reads.
+//!
+//! - [`InputError`]: what the user sent is not acceptable.
+//! - [`ModelError`]: a model backend failed (raised by `server`'s backends).
+//! - [`StoreError`]: the chat store failed (raised by `server`'s stores).
+//! - [`ChatError`]: what a server function returns; it crosses the wire to the browser.
+//!
+//! `Display` on each is the user-facing text. Internal detail (URLs, bodies, SQL) goes to the
+//! server log where the error is raised, never into these strings.
+
+use crate::models::ModelId;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
+pub enum InputError {
+    #[error("Type a message first.")]
+    EmptyMessage,
+    #[error("That message is {chars} characters long; the limit is {max}. Please shorten it.")]
+    MessageTooLong { chars: usize, max: usize },
+    #[error("{field} must be between {min} and {max}.")]
+    OutOfRange { field: String, min: f64, max: f64 },
+    #[error("{field} must be a number.")]
+    NotANumber { field: String },
+    #[error("{field} must be a whole number.")]
+    NotAWholeNumber { field: String },
+    #[error("There is no model called “{name}”. Pick one from the list.")]
+    UnknownModel { name: String },
+}
+
+/// How a model call failed, in terms a person can act on.
+#[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
+pub enum ModelError {
+    #[error("{} is not set up on this server.", .0.short_name())]
+    NotConfigured(ModelId),
+    #[error("{} can't be reached right now. It may still be starting up; try again in a minute.", .0.short_name())]
+    Unreachable(ModelId),
+    #[error("{} took too long to answer and the request was stopped.", .0.short_name())]
+    TimedOut(ModelId),
+    #[error("{} is busy right now. Please try again shortly.", .0.short_name())]
+    Busy(ModelId),
+    #[error("{} refused the request: {reason}", .model.short_name())]
+    Rejected { model: ModelId, reason: String },
+    #[error("{} had an internal error. Please try again.", .0.short_name())]
+    BackendError(ModelId),
+    #[error("{} sent back a reply this app could not read.", .0.short_name())]
+    BadReply(ModelId),
+    #[error("{} returned an empty reply. Try rephrasing, or raise Max tokens.", .0.short_name())]
+    Empty(ModelId),
+}
+
+impl ModelError {
+    /// Whether sending the same message again may work.
+    pub fn retryable(&self) -> bool {
+        !matches!(
+            self,
+            ModelError::NotConfigured(_) | ModelError::Rejected { .. }
+        )
+    }
+}
+
+#[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
+pub enum StoreError {
+    #[error("The chat history is unavailable right now.")]
+    Unavailable,
+    #[error("The chat history could not be read or written.")]
+    Failed,
+}
+
+/// The error every server function returns.
+#[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
+pub enum ChatError {
+    #[error("{0}")]
+    Input(#[from] InputError),
+    #[error("{0}")]
+    Model(#[from] ModelError),
+    /// The model answered but the turn could not be saved, so nothing was kept.
+    #[error("The reply could not be saved, so it was not kept. Please send your message again.")]
+    NotSaved,
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The request did not reach the server function in one piece (network, bad encoding).
+    #[error("The request could not be completed ({0}). Check your connection and try again.")]
+    Transport(String),
+}
+
+impl ChatError {
+    pub fn retryable(&self) -> bool {
+        match self {
+            ChatError::Input(_) => false,
+            ChatError::Model(e) => e.retryable(),
+            ChatError::NotSaved | ChatError::Store(_) | ChatError::Transport(_) => true,
+        }
+    }
+}
+
+impl FromServerFnError for ChatError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // Argument decoding failures come from a malformed request; say so without echoing it.
+        let what = match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => "malformed request",
+            ServerFnErrorErr::Request(_) => "network error",
+            ServerFnErrorErr::Response(_) => "bad response",
+            _ => "server error",
+        };
+        ChatError::Transport(what.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_model_and_hide_internals() {
+        let e = ChatError::from(ModelError::Unreachable(ModelId::Gemma));
+        assert_eq!(
+            e.to_string(),
+            "Gemma can't be reached right now. It may still be starting up; try again in a minute."
+        );
+        assert!(e.retryable());
+        let e = ChatError::Transport("malformed request".into());
+        assert!(!e.to_string().contains("serde"));
+    }
+
+    #[test]
+    fn bad_input_is_not_retryable() {
+        assert!(!ChatError::from(InputError::EmptyMessage).retryable());
+        assert!(ChatError::NotSaved.retryable());
+    }
+}

@@ -1,0 +1,24 @@
+//! hybrid-chat's UI and its server functions, shared by the server (feature `ssr`) and the
+//! browser bundle (feature `hydrate`).
+
+pub mod chat_page;
+pub mod components;
+pub mod conversation;
+pub mod errors;
+pub mod models;
+pub mod params;
+pub mod shell;
+
+#[cfg(feature = "ssr")]
+pub mod markdown;
+#[cfg(feature = "ssr")]
+pub mod services;
+#[cfg(feature = "ssr")]
+pub mod session;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(chat_page::ChatPage);
+}

@@ -1,0 +1,19 @@
+//! Runs the vLLM stand-in as a process, for the Playwright tests: `standin [PORT]`.
+//! Prints `STANDIN_URL=http://127.0.0.1:PORT` once listening.
+
+#[path = "../tests/support/vllm_standin.rs"]
+mod vllm_standin;
+
+use std::io::Write;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let port = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let standin = vllm_standin::start(port).await;
+    println!("STANDIN_URL={}", standin.url());
+    let _ = std::io::stdout().flush();
+    std::future::pending::<()>().await;
+}

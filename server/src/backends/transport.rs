@@ -1,0 +1,132 @@
+//! The one HTTP path every backend call takes: send, read a size-capped body, and turn network
+//! failures and status codes into `ModelError`s. Bodies are logged (truncated) here, never shown
+//! to the user.
+
+use app::errors::ModelError;
+use app::models::ModelId;
+use reqwest::{Client, StatusCode};
+
+/// Replies larger than this are refused rather than buffered: no chat reply is 4 MiB.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
+/// Status and body of a completed HTTP exchange.
+pub struct RawReply {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+pub async fn post_json(
+    client: &Client,
+    model: ModelId,
+    url: &str,
+    bearer: Option<&str>,
+    body: Vec<u8>,
+) -> Result<RawReply, ModelError> {
+    let mut request = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let mut response = request.send().await.map_err(|e| network_error(model, &e))?;
+    let status = response.status();
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    tracing::warn!(%model, limit = MAX_BODY_BYTES, "reply body too large");
+                    return Err(ModelError::BadReply(model));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(network_error(model, &e)),
+        }
+    }
+    Ok(RawReply { status, body })
+}
+
+fn network_error(model: ModelId, e: &reqwest::Error) -> ModelError {
+    tracing::warn!(%model, error = %e, timeout = e.is_timeout(), connect = e.is_connect(), "model request failed");
+    if e.is_timeout() {
+        ModelError::TimedOut(model)
+    } else {
+        ModelError::Unreachable(model)
+    }
+}
+
+/// Maps a non-2xx status to an error. `message` is the backend's own explanation, if it gave
+/// one; it is shown only for 4xx, where it describes the user's request (e.g. too long).
+pub fn status_error(
+    model: ModelId,
+    status: StatusCode,
+    message: Option<String>,
+    body: &[u8],
+) -> ModelError {
+    tracing::warn!(
+        %model,
+        status = status.as_u16(),
+        body = %String::from_utf8_lossy(&body[..body.len().min(500)]),
+        "model returned an error status"
+    );
+    match status {
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => ModelError::Busy(model),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ModelError::TimedOut(model),
+        s if s.is_client_error() => ModelError::Rejected {
+            model,
+            reason: message
+                .map(|m| truncate(&m, 300))
+                .unwrap_or_else(|| format!("HTTP {}", s.as_u16())),
+        },
+        _ => ModelError::BackendError(model),
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    let mut out: String = s.chars().take(max_chars).collect();
+    if s.chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_user_words() {
+        let m = ModelId::Gemma;
+        assert_eq!(
+            status_error(m, StatusCode::TOO_MANY_REQUESTS, None, b""),
+            ModelError::Busy(m)
+        );
+        assert_eq!(
+            status_error(
+                m,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some("trace".into()),
+                b"x"
+            ),
+            ModelError::BackendError(m)
+        );
+        assert_eq!(
+            status_error(m, StatusCode::GATEWAY_TIMEOUT, None, b""),
+            ModelError::TimedOut(m)
+        );
+        assert_eq!(
+            status_error(m, StatusCode::BAD_REQUEST, Some("too long".into()), b""),
+            ModelError::Rejected {
+                model: m,
+                reason: "too long".into()
+            }
+        );
+        let long = "é".repeat(1000);
+        match status_error(m, StatusCode::BAD_REQUEST, Some(long), b"") {
+            ModelError::Rejected { reason, .. } => assert_eq!(reason.chars().count(), 301),
+            other => panic!("{other:?}"),
+        }
+    }
+}

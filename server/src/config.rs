@@ -1,0 +1,247 @@
+//! The server's configuration: one typed struct, read once at start from environment variables,
+//! with defaults that work on a laptop. Every variable is documented in the README.
+
+use leptos::config::LeptosOptions;
+use std::path::PathBuf;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq)]
+#[error("invalid {var}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    /// One JSON object per line, for Cloud Logging on GKE.
+    Json,
+}
+
+/// A secret that never appears in `Debug` output or logs.
+#[derive(Clone, PartialEq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VllmConfig {
+    /// Base URL of the vLLM (or any OpenAI-compatible) server, without `/v1`.
+    pub base_url: String,
+    /// The served model name sent in each request.
+    pub model: String,
+    pub api_key: Option<Secret>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Most requests sent to the backend at once; more wait briefly, then get "busy".
+    pub max_in_flight: usize,
+    pub probe_interval: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Listen address and site root, from Leptos's own `LEPTOS_*` variables.
+    pub leptos: LeptosOptions,
+    pub sqlite_path: PathBuf,
+    pub vllm: VllmConfig,
+    pub log_format: LogFormat,
+    /// Longest a graceful shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Reads the process environment. Leptos options come from `LEPTOS_SITE_ADDR`,
+    /// `LEPTOS_SITE_ROOT` and friends (cargo-leptos sets them in development).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let leptos = leptos::config::get_configuration(None)
+            .map_err(|e| ConfigError {
+                var: "LEPTOS_*",
+                value: String::new(),
+                reason: e.to_string(),
+            })?
+            .leptos_options;
+        let mut leptos = leptos;
+        // A plain `cargo build` does not bake in cargo-leptos's output name; the bundle is ours.
+        if leptos.output_name.is_empty() {
+            leptos.output_name = "hybrid-chat".into();
+        }
+        Config::from_lookup(leptos, |key| std::env::var(key).ok())
+    }
+
+    /// Builds the config from any variable lookup, so tests need not touch the process env.
+    pub fn from_lookup(
+        leptos: LeptosOptions,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let var = |key: &'static str| lookup(key).filter(|v| !v.trim().is_empty());
+
+        let sqlite_path = var("SQLITE_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data/hybrid-chat.sqlite3"));
+
+        let base_url = var("VLLM_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8000".into());
+        let base_url = parse_base_url("VLLM_BASE_URL", &base_url)?;
+
+        let vllm = VllmConfig {
+            base_url,
+            model: var("VLLM_MODEL").unwrap_or_else(|| "google/gemma-3-12b-it".into()),
+            api_key: var("VLLM_API_KEY").map(Secret),
+            connect_timeout: secs(&var, "MODEL_CONNECT_TIMEOUT_SECS", 5.0)?,
+            request_timeout: secs(&var, "MODEL_TIMEOUT_SECS", 120.0)?,
+            max_in_flight: count(&var, "MODEL_MAX_IN_FLIGHT", 64)?,
+            probe_interval: secs(&var, "MODEL_PROBE_INTERVAL_SECS", 15.0)?,
+        };
+
+        let log_format = match var("LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            // On Kubernetes, default to JSON for Cloud Logging.
+            None if lookup("KUBERNETES_SERVICE_HOST").is_some() => LogFormat::Json,
+            None => LogFormat::Text,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "LOG_FORMAT",
+                    value: other.into(),
+                    reason: "expected `text` or `json`".into(),
+                })
+            }
+        };
+
+        Ok(Config {
+            leptos,
+            sqlite_path,
+            vllm,
+            log_format,
+            shutdown_grace: secs(&var, "SHUTDOWN_GRACE_SECS", 20.0)?,
+        })
+    }
+}
+
+fn parse_base_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {
+    let url = raw.trim().trim_end_matches('/');
+    let err = |reason: &str| ConfigError {
+        var,
+        value: raw.into(),
+        reason: reason.into(),
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| err("expected an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        return Err(err("expected a host after the scheme"));
+    }
+    Ok(url.to_string())
+}
+
+fn secs(
+    var: &impl Fn(&'static str) -> Option<String>,
+    key: &'static str,
+    default: f64,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = var(key) else {
+        return Ok(Duration::from_secs_f64(default));
+    };
+    match raw.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(Duration::from_secs_f64(v)),
+        _ => Err(ConfigError {
+            var: key,
+            value: raw,
+            reason: "expected a number of seconds between 0 and 86400".into(),
+        }),
+    }
+}
+
+fn count(
+    var: &impl Fn(&'static str) -> Option<String>,
+    key: &'static str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    let Some(raw) = var(key) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<usize>() {
+        Ok(v) if (1..=100_000).contains(&v) => Ok(v),
+        _ => Err(ConfigError {
+            var: key,
+            value: raw,
+            reason: "expected a whole number between 1 and 100000".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(
+            LeptosOptions::builder().output_name("hybrid-chat").build(),
+            move |k| map.get(k).cloned(),
+        )
+    }
+
+    #[test]
+    fn defaults_work_locally() {
+        let c = config(&[]).expect("defaults");
+        assert_eq!(c.vllm.base_url, "http://127.0.0.1:8000");
+        assert_eq!(c.vllm.model, "google/gemma-3-12b-it");
+        assert_eq!(c.vllm.request_timeout, Duration::from_secs(120));
+        assert_eq!(c.sqlite_path, PathBuf::from("data/hybrid-chat.sqlite3"));
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.vllm.api_key, None);
+    }
+
+    #[test]
+    fn values_are_read_and_normalised() {
+        let c = config(&[
+            ("VLLM_BASE_URL", "http://gemma-service:8000/"),
+            ("MODEL_TIMEOUT_SECS", "2.5"),
+            ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
+            ("VLLM_API_KEY", "sk-123"),
+        ])
+        .expect("valid");
+        assert_eq!(c.vllm.base_url, "http://gemma-service:8000");
+        assert_eq!(c.vllm.request_timeout, Duration::from_millis(2500));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(
+            !format!("{c:?}").contains("sk-123"),
+            "secrets stay out of Debug"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (key, value) in [
+            ("VLLM_BASE_URL", "gemma-service:8000"),
+            ("VLLM_BASE_URL", "http://"),
+            ("MODEL_TIMEOUT_SECS", "soon"),
+            ("MODEL_TIMEOUT_SECS", "-1"),
+            ("MODEL_CONNECT_TIMEOUT_SECS", "0"),
+            ("MODEL_MAX_IN_FLIGHT", "0"),
+            ("LOG_FORMAT", "xml"),
+        ] {
+            let err = config(&[(key, value)]).expect_err(key);
+            assert_eq!(err.var, key);
+            assert!(err.to_string().contains(key), "{err}");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The HTTP surface: the page, the server functions, probes and static files, with the layers
+//! every response passes through.
+
+use crate::health;
+use app::services::Services;
+use app::shell::shell;
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Request};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted: a maximal message, URL-encoded, fits with room to spare.
+pub const MAX_REQUEST_BYTES: usize = 1 << 20;
+
+pub fn router(options: LeptosOptions, services: Services) -> Router {
+    let context = {
+        let services = services.clone();
+        move || provide_context(services.clone())
+    };
+
+    // The page waits for its data (SsrMode::Async), so the HTML holds the whole conversation:
+    // it reads without JavaScript and hydrates without a second fetch.
+    let page = leptos_axum::render_app_async_with_context(context.clone(), {
+        let options = options.clone();
+        move || shell(options.clone())
+    });
+
+    let server_fns = move |req: Request<Body>| {
+        let context = context.clone();
+        async move {
+            leptos_axum::handle_server_fns_with_context(context, req)
+                .await
+                .into_response()
+        }
+    };
+
+    let static_files = ServeDir::new(&*options.site_root).append_index_html_on_directories(false);
+
+    Router::new()
+        .route("/", get(page))
+        .route(
+            "/api/{*server_fn}",
+            get(server_fns.clone()).post(server_fns),
+        )
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .fallback_service(static_files)
+        .with_state(services)
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        // Same-origin form posts need the Referer: leptos_axum redirects a no-JS post back to it.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,3 @@
+//! Chat stores: each implements `app::services::ChatStore`.
+
+pub mod sqlite;

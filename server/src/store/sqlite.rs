@@ -1,0 +1,373 @@
+//! The embedded store: SQLite in one file, used when no Google Cloud project is configured.
+//!
+//! One row per session and one per message, keyed `(session_id, seq)`, so a chat of any length
+//! fits and reads come back in order. A turn is one `BEGIN IMMEDIATE` transaction, which also
+//! serialises two tabs appending to the same session: both turns land, in a consistent order.
+//! rusqlite is synchronous, so calls run on tokio's blocking pool.
+
+use app::conversation::{NewTurn, Role, StoredMessage, TokenUsage};
+use app::errors::StoreError;
+use app::models::ModelId;
+use app::params::GenParams;
+use app::services::ChatStore;
+use app::session::SessionId;
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use thiserror::Error;
+
+/// Why the store could not open; start-up reports it and stops.
+#[derive(Debug, Error)]
+pub enum OpenError {
+    #[error("cannot create the data directory {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open SQLite database {path}: {source}")]
+    Sqlite {
+        path: String,
+        source: rusqlite::Error,
+    },
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    id             TEXT PRIMARY KEY,
+    created_at_ms  INTEGER NOT NULL,
+    updated_at_ms  INTEGER NOT NULL,
+    title          TEXT NOT NULL,
+    last_model     TEXT NOT NULL,
+    message_count  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    session_id        TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq               INTEGER NOT NULL,
+    role              TEXT NOT NULL CHECK (role IN ('user', 'model')),
+    text              TEXT NOT NULL,
+    model             TEXT NOT NULL,
+    temperature       REAL NOT NULL,
+    top_p             REAL NOT NULL,
+    max_tokens        INTEGER NOT NULL,
+    created_at_ms     INTEGER NOT NULL,
+    latency_ms        INTEGER,
+    prompt_tokens     INTEGER,
+    completion_tokens INTEGER,
+    total_tokens      INTEGER,
+    finish_reason     TEXT,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn failed(e: impl std::fmt::Display) -> StoreError {
+    tracing::error!(error = %e, "sqlite store error");
+    StoreError::Failed
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, OpenError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| OpenError::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let sqlite_err = |source| OpenError::Sqlite {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sqlite_err)?;
+        // WAL: readers never block the writer; synchronous=NORMAL is durable across a process
+        // crash (only an OS crash can lose the last commit).
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(sqlite_err)?;
+        conn.execute_batch(SCHEMA).map_err(sqlite_err)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::Unavailable)?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(failed)?
+    }
+}
+
+fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredMessage>> {
+    let role: String = row.get("role")?;
+    let model: String = row.get("model")?;
+    let (Some(role), Some(model)) = (Role::parse(&role), ModelId::parse(&model)) else {
+        return Ok(None);
+    };
+    let total: Option<i64> = row.get("total_tokens")?;
+    let usage = match total {
+        Some(total) => Some(TokenUsage {
+            prompt_tokens: row.get::<_, Option<i64>>("prompt_tokens")?.unwrap_or(0) as u32,
+            completion_tokens: row.get::<_, Option<i64>>("completion_tokens")?.unwrap_or(0) as u32,
+            total_tokens: total as u32,
+        }),
+        None => None,
+    };
+    Ok(Some(StoredMessage {
+        seq: row.get::<_, i64>("seq")? as u64,
+        role,
+        text: row.get("text")?,
+        model,
+        params: GenParams {
+            temperature: row.get::<_, f64>("temperature")? as f32,
+            top_p: row.get::<_, f64>("top_p")? as f32,
+            max_tokens: row.get::<_, i64>("max_tokens")? as u32,
+        },
+        created_at_ms: row.get("created_at_ms")?,
+        latency_ms: row.get::<_, Option<i64>>("latency_ms")?.map(|v| v as u64),
+        usage,
+        finish_reason: row.get("finish_reason")?,
+    }))
+}
+
+const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+fn insert_message(
+    tx: &rusqlite::Transaction<'_>,
+    session: &str,
+    m: &StoredMessage,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(INSERT_MESSAGE)?.execute(params![
+        session,
+        m.seq as i64,
+        m.role.as_str(),
+        m.text,
+        m.model.as_str(),
+        m.params.temperature as f64,
+        m.params.top_p as f64,
+        m.params.max_tokens as i64,
+        m.created_at_ms,
+        m.latency_ms.map(|v| v as i64),
+        m.usage.map(|u| u.prompt_tokens as i64),
+        m.usage.map(|u| u.completion_tokens as i64),
+        m.usage.map(|u| u.total_tokens as i64),
+        m.finish_reason,
+    ])?;
+    Ok(())
+}
+
+#[async_trait]
+impl ChatStore for SqliteStore {
+    async fn load(&self, session: &SessionId) -> Result<Vec<StoredMessage>, StoreError> {
+        let id = session.as_str().to_string();
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")
+                .map_err(failed)?;
+            let rows = stmt.query_map([id], row_to_message).map_err(failed)?;
+            let mut out = Vec::new();
+            for row in rows {
+                // A row this version cannot read (unknown model) is skipped, not fatal.
+                if let Some(m) = row.map_err(failed)? {
+                    out.push(m);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn exists(&self, session: &SessionId) -> Result<bool, StoreError> {
+        let id = session.as_str().to_string();
+        self.with_conn(move |conn| {
+            conn.prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id], |_| Ok(())).optional())
+                .map(|r| r.is_some())
+                .map_err(failed)
+        })
+        .await
+    }
+
+    async fn append_turn(
+        &self,
+        session: &SessionId,
+        turn: &NewTurn,
+    ) -> Result<[StoredMessage; 2], StoreError> {
+        let id = session.as_str().to_string();
+        let turn = turn.clone();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(failed)?;
+            let title: String = turn.user_text.chars().take(80).collect();
+            tx.prepare_cached(
+                "INSERT INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count) VALUES (?1, ?2, ?2, ?3, ?4, 0) ON CONFLICT(id) DO NOTHING",
+            )
+            .and_then(|mut s| s.execute(params![id, turn.user_at_ms, title, turn.model.as_str()]))
+            .map_err(failed)?;
+            let next: i64 = tx
+                .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")
+                .and_then(|mut s| s.query_row([&id], |r| r.get(0)))
+                .map_err(failed)?;
+            let user = StoredMessage {
+                seq: next as u64,
+                role: Role::User,
+                text: turn.user_text,
+                model: turn.model,
+                params: turn.params,
+                created_at_ms: turn.user_at_ms,
+                latency_ms: None,
+                usage: None,
+                finish_reason: None,
+            };
+            let reply = StoredMessage {
+                seq: next as u64 + 1,
+                role: Role::Model,
+                text: turn.reply_text,
+                model: turn.model,
+                params: turn.params,
+                created_at_ms: turn.reply_at_ms,
+                latency_ms: Some(turn.latency_ms),
+                usage: turn.usage,
+                finish_reason: turn.finish_reason,
+            };
+            insert_message(&tx, &id, &user).map_err(failed)?;
+            insert_message(&tx, &id, &reply).map_err(failed)?;
+            tx.prepare_cached(
+                "UPDATE sessions SET message_count = ?2, updated_at_ms = ?3, last_model = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, next + 2, reply.created_at_ms, turn.model.as_str()]))
+            .map_err(failed)?;
+            tx.commit().map_err(failed)?;
+            Ok([user, reply])
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(|_| StoreError::Unavailable)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(n: usize) -> NewTurn {
+        NewTurn {
+            model: if n % 2 == 0 {
+                ModelId::Gemma
+            } else {
+                ModelId::Gemini
+            },
+            params: GenParams {
+                temperature: 0.5,
+                top_p: 0.9,
+                max_tokens: 100 + n as u32,
+            },
+            user_text: format!("question {n}"),
+            user_at_ms: 1_000 + n as i64,
+            reply_text: format!("answer {n}"),
+            reply_at_ms: 2_000 + n as i64,
+            latency_ms: 42,
+            usage: Some(TokenUsage {
+                prompt_tokens: 5,
+                completion_tokens: 7,
+                total_tokens: 12,
+            }),
+            finish_reason: Some("stop".into()),
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("nested/chat.sqlite3")).expect("open");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn turns_are_stored_with_metadata_and_read_in_order() {
+        let (_dir, store) = open();
+        let s = SessionId::generate();
+        assert!(
+            store.load(&s).await.expect("load").is_empty(),
+            "unknown session is empty"
+        );
+        assert!(!store.exists(&s).await.expect("exists"));
+        for n in 0..3 {
+            let [u, r] = store.append_turn(&s, &turn(n)).await.expect("append");
+            assert_eq!((u.seq, r.seq), (2 * n as u64, 2 * n as u64 + 1));
+        }
+        assert!(store.exists(&s).await.expect("exists"));
+        let msgs = store.load(&s).await.expect("load");
+        assert_eq!(msgs.len(), 6);
+        assert_eq!(msgs[0].text, "question 0");
+        assert_eq!(msgs[3].text, "answer 1");
+        assert_eq!(msgs[3].model, ModelId::Gemini);
+        assert_eq!(msgs[3].latency_ms, Some(42));
+        assert_eq!(msgs[3].usage.map(|u| u.total_tokens), Some(12));
+        assert_eq!(msgs[3].finish_reason.as_deref(), Some("stop"));
+        assert_eq!(msgs[4].params.max_tokens, 102);
+        assert!(msgs.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
+    }
+
+    #[tokio::test]
+    async fn sessions_are_isolated_and_survive_reopening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chat.sqlite3");
+        let (a, b) = (SessionId::generate(), SessionId::generate());
+        {
+            let store = SqliteStore::open(&path).expect("open");
+            store.append_turn(&a, &turn(0)).await.expect("a");
+            store.append_turn(&b, &turn(1)).await.expect("b");
+        }
+        let store = SqliteStore::open(&path).expect("reopen");
+        let la = store.load(&a).await.expect("load a");
+        assert_eq!(
+            la.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+            ["question 0", "answer 0"]
+        );
+        assert_eq!(store.load(&b).await.expect("load b").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_to_one_session_all_land_in_order() {
+        let (_dir, store) = open();
+        let s = SessionId::generate();
+        let tasks: Vec<_> = (0..20)
+            .map(|n| {
+                let (store, s) = (store.clone(), s.clone());
+                tokio::spawn(async move { store.append_turn(&s, &turn(n)).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("join").expect("append");
+        }
+        let msgs = store.load(&s).await.expect("load");
+        assert_eq!(msgs.len(), 40);
+        for pair in msgs.chunks(2) {
+            let n = pair[0].text.trim_start_matches("question ");
+            assert_eq!(
+                pair[1].text,
+                format!("answer {n}"),
+                "each turn stays together"
+            );
+        }
+    }
+}

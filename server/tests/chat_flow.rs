@@ -1,0 +1,490 @@
+//! End-to-end over HTTP: the real server binary, a stand-in vLLM and a temp SQLite file.
+
+mod support;
+
+use app::conversation::{NewTurn, TokenUsage};
+use app::models::ModelId;
+use app::params::GenParams;
+use app::services::ChatStore;
+use app::session::SessionId;
+use serde_json::json;
+use server::store::sqlite::SqliteStore;
+use support::vllm_standin::{self, Behaviour, Fault};
+use support::{count_all_messages, stored_messages, Server, Visitor};
+
+fn session_of(v: &Visitor) -> String {
+    v.cookie
+        .as_deref()
+        .and_then(|c| c.strip_prefix("hc_session="))
+        .expect("visitor has a session cookie")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = vllm_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+
+    let reply = me.send("Tell me a *Kubernetes* joke", "gemma").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let turn = reply.json();
+    assert_eq!(turn["user"]["text"], "Tell me a *Kubernetes* joke");
+    assert_eq!(turn["reply"]["text"], "Echo: Tell me a *Kubernetes* joke");
+    assert_eq!(turn["reply"]["model"], "gemma");
+    assert!(
+        turn["reply"]["html"]
+            .as_str()
+            .unwrap_or("")
+            .contains("<em>Kubernetes</em>"),
+        "replies arrive as rendered Markdown: {}",
+        turn["reply"]
+    );
+    let cookie = reply
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("hc_session="))
+        .expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP gets no Secure flag: {cookie}"
+    );
+
+    // What the model saw: the user message, with the chosen parameters.
+    let seen = model.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0]["messages"],
+        json!([{"role": "user", "content": "Tell me a *Kubernetes* joke"}])
+    );
+    assert_eq!(seen[0]["max_tokens"], 1024);
+
+    // One turn = two rows, with the metadata.
+    let session = session_of(&me);
+    let rows = stored_messages(&server.sqlite_path(), &session);
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].1.as_str(), rows[1].1.as_str()), ("user", "model"));
+    let conn = rusqlite::Connection::open(server.sqlite_path()).expect("db");
+    let (latency, total, finish, temp): (Option<i64>, Option<i64>, Option<String>, f64) = conn
+        .query_row(
+            "SELECT latency_ms, total_tokens, finish_reason, temperature FROM messages WHERE session_id=?1 AND seq=1",
+            [&session],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("reply row");
+    assert!(latency.is_some());
+    assert!(total.unwrap_or(0) > 0);
+    assert_eq!(finish.as_deref(), Some("stop"));
+    assert!((temp - 0.9).abs() < 1e-6);
+
+    // A restart loses nothing: the page is rendered with the conversation in the HTML.
+    assert!(server.stop().success(), "SIGTERM exits cleanly");
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    me.base = server.url.clone();
+    let page = me.get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Tell me a *Kubernetes* joke"),
+        "user text in SSR HTML"
+    );
+    assert!(
+        page.body
+            .contains("Echo: Tell me a <em>Kubernetes</em> joke"),
+        "rendered reply in SSR HTML"
+    );
+    assert!(
+        page.body.contains("Gemma 3 12B-it (vLLM)"),
+        "reply labelled with its model"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_model_receives_the_whole_conversation_including_other_models_turns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = vllm_standin::start(0).await;
+
+    // An earlier turn answered by Gemini, written straight to the store.
+    let session = SessionId::generate();
+    {
+        let store = SqliteStore::open(&dir.path().join("chat.sqlite3")).expect("store");
+        store
+            .append_turn(
+                &session,
+                &NewTurn {
+                    model: ModelId::Gemini,
+                    params: GenParams::default(),
+                    user_text: "What is a pod?".into(),
+                    user_at_ms: 1,
+                    reply_text: "The smallest deployable unit.".into(),
+                    reply_at_ms: 2,
+                    latency_ms: 300,
+                    usage: Some(TokenUsage {
+                        prompt_tokens: 3,
+                        completion_tokens: 4,
+                        total_tokens: 7,
+                    }),
+                    finish_reason: Some("STOP".into()),
+                },
+            )
+            .await
+            .expect("seed");
+    }
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+    me.cookie = Some(format!("hc_session={}", session.as_str()));
+
+    assert_eq!(me.send("And a node?", "gemma").await.status, 200);
+    assert_eq!(me.send("Thanks!", "gemma").await.status, 200);
+
+    let seen = model.requests();
+    assert_eq!(
+        seen[1]["messages"],
+        json!([
+            {"role": "user", "content": "What is a pod?"},
+            {"role": "assistant", "content": "The smallest deployable unit."},
+            {"role": "user", "content": "And a node?"},
+            {"role": "assistant", "content": "Echo: And a node?"},
+            {"role": "user", "content": "Thanks!"}
+        ])
+    );
+    let rows = stored_messages(&server.sqlite_path(), session.as_str());
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5]
+    );
+    assert_eq!(rows[1].3, "gemini");
+    assert_eq!(rows[3].3, "gemma");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = vllm_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[("MODEL_TIMEOUT_SECS", "1")]).await;
+    let mut me = Visitor::new(&server);
+    assert_eq!(me.send("first", "gemma").await.status, 200);
+
+    model.set(Behaviour {
+        fault: Some(Fault::Hang),
+        ..Default::default()
+    });
+    let started = std::time::Instant::now();
+    let reply = me.send("second", "gemma").await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "bounded by the timeout"
+    );
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.json(), json!({"Model": {"TimedOut": "gemma"}}));
+    assert_eq!(
+        stored_messages(&server.sqlite_path(), &session_of(&me)).len(),
+        2,
+        "no half turn"
+    );
+
+    // Retry once the model is back: the turn lands after the first one.
+    model.set(Behaviour::default());
+    assert_eq!(me.send("second", "gemma").await.status, 200);
+    let rows = stored_messages(&server.sqlite_path(), &session_of(&me));
+    assert_eq!(
+        rows.iter().map(|r| r.2.as_str()).collect::<Vec<_>>(),
+        ["first", "Echo: first", "second", "Echo: second"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = vllm_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+
+    let cases = [
+        (
+            Fault::Status500,
+            json!({"Model": {"BackendError": "gemma"}}),
+        ),
+        (Fault::Status429, json!({"Model": {"Busy": "gemma"}})),
+        (Fault::Malformed, json!({"Model": {"BadReply": "gemma"}})),
+        (Fault::Empty, json!({"Model": {"Empty": "gemma"}})),
+    ];
+    for (fault, expected) in cases {
+        model.set(Behaviour {
+            fault: Some(fault),
+            ..Default::default()
+        });
+        let reply = me.send("hello", "gemma").await;
+        assert_eq!(reply.status, 500, "{fault:?}");
+        assert_eq!(reply.json(), expected, "{fault:?}");
+    }
+    assert_eq!(count_all_messages(&server.sqlite_path()), 0);
+
+    // A model that is not running at all.
+    let dead = Server::start(
+        &dir.path().join("dead"),
+        &format!("http://127.0.0.1:{}", support::free_port()),
+        &[],
+    )
+    .await;
+    let mut other = Visitor::new(&dead);
+    let reply = other.send("hello", "gemma").await;
+    assert_eq!(reply.json(), json!({"Model": {"Unreachable": "gemma"}}));
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let page = other.get("/").await;
+    assert_eq!(page.status, 200, "the page still renders");
+    assert!(
+        page.body.contains("unreachable"),
+        "the picker marks Gemma unreachable"
+    );
+    assert!(
+        page.body
+            .contains("No vLLM or OpenAI-compatible server answers at"),
+        "and says why"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_clear_errors_and_reaches_no_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = vllm_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+    let long = "x".repeat(32_001);
+    let send = |m: &'static str,
+                model: &'static str,
+                t: &'static str,
+                p: &'static str,
+                n: &'static str| {
+        [
+            ("message", m),
+            ("model", model),
+            ("temperature", t),
+            ("top_p", p),
+            ("max_tokens", n),
+        ]
+    };
+
+    let cases: Vec<([(&str, &str); 5], serde_json::Value)> = vec![
+        (
+            send("   ", "gemma", "1", "0.5", "10"),
+            json!({"Input": "EmptyMessage"}),
+        ),
+        (
+            send("hi", "gpt-4", "1", "0.5", "10"),
+            json!({"Input": {"UnknownModel": {"name": "gpt-4"}}}),
+        ),
+        (
+            send("hi", "gemma", "2.5", "0.5", "10"),
+            json!({"Input": {"OutOfRange": {"field": "Temperature", "min": 0.0, "max": 2.0}}}),
+        ),
+        (
+            send("hi", "gemma", "1", "0", "10"),
+            json!({"Input": {"OutOfRange": {"field": "Top-p", "min": 0.05, "max": 1.0}}}),
+        ),
+        (
+            send("hi", "gemma", "1", "0.5", "9000"),
+            json!({"Input": {"OutOfRange": {"field": "Max tokens", "min": 1.0, "max": 8192.0}}}),
+        ),
+        (
+            send("hi", "gemma", "NaN", "0.5", "10"),
+            json!({"Input": {"NotANumber": {"field": "Temperature"}}}),
+        ),
+        (
+            send("hi", "gemini", "1", "0.5", "10"),
+            json!({"Model": {"NotConfigured": "gemini"}}),
+        ),
+    ];
+    for (form, expected) in cases {
+        let reply = me.call("/api/send", &form).await;
+        assert_eq!(reply.status, 500, "{form:?}");
+        assert_eq!(reply.json(), expected, "{form:?}");
+    }
+    let mut too_long = send("", "gemma", "1", "0.5", "10");
+    too_long[0].1 = &long;
+    assert_eq!(
+        me.call("/api/send", &too_long).await.json(),
+        json!({"Input": {"MessageTooLong": {"chars": 32001, "max": 32000}}})
+    );
+
+    // Malformed requests: a missing field, and a body that is not a form at all.
+    let reply = me.call("/api/send", &[("message", "hi")]).await;
+    assert_eq!(reply.json(), json!({"Transport": "malformed request"}));
+    let garbage = me
+        .client
+        .post(format!("{}/api/send", server.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![0xff, 0xfe, b'&', b'=', b'%'])
+        .send()
+        .await
+        .expect("post");
+    assert!(garbage.status().is_client_error() || garbage.status().is_server_error());
+
+    assert!(
+        model.requests().is_empty(),
+        "nothing invalid reached the model"
+    );
+    assert_eq!(count_all_messages(&server.sqlite_path()), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_garbage_and_unknown_cookies_get_a_fresh_empty_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = vllm_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+
+    let mut alice = Visitor::new(&server);
+    assert_eq!(alice.send("alice's secret plan", "gemma").await.status, 200);
+    let alice_session = session_of(&alice);
+
+    let near_miss = {
+        let mut s = alice_session.clone();
+        let last = if s.ends_with('0') { "1" } else { "0" };
+        s.replace_range(63.., last);
+        s
+    };
+    let unknown = SessionId::generate();
+    for forged in [
+        "garbage".to_string(),
+        "x".repeat(5000),
+        "../../etc/passwd".to_string(),
+        near_miss,
+        unknown.as_str().to_string(),
+        alice_session.to_uppercase(),
+    ] {
+        let mut mallory = Visitor::new(&server);
+        mallory.cookie = Some(format!("hc_session={forged}"));
+        let page = mallory.get("/").await;
+        assert_eq!(page.status, 200, "never an error page");
+        assert!(
+            !page.body.contains("secret plan"),
+            "never someone else's chat"
+        );
+
+        let reply = mallory.send("hello", "gemma").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let fresh = reply.cookie("hc_session").expect("a fresh session cookie");
+        assert_ne!(fresh, forged);
+        assert_ne!(fresh, alice_session);
+        assert_eq!(
+            stored_messages(&server.sqlite_path(), &forged).len(),
+            0,
+            "the forged id was not used"
+        );
+    }
+    assert_eq!(
+        stored_messages(&server.sqlite_path(), &alice_session).len(),
+        2,
+        "alice's chat untouched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_form_post_works_without_javascript() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = vllm_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+
+    let form = [
+        ("message", "no js here"),
+        ("model", "gemma"),
+        ("temperature", "0.3"),
+        ("top_p", "0.5"),
+        ("max_tokens", "64"),
+    ];
+    let reply = me.post_form("/api/send", &form).await;
+    assert_eq!(reply.status, 302, "{}", reply.body);
+    let back = reply.location.as_deref().map(|l| l.trim_end_matches('?'));
+    assert_eq!(
+        back,
+        Some(format!("{}/", server.url).as_str()),
+        "redirected back to the page"
+    );
+    assert!(reply.cookie("hc_session").is_some());
+    assert_eq!(
+        reply.cookie("hc_settings").as_deref(),
+        Some("gemma|0.3|0.5|64")
+    );
+    assert_eq!(model.requests()[0]["temperature"], 0.3);
+
+    let page = me.get("/").await;
+    assert!(page.body.contains("no js here") && page.body.contains("Echo: no js here"));
+
+    // An error comes back through the redirect and is shown on the page.
+    model.set(Behaviour {
+        fault: Some(Fault::Status500),
+        ..Default::default()
+    });
+    let reply = me.post_form("/api/send", &form).await;
+    assert_eq!(reply.status, 302);
+    let location = reply.location.expect("redirect");
+    assert!(location.contains("__err="), "{location}");
+    let path = location.trim_start_matches(&server.url);
+    let page = me.get(path).await;
+    assert!(
+        page.body
+            .contains("Gemma had an internal error. Please try again."),
+        "error shown without JS"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_chat_starts_a_fresh_session_and_keeps_the_old_one_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = vllm_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+    assert_eq!(me.send("old chat", "gemma").await.status, 200);
+    let old = session_of(&me);
+
+    let reply = me.call("/api/new_chat", &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(me.cookie.is_none(), "the session cookie is cleared");
+    assert!(!me.get("/").await.body.contains("old chat"));
+
+    assert_eq!(me.send("new chat", "gemma").await.status, 200);
+    assert_ne!(session_of(&me), old);
+    assert_eq!(
+        model.requests()[1]["messages"].as_array().map(Vec::len),
+        Some(1),
+        "no history carried"
+    );
+    assert_eq!(stored_messages(&server.sqlite_path(), &old).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_and_security_headers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = vllm_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+    let live = me.get("/healthz").await;
+    assert_eq!((live.status, live.body.as_str()), (200, "ok"));
+    let ready = me.get("/readyz").await;
+    assert_eq!((ready.status, ready.body.as_str()), (200, "ready"));
+
+    let page = me
+        .client
+        .get(format!("{}/", server.url))
+        .send()
+        .await
+        .expect("page");
+    let h = page.headers();
+    assert_eq!(
+        h.get("x-content-type-options").map(|v| v.as_bytes()),
+        Some(&b"nosniff"[..])
+    );
+    assert_eq!(
+        h.get("x-frame-options").map(|v| v.as_bytes()),
+        Some(&b"DENY"[..])
+    );
+    assert!(h.get("referrer-policy").is_some());
+
+    let missing = me.get("/no/such/file.js").await;
+    assert_eq!(missing.status, 404);
+}

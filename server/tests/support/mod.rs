@@ -1,0 +1,258 @@
+//! Test harness: runs the real `hybrid-chat` binary against a stand-in model and a temp SQLite
+//! file, and talks to it over HTTP like a browser would.
+
+#![allow(dead_code)]
+
+pub mod vllm_standin;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub dir: PathBuf,
+}
+
+impl Server {
+    /// Starts the server with `VLLM_BASE_URL = vllm_url` and a SQLite file in `dir`.
+    pub async fn start(dir: &Path, vllm_url: &str, extra_env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hybrid-chat"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", dir.join("site"))
+            .env("LEPTOS_OUTPUT_NAME", "hybrid-chat")
+            .env("SQLITE_PATH", dir.join("chat.sqlite3"))
+            .env("VLLM_BASE_URL", vllm_url)
+            .env("MODEL_TIMEOUT_SECS", "3")
+            .env("MODEL_PROBE_INTERVAL_SECS", "0.5")
+            .env("LOG_FORMAT", "text")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn hybrid-chat");
+        let server = Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir: dir.to_path_buf(),
+        };
+        server.wait_until_live().await;
+        server
+    }
+
+    async fn wait_until_live(&self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(r) = client.get(format!("{}/healthz", self.url)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("hybrid-chat did not become live at {}", self.url);
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.dir.join("chat.sqlite3")
+    }
+
+    /// Stops the server gracefully (SIGTERM) and returns its exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("hybrid-chat ignored SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A browser-like client that keeps only the cookies we tell it to, so tests can forge them.
+pub struct Visitor {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub cookie: Option<String>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub set_cookies: Vec<String>,
+    pub location: Option<String>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The value of `name` in this response's Set-Cookie headers.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies.iter().find_map(|c| {
+            let first = c.split(';').next()?;
+            let (k, v) = first.split_once('=')?;
+            (k.trim() == name).then(|| v.to_string())
+        })
+    }
+}
+
+impl Visitor {
+    pub fn new(server: &Server) -> Visitor {
+        Visitor {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: server.url.clone(),
+            cookie: None,
+        }
+    }
+
+    fn adopt_cookies(&mut self, reply: &Reply) {
+        if let Some(v) = reply.cookie("hc_session") {
+            self.cookie = (!v.is_empty()).then(|| format!("hc_session={v}"));
+        }
+    }
+
+    async fn finish(&mut self, response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let set_cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(String::from))
+            .collect();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok().map(String::from));
+        let body = response.text().await.unwrap_or_default();
+        let reply = Reply {
+            status,
+            body,
+            set_cookies,
+            location,
+        };
+        self.adopt_cookies(&reply);
+        reply
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let response = req.send().await.expect("GET");
+        self.finish(response).await
+    }
+
+    /// Calls a server function the way the hydrated page does (JSON reply, no redirect).
+    pub async fn call(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        self.post(path, form, "application/json").await
+    }
+
+    /// Posts a form the way a browser without JavaScript does.
+    pub async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        self.post(path, form, "text/html,application/xhtml+xml")
+            .await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)], accept: &str) -> Reply {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", accept)
+            .header("referer", format!("{}/", self.base))
+            .body(body);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let response = req.send().await.expect("POST");
+        self.finish(response).await
+    }
+
+    /// Sends a message with the default sliders.
+    pub async fn send(&mut self, text: &str, model: &str) -> Reply {
+        self.call(
+            "/api/send",
+            &[
+                ("message", text),
+                ("model", model),
+                ("temperature", "0.9"),
+                ("top_p", "0.95"),
+                ("max_tokens", "1024"),
+            ],
+        )
+        .await
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Counts the rows of each table for a session, straight from the SQLite file.
+pub fn stored_messages(db: &Path, session: &str) -> Vec<(i64, String, String, String)> {
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    let mut stmt = conn
+        .prepare("SELECT seq, role, text, model FROM messages WHERE session_id = ?1 ORDER BY seq")
+        .expect("prepare");
+    stmt.query_map([session], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .expect("query")
+    .map(|r| r.expect("row"))
+    .collect()
+}
+
+pub fn count_all_messages(db: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+        .expect("count")
+}
