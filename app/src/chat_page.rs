@@ -231,7 +231,8 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
     });
 
     view! {
-        <main class="app">
+        // `data-hydrated` tells tests (and curious people) that the wasm has taken over.
+        <main class="app" data-hydrated=move || state.hydrated.get().then_some("true")>
             <header class="topbar">
                 <h1>"hybrid-chat"</h1>
                 <p class="tagline">"Gemma on your cluster, Gemini on Vertex AI: one conversation."</p>

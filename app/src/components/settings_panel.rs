@@ -70,6 +70,7 @@ fn Slider(
     on_input: impl Fn(f64) + 'static,
 ) -> impl IntoView {
     let id = spec.field;
+    // Values are f32 in state; print them at the slider's precision, not as 0.8999999761581421.
     let shown = move || {
         let v = value.get();
         if spec.step >= 1.0 {
@@ -90,8 +91,8 @@ fn Slider(
                 min=spec.min
                 max=spec.max
                 step=spec.step
-                value=move || value.get()
-                prop:value=move || value.get()
+                value=shown
+                prop:value=shown
                 on:input=move |ev| {
                     if let Ok(v) = spec.parse(&event_target_value(&ev)) {
                         on_input(v);

@@ -1,0 +1,77 @@
+// Starts the vLLM stand-in and the release server (both built by .ci/test) on free ports with a
+// fresh SQLite file, and stops them when the run ends.
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..');
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => ok(port));
+    });
+    srv.on('error', fail);
+  });
+}
+
+function need(path: string): string {
+  if (!existsSync(path)) throw new Error(`${path} is missing: build it first (see .ci/test)`);
+  return path;
+}
+
+async function waitFor(url: string, what: string) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not come up at ${url}`);
+}
+
+export default async function globalSetup() {
+  const children: ChildProcess[] = [];
+
+  const standinPort = await freePort();
+  const standin = spawn(need(join(targetDir, 'release/examples/standin')), [String(standinPort)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(standin);
+  const standinUrl = `http://127.0.0.1:${standinPort}`;
+  await waitFor(`${standinUrl}/health`, 'the vLLM stand-in');
+
+  const port = await freePort();
+  const data = mkdtempSync(join(tmpdir(), 'hybrid-chat-e2e-'));
+  const server = spawn(need(join(targetDir, 'release/hybrid-chat')), [], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: need(join(root, 'target/site')),
+      LEPTOS_OUTPUT_NAME: 'hybrid-chat',
+      SQLITE_PATH: join(data, 'chat.sqlite3'),
+      VLLM_BASE_URL: standinUrl,
+      MODEL_TIMEOUT_SECS: '5',
+      MODEL_PROBE_INTERVAL_SECS: '1',
+      RUST_LOG: 'warn',
+    },
+  });
+  children.push(server);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitFor(`${baseUrl}/readyz`, 'hybrid-chat');
+
+  process.env.HC_BASE_URL = baseUrl;
+  process.env.STANDIN_URL = standinUrl;
+
+  return async () => {
+    for (const child of children) child.kill('SIGTERM');
+  };
+}

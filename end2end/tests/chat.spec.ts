@@ -1,0 +1,199 @@
+import { test, expect } from '@playwright/test';
+import { modelRequests, openChat, replies, resetModel, send, setModel, userMessages } from './helpers';
+
+test.beforeEach(async () => {
+  await resetModel();
+});
+
+test('two messages get two whole replies, labelled with their model', async ({ page }) => {
+  await openChat(page);
+  const sendButton = page.getByRole('button', { name: 'Send' });
+  await expect(sendButton).toBeDisabled(); // blank draft
+
+  await send(page, 'Hello there');
+  await expect(replies(page)).toHaveCount(1);
+  await expect(replies(page).first()).toContainText('Echo: Hello there');
+  await expect(replies(page).first().locator('.author')).toHaveText('Gemma 3 12B-it (vLLM)');
+  await expect(page.getByLabel('Message')).toHaveValue('');
+
+  // Shift+Enter is a newline, not a send; the button sends.
+  await page.getByLabel('Message').fill('line one');
+  await page.getByLabel('Message').press('Shift+Enter');
+  await page.getByLabel('Message').pressSequentially('line two');
+  await expect(replies(page)).toHaveCount(1);
+  await sendButton.click();
+  await expect(replies(page)).toHaveCount(2);
+  await expect(userMessages(page).nth(1)).toHaveText('line one\nline two');
+
+  const seen = await modelRequests();
+  expect(seen).toHaveLength(2);
+  expect(seen[1].messages.map((m: any) => m.content)).toEqual([
+    'Hello there',
+    'Echo: Hello there',
+    'line one\nline two',
+  ]);
+});
+
+test('a working indicator shows while the model thinks, and sending is blocked', async ({ page }) => {
+  await setModel({ latency_ms: 1500 });
+  await openChat(page);
+  await send(page, 'take your time');
+  await expect(page.locator('.working')).toContainText('Gemma is thinking');
+  await expect(page.locator('.message.user.pending')).toContainText('take your time');
+  await page.getByLabel('Message').fill('impatient');
+  await expect(page.getByRole('button', { name: 'Send' })).toBeDisabled();
+  await expect(replies(page)).toHaveCount(1);
+  await expect(page.locator('.working')).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled();
+});
+
+test('the model picker lists both models; Gemini shows as not configured', async ({ page }) => {
+  await openChat(page);
+  const picker = page.getByLabel('Model');
+  await expect(picker).toHaveValue('gemma');
+  await expect(picker.locator('option[value="gemini"]')).toBeDisabled();
+  await expect(picker.locator('option[value="gemini"]')).toContainText('not configured');
+  await expect(page.locator('.model-status[data-model="gemini"]')).toContainText('not configured');
+});
+
+test('sliders show their values, reach the model, and survive a reload', async ({ page }) => {
+  await openChat(page);
+  await page.locator('#temperature').fill('0.3');
+  await page.locator('#top_p').fill('0.5');
+  await page.locator('#max_tokens').fill('256');
+  await expect(page.locator('#temperature-value')).toHaveText('0.30');
+  await expect(page.locator('#top_p-value')).toHaveText('0.50');
+  await expect(page.locator('#max_tokens-value')).toHaveText('256');
+
+  await send(page, 'tuned');
+  await expect(replies(page)).toHaveCount(1);
+  const [request] = await modelRequests();
+  expect(request.temperature).toBeCloseTo(0.3, 5);
+  expect(request.top_p).toBeCloseTo(0.5, 5);
+  expect(request.max_tokens).toBe(256);
+
+  await page.reload();
+  await expect(page.locator('#temperature-value')).toHaveText('0.30');
+  await expect(page.locator('#max_tokens-value')).toHaveText('256');
+});
+
+test('a reload renders the conversation in the HTML, then hydrates and keeps working', async ({ page, context }) => {
+  await openChat(page);
+  await send(page, 'remember me');
+  await expect(replies(page)).toHaveCount(1);
+
+  // The server's HTML already holds the conversation: no flash of an empty chat.
+  const html = await (await context.request.get('/')).text();
+  expect(html).toContain('remember me');
+  expect(html).toContain('Echo: remember me');
+
+  let serverFnCalls = 0;
+  page.on('request', (r) => {
+    if (r.url().includes('/api/')) serverFnCalls++;
+  });
+  await page.reload();
+  await expect(userMessages(page)).toHaveCount(1);
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(replies(page).first()).toContainText('Echo: remember me');
+  expect(serverFnCalls).toBe(0); // hydration needed no second fetch
+
+  await send(page, 'still here?');
+  await expect(replies(page)).toHaveCount(2);
+  const seen = await modelRequests();
+  expect(seen[1].messages).toHaveLength(3);
+});
+
+test('New chat starts a fresh session', async ({ page }) => {
+  await openChat(page);
+  await send(page, 'old topic');
+  await expect(replies(page)).toHaveCount(1);
+
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await expect(replies(page)).toHaveCount(0);
+  await expect(page.locator('.empty')).toBeVisible();
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(replies(page)).toHaveCount(0);
+
+  await send(page, 'new topic');
+  await expect(replies(page)).toHaveCount(1);
+  const seen = await modelRequests();
+  expect(seen[1].messages).toEqual([{ role: 'user', content: 'new topic' }]);
+});
+
+test('a failing backend shows an error, keeps the text, and Retry succeeds', async ({ page }) => {
+  await setModel({ fault: 'status500', fault_times: 1 });
+  await openChat(page);
+  await send(page, 'please work');
+
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Gemma had an internal error');
+  await expect(page.getByLabel('Message')).toHaveValue('please work');
+  await expect(replies(page)).toHaveCount(0);
+
+  await alert.getByRole('button', { name: 'Retry' }).click();
+  await expect(replies(page)).toHaveCount(1);
+  await expect(replies(page).first()).toContainText('Echo: please work');
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  await expect(userMessages(page)).toHaveCount(1);
+  await expect(page.getByLabel('Message')).toHaveValue('');
+});
+
+test('an XSS payload in a reply is shown as text and never runs', async ({ page }) => {
+  const payload =
+    'Look: <script>window.__xss = 1</script> <img src=x onerror="window.__xss = 2"> ' +
+    '[click](javascript:window.__xss=3) **bold**';
+  await setModel({ reply: payload });
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  await openChat(page);
+  await send(page, 'attack');
+  const reply = replies(page).first();
+  await expect(reply).toContainText('<script>window.__xss = 1</script>');
+  await expect(reply.locator('strong')).toHaveText('bold');
+  await expect(reply.locator('script, img')).toHaveCount(0);
+  await reply.getByText('click').click();
+  expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+
+  await page.reload(); // the server-rendered path too
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(replies(page).first()).toContainText('<script>');
+  expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+  expect(dialogs).toEqual([]);
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the page shows the conversation and a plain form post sends a message', async ({ page }) => {
+    await page.goto('/');
+    await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled();
+    await page.getByLabel('Message').fill('no script needed');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect(replies(page)).toHaveCount(1);
+    await expect(replies(page).first()).toContainText('Echo: no script needed');
+
+    await page.getByLabel('Message').fill('again');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect(replies(page)).toHaveCount(2);
+    const seen = await modelRequests();
+    expect(seen[1].messages).toHaveLength(3);
+  });
+});
+
+test('a forged session cookie gets a fresh, empty, working chat', async ({ page, context, baseURL }) => {
+  await context.addCookies([{ name: 'hc_session', value: 'forged-not-hex', url: baseURL! }]);
+  const response = await page.goto('/');
+  expect(response?.status()).toBe(200);
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect(replies(page)).toHaveCount(0);
+  await send(page, 'hi');
+  await expect(replies(page)).toHaveCount(1);
+  const cookie = (await context.cookies()).find((c) => c.name === 'hc_session');
+  expect(cookie?.value).toMatch(/^[0-9a-f]{64}$/);
+  expect(cookie?.httpOnly).toBe(true);
+  expect(cookie?.sameSite).toBe('Lax');
+});
