@@ -271,7 +271,7 @@ mod tests {
 
     fn turn(n: usize) -> NewTurn {
         NewTurn {
-            model: if n % 2 == 0 {
+            model: if n.is_multiple_of(2) {
                 ModelId::Gemma
             } else {
                 ModelId::Gemini

@@ -157,10 +157,10 @@ fn validate(body: &Value) -> Result<String, String> {
             _ => return Err(format!("{key} must be a number in [{lo}, {hi}]")),
         }
     }
-    if !body
+    if body
         .get("max_tokens")
         .and_then(Value::as_u64)
-        .is_some_and(|v| v >= 1)
+        .is_none_or(|v| v < 1)
     {
         return Err("max_tokens must be at least 1".into());
     }
