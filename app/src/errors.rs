@@ -49,6 +49,19 @@ pub enum ModelError {
     BadReply(ModelId),
     #[error("{} returned an empty reply. Try rephrasing, or raise Max tokens.", .0.short_name())]
     Empty(ModelId),
+    /// A safety or recitation filter stopped the prompt or the reply.
+    #[error("{} blocked this {what} ({reason}). Try rephrasing your message.", .model.short_name())]
+    Blocked {
+        model: ModelId,
+        /// "message" (the prompt was blocked) or "reply" (the answer was stopped).
+        what: String,
+        reason: String,
+    },
+    /// Gemini 2.5 counts its thinking against Max tokens, so it can run out before answering.
+    #[error("{} used up Max tokens before writing an answer. Raise Max tokens and send again.", .0.short_name())]
+    OutOfTokens(ModelId),
+    #[error("{} refused this server's credentials. An operator needs to check its access.", .0.short_name())]
+    AuthFailed(ModelId),
 }
 
 impl ModelError {

@@ -37,8 +37,20 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Which of vLLM's two HTTP APIs the Gemma deployment serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VllmApi {
+    /// `vllm serve` (image `vllm/vllm-openai`): `POST /v1/chat/completions`; vLLM applies
+    /// Gemma's chat template.
+    Chat,
+    /// The codelab's model-garden container (`vllm.entrypoints.api_server`): `POST /generate`
+    /// with a raw prompt, which we build with Gemma's template.
+    Generate,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct VllmConfig {
+    pub api: VllmApi,
     /// Base URL of the vLLM (or any OpenAI-compatible) server, without `/v1`.
     pub base_url: String,
     /// The served model name sent in each request.
@@ -51,12 +63,29 @@ pub struct VllmConfig {
     pub probe_interval: Duration,
 }
 
+/// Gemini through Vertex AI's REST `generateContent`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VertexConfig {
+    /// `None`: ask the credentials (gcp_auth) for their project.
+    pub project: Option<String>,
+    pub location: String,
+    pub model: String,
+    /// `https://aiplatform.googleapis.com` for `global`, `https://{loc}-aiplatform…` otherwise.
+    pub base_url: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_in_flight: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Listen address and site root, from Leptos's own `LEPTOS_*` variables.
     pub leptos: LeptosOptions,
     pub sqlite_path: PathBuf,
     pub vllm: VllmConfig,
+    pub vertex: VertexConfig,
+    /// Instructions sent ahead of every conversation, to both models.
+    pub system_prompt: Option<String>,
     pub log_format: LogFormat,
     /// Longest a graceful shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
@@ -95,14 +124,60 @@ impl Config {
         let base_url = var("VLLM_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8000".into());
         let base_url = parse_base_url("VLLM_BASE_URL", &base_url)?;
 
+        let api = match var("VLLM_API").as_deref() {
+            None | Some("chat") => VllmApi::Chat,
+            Some("generate") => VllmApi::Generate,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "VLLM_API",
+                    value: other.into(),
+                    reason: "expected `chat` or `generate`".into(),
+                })
+            }
+        };
+        let connect_timeout = secs(&var, "MODEL_CONNECT_TIMEOUT_SECS", 5.0)?;
+        let request_timeout = secs(&var, "MODEL_TIMEOUT_SECS", 120.0)?;
+        let max_in_flight = count(&var, "MODEL_MAX_IN_FLIGHT", 64)?;
+
         let vllm = VllmConfig {
+            api,
             base_url,
             model: var("VLLM_MODEL").unwrap_or_else(|| "google/gemma-3-12b-it".into()),
             api_key: var("VLLM_API_KEY").map(Secret),
-            connect_timeout: secs(&var, "MODEL_CONNECT_TIMEOUT_SECS", 5.0)?,
-            request_timeout: secs(&var, "MODEL_TIMEOUT_SECS", 120.0)?,
-            max_in_flight: count(&var, "MODEL_MAX_IN_FLIGHT", 64)?,
+            connect_timeout,
+            request_timeout,
+            max_in_flight,
             probe_interval: secs(&var, "MODEL_PROBE_INTERVAL_SECS", 15.0)?,
+        };
+
+        let location = var("VERTEX_LOCATION").unwrap_or_else(|| "global".into());
+        if location.is_empty()
+            || !location
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(ConfigError {
+                var: "VERTEX_LOCATION",
+                value: location,
+                reason: "expected a location such as `global` or `us-central1`".into(),
+            });
+        }
+        let default_host = if location == "global" {
+            "https://aiplatform.googleapis.com".to_string()
+        } else {
+            format!("https://{location}-aiplatform.googleapis.com")
+        };
+        let vertex = VertexConfig {
+            project: var("GOOGLE_CLOUD_PROJECT"),
+            base_url: match var("VERTEX_BASE_URL") {
+                Some(url) => parse_base_url("VERTEX_BASE_URL", &url)?,
+                None => default_host,
+            },
+            location,
+            model: var("VERTEX_MODEL").unwrap_or_else(|| "gemini-2.5-flash".into()),
+            connect_timeout,
+            request_timeout,
+            max_in_flight,
         };
 
         let log_format = match var("LOG_FORMAT").as_deref() {
@@ -124,6 +199,8 @@ impl Config {
             leptos,
             sqlite_path,
             vllm,
+            vertex,
+            system_prompt: var("SYSTEM_PROMPT"),
             log_format,
             shutdown_grace: secs(&var, "SHUTDOWN_GRACE_SECS", 20.0)?,
         })
@@ -208,6 +285,33 @@ mod tests {
         assert_eq!(c.sqlite_path, PathBuf::from("data/hybrid-chat.sqlite3"));
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.vllm.api_key, None);
+        assert_eq!(c.vllm.api, VllmApi::Chat);
+        assert_eq!(c.vertex.location, "global");
+        assert_eq!(c.vertex.model, "gemini-2.5-flash");
+        assert_eq!(c.vertex.base_url, "https://aiplatform.googleapis.com");
+        assert_eq!(c.vertex.project, None);
+        assert_eq!(c.system_prompt, None);
+    }
+
+    #[test]
+    fn regional_vertex_locations_get_their_own_host() {
+        let c = config(&[
+            ("VERTEX_LOCATION", "us-central1"),
+            ("GOOGLE_CLOUD_PROJECT", "p1"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            c.vertex.base_url,
+            "https://us-central1-aiplatform.googleapis.com"
+        );
+        assert_eq!(c.vertex.project.as_deref(), Some("p1"));
+        let c = config(&[
+            ("VERTEX_BASE_URL", "http://127.0.0.1:9/"),
+            ("VLLM_API", "generate"),
+        ])
+        .expect("valid");
+        assert_eq!(c.vertex.base_url, "http://127.0.0.1:9");
+        assert_eq!(c.vllm.api, VllmApi::Generate);
     }
 
     #[test]
@@ -238,6 +342,9 @@ mod tests {
             ("MODEL_CONNECT_TIMEOUT_SECS", "0"),
             ("MODEL_MAX_IN_FLIGHT", "0"),
             ("LOG_FORMAT", "xml"),
+            ("VLLM_API", "completions"),
+            ("VERTEX_LOCATION", "US Central"),
+            ("VERTEX_BASE_URL", "aiplatform.googleapis.com"),
         ] {
             let err = config(&[(key, value)]).expect_err(key);
             assert_eq!(err.var, key);

@@ -30,6 +30,8 @@ pub enum StartError {
 
 pub async fn run(config: Config) -> Result<(), StartError> {
     let _ = any_spawner::Executor::init_tokio();
+    // reqwest and gcp_auth both use rustls; pick its ring provider once for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 
     let store = store::sqlite::SqliteStore::open(&config.sqlite_path)?;
     tracing::info!(path = %config.sqlite_path.display(), "embedded SQLite store open");
@@ -44,7 +46,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
-    tracing::info!(%addr, vllm = %config.vllm.base_url, "hybrid-chat listening");
+    tracing::info!(%addr, vllm = %config.vllm.base_url, vertex = %config.vertex.base_url, "hybrid-chat listening");
 
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {

@@ -9,7 +9,7 @@ use app::services::ChatStore;
 use app::session::SessionId;
 use serde_json::json;
 use server::store::sqlite::SqliteStore;
-use support::vllm_standin::{self, Behaviour, Fault};
+use support::model_standin::{self, Behaviour, Fault};
 use support::{count_all_messages, stored_messages, Server, Visitor};
 
 fn session_of(v: &Visitor) -> String {
@@ -23,7 +23,7 @@ fn session_of(v: &Visitor) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = vllm_standin::start(0).await;
+    let model = model_standin::start(0).await;
     let server = Server::start(dir.path(), &model.url(), &[]).await;
     let mut me = Visitor::new(&server);
 
@@ -56,7 +56,7 @@ async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
     );
 
     // What the model saw: the user message, with the chosen parameters.
-    let seen = model.requests();
+    let seen = model.requests("gemma");
     assert_eq!(seen.len(), 1);
     assert_eq!(
         seen[0]["messages"],
@@ -106,7 +106,7 @@ async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_model_receives_the_whole_conversation_including_other_models_turns() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = vllm_standin::start(0).await;
+    let model = model_standin::start(0).await;
 
     // An earlier turn answered by Gemini, written straight to the store.
     let session = SessionId::generate();
@@ -141,7 +141,7 @@ async fn the_model_receives_the_whole_conversation_including_other_models_turns(
     assert_eq!(me.send("And a node?", "gemma").await.status, 200);
     assert_eq!(me.send("Thanks!", "gemma").await.status, 200);
 
-    let seen = model.requests();
+    let seen = model.requests("gemma");
     assert_eq!(
         seen[1]["messages"],
         json!([
@@ -164,15 +164,18 @@ async fn the_model_receives_the_whole_conversation_including_other_models_turns(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = vllm_standin::start(0).await;
+    let model = model_standin::start(0).await;
     let server = Server::start(dir.path(), &model.url(), &[("MODEL_TIMEOUT_SECS", "1")]).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("first", "gemma").await.status, 200);
 
-    model.set(Behaviour {
-        fault: Some(Fault::Hang),
-        ..Default::default()
-    });
+    model.set(
+        "gemma",
+        Behaviour {
+            fault: Some(Fault::Hang),
+            ..Default::default()
+        },
+    );
     let started = std::time::Instant::now();
     let reply = me.send("second", "gemma").await;
     assert!(
@@ -188,7 +191,7 @@ async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written()
     );
 
     // Retry once the model is back: the turn lands after the first one.
-    model.set(Behaviour::default());
+    model.set("gemma", Behaviour::default());
     assert_eq!(me.send("second", "gemma").await.status, 200);
     let rows = stored_messages(&server.sqlite_path(), &session_of(&me));
     assert_eq!(
@@ -200,7 +203,7 @@ async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written()
 #[tokio::test(flavor = "multi_thread")]
 async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = vllm_standin::start(0).await;
+    let model = model_standin::start(0).await;
     let server = Server::start(dir.path(), &model.url(), &[]).await;
     let mut me = Visitor::new(&server);
 
@@ -214,10 +217,13 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
         (Fault::Empty, json!({"Model": {"Empty": "gemma"}})),
     ];
     for (fault, expected) in cases {
-        model.set(Behaviour {
-            fault: Some(fault),
-            ..Default::default()
-        });
+        model.set(
+            "gemma",
+            Behaviour {
+                fault: Some(fault),
+                ..Default::default()
+            },
+        );
         let reply = me.send("hello", "gemma").await;
         assert_eq!(reply.status, 500, "{fault:?}");
         assert_eq!(reply.json(), expected, "{fault:?}");
@@ -251,8 +257,14 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_gets_clear_errors_and_reaches_no_model() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = vllm_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let model = model_standin::start(0).await;
+    // Without credentials Gemini is "not configured", which is itself an answer to test.
+    let server = Server::start(
+        dir.path(),
+        &model.url(),
+        &[("GOOGLE_APPLICATION_CREDENTIALS", "")],
+    )
+    .await;
     let mut me = Visitor::new(&server);
     let long = "x".repeat(32_001);
     let send = |m: &'static str,
@@ -325,7 +337,7 @@ async fn bad_input_gets_clear_errors_and_reaches_no_model() {
     assert!(garbage.status().is_client_error() || garbage.status().is_server_error());
 
     assert!(
-        model.requests().is_empty(),
+        model.requests("gemma").is_empty(),
         "nothing invalid reached the model"
     );
     assert_eq!(count_all_messages(&server.sqlite_path()), 0);
@@ -334,7 +346,7 @@ async fn bad_input_gets_clear_errors_and_reaches_no_model() {
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_garbage_and_unknown_cookies_get_a_fresh_empty_session() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = vllm_standin::start(0).await;
+    let model = model_standin::start(0).await;
     let server = Server::start(dir.path(), &model.url(), &[]).await;
 
     let mut alice = Visitor::new(&server);
@@ -386,7 +398,7 @@ async fn forged_garbage_and_unknown_cookies_get_a_fresh_empty_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_form_post_works_without_javascript() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = vllm_standin::start(0).await;
+    let model = model_standin::start(0).await;
     let server = Server::start(dir.path(), &model.url(), &[]).await;
     let mut me = Visitor::new(&server);
 
@@ -410,16 +422,19 @@ async fn a_plain_form_post_works_without_javascript() {
         reply.cookie("hc_settings").as_deref(),
         Some("gemma|0.3|0.5|64")
     );
-    assert_eq!(model.requests()[0]["temperature"], 0.3);
+    assert_eq!(model.requests("gemma")[0]["temperature"], 0.3);
 
     let page = me.get("/").await;
     assert!(page.body.contains("no js here") && page.body.contains("Echo: no js here"));
 
     // An error comes back through the redirect and is shown on the page.
-    model.set(Behaviour {
-        fault: Some(Fault::Status500),
-        ..Default::default()
-    });
+    model.set(
+        "gemma",
+        Behaviour {
+            fault: Some(Fault::Status500),
+            ..Default::default()
+        },
+    );
     let reply = me.post_form("/api/send", &form).await;
     assert_eq!(reply.status, 302);
     let location = reply.location.expect("redirect");
@@ -436,7 +451,7 @@ async fn a_plain_form_post_works_without_javascript() {
 #[tokio::test(flavor = "multi_thread")]
 async fn new_chat_starts_a_fresh_session_and_keeps_the_old_one_stored() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = vllm_standin::start(0).await;
+    let model = model_standin::start(0).await;
     let server = Server::start(dir.path(), &model.url(), &[]).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("old chat", "gemma").await.status, 200);
@@ -450,7 +465,9 @@ async fn new_chat_starts_a_fresh_session_and_keeps_the_old_one_stored() {
     assert_eq!(me.send("new chat", "gemma").await.status, 200);
     assert_ne!(session_of(&me), old);
     assert_eq!(
-        model.requests()[1]["messages"].as_array().map(Vec::len),
+        model.requests("gemma")[1]["messages"]
+            .as_array()
+            .map(Vec::len),
         Some(1),
         "no history carried"
     );
@@ -460,7 +477,7 @@ async fn new_chat_starts_a_fresh_session_and_keeps_the_old_one_stored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn probes_and_security_headers() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = vllm_standin::start(0).await;
+    let model = model_standin::start(0).await;
     let server = Server::start(dir.path(), &model.url(), &[]).await;
     let mut me = Visitor::new(&server);
     let live = me.get("/healthz").await;

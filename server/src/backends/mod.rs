@@ -2,16 +2,25 @@
 
 pub mod in_flight;
 pub mod transport;
+pub mod vertex;
 pub mod vllm;
 
 use crate::config::Config;
 use app::services::ChatModel;
 use std::sync::Arc;
 
-/// Builds every configured backend and starts their background health probes.
-/// Gemini (Vertex AI) is not wired yet, so the picker shows it as not configured.
+/// Builds both backends and starts their background work (vLLM health probe, Vertex credential
+/// search). Neither blocks start-up.
 pub fn start(config: &Config) -> Result<Vec<Arc<dyn ChatModel>>, reqwest::Error> {
-    let gemma = Arc::new(vllm::VllmChat::new(&config.vllm)?);
+    let gemma = Arc::new(vllm::VllmChat::new(
+        &config.vllm,
+        config.system_prompt.clone(),
+    )?);
     gemma.spawn_probe(config.vllm.probe_interval);
-    Ok(vec![gemma])
+    let gemini = Arc::new(vertex::VertexGemini::new(
+        &config.vertex,
+        config.system_prompt.clone(),
+    )?);
+    gemini.spawn_credential_search();
+    Ok(vec![gemma, gemini])
 }

@@ -74,6 +74,7 @@ pub fn status_error(
     match status {
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => ModelError::Busy(model),
         StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ModelError::TimedOut(model),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ModelError::AuthFailed(model),
         s if s.is_client_error() => ModelError::Rejected {
             model,
             reason: message

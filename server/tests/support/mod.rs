@@ -3,12 +3,57 @@
 
 #![allow(dead_code)]
 
-pub mod vllm_standin;
+pub mod model_standin;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// An RSA key made for this test run (PKCS#8 PEM), as in a service-account key file.
+fn test_private_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let out = Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+            ])
+            .output()
+            .expect("run openssl to generate a test key");
+        assert!(out.status.success(), "openssl genpkey failed");
+        String::from_utf8(out.stdout).expect("PEM is ASCII")
+    })
+}
+
+/// Writes a service-account key whose `token_uri` is the stand-in's OAuth endpoint; gcp_auth
+/// signs a JWT with it and exchanges it there, exactly as it would with Google.
+pub fn write_service_account_key(dir: &Path, standin_url: &str) -> PathBuf {
+    let key = serde_json::json!({
+        "type": "service_account",
+        "project_id": "standin-project",
+        "private_key_id": "test-key-1",
+        "private_key": test_private_key(),
+        "client_email": "hybrid-chat@standin-project.iam.gserviceaccount.com",
+        "client_id": "1",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": format!("{standin_url}/token"),
+    });
+    std::fs::create_dir_all(dir).expect("key dir");
+    let path = dir.join("service-account.json");
+    std::fs::write(&path, key.to_string()).expect("write key");
+    path
+}
+
+/// reqwest is built without a default TLS provider; pick ring, as the server does.
+pub fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -24,9 +69,11 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server with `VLLM_BASE_URL = vllm_url` and a SQLite file in `dir`.
-    pub async fn start(dir: &Path, vllm_url: &str, extra_env: &[(&str, &str)]) -> Server {
+    /// Starts the server with both models pointing at the stand-in at `standin_url` (Gemini
+    /// with a generated service-account key) and a SQLite file in `dir`. `extra_env` overrides.
+    pub async fn start(dir: &Path, standin_url: &str, extra_env: &[(&str, &str)]) -> Server {
         let port = free_port();
+        let key = write_service_account_key(dir, standin_url);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hybrid-chat"));
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -34,7 +81,9 @@ impl Server {
             .env("LEPTOS_SITE_ROOT", dir.join("site"))
             .env("LEPTOS_OUTPUT_NAME", "hybrid-chat")
             .env("SQLITE_PATH", dir.join("chat.sqlite3"))
-            .env("VLLM_BASE_URL", vllm_url)
+            .env("VLLM_BASE_URL", standin_url)
+            .env("VERTEX_BASE_URL", standin_url)
+            .env("GOOGLE_APPLICATION_CREDENTIALS", &key)
             .env("MODEL_TIMEOUT_SECS", "3")
             .env("MODEL_PROBE_INTERVAL_SECS", "0.5")
             .env("LOG_FORMAT", "text")
@@ -55,7 +104,7 @@ impl Server {
     }
 
     async fn wait_until_live(&self) {
-        let client = reqwest::Client::new();
+        let client = http().build().expect("client");
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(r) = client.get(format!("{}/healthz", self.url)).send().await {
@@ -66,6 +115,22 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("hybrid-chat did not become live at {}", self.url);
+    }
+
+    /// Waits until the background credential search has made Gemini available.
+    pub async fn wait_for_gemini(&self) {
+        let client = http().build().expect("client");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(r) = client.get(format!("{}/", self.url)).send().await {
+                let page = r.text().await.unwrap_or_default();
+                if page.contains(r#"<option value="gemini">"#) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("Gemini never became available");
     }
 
     pub fn sqlite_path(&self) -> PathBuf {
@@ -129,7 +194,7 @@ impl Reply {
 impl Visitor {
     pub fn new(server: &Server) -> Visitor {
         Visitor {
-            client: reqwest::Client::builder()
+            client: http()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),

@@ -1,11 +1,15 @@
-//! Gemma served by vLLM through its OpenAI-compatible chat API. vLLM applies Gemma's own chat
-//! template to the role-tagged messages, so no prompt format is invented here.
+//! Gemma served by vLLM, through either of its APIs (`VLLM_API`):
+//! - `chat`: the OpenAI-compatible chat API; vLLM applies Gemma's own chat template to the
+//!   role-tagged messages, so no prompt format is invented here;
+//! - `generate`: the codelab's model-garden `/generate`, with the prompt built by
+//!   [`generate::gemma_prompt`].
 
+mod generate;
 mod wire;
 
 use super::in_flight::InFlight;
 use super::transport::{self, RawReply};
-use crate::config::{Secret, VllmConfig};
+use crate::config::{Secret, VllmApi, VllmConfig};
 use app::conversation::{Role, TokenUsage};
 use app::errors::ModelError;
 use app::models::{Availability, ModelId};
@@ -19,6 +23,8 @@ use wire::{ChatRequest, ChatResponse, ErrorBody, WireMessage};
 const MODEL: ModelId = ModelId::Gemma;
 
 pub struct VllmChat {
+    api: VllmApi,
+    system_prompt: Option<String>,
     client: reqwest::Client,
     base_url: String,
     model_name: String,
@@ -29,13 +35,15 @@ pub struct VllmChat {
 }
 
 impl VllmChat {
-    pub fn new(config: &VllmConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(config: &VllmConfig, system_prompt: Option<String>) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
         Ok(VllmChat {
+            api: config.api,
+            system_prompt,
             client,
             base_url: config.base_url.clone(),
             model_name: config.model.clone(),
@@ -90,18 +98,27 @@ impl VllmChat {
         });
     }
 
-    fn request_body(conversation: &[PromptMessage], params: &GenParams, model: &str) -> Vec<u8> {
+    fn request_body(
+        conversation: &[PromptMessage],
+        params: &GenParams,
+        model: &str,
+        system: Option<&str>,
+    ) -> Vec<u8> {
+        let system = system.map(|content| WireMessage {
+            role: "system",
+            content,
+        });
         let request = ChatRequest {
             model,
-            messages: conversation
-                .iter()
-                .map(|m| WireMessage {
+            messages: system
+                .into_iter()
+                .chain(conversation.iter().map(|m| WireMessage {
                     role: match m.role {
                         Role::User => "user",
                         Role::Model => "assistant",
                     },
                     content: &m.text,
-                })
+                }))
                 .collect(),
             temperature: params.temperature,
             top_p: params.top_p,
@@ -109,6 +126,35 @@ impl VllmChat {
         };
         // Serialising plain strings and numbers cannot fail.
         serde_json::to_vec(&request).unwrap_or_default()
+    }
+
+    fn parse_generate(raw: RawReply, prompt: &str) -> Result<ModelReply, ModelError> {
+        if !raw.status.is_success() {
+            let message = ErrorBody::message_in(&raw.body);
+            return Err(transport::status_error(
+                MODEL, raw.status, message, &raw.body,
+            ));
+        }
+        let parsed: generate::GenerateResponse =
+            serde_json::from_slice(&raw.body).map_err(|e| {
+                tracing::warn!(model = %MODEL, error = %e, "unreadable /generate reply");
+                ModelError::BadReply(MODEL)
+            })?;
+        let prediction = parsed
+            .predictions
+            .into_iter()
+            .next()
+            .ok_or(ModelError::BadReply(MODEL))?;
+        let text = generate::reply_text(&prediction, prompt);
+        if text.is_empty() {
+            return Err(ModelError::Empty(MODEL));
+        }
+        // The model-garden server reports neither usage nor a finish reason.
+        Ok(ModelReply {
+            text,
+            finish_reason: None,
+            usage: None,
+        })
     }
 
     fn parse_reply(raw: RawReply) -> Result<ModelReply, ModelError> {
@@ -167,8 +213,26 @@ impl ChatModel for VllmChat {
         params: &GenParams,
     ) -> Result<ModelReply, ModelError> {
         let _slot = self.in_flight.enter().await?;
-        let url = format!("{}/v1/chat/completions", self.base_url);
-        let body = Self::request_body(conversation, params, &self.model_name);
+        let system = self.system_prompt.as_deref();
+        let (url, body, prompt) = match self.api {
+            VllmApi::Chat => (
+                format!("{}/v1/chat/completions", self.base_url),
+                Self::request_body(conversation, params, &self.model_name, system),
+                None,
+            ),
+            VllmApi::Generate => {
+                let prompt = generate::gemma_prompt(conversation, system);
+                let body = serde_json::to_vec(&generate::GenerateRequest {
+                    prompt: &prompt,
+                    temperature: params.temperature,
+                    top_p: params.top_p,
+                    max_tokens: params.max_tokens,
+                    stop: generate::STOP,
+                })
+                .unwrap_or_default();
+                (format!("{}/generate", self.base_url), body, Some(prompt))
+            }
+        };
         let raw = transport::post_json(
             &self.client,
             MODEL,
@@ -188,7 +252,10 @@ impl ChatModel for VllmChat {
             }
             Err(_) => {}
         }
-        Self::parse_reply(raw?)
+        match prompt {
+            Some(prompt) => Self::parse_generate(raw?, &prompt),
+            None => Self::parse_reply(raw?),
+        }
     }
 }
 
@@ -230,6 +297,7 @@ mod tests {
             &conversation,
             &params,
             "google/gemma-3-12b-it",
+            None,
         ))
         .expect("json");
         assert_eq!(
@@ -245,6 +313,52 @@ mod tests {
                 "top_p": 0.5,
                 "max_tokens": 77
             })
+        );
+    }
+
+    #[test]
+    fn a_system_prompt_leads_as_a_system_message() {
+        let conversation = vec![PromptMessage {
+            role: Role::User,
+            text: "hi".into(),
+        }];
+        let body: Value = serde_json::from_slice(&VllmChat::request_body(
+            &conversation,
+            &GenParams::default(),
+            "m",
+            Some("Be brief."),
+        ))
+        .expect("json");
+        assert_eq!(
+            body["messages"],
+            json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}])
+        );
+    }
+
+    #[test]
+    fn generate_replies_are_parsed_and_junk_is_typed() {
+        let prompt = generate::gemma_prompt(
+            &[PromptMessage {
+                role: Role::User,
+                text: "hi".into(),
+            }],
+            None,
+        );
+        let body =
+            json!({"predictions": [format!("Prompt:\n{prompt}\nOutput:\nHello!")]}).to_string();
+        let reply = VllmChat::parse_generate(raw(200, &body), &prompt).expect("reply");
+        assert_eq!(reply.text, "Hello!");
+        assert_eq!(
+            VllmChat::parse_generate(raw(200, r#"{"predictions":[]}"#), &prompt).err(),
+            Some(ModelError::BadReply(MODEL))
+        );
+        assert_eq!(
+            VllmChat::parse_generate(raw(200, r#"{"predictions":[7]}"#), &prompt).err(),
+            Some(ModelError::BadReply(MODEL))
+        );
+        assert_eq!(
+            VllmChat::parse_generate(raw(503, "busy"), &prompt).err(),
+            Some(ModelError::Busy(MODEL))
         );
     }
 

@@ -1,0 +1,436 @@
+//! Gemini on Vertex AI, over REST `generateContent`, authenticated with gcp_auth: the metadata
+//! server (Workload Identity) on GKE, `GOOGLE_APPLICATION_CREDENTIALS` elsewhere. gcp_auth
+//! caches tokens and refreshes them before they expire, so a request costs no token fetch.
+//!
+//! Credentials are looked for in the background after start-up: until they are found the picker
+//! shows Gemini as not available, and without any the app runs with Gemma alone.
+
+mod wire;
+
+use super::in_flight::InFlight;
+use super::transport::{self, RawReply};
+use crate::config::VertexConfig;
+use app::conversation::{Role, TokenUsage};
+use app::errors::ModelError;
+use app::models::{Availability, ModelId};
+use app::params::GenParams;
+use app::services::{ChatModel, ModelReply, PromptMessage};
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use wire::{
+    Content, ErrorBody, GenerateContentRequest, GenerateContentResponse, GenerationConfig, Part,
+    SystemInstruction,
+};
+
+const MODEL: ModelId = ModelId::Gemini;
+const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
+
+/// Finish reasons that mean a filter stopped the answer.
+const BLOCKING_FINISH: &[&str] = &[
+    "SAFETY",
+    "RECITATION",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "SPII",
+    "IMAGE_SAFETY",
+];
+
+enum Auth {
+    Searching,
+    Ready {
+        provider: Arc<dyn gcp_auth::TokenProvider>,
+        project: String,
+    },
+    Missing(String),
+}
+
+pub struct VertexGemini {
+    client: reqwest::Client,
+    config: VertexConfig,
+    system_prompt: Option<String>,
+    in_flight: InFlight,
+    auth: RwLock<Auth>,
+    last_call_unreachable: RwLock<bool>,
+}
+
+impl VertexGemini {
+    pub fn new(
+        config: &VertexConfig,
+        system_prompt: Option<String>,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(VertexGemini {
+            client,
+            config: config.clone(),
+            system_prompt,
+            in_flight: InFlight::new(MODEL, config.max_in_flight, Duration::from_secs(2)),
+            auth: RwLock::new(Auth::Searching),
+            last_call_unreachable: RwLock::new(false),
+        })
+    }
+
+    /// Looks for credentials without delaying start-up.
+    pub fn spawn_credential_search(self: &Arc<Self>) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let found = this.find_credentials().await;
+            match &found {
+                Auth::Ready { project, .. } => {
+                    tracing::info!(%project, location = %this.config.location, model = %this.config.model, "Gemini on Vertex AI ready")
+                }
+                Auth::Missing(why) => tracing::warn!(reason = %why, "Gemini is not configured"),
+                Auth::Searching => {}
+            }
+            if let Ok(mut slot) = this.auth.write() {
+                *slot = found;
+            }
+        });
+    }
+
+    async fn find_credentials(&self) -> Auth {
+        let provider = match gcp_auth::provider().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(error = %e, "gcp_auth found no credentials");
+                return Auth::Missing(
+                    "Gemini needs Google Cloud credentials: Workload Identity on GKE, or GOOGLE_APPLICATION_CREDENTIALS pointing at a key file.".into(),
+                );
+            }
+        };
+        let project = match &self.config.project {
+            Some(p) => p.clone(),
+            None => match provider.project_id().await {
+                Ok(p) => p.to_string(),
+                Err(_) => {
+                    return Auth::Missing(
+                        "Gemini needs a Google Cloud project: set GOOGLE_CLOUD_PROJECT.".into(),
+                    )
+                }
+            },
+        };
+        Auth::Ready { provider, project }
+    }
+
+    fn ready(&self) -> Result<(Arc<dyn gcp_auth::TokenProvider>, String), ModelError> {
+        match self.auth.read().as_deref() {
+            Ok(Auth::Ready { provider, project }) => Ok((provider.clone(), project.clone())),
+            _ => Err(ModelError::NotConfigured(MODEL)),
+        }
+    }
+
+    fn url(&self, project: &str) -> String {
+        format!(
+            "{}/v1/projects/{project}/locations/{}/publishers/google/models/{}:generateContent",
+            self.config.base_url, self.config.location, self.config.model
+        )
+    }
+
+    fn request_body(
+        conversation: &[PromptMessage],
+        params: &GenParams,
+        system: Option<&str>,
+    ) -> Vec<u8> {
+        let request = GenerateContentRequest {
+            contents: conversation
+                .iter()
+                .map(|m| Content {
+                    role: match m.role {
+                        Role::User => "user",
+                        Role::Model => "model",
+                    },
+                    parts: vec![Part { text: &m.text }],
+                })
+                .collect(),
+            system_instruction: system.map(|text| SystemInstruction {
+                parts: vec![Part { text }],
+            }),
+            generation_config: GenerationConfig {
+                temperature: params.temperature,
+                top_p: params.top_p,
+                max_output_tokens: params.max_tokens,
+            },
+        };
+        serde_json::to_vec(&request).unwrap_or_default()
+    }
+
+    fn parse_reply(raw: RawReply) -> Result<ModelReply, ModelError> {
+        if !raw.status.is_success() {
+            let detail = ErrorBody::parse(&raw.body);
+            if raw.status == StatusCode::TOO_MANY_REQUESTS
+                || detail.as_ref().and_then(|d| d.status.as_deref()) == Some("RESOURCE_EXHAUSTED")
+            {
+                tracing::warn!(model = %MODEL, "Vertex AI quota exhausted");
+                return Err(ModelError::Busy(MODEL));
+            }
+            return Err(transport::status_error(
+                MODEL,
+                raw.status,
+                detail.and_then(|d| d.message),
+                &raw.body,
+            ));
+        }
+        let parsed: GenerateContentResponse = serde_json::from_slice(&raw.body).map_err(|e| {
+            tracing::warn!(model = %MODEL, error = %e, "unreadable generateContent reply");
+            ModelError::BadReply(MODEL)
+        })?;
+        let usage = parsed.usage_metadata.map(|u| TokenUsage {
+            prompt_tokens: u.prompt_token_count,
+            completion_tokens: u.candidates_token_count,
+            total_tokens: u.total_token_count,
+        });
+        let Some(candidate) = parsed.candidates.into_iter().next() else {
+            return Err(match parsed.prompt_feedback.and_then(|f| f.block_reason) {
+                Some(reason) => ModelError::Blocked {
+                    model: MODEL,
+                    what: "message".into(),
+                    reason,
+                },
+                None => ModelError::BadReply(MODEL),
+            });
+        };
+        let text: String = candidate
+            .content
+            .map(|c| {
+                c.parts
+                    .into_iter()
+                    .filter(|p| !p.thought)
+                    .filter_map(|p| p.text)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let text = text.trim().to_string();
+        let finish = candidate.finish_reason;
+        match finish.as_deref() {
+            Some(reason) if BLOCKING_FINISH.contains(&reason) => {
+                return Err(ModelError::Blocked {
+                    model: MODEL,
+                    what: "reply".into(),
+                    reason: reason.to_string(),
+                })
+            }
+            Some("MAX_TOKENS") if text.is_empty() => return Err(ModelError::OutOfTokens(MODEL)),
+            _ if text.is_empty() => return Err(ModelError::Empty(MODEL)),
+            _ => {}
+        }
+        Ok(ModelReply {
+            text,
+            finish_reason: finish,
+            usage,
+        })
+    }
+}
+
+#[async_trait]
+impl ChatModel for VertexGemini {
+    fn id(&self) -> ModelId {
+        MODEL
+    }
+
+    /// "Credentials present" is the cheap health signal: probing Vertex itself would cost
+    /// quota. A call that could not reach Vertex marks it unreachable until the next success.
+    fn availability(&self) -> Availability {
+        match self.auth.read().as_deref() {
+            Ok(Auth::Ready { .. }) => {
+                if self
+                    .last_call_unreachable
+                    .read()
+                    .map(|u| *u)
+                    .unwrap_or(false)
+                {
+                    Availability::Unreachable(format!(
+                        "Vertex AI at {} did not answer the last request.",
+                        self.config.base_url
+                    ))
+                } else {
+                    Availability::Available
+                }
+            }
+            Ok(Auth::Missing(why)) => Availability::NotConfigured(why.clone()),
+            _ => Availability::Unknown,
+        }
+    }
+
+    async fn complete(
+        &self,
+        conversation: &[PromptMessage],
+        params: &GenParams,
+    ) -> Result<ModelReply, ModelError> {
+        let (provider, project) = self.ready()?;
+        let _slot = self.in_flight.enter().await?;
+        let token = provider.token(&[SCOPE]).await.map_err(|e| {
+            tracing::warn!(model = %MODEL, error = %e, "could not get an access token");
+            ModelError::Unreachable(MODEL)
+        })?;
+        let body = Self::request_body(conversation, params, self.system_prompt.as_deref());
+        let raw = transport::post_json(
+            &self.client,
+            MODEL,
+            &self.url(&project),
+            Some(token.as_str()),
+            body,
+        )
+        .await;
+        if let Ok(mut u) = self.last_call_unreachable.write() {
+            *u = matches!(raw, Err(ModelError::Unreachable(_)));
+        }
+        Self::parse_reply(raw?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn raw(status: u16, body: Value) -> RawReply {
+        RawReply {
+            status: StatusCode::from_u16(status).expect("status"),
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    #[test]
+    fn conversation_maps_to_contents_and_parameters_to_generation_config() {
+        let conversation = vec![
+            PromptMessage {
+                role: Role::User,
+                text: "hi".into(),
+            },
+            PromptMessage {
+                role: Role::Model,
+                text: "hello from gemma".into(),
+            },
+            PromptMessage {
+                role: Role::User,
+                text: "and you?".into(),
+            },
+        ];
+        let params = GenParams {
+            temperature: 0.25,
+            top_p: 0.5,
+            max_tokens: 77,
+        };
+        let body: Value = serde_json::from_slice(&VertexGemini::request_body(
+            &conversation,
+            &params,
+            Some("Be kind."),
+        ))
+        .expect("json");
+        assert_eq!(
+            body,
+            json!({
+                "contents": [
+                    {"role": "user", "parts": [{"text": "hi"}]},
+                    {"role": "model", "parts": [{"text": "hello from gemma"}]},
+                    {"role": "user", "parts": [{"text": "and you?"}]}
+                ],
+                "systemInstruction": {"parts": [{"text": "Be kind."}]},
+                "generationConfig": {"temperature": 0.25, "topP": 0.5, "maxOutputTokens": 77}
+            })
+        );
+        let without: Value =
+            serde_json::from_slice(&VertexGemini::request_body(&conversation, &params, None))
+                .expect("json");
+        assert!(
+            without.get("systemInstruction").is_none(),
+            "absent, not null"
+        );
+    }
+
+    #[test]
+    fn reads_all_text_parts_usage_and_finish_reason() {
+        let reply = VertexGemini::parse_reply(raw(200, json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "thinking…", "thought": true}, {"text": "Hello"}, {"text": " world"}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2, "totalTokenCount": 30}
+        })))
+        .expect("reply");
+        assert_eq!(reply.text, "Hello world");
+        assert_eq!(reply.finish_reason.as_deref(), Some("STOP"));
+        assert_eq!(
+            reply.usage,
+            Some(TokenUsage {
+                prompt_tokens: 4,
+                completion_tokens: 2,
+                total_tokens: 30
+            })
+        );
+    }
+
+    #[test]
+    fn blocks_limits_and_errors_get_specific_words() {
+        let cases = [
+            (
+                raw(200, json!({"promptFeedback": {"blockReason": "SAFETY"}})),
+                ModelError::Blocked {
+                    model: MODEL,
+                    what: "message".into(),
+                    reason: "SAFETY".into(),
+                },
+            ),
+            (
+                raw(200, json!({"candidates": [{"finishReason": "RECITATION"}]})),
+                ModelError::Blocked {
+                    model: MODEL,
+                    what: "reply".into(),
+                    reason: "RECITATION".into(),
+                },
+            ),
+            (
+                raw(
+                    200,
+                    json!({"candidates": [{"content": {"parts": []}, "finishReason": "MAX_TOKENS"}]}),
+                ),
+                ModelError::OutOfTokens(MODEL),
+            ),
+            (
+                raw(
+                    200,
+                    json!({"candidates": [{"content": {"parts": [{"text": " "}]}, "finishReason": "STOP"}]}),
+                ),
+                ModelError::Empty(MODEL),
+            ),
+            (
+                raw(200, json!({"candidates": 3})),
+                ModelError::BadReply(MODEL),
+            ),
+            (raw(200, json!({})), ModelError::BadReply(MODEL)),
+            (
+                raw(
+                    429,
+                    json!({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}}),
+                ),
+                ModelError::Busy(MODEL),
+            ),
+            (
+                raw(
+                    400,
+                    json!({"error": {"code": 400, "message": "Invalid topP", "status": "INVALID_ARGUMENT"}}),
+                ),
+                ModelError::Rejected {
+                    model: MODEL,
+                    reason: "Invalid topP".into(),
+                },
+            ),
+            (
+                raw(
+                    403,
+                    json!({"error": {"code": 403, "message": "Permission denied on projects/secret", "status": "PERMISSION_DENIED"}}),
+                ),
+                ModelError::AuthFailed(MODEL),
+            ),
+            (raw(500, json!("oops")), ModelError::BackendError(MODEL)),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(VertexGemini::parse_reply(input).err(), Some(expected));
+        }
+        let partial = VertexGemini::parse_reply(raw(200, json!({"candidates": [{"content": {"parts": [{"text": "cut"}]}, "finishReason": "MAX_TOKENS"}]})))
+            .expect("text cut by the limit is still a reply");
+        assert_eq!(partial.finish_reason.as_deref(), Some("MAX_TOKENS"));
+    }
+}

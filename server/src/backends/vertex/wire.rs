@@ -1,0 +1,112 @@
+//! Vertex AI's REST `generateContent` for Gemini models.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateContentRequest<'a> {
+    pub contents: Vec<Content<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_instruction: Option<SystemInstruction<'a>>,
+    pub generation_config: GenerationConfig,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Content<'a> {
+    /// `user` or `model`.
+    pub role: &'static str,
+    pub parts: Vec<Part<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SystemInstruction<'a> {
+    pub parts: Vec<Part<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Part<'a> {
+    pub text: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerationConfig {
+    pub temperature: f32,
+    pub top_p: f32,
+    pub max_output_tokens: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateContentResponse {
+    #[serde(default)]
+    pub candidates: Vec<Candidate>,
+    #[serde(default)]
+    pub prompt_feedback: Option<PromptFeedback>,
+    #[serde(default)]
+    pub usage_metadata: Option<UsageMetadata>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Candidate {
+    #[serde(default)]
+    pub content: Option<CandidateContent>,
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CandidateContent {
+    #[serde(default)]
+    pub parts: Vec<ResponsePart>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResponsePart {
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Thought summaries, when requested, are not part of the answer.
+    #[serde(default)]
+    pub thought: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptFeedback {
+    #[serde(default)]
+    pub block_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageMetadata {
+    #[serde(default)]
+    pub prompt_token_count: u32,
+    #[serde(default)]
+    pub candidates_token_count: u32,
+    #[serde(default)]
+    pub total_token_count: u32,
+}
+
+/// `{"error": {"code": 429, "message": "…", "status": "RESOURCE_EXHAUSTED"}}`
+#[derive(Debug, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ErrorDetail {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl ErrorBody {
+    pub fn parse(body: &[u8]) -> Option<ErrorDetail> {
+        serde_json::from_slice::<ErrorBody>(body)
+            .ok()
+            .map(|b| b.error)
+    }
+}
