@@ -1,7 +1,8 @@
 // Starts the vLLM stand-in and the release server (both built by .ci/test) on free ports with a
 // fresh SQLite file, and stops them when the run ends.
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,6 +51,27 @@ export default async function globalSetup() {
 
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'hybrid-chat-e2e-'));
+
+  // A service-account key made for this run; its token_uri is the stand-in's OAuth endpoint,
+  // so gcp_auth's real flow (sign a JWT, exchange it for a token) runs end to end.
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const keyFile = join(data, 'service-account.json');
+  writeFileSync(
+    keyFile,
+    JSON.stringify({
+      type: 'service_account',
+      project_id: 'standin-project',
+      private_key_id: 'e2e-key',
+      private_key: privateKey,
+      client_email: 'hybrid-chat@standin-project.iam.gserviceaccount.com',
+      client_id: '1',
+      token_uri: `${standinUrl}/token`,
+    }),
+  );
   const server = spawn(need(join(targetDir, 'release/hybrid-chat')), [], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -59,6 +81,8 @@ export default async function globalSetup() {
       LEPTOS_OUTPUT_NAME: 'hybrid-chat',
       SQLITE_PATH: join(data, 'chat.sqlite3'),
       VLLM_BASE_URL: standinUrl,
+      VERTEX_BASE_URL: standinUrl,
+      GOOGLE_APPLICATION_CREDENTIALS: keyFile,
       MODEL_TIMEOUT_SECS: '5',
       MODEL_PROBE_INTERVAL_SECS: '1',
       RUST_LOG: 'warn',
@@ -67,6 +91,12 @@ export default async function globalSetup() {
   children.push(server);
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitFor(`${baseUrl}/readyz`, 'hybrid-chat');
+  // Credentials are looked for in the background; wait until Gemini can be picked.
+  const deadline = Date.now() + 20_000;
+  while (!(await (await fetch(baseUrl)).text()).includes('<option value="gemini">')) {
+    if (Date.now() > deadline) throw new Error('Gemini never became available');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 
   process.env.HC_BASE_URL = baseUrl;
   process.env.STANDIN_URL = standinUrl;

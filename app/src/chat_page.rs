@@ -31,17 +31,45 @@ pub async fn send_message(
     ssr::send_message(&message, &model, &temperature, &top_p, &max_tokens).await
 }
 
+/// Sends one message to both models at once; both replies are stored with the message.
+#[server(prefix = "/api", endpoint = "compare")]
+pub async fn compare_models(
+    message: String,
+    temperature: String,
+    top_p: String,
+    max_tokens: String,
+) -> Result<TurnView, ChatError> {
+    ssr::compare_models(&message, &temperature, &top_p, &max_tokens).await
+}
+
 /// Starts a fresh session: the old one stays stored, the cookie no longer points at it.
 #[server(prefix = "/api", endpoint = "new_chat")]
 pub async fn new_chat() -> Result<(), ChatError> {
     ssr::new_chat()
 }
 
+/// Who a message is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    One(ModelId),
+    /// Compare: the same message to both models.
+    Both,
+}
+
+impl Target {
+    pub fn thinking(self) -> String {
+        match self {
+            Target::One(m) => format!("{} is thinking…", m.short_name()),
+            Target::Both => "Gemma and Gemini are thinking…".into(),
+        }
+    }
+}
+
 /// A send that is in flight or has failed, kept so it can be shown and retried.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outgoing {
     pub text: String,
-    pub model: ModelId,
+    pub target: Target,
     pub params: GenParams,
 }
 
@@ -80,7 +108,7 @@ impl ChatState {
                 (
                     Outgoing {
                         text: String::new(),
-                        model,
+                        target: Target::One(model),
                         params,
                     },
                     e,
@@ -102,8 +130,16 @@ impl ChatState {
         }
     }
 
-    /// Sends the draft with the current settings.
-    pub fn submit_draft(self) {
+    /// Whether the picker lets the user choose `model`.
+    pub fn selectable(&self, model: ModelId) -> bool {
+        self.models.with_value(|ms| {
+            ms.iter()
+                .any(|m| m.id == model && m.availability.selectable())
+        })
+    }
+
+    /// Sends the draft with the current settings, to the picked model or to both.
+    pub fn submit_draft(self, both: bool) {
         if self.pending.get_untracked().is_some() {
             return;
         }
@@ -115,17 +151,27 @@ impl ChatState {
         self.draft.set(String::new());
         self.send(Outgoing {
             text,
-            model: settings.model,
+            target: if both {
+                Target::Both
+            } else {
+                Target::One(settings.model)
+            },
             params: settings.params,
         });
     }
 
-    /// Sends the failed message again, exactly as it was.
-    pub fn retry(self) {
-        if let Some((outgoing, _)) = self.failed.get_untracked() {
+    /// Sends the failed message again, exactly as it was, or to another target.
+    pub fn retry(self, target: Option<Target>) {
+        if let Some((mut outgoing, _)) = self.failed.get_untracked() {
             if !outgoing.text.is_empty() && self.pending.get_untracked().is_none() {
                 if self.draft.get_untracked() == outgoing.text {
                     self.draft.set(String::new());
+                }
+                if let Some(target) = target {
+                    if let Target::One(model) = target {
+                        self.model.set(model);
+                    }
+                    outgoing.target = target;
                 }
                 self.send(outgoing);
             }
@@ -148,23 +194,37 @@ impl ChatState {
         self.pending.set(Some(outgoing.clone()));
         let epoch = self.epoch.get_untracked();
         spawn_local(async move {
-            let result = send_message(
-                outgoing.text.clone(),
-                outgoing.model.as_str().to_string(),
-                outgoing.params.temperature.to_string(),
-                outgoing.params.top_p.to_string(),
-                outgoing.params.max_tokens.to_string(),
-            )
-            .await;
+            let (text, p) = (outgoing.text.clone(), outgoing.params);
+            let result = match outgoing.target {
+                Target::One(model) => {
+                    send_message(
+                        text,
+                        model.as_str().to_string(),
+                        p.temperature.to_string(),
+                        p.top_p.to_string(),
+                        p.max_tokens.to_string(),
+                    )
+                    .await
+                }
+                Target::Both => {
+                    compare_models(
+                        text,
+                        p.temperature.to_string(),
+                        p.top_p.to_string(),
+                        p.max_tokens.to_string(),
+                    )
+                    .await
+                }
+            };
             if self.epoch.get_untracked() != epoch {
                 return;
             }
             self.pending.set(None);
             match result {
-                Ok(TurnView { user, reply }) => {
+                Ok(TurnView { user, replies }) => {
                     self.messages.update(|m| {
                         m.push(user);
-                        m.push(reply);
+                        m.extend(replies);
                     });
                 }
                 Err(error) => {
@@ -191,7 +251,7 @@ impl ChatState {
                 Err(error) => self.failed.set(Some((
                     Outgoing {
                         text: String::new(),
-                        model: self.model.get_untracked(),
+                        target: Target::One(self.model.get_untracked()),
                         params: self.settings_untracked().params,
                     },
                     error,
@@ -273,12 +333,15 @@ fn write_settings_cookie(_value: &str) {}
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::{NewChat, SendMessage};
-    use crate::conversation::{ChatView, Message, NewTurn, Role, StoredMessage, TurnView};
+    use super::{CompareModels, NewChat, SendMessage};
+    use crate::conversation::{
+        ChatView, Message, NewReply, NewTurn, Role, StoredMessage, TurnView,
+    };
     use crate::errors::{ChatError, ModelError, StoreError};
     use crate::markdown;
+    use crate::models::ModelId;
     use crate::params::{SendRequest, Settings};
-    use crate::services::{PromptMessage, Services};
+    use crate::services::{prompt_history, PromptMessage, Services};
     use crate::session::{self, SessionId};
     use http::request::Parts;
     use leptos::prelude::*;
@@ -318,6 +381,8 @@ mod ssr {
             model: m.model,
             text: m.text,
             html,
+            latency_ms: m.latency_ms,
+            total_tokens: m.usage.map(|u| u.total_tokens),
         }
     }
 
@@ -335,7 +400,7 @@ mod ssr {
             }
         }
         let path = path?.replace("%2F", "/");
-        if path != SendMessage::PATH && path != NewChat::PATH {
+        if ![SendMessage::PATH, CompareModels::PATH, NewChat::PATH].contains(&path.as_str()) {
             return None;
         }
         let err = err?.replace("%3D", "=");
@@ -386,20 +451,50 @@ mod ssr {
         top_p: &str,
         max_tokens: &str,
     ) -> Result<TurnView, ChatError> {
+        let request = SendRequest::parse(message, model, temperature, top_p, max_tokens)?;
+        let settings = Settings {
+            model: request.model,
+            params: request.params,
+        };
+        let target = [request.model];
+        run_turn(request, settings, &target).await
+    }
+
+    pub async fn compare_models(
+        message: &str,
+        temperature: &str,
+        top_p: &str,
+        max_tokens: &str,
+    ) -> Result<TurnView, ChatError> {
+        let parts = parts();
+        let mut settings = session::settings_from(&parts);
+        let request = SendRequest::parse(
+            message,
+            settings.model.as_str(),
+            temperature,
+            top_p,
+            max_tokens,
+        )?;
+        settings.params = request.params;
+        run_turn(request, settings, &ModelId::ALL).await
+    }
+
+    /// One turn: validate, read the history from the store, ask each target model (at once when
+    /// there are several), and store the message with every reply in one write. Any failure
+    /// stores nothing.
+    async fn run_turn(
+        request: SendRequest,
+        settings: Settings,
+        targets: &[ModelId],
+    ) -> Result<TurnView, ChatError> {
         let services = services()?;
         let parts = parts();
-        let request = SendRequest::parse(message, model, temperature, top_p, max_tokens)?;
         let secure = session::is_https(&parts);
-        respond_with(session::settings_cookie(
-            &Settings {
-                model: request.model,
-                params: request.params,
-            },
-            secure,
-        ));
-        let backend = services
-            .model(request.model)
-            .ok_or(ModelError::NotConfigured(request.model))?;
+        respond_with(session::settings_cookie(&settings, secure));
+        let backends = targets
+            .iter()
+            .map(|id| services.model(*id).ok_or(ModelError::NotConfigured(*id)))
+            .collect::<Result<Vec<_>, _>>()?;
 
         let session = match session::session_from(&parts) {
             Some(id) if services.store.exists(&id).await? => id,
@@ -409,61 +504,69 @@ mod ssr {
                 id
             }
         };
-
         let history = services.store.load(&session).await?;
-        let mut prompt: Vec<PromptMessage> = history
-            .into_iter()
-            .map(|m| PromptMessage {
-                role: m.role,
-                text: m.text,
-            })
-            .collect();
-        prompt.push(PromptMessage {
-            role: Role::User,
-            text: request.text.clone(),
-        });
-
         let user_at_ms = now_ms();
-        let started = Instant::now();
-        let reply = backend.complete(&prompt, &request.params).await;
-        let latency_ms = started.elapsed().as_millis() as u64;
-        let reply = match reply {
-            Ok(r) if r.text.trim().is_empty() => Err(ModelError::Empty(request.model)),
-            other => other,
-        };
-        let reply = reply.inspect_err(|e| {
-            tracing::warn!(model = %request.model, latency_ms, error = ?e, "model call failed");
-        })?;
-        tracing::info!(
-            model = %request.model,
-            latency_ms,
-            finish_reason = reply.finish_reason.as_deref().unwrap_or(""),
-            "turn answered"
-        );
+
+        let calls = backends.iter().map(|backend| {
+            let mut prompt = prompt_history(&history, backend.id());
+            prompt.push(PromptMessage {
+                role: Role::User,
+                text: request.text.clone(),
+            });
+            let params = request.params;
+            async move {
+                let model = backend.id();
+                let started = Instant::now();
+                let reply = backend.complete(&prompt, &params).await;
+                let latency_ms = started.elapsed().as_millis() as u64;
+                let reply = match reply {
+                    Ok(r) if r.text.trim().is_empty() => Err(ModelError::Empty(model)),
+                    other => other,
+                }
+                .inspect_err(|e| {
+                    tracing::warn!(%model, latency_ms, error = ?e, "model call failed");
+                })?;
+                tracing::info!(
+                    %model,
+                    latency_ms,
+                    finish_reason = reply.finish_reason.as_deref().unwrap_or(""),
+                    "turn answered"
+                );
+                Ok::<_, ModelError>(NewReply {
+                    model,
+                    text: reply.text,
+                    at_ms: now_ms(),
+                    latency_ms,
+                    usage: reply.usage,
+                    finish_reason: reply.finish_reason,
+                })
+            }
+        });
+        let replies = futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
 
         let turn = NewTurn {
-            model: request.model,
             params: request.params,
             user_text: request.text,
             user_at_ms,
-            reply_text: reply.text,
-            reply_at_ms: now_ms(),
-            latency_ms,
-            usage: reply.usage,
-            finish_reason: reply.finish_reason,
+            replies,
         };
-        let [user, reply] =
-            services
-                .store
-                .append_turn(&session, &turn)
-                .await
-                .map_err(|e: StoreError| {
-                    tracing::error!(error = ?e, "turn not saved");
-                    ChatError::NotSaved
-                })?;
+        let mut stored = services
+            .store
+            .append_turn(&session, &turn)
+            .await
+            .map_err(|e: StoreError| {
+                tracing::error!(error = ?e, "turn not saved");
+                ChatError::NotSaved
+            })?
+            .into_iter()
+            .map(to_view);
+        let user = stored.next().ok_or(ChatError::NotSaved)?;
         Ok(TurnView {
-            user: to_view(user),
-            reply: to_view(reply),
+            user,
+            replies: stored.collect(),
         })
     }
 

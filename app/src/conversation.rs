@@ -55,18 +55,44 @@ pub struct StoredMessage {
     pub finish_reason: Option<String>,
 }
 
-/// A user message and the model's reply, written to the store together or not at all.
+/// A user message and its replies (one, or one per model when comparing), written to the store
+/// together or not at all.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewTurn {
-    pub model: ModelId,
     pub params: GenParams,
     pub user_text: String,
     pub user_at_ms: i64,
-    pub reply_text: String,
-    pub reply_at_ms: i64,
+    /// At least one; the user message is recorded as addressed to the first reply's model.
+    pub replies: Vec<NewReply>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewReply {
+    pub model: ModelId,
+    pub text: String,
+    pub at_ms: i64,
     pub latency_ms: u64,
     pub usage: Option<TokenUsage>,
     pub finish_reason: Option<String>,
+}
+
+impl NewTurn {
+    /// A turn answered by one model.
+    pub fn single(params: GenParams, user_text: String, user_at_ms: i64, reply: NewReply) -> Self {
+        NewTurn {
+            params,
+            user_text,
+            user_at_ms,
+            replies: vec![reply],
+        }
+    }
+
+    pub fn model(&self) -> ModelId {
+        self.replies
+            .first()
+            .map(|r| r.model)
+            .unwrap_or(ModelId::Gemma)
+    }
 }
 
 /// A message as the page shows it.
@@ -79,6 +105,9 @@ pub struct Message {
     pub text: String,
     /// For replies: Markdown rendered and sanitised on the server.
     pub html: Option<String>,
+    /// For replies: how long the model took, and the tokens it reported.
+    pub latency_ms: Option<u64>,
+    pub total_tokens: Option<u32>,
 }
 
 /// Everything the page needs on first render; serialised into the HTML for hydration.
@@ -91,9 +120,9 @@ pub struct ChatView {
     pub error: Option<ChatError>,
 }
 
-/// What a successful send returns: the two messages now stored.
+/// What a successful send returns: the messages now stored (the user's, then each reply).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TurnView {
     pub user: Message,
-    pub reply: Message,
+    pub replies: Vec<Message>,
 }

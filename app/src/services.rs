@@ -49,16 +49,50 @@ pub trait ChatStore: Send + Sync {
     /// Whether the session has ever been written.
     async fn exists(&self, session: &SessionId) -> Result<bool, StoreError>;
 
-    /// Appends the user message and the reply in one atomic write, creating the session if
-    /// needed. Returns the two stored messages, with their sequence numbers.
+    /// Appends the user message and its replies in one atomic write, creating the session if
+    /// needed. Returns the stored messages, with their sequence numbers.
     async fn append_turn(
         &self,
         session: &SessionId,
         turn: &NewTurn,
-    ) -> Result<[StoredMessage; 2], StoreError>;
+    ) -> Result<Vec<StoredMessage>, StoreError>;
 
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// The conversation as `target` should see it. After a compare, a user message has one reply
+/// per model; each model sees its own (any other model sees the first), so roles still alternate
+/// as Gemma's chat template requires.
+pub fn prompt_history(history: &[StoredMessage], target: ModelId) -> Vec<PromptMessage> {
+    let mut out: Vec<PromptMessage> = Vec::with_capacity(history.len());
+    let mut i = 0;
+    while i < history.len() {
+        let m = &history[i];
+        if m.role == Role::User {
+            out.push(PromptMessage {
+                role: Role::User,
+                text: m.text.clone(),
+            });
+            i += 1;
+            continue;
+        }
+        let run_end = history[i..]
+            .iter()
+            .position(|m| m.role != Role::Model)
+            .map_or(history.len(), |p| i + p);
+        let replies = &history[i..run_end];
+        let chosen = replies
+            .iter()
+            .find(|r| r.model == target)
+            .unwrap_or(&replies[0]);
+        out.push(PromptMessage {
+            role: Role::Model,
+            text: chosen.text.clone(),
+        });
+        i = run_end;
+    }
+    out
 }
 
 /// Everything the server functions use, provided as context by the server.
@@ -88,5 +122,51 @@ impl Services {
                 },
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(seq: u64, role: Role, model: ModelId, text: &str) -> StoredMessage {
+        StoredMessage {
+            seq,
+            role,
+            text: text.into(),
+            model,
+            params: GenParams::default(),
+            created_at_ms: 0,
+            latency_ms: None,
+            usage: None,
+            finish_reason: None,
+        }
+    }
+
+    #[test]
+    fn after_a_compare_each_model_sees_its_own_answer() {
+        let history = [
+            stored(0, Role::User, ModelId::Gemma, "q1"),
+            stored(1, Role::Model, ModelId::Gemma, "gemma a1"),
+            stored(2, Role::Model, ModelId::Gemini, "gemini a1"),
+            stored(3, Role::User, ModelId::Gemini, "q2"),
+            stored(4, Role::Model, ModelId::Gemini, "gemini a2"),
+        ];
+        let texts = |m: ModelId| {
+            prompt_history(&history, m)
+                .into_iter()
+                .map(|p| p.text)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts(ModelId::Gemma), ["q1", "gemma a1", "q2", "gemini a2"]);
+        assert_eq!(
+            texts(ModelId::Gemini),
+            ["q1", "gemini a1", "q2", "gemini a2"]
+        );
+        let roles: Vec<Role> = prompt_history(&history, ModelId::Gemma)
+            .into_iter()
+            .map(|p| p.role)
+            .collect();
+        assert_eq!(roles, [Role::User, Role::Model, Role::User, Role::Model]);
     }
 }

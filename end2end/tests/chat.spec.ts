@@ -13,7 +13,8 @@ test('two messages get two whole replies, labelled with their model', async ({ p
   await send(page, 'Hello there');
   await expect(replies(page)).toHaveCount(1);
   await expect(replies(page).first()).toContainText('Echo: Hello there');
-  await expect(replies(page).first().locator('.author')).toHaveText('Gemma 3 12B-it (vLLM)');
+  await expect(replies(page).first().locator('.author')).toContainText('Gemma 3 12B-it (vLLM)');
+  await expect(replies(page).first().locator('.meta')).toHaveText(/^\d+\.\d s · 5 tokens$/);
   await expect(page.getByLabel('Message')).toHaveValue('');
 
   // Shift+Enter is a newline, not a send; the button sends.
@@ -35,7 +36,7 @@ test('two messages get two whole replies, labelled with their model', async ({ p
 });
 
 test('a working indicator shows while the model thinks, and sending is blocked', async ({ page }) => {
-  await setModel({ latency_ms: 1500 });
+  await setModel('gemma', { latency_ms: 1500 });
   await openChat(page);
   await send(page, 'take your time');
   await expect(page.locator('.working')).toContainText('Gemma is thinking');
@@ -47,13 +48,78 @@ test('a working indicator shows while the model thinks, and sending is blocked',
   await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled();
 });
 
-test('the model picker lists both models; Gemini shows as not configured', async ({ page }) => {
+test('switching model mid-conversation carries the history both ways', async ({ page }) => {
   await openChat(page);
   const picker = page.getByLabel('Model');
   await expect(picker).toHaveValue('gemma');
-  await expect(picker.locator('option[value="gemini"]')).toBeDisabled();
-  await expect(picker.locator('option[value="gemini"]')).toContainText('not configured');
-  await expect(page.locator('.model-status[data-model="gemini"]')).toContainText('not configured');
+  await send(page, 'hello gemma');
+  await expect(replies(page)).toHaveCount(1);
+
+  await picker.selectOption('gemini');
+  await send(page, 'hello gemini');
+  await expect(replies(page)).toHaveCount(2);
+  await expect(replies(page).nth(1)).toContainText('Gemini echo: hello gemini');
+  await expect(replies(page).nth(1).locator('.author')).toContainText('Gemini 2.5 Flash (Vertex AI)');
+  const [toGemini] = await modelRequests('gemini');
+  expect(toGemini.contents.map((c: any) => [c.role, c.parts[0].text])).toEqual([
+    ['user', 'hello gemma'],
+    ['model', 'Echo: hello gemma'],
+    ['user', 'hello gemini'],
+  ]);
+
+  await picker.selectOption('gemma');
+  await send(page, 'back to gemma');
+  await expect(replies(page)).toHaveCount(3);
+  const toGemma = (await modelRequests('gemma'))[1];
+  expect(toGemma.messages.map((m: any) => m.content)).toEqual([
+    'hello gemma',
+    'Echo: hello gemma',
+    'hello gemini',
+    'Gemini echo: hello gemini',
+    'back to gemma',
+  ]);
+  await page.reload();
+  await expect(page.getByLabel('Model')).toHaveValue('gemma');
+  await expect(replies(page)).toHaveCount(3);
+});
+
+test('when Gemma fails, one click sends the message to Gemini instead', async ({ page }) => {
+  await setModel('gemma', { fault: 'status500' });
+  await openChat(page);
+  await send(page, 'are you there?');
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Gemma had an internal error');
+  await alert.getByRole('button', { name: 'Send to Gemini instead' }).click();
+  await expect(replies(page)).toHaveCount(1);
+  await expect(replies(page).first()).toContainText('Gemini echo: are you there?');
+  await expect(page.getByLabel('Model')).toHaveValue('gemini');
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});
+
+test('Ask both shows the two answers side by side with latency and tokens', async ({ page }) => {
+  await openChat(page);
+  await page.getByLabel('Message').fill('compare yourselves');
+  await page.getByRole('button', { name: 'Ask both' }).click();
+  const pair = page.locator('.compare .message.model');
+  await expect(pair).toHaveCount(2);
+  await expect(pair.nth(0)).toContainText('Echo: compare yourselves');
+  await expect(pair.nth(1)).toContainText('Gemini echo: compare yourselves');
+  await expect(pair.nth(0).locator('.meta')).toContainText(/\d+\.\d s · \d+ tokens/);
+  await expect(pair.nth(1).locator('.meta')).toContainText(/tokens/);
+  const box = async (i: number) => (await pair.nth(i).boundingBox())!;
+  expect((await box(1)).x).toBeGreaterThan((await box(0)).x + 100); // side by side
+
+  await page.reload();
+  await expect(page.locator('.compare .message.model')).toHaveCount(2);
+});
+
+test('a blocked Gemini prompt says so in words', async ({ page }) => {
+  await setModel('gemini', { fault: 'safety_block', fault_times: 1 });
+  await openChat(page);
+  await page.getByLabel('Model').selectOption('gemini');
+  await send(page, 'something edgy');
+  await expect(page.getByRole('alert')).toContainText('Gemini blocked this message (SAFETY)');
+  await expect(page.getByLabel('Message')).toHaveValue('something edgy');
 });
 
 test('sliders show their values, reach the model, and survive a reload', async ({ page }) => {
@@ -122,7 +188,7 @@ test('New chat starts a fresh session', async ({ page }) => {
 });
 
 test('a failing backend shows an error, keeps the text, and Retry succeeds', async ({ page }) => {
-  await setModel({ fault: 'status500', fault_times: 1 });
+  await setModel('gemma', { fault: 'status500', fault_times: 1 });
   await openChat(page);
   await send(page, 'please work');
 
@@ -143,7 +209,7 @@ test('an XSS payload in a reply is shown as text and never runs', async ({ page 
   const payload =
     'Look: <script>window.__xss = 1</script> <img src=x onerror="window.__xss = 2"> ' +
     '[click](javascript:window.__xss=3) **bold**';
-  await setModel({ reply: payload });
+  await setModel('gemma', { reply: payload });
   const dialogs: string[] = [];
   page.on('dialog', (d) => {
     dialogs.push(d.message());

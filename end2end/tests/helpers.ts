@@ -2,9 +2,20 @@ import { expect, Page } from '@playwright/test';
 
 const standin = () => process.env.STANDIN_URL!;
 
+export type Backend = 'gemma' | 'gemini';
+
 export type Behaviour = {
   latency_ms?: number;
-  fault?: 'status500' | 'status429' | 'malformed' | 'empty' | 'hang';
+  fault?:
+    | 'status500'
+    | 'status429'
+    | 'malformed'
+    | 'empty'
+    | 'hang'
+    | 'oversized'
+    | 'safety_block'
+    | 'reply_safety'
+    | 'max_tokens_no_text';
   fault_times?: number;
   reply?: string;
   unhealthy?: boolean;
@@ -14,8 +25,8 @@ export async function resetModel() {
   expect((await fetch(`${standin()}/_standin/reset`, { method: 'POST' })).ok).toBeTruthy();
 }
 
-export async function setModel(b: Behaviour) {
-  const r = await fetch(`${standin()}/_standin/behaviour`, {
+export async function setModel(backend: Backend, b: Behaviour) {
+  const r = await fetch(`${standin()}/_standin/behaviour/${backend}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(b),
@@ -23,9 +34,9 @@ export async function setModel(b: Behaviour) {
   expect(r.ok).toBeTruthy();
 }
 
-/** Every chat request the stand-in received, oldest first. */
-export async function modelRequests(): Promise<any[]> {
-  return (await fetch(`${standin()}/_standin/requests`)).json();
+/** Every request a backend of the stand-in received, oldest first. */
+export async function modelRequests(backend: Backend = 'gemma'): Promise<any[]> {
+  return (await fetch(`${standin()}/_standin/requests/${backend}`)).json();
 }
 
 /** Opens the page and waits until the wasm has hydrated it. */

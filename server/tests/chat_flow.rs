@@ -2,7 +2,7 @@
 
 mod support;
 
-use app::conversation::{NewTurn, TokenUsage};
+use app::conversation::{NewReply, NewTurn, TokenUsage};
 use app::models::ModelId;
 use app::params::GenParams;
 use app::services::ChatStore;
@@ -31,15 +31,18 @@ async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     let turn = reply.json();
     assert_eq!(turn["user"]["text"], "Tell me a *Kubernetes* joke");
-    assert_eq!(turn["reply"]["text"], "Echo: Tell me a *Kubernetes* joke");
-    assert_eq!(turn["reply"]["model"], "gemma");
+    assert_eq!(
+        turn["replies"][0]["text"],
+        "Echo: Tell me a *Kubernetes* joke"
+    );
+    assert_eq!(turn["replies"][0]["model"], "gemma");
     assert!(
-        turn["reply"]["html"]
+        turn["replies"][0]["html"]
             .as_str()
             .unwrap_or("")
             .contains("<em>Kubernetes</em>"),
         "replies arrive as rendered Markdown: {}",
-        turn["reply"]
+        turn["replies"][0]
     );
     let cookie = reply
         .set_cookies
@@ -115,21 +118,23 @@ async fn the_model_receives_the_whole_conversation_including_other_models_turns(
         store
             .append_turn(
                 &session,
-                &NewTurn {
-                    model: ModelId::Gemini,
-                    params: GenParams::default(),
-                    user_text: "What is a pod?".into(),
-                    user_at_ms: 1,
-                    reply_text: "The smallest deployable unit.".into(),
-                    reply_at_ms: 2,
-                    latency_ms: 300,
-                    usage: Some(TokenUsage {
-                        prompt_tokens: 3,
-                        completion_tokens: 4,
-                        total_tokens: 7,
-                    }),
-                    finish_reason: Some("STOP".into()),
-                },
+                &NewTurn::single(
+                    GenParams::default(),
+                    "What is a pod?".into(),
+                    1,
+                    NewReply {
+                        model: ModelId::Gemini,
+                        text: "The smallest deployable unit.".into(),
+                        at_ms: 2,
+                        latency_ms: 300,
+                        usage: Some(TokenUsage {
+                            prompt_tokens: 3,
+                            completion_tokens: 4,
+                            total_tokens: 7,
+                        }),
+                        finish_reason: Some("STOP".into()),
+                    },
+                ),
             )
             .await
             .expect("seed");

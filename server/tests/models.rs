@@ -33,10 +33,10 @@ async fn gemini_answers_through_vertex_and_the_token_is_fetched_once() {
         let reply = me.send(text, "gemini").await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert_eq!(
-            reply.json()["reply"]["text"],
+            reply.json()["replies"][0]["text"],
             format!("Gemini echo: {text}")
         );
-        assert_eq!(reply.json()["reply"]["model"], "gemini");
+        assert_eq!(reply.json()["replies"][0]["model"], "gemini");
     }
     assert_eq!(
         model.tokens_issued(),
@@ -217,7 +217,10 @@ async fn the_codelabs_generate_api_gets_gemmas_template_and_clean_replies() {
     assert_eq!(first.status, 200, "{}", first.body);
     // The stand-in echoes the first user turn, into which the system prompt was folded; the
     // echoed prompt and the over-generated next turn are gone.
-    assert_eq!(first.json()["reply"]["text"], "Echo: Be a pirate.\n\nHi");
+    assert_eq!(
+        first.json()["replies"][0]["text"],
+        "Echo: Be a pirate.\n\nHi"
+    );
     assert_eq!(me.send("Again", "gemma").await.status, 200);
 
     let seen = model.requests("gemma");
@@ -321,5 +324,103 @@ async fn an_oversized_vllm_reply_is_refused_not_buffered() {
     assert_eq!(
         me.send("hi", "gemma").await.json(),
         json!({"Model": {"BadReply": "gemma"}})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compare_asks_both_models_stores_both_and_each_keeps_its_own_thread() {
+    let (_dir, model, server) = started(&[]).await;
+    let mut me = Visitor::new(&server);
+    let form = [
+        ("message", "which is better?"),
+        ("temperature", "0.5"),
+        ("top_p", "0.9"),
+        ("max_tokens", "300"),
+    ];
+    let reply = me.call("/api/compare", &form).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let turn = reply.json();
+    let replies = turn["replies"].as_array().expect("replies");
+    assert_eq!(replies.len(), 2);
+    assert_eq!(
+        (replies[0]["model"].as_str(), replies[1]["model"].as_str()),
+        (Some("gemma"), Some("gemini"))
+    );
+    assert_eq!(replies[1]["text"], "Gemini echo: which is better?");
+    assert!(replies
+        .iter()
+        .all(|r| r["latency_ms"].is_u64() && r["total_tokens"].as_u64().unwrap_or(0) > 0));
+    assert_eq!(model.requests("gemma")[0]["max_tokens"], 300);
+    assert_eq!(
+        model.requests("gemini")[0]["generationConfig"]["maxOutputTokens"],
+        300
+    );
+
+    // Both stored with the one question; afterwards each model sees its own answer.
+    let rows = stored_messages(&server.sqlite_path(), &session_of(&me));
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.1.as_str(), r.3.as_str()))
+            .collect::<Vec<_>>(),
+        [("user", "gemma"), ("model", "gemma"), ("model", "gemini")]
+    );
+    assert_eq!(me.send("follow up", "gemma").await.status, 200);
+    assert_eq!(me.send("and you?", "gemini").await.status, 200);
+    assert_eq!(
+        model.requests("gemma")[1]["messages"][1]["content"],
+        "Echo: which is better?"
+    );
+    assert_eq!(
+        model.requests("gemini")[1]["contents"][1]["parts"][0]["text"],
+        "Gemini echo: which is better?"
+    );
+
+    // The page shows the compared answers together.
+    let page = me.get("/").await;
+    assert!(page.body.contains(r#"<div class="compare">"#));
+
+    // A failure of either model stores nothing.
+    model.set(
+        "gemini",
+        Behaviour {
+            fault: Some(Fault::Status500),
+            fault_times: Some(1),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        me.call("/api/compare", &form).await.json(),
+        json!({"Model": {"BackendError": "gemini"}})
+    );
+    assert_eq!(
+        stored_messages(&server.sqlite_path(), &session_of(&me)).len(),
+        7
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compare_works_as_a_plain_form_post_too() {
+    let (_dir, model, server) = started(&[]).await;
+    let mut me = Visitor::new(&server);
+    // The browser posts every field of the composer form, `model` included.
+    let form = [
+        ("message", "both please"),
+        ("model", "gemma"),
+        ("temperature", "1"),
+        ("top_p", "1"),
+        ("max_tokens", "10"),
+    ];
+    let reply = me.post_form("/api/compare", &form).await;
+    assert_eq!(reply.status, 302, "{}", reply.body);
+    let page = me.get("/").await;
+    assert!(
+        page.body.contains("Echo: both please") && page.body.contains("Gemini echo: both please")
+    );
+    assert_eq!(
+        (
+            model.requests("gemma").len(),
+            model.requests("gemini").len()
+        ),
+        (1, 1)
     );
 }

@@ -1,12 +1,27 @@
 //! The message box. Enter sends, Shift+Enter is a newline. It is a real form posting to the
-//! send server function, so it also works with JavaScript off; with JavaScript on, the submit is
-//! taken over to keep the page and show progress.
+//! send server function (and, with "Ask both", to compare), so it also works with JavaScript
+//! off; with JavaScript on, the submit is taken over to keep the page and show progress.
 
-use crate::chat_page::{ChatState, SendMessage};
+use crate::chat_page::{ChatState, CompareModels, SendMessage, Target};
 use crate::components::settings_panel::COMPOSER_FORM_ID;
+use crate::errors::{ChatError, ModelError};
+use crate::models::ModelId;
 use crate::params::MAX_MESSAGE_CHARS;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
+
+/// Gemma failures that Gemini could answer instead: its GPU node may be scaling up from zero.
+fn gemini_could_help(error: &ChatError) -> bool {
+    matches!(
+        error,
+        ChatError::Model(
+            ModelError::Unreachable(ModelId::Gemma)
+                | ModelError::TimedOut(ModelId::Gemma)
+                | ModelError::Busy(ModelId::Gemma)
+                | ModelError::BackendError(ModelId::Gemma)
+        )
+    )
+}
 
 #[component]
 pub fn Composer() -> impl IntoView {
@@ -15,15 +30,27 @@ pub fn Composer() -> impl IntoView {
         state.hydrated.get()
             && (state.pending.with(|p| p.is_some()) || state.draft.with(|d| d.trim().is_empty()))
     };
+    let both_available = state.selectable(ModelId::Gemma) && state.selectable(ModelId::Gemini);
 
     view! {
         {move || state.failed.get().map(|(outgoing, error)| {
-            let can_retry = error.retryable() && !outgoing.text.is_empty();
+            let has_text = !outgoing.text.is_empty();
+            let can_retry = error.retryable() && has_text;
+            let offer_gemini = has_text
+                && outgoing.target == Target::One(ModelId::Gemma)
+                && gemini_could_help(&error)
+                && state.selectable(ModelId::Gemini);
             view! {
                 <div class="error" role="alert">
                     <p>{error.to_string()}</p>
                     {can_retry.then(|| view! {
-                        <button type="button" class="retry" on:click=move |_| state.retry()>"Retry"</button>
+                        <button type="button" class="retry" on:click=move |_| state.retry(None)>"Retry"</button>
+                    })}
+                    {offer_gemini.then(|| view! {
+                        <button type="button" class="retry fallback"
+                            on:click=move |_| state.retry(Some(Target::One(ModelId::Gemini)))>
+                            "Send to Gemini instead"
+                        </button>
                     })}
                 </div>
             }
@@ -35,7 +62,7 @@ pub fn Composer() -> impl IntoView {
             action=SendMessage::PATH
             on:submit=move |ev| {
                 ev.prevent_default();
-                state.submit_draft();
+                state.submit_draft(false);
             }
         >
             <textarea
@@ -49,11 +76,28 @@ pub fn Composer() -> impl IntoView {
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
-                        state.submit_draft();
+                        state.submit_draft(false);
                     }
                 }
             ></textarea>
-            <button type="submit" class="send" disabled=blocked>"Send"</button>
+            <div class="actions">
+                <button type="submit" class="send" disabled=blocked>"Send"</button>
+                {both_available.then(|| view! {
+                    <button
+                        type="submit"
+                        class="secondary compare"
+                        formaction=CompareModels::PATH
+                        title="Send this message to Gemma and Gemini and show both answers"
+                        disabled=blocked
+                        on:click=move |ev| {
+                            ev.prevent_default();
+                            state.submit_draft(true);
+                        }
+                    >
+                        "Ask both"
+                    </button>
+                })}
+            </div>
         </form>
     }
 }

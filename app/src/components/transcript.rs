@@ -1,15 +1,45 @@
 //! The conversation: user messages as text, replies as server-rendered Markdown, each labelled
-//! with the model that wrote it; plus the message in flight and its "working" indicator.
+//! with the model that wrote it, its latency and tokens; compared replies side by side; plus the
+//! message in flight and its "working" indicator.
 
 use crate::chat_page::ChatState;
 use crate::conversation::{Message, Role};
 use leptos::html::Div;
 use leptos::prelude::*;
 
+/// A user message, or the reply (or compared replies) that answered it.
+#[derive(Clone, Debug, PartialEq)]
+enum Block {
+    User(Message),
+    Replies(Vec<Message>),
+}
+
+impl Block {
+    fn key(&self) -> u64 {
+        match self {
+            Block::User(m) => m.seq,
+            Block::Replies(r) => r.first().map_or(u64::MAX, |m| m.seq),
+        }
+    }
+}
+
+fn blocks(messages: &[Message]) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    for m in messages {
+        match (m.role, out.last_mut()) {
+            (Role::User, _) => out.push(Block::User(m.clone())),
+            (Role::Model, Some(Block::Replies(r))) => r.push(m.clone()),
+            (Role::Model, _) => out.push(Block::Replies(vec![m.clone()])),
+        }
+    }
+    out
+}
+
 #[component]
 pub fn Transcript() -> impl IntoView {
     let state = expect_context::<ChatState>();
     let scroller = NodeRef::<Div>::new();
+    let grouped = Memo::new(move |_| state.messages.with(|m| blocks(m)));
 
     // Keep the newest message in view.
     Effect::new(move |_| {
@@ -25,8 +55,20 @@ pub fn Transcript() -> impl IntoView {
             <Show when=move || state.messages.with(|m| m.is_empty()) && state.pending.with(|p| p.is_none())>
                 <p class="empty">"Say hello. Pick a model on the left; you can switch at any message."</p>
             </Show>
-            <For each=move || state.messages.get() key=|m| m.seq let:message>
-                <MessageView message/>
+            <For each=move || grouped.get() key=|b| b.key() let:block>
+                {match block {
+                    Block::User(m) => view! {
+                        <article class="message user" data-seq=m.seq>
+                            <p class="text">{m.text}</p>
+                        </article>
+                    }.into_any(),
+                    Block::Replies(replies) if replies.len() == 1 => replies.into_iter().map(|m| view! { <Reply message=m/> }).collect_view().into_any(),
+                    Block::Replies(replies) => view! {
+                        <div class="compare">
+                            {replies.into_iter().map(|m| view! { <Reply message=m/> }).collect_view()}
+                        </div>
+                    }.into_any(),
+                }}
             </For>
             {move || state.pending.get().map(|out| view! {
                 <article class="message user pending">
@@ -34,7 +76,7 @@ pub fn Transcript() -> impl IntoView {
                 </article>
                 <div class="working" role="status">
                     <span class="dots" aria-hidden="true"></span>
-                    {format!("{} is thinking…", out.model.short_name())}
+                    {out.target.thinking()}
                 </div>
             })}
         </div>
@@ -42,20 +84,21 @@ pub fn Transcript() -> impl IntoView {
 }
 
 #[component]
-fn MessageView(message: Message) -> impl IntoView {
-    match message.role {
-        Role::User => view! {
-            <article class="message user" data-seq=message.seq>
-                <p class="text">{message.text}</p>
-            </article>
-        }
-        .into_any(),
-        Role::Model => view! {
-            <article class="message model" data-seq=message.seq data-model=message.model.as_str()>
-                <header class="author">{message.model.label()}</header>
-                <div class="markdown" inner_html=message.html.unwrap_or_default()></div>
-            </article>
-        }
-        .into_any(),
+fn Reply(message: Message) -> impl IntoView {
+    let mut meta = Vec::new();
+    if let Some(ms) = message.latency_ms {
+        meta.push(format!("{:.1} s", ms as f64 / 1000.0));
+    }
+    if let Some(tokens) = message.total_tokens {
+        meta.push(format!("{tokens} tokens"));
+    }
+    view! {
+        <article class="message model" data-seq=message.seq data-model=message.model.as_str()>
+            <header class="author">
+                {message.model.label()}
+                <span class="meta">{meta.join(" · ")}</span>
+            </header>
+            <div class="markdown" inner_html=message.html.unwrap_or_default()></div>
+        </article>
     }
 }

@@ -5,6 +5,8 @@
 //! serialises two tabs appending to the same session: both turns land, in a consistent order.
 //! rusqlite is synchronous, so calls run on tokio's blocking pool.
 
+#[cfg(test)]
+use app::conversation::NewReply;
 use app::conversation::{NewTurn, Role, StoredMessage, TokenUsage};
 use app::errors::StoreError;
 use app::models::ModelId;
@@ -204,7 +206,10 @@ impl ChatStore for SqliteStore {
         &self,
         session: &SessionId,
         turn: &NewTurn,
-    ) -> Result<[StoredMessage; 2], StoreError> {
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        if turn.replies.is_empty() {
+            return Err(StoreError::Failed);
+        }
         let id = session.as_str().to_string();
         let turn = turn.clone();
         self.with_conn(move |conn| {
@@ -212,46 +217,52 @@ impl ChatStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(failed)?;
             let title: String = turn.user_text.chars().take(80).collect();
+            let model = turn.model();
             tx.prepare_cached(
                 "INSERT INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count) VALUES (?1, ?2, ?2, ?3, ?4, 0) ON CONFLICT(id) DO NOTHING",
             )
-            .and_then(|mut s| s.execute(params![id, turn.user_at_ms, title, turn.model.as_str()]))
+            .and_then(|mut s| s.execute(params![id, turn.user_at_ms, title, model.as_str()]))
             .map_err(failed)?;
             let next: i64 = tx
                 .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")
                 .and_then(|mut s| s.query_row([&id], |r| r.get(0)))
                 .map_err(failed)?;
-            let user = StoredMessage {
+            let mut stored = Vec::with_capacity(1 + turn.replies.len());
+            stored.push(StoredMessage {
                 seq: next as u64,
                 role: Role::User,
                 text: turn.user_text,
-                model: turn.model,
+                model,
                 params: turn.params,
                 created_at_ms: turn.user_at_ms,
                 latency_ms: None,
                 usage: None,
                 finish_reason: None,
-            };
-            let reply = StoredMessage {
-                seq: next as u64 + 1,
-                role: Role::Model,
-                text: turn.reply_text,
-                model: turn.model,
-                params: turn.params,
-                created_at_ms: turn.reply_at_ms,
-                latency_ms: Some(turn.latency_ms),
-                usage: turn.usage,
-                finish_reason: turn.finish_reason,
-            };
-            insert_message(&tx, &id, &user).map_err(failed)?;
-            insert_message(&tx, &id, &reply).map_err(failed)?;
+            });
+            for (i, reply) in turn.replies.into_iter().enumerate() {
+                stored.push(StoredMessage {
+                    seq: next as u64 + 1 + i as u64,
+                    role: Role::Model,
+                    text: reply.text,
+                    model: reply.model,
+                    params: turn.params,
+                    created_at_ms: reply.at_ms,
+                    latency_ms: Some(reply.latency_ms),
+                    usage: reply.usage,
+                    finish_reason: reply.finish_reason,
+                });
+            }
+            for m in &stored {
+                insert_message(&tx, &id, m).map_err(failed)?;
+            }
+            let last_at = stored.last().map(|m| m.created_at_ms).unwrap_or(turn.user_at_ms);
             tx.prepare_cached(
                 "UPDATE sessions SET message_count = ?2, updated_at_ms = ?3, last_model = ?4 WHERE id = ?1",
             )
-            .and_then(|mut s| s.execute(params![id, next + 2, reply.created_at_ms, turn.model.as_str()]))
+            .and_then(|mut s| s.execute(params![id, next + stored.len() as i64, last_at, model.as_str()]))
             .map_err(failed)?;
             tx.commit().map_err(failed)?;
-            Ok([user, reply])
+            Ok(stored)
         })
         .await
     }
@@ -270,29 +281,32 @@ mod tests {
     use super::*;
 
     fn turn(n: usize) -> NewTurn {
-        NewTurn {
-            model: if n.is_multiple_of(2) {
-                ModelId::Gemma
-            } else {
-                ModelId::Gemini
-            },
-            params: GenParams {
+        let model = if n.is_multiple_of(2) {
+            ModelId::Gemma
+        } else {
+            ModelId::Gemini
+        };
+        NewTurn::single(
+            GenParams {
                 temperature: 0.5,
                 top_p: 0.9,
                 max_tokens: 100 + n as u32,
             },
-            user_text: format!("question {n}"),
-            user_at_ms: 1_000 + n as i64,
-            reply_text: format!("answer {n}"),
-            reply_at_ms: 2_000 + n as i64,
-            latency_ms: 42,
-            usage: Some(TokenUsage {
-                prompt_tokens: 5,
-                completion_tokens: 7,
-                total_tokens: 12,
-            }),
-            finish_reason: Some("stop".into()),
-        }
+            format!("question {n}"),
+            1_000 + n as i64,
+            NewReply {
+                model,
+                text: format!("answer {n}"),
+                at_ms: 2_000 + n as i64,
+                latency_ms: 42,
+                usage: Some(TokenUsage {
+                    prompt_tokens: 5,
+                    completion_tokens: 7,
+                    total_tokens: 12,
+                }),
+                finish_reason: Some("stop".into()),
+            },
+        )
     }
 
     fn open() -> (tempfile::TempDir, SqliteStore) {
@@ -311,8 +325,8 @@ mod tests {
         );
         assert!(!store.exists(&s).await.expect("exists"));
         for n in 0..3 {
-            let [u, r] = store.append_turn(&s, &turn(n)).await.expect("append");
-            assert_eq!((u.seq, r.seq), (2 * n as u64, 2 * n as u64 + 1));
+            let m = store.append_turn(&s, &turn(n)).await.expect("append");
+            assert_eq!((m[0].seq, m[1].seq), (2 * n as u64, 2 * n as u64 + 1));
         }
         assert!(store.exists(&s).await.expect("exists"));
         let msgs = store.load(&s).await.expect("load");
@@ -325,6 +339,39 @@ mod tests {
         assert_eq!(msgs[3].finish_reason.as_deref(), Some("stop"));
         assert_eq!(msgs[4].params.max_tokens, 102);
         assert!(msgs.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
+    }
+
+    #[tokio::test]
+    async fn a_compared_turn_stores_one_question_and_both_answers_together() {
+        let (_dir, store) = open();
+        let s = SessionId::generate();
+        let mut t = turn(0);
+        let mut second = t.replies[0].clone();
+        second.model = ModelId::Gemini;
+        second.text = "gemini's answer".into();
+        t.replies.push(second);
+        let stored = store.append_turn(&s, &t).await.expect("append");
+        assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), [0, 1, 2]);
+        store.append_turn(&s, &turn(2)).await.expect("next turn");
+        let msgs = store.load(&s).await.expect("load");
+        assert_eq!(
+            msgs.iter().map(|m| (m.role, m.model)).collect::<Vec<_>>(),
+            [
+                (Role::User, ModelId::Gemma),
+                (Role::Model, ModelId::Gemma),
+                (Role::Model, ModelId::Gemini),
+                (Role::User, ModelId::Gemma),
+                (Role::Model, ModelId::Gemma)
+            ]
+        );
+        let empty = NewTurn {
+            replies: vec![],
+            ..turn(4)
+        };
+        assert!(
+            store.append_turn(&s, &empty).await.is_err(),
+            "a turn needs a reply"
+        );
     }
 
     #[tokio::test]
