@@ -325,7 +325,7 @@ fn validate_chat(body: &Value) -> Result<String, String> {
             last_user = content.to_string();
         }
     }
-    if messages.len() % 2 == 0 {
+    if messages.len().is_multiple_of(2) {
         return Err("The last message must come from the user.".into());
     }
     Ok(last_user)
@@ -485,7 +485,7 @@ fn validate_contents(body: &Value) -> Result<String, String> {
             last_user = text;
         }
     }
-    if contents.len() % 2 == 0 {
+    if contents.len().is_multiple_of(2) {
         return Err("the last content must come from the user".into());
     }
     let config = body
