@@ -1,0 +1,87 @@
+"""Checks that the deployment matches the server it deploys.
+
+- every environment variable the manifests and the Dockerfile set is one the server reads;
+- every variable the server reads is documented in the README;
+- the container port and probe paths are the ones the server listens on and routes.
+
+Reads server/src/config.rs and server/src/routes.rs, so a renamed variable or route fails here.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + detail}")
+
+
+config = (ROOT / "server/src/config.rs").read_text()
+read_by_config = set(re.findall(r'(?:var|lookup)\("([A-Z][A-Z0-9_]+)"\)', config))
+read_by_config |= set(re.findall(r'(?:secs|count)\(\s*&var,\s*"([A-Z][A-Z0-9_]+)"', config))
+# Read by libraries the server configures itself with: Leptos (listen address, site),
+# tracing's EnvFilter, and gcp_auth.
+read_by_libraries = {"LEPTOS_SITE_ADDR", "LEPTOS_SITE_ROOT", "LEPTOS_OUTPUT_NAME", "RUST_LOG", "GOOGLE_APPLICATION_CREDENTIALS"}
+server_reads = read_by_config | read_by_libraries
+check("config.rs reads the variables we expect to find", {"VLLM_BASE_URL", "SQLITE_PATH", "VERTEX_LOCATION"} <= read_by_config, str(sorted(read_by_config)))
+
+docs = (ROOT / "README.md").read_text()
+undocumented = sorted(v for v in server_reads if f"`{v}`" not in docs)
+check("every variable the server reads is in the README", not undocumented, str(undocumented))
+
+docs_vars = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", docs, re.M))
+unknown_docs = sorted(docs_vars - server_reads)
+check("the README documents no variable the server ignores", not unknown_docs, str(unknown_docs))
+
+docs_for_manifests = list(yaml.safe_load_all((ROOT / "deploy/chat-deploy.yaml").read_text()))
+deployment = next(d for d in docs_for_manifests if d["kind"] == "Deployment")
+container = deployment["spec"]["template"]["spec"]["containers"][0]
+manifest_env = {e["name"]: e.get("value") for e in container.get("env", [])}
+unknown = sorted(set(manifest_env) - server_reads)
+check("chat-deploy.yaml sets only variables the server reads", not unknown, str(unknown))
+
+dockerfile = (ROOT / "deploy/Dockerfile").read_text()
+runtime = dockerfile.split("FROM gcr.io/distroless")[1]
+docker_env = dict(re.findall(r"([A-Z][A-Z0-9_]+)=(\S+)", runtime.split("USER")[0]))
+unknown = sorted(set(docker_env) - server_reads)
+check("the runtime image sets only variables the server reads", not unknown, str(unknown))
+
+port = container["ports"][0]["containerPort"]
+addr = manifest_env.get("LEPTOS_SITE_ADDR") or docker_env.get("LEPTOS_SITE_ADDR", "")
+check("the container port is the port the server listens on", addr.endswith(f":{port}"), f"{addr} vs {port}")
+check("the image exposes that port", re.search(rf"^EXPOSE {port}$", dockerfile, re.M) is not None)
+
+routes = (ROOT / "server/src/routes.rs").read_text()
+for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+    path = container[probe]["httpGet"]["path"]
+    check(f"{probe} path {path} is a server route", f'.route("{path}"' in routes, path)
+check("readiness checks the store (/readyz), liveness does not", container["readinessProbe"]["httpGet"]["path"] == "/readyz" and container["livenessProbe"]["httpGet"]["path"] == "/healthz")
+
+vllm_url = manifest_env.get("VLLM_BASE_URL", "")
+gemma = list(yaml.safe_load_all((ROOT / "deploy/gemma3-12b-deploy.yaml").read_text()))
+service = next(d for d in gemma if d["kind"] == "Service")
+check("VLLM_BASE_URL points at gemma-service's port", vllm_url == f"http://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}", vllm_url)
+
+ksa = next(d for d in docs_for_manifests if d["kind"] == "ServiceAccount")["metadata"]["name"]
+iam = (ROOT / "infra/variables.tf").read_text()
+check("Terraform grants the service account the pods run as", f'default     = "{ksa}"' in iam and deployment["spec"]["template"]["spec"]["serviceAccountName"] == ksa, ksa)
+
+security = container["securityContext"]
+check(
+    "the app container is hardened",
+    security.get("readOnlyRootFilesystem") is True
+    and security.get("allowPrivilegeEscalation") is False
+    and security.get("capabilities", {}).get("drop") == ["ALL"]
+    and deployment["spec"]["template"]["spec"]["securityContext"].get("runAsNonRoot") is True,
+)
+
+passed = sum(results)
+failed = len(results) - passed
+print(f"deploy checks: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

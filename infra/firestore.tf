@@ -1,0 +1,15 @@
+# Chat sessions live here (collection chat_sessions). No placeholder document is created, unlike
+# the codelab: Firestore creates a collection on its first write, so an "initialize" document
+# only adds a record every reader must skip.
+resource "google_firestore_database" "chats" {
+  project     = var.project_id
+  name        = var.database_id
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
+
+  depends_on = [google_project_service.enabled]
+}

@@ -1,0 +1,28 @@
+# Workload Identity: the hybrid-chat pods' Kubernetes service account gets exactly two roles,
+# granted to its federated principal (no Google service account, no key).
+#
+# The codelab also granted roles/iam.serviceAccountTokenCreator project-wide. It is not needed:
+# on GKE the metadata server mints this principal's own access tokens, so nothing impersonates
+# another account. Project-wide, that role would let the pods act as every service account in
+# the project.
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  ksa_principal = "principal://iam.googleapis.com/projects/${data.google_project.this.number}/locations/global/workloadIdentityPools/${var.project_id}.svc.id.goog/subject/ns/${var.k8s_namespace}/sa/${var.k8s_service_account}"
+}
+
+# Call Gemini on Vertex AI.
+resource "google_project_iam_member" "vertex_user" {
+  project = var.project_id
+  role    = "roles/aiplatform.user"
+  member  = local.ksa_principal
+}
+
+# Read and write the chat sessions in Firestore.
+resource "google_project_iam_member" "datastore_user" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = local.ksa_principal
+}

@@ -1,0 +1,19 @@
+output "cluster_name" {
+  description = "GKE cluster; connect with gcloud container clusters get-credentials."
+  value       = google_container_cluster.primary.name
+}
+
+output "image_repository" {
+  description = "Pass to skaffold run --default-repo."
+  value       = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
+}
+
+output "workload_identity_principal" {
+  description = "The principal the hybrid-chat pods act as."
+  value       = local.ksa_principal
+}
+
+output "firestore_database" {
+  description = "Firestore database for chat sessions."
+  value       = google_firestore_database.chats.name
+}
