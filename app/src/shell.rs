@@ -4,6 +4,8 @@ use crate::chat_page::ChatPage;
 use leptos::prelude::*;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -20,5 +22,29 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <ChatPage/>
             </body>
         </html>
+    }
+}
+
+/// Scripts run only from our origin or with this response's nonce (Leptos puts it on its
+/// hydration scripts); `wasm-unsafe-eval` lets the wasm compile; nothing may frame the page.
+/// Reply Markdown can hold images: only our own and data: URLs load, so a reply cannot make the
+/// browser call out to a tracker.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use http::header::CONTENT_SECURITY_POLICY;
+    use http::HeaderValue;
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(CONTENT_SECURITY_POLICY, value);
     }
 }

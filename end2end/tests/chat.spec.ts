@@ -263,3 +263,20 @@ test('a forged session cookie gets a fresh, empty, working chat', async ({ page,
   expect(cookie?.httpOnly).toBe(true);
   expect(cookie?.sameSite).toBe('Lax');
 });
+
+test('the page hydrates and chats under its Content-Security-Policy, with no violations', async ({ page }) => {
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+  });
+  const response = await page.goto('/');
+  expect(response?.headers()['content-security-policy']).toContain("script-src 'self' 'nonce-");
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await setModel('gemma', { reply: 'An image: ![x](https://tracker.example/pixel.png) and `code`' });
+  await send(page, 'csp');
+  await expect(replies(page)).toHaveCount(1);
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  // The remote image in the reply is refused by img-src; everything of ours loads.
+  expect(violations.filter((v) => !v.includes('tracker.example'))).toEqual([]);
+});

@@ -11,7 +11,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    server::telemetry::init(config.log_format);
+    server::telemetry::init(config.log_format, config.vertex.project.clone());
     match server::run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -69,5 +69,29 @@ pub fn router(options: LeptosOptions, services: Services) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span every log line of a request sits in: a request id (the caller's `x-request-id`, or a
+/// fresh one) and, behind Google's load balancer, the trace id for Cloud Logging. Only the path
+/// is logged, never the query or the body.
+fn request_span(req: &Request<Body>) -> tracing::Span {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let request_id = header("x-request-id")
+        .filter(|id| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map(String::from)
+        .unwrap_or_else(|| app::session::SessionId::generate().as_str()[..16].to_string());
+    // X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1
+    let trace_id = header("x-cloud-trace-context")
+        .and_then(|v| v.split('/').next())
+        .filter(|t| !t.is_empty() && t.len() <= 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(String::from);
+    match trace_id {
+        Some(trace_id) => {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), %request_id, %trace_id)
+        }
+        None => {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), %request_id)
+        }
+    }
 }

@@ -506,6 +506,27 @@ async fn probes_and_security_headers() {
         Some(&b"DENY"[..])
     );
     assert!(h.get("referrer-policy").is_some());
+    let csp = h
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .expect("a CSP on the page")
+        .to_string();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a script nonce")
+        .to_string();
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains(&format!(r#"nonce="{nonce}""#)),
+        "the hydration script carries the CSP's nonce"
+    );
 
     let missing = me.get("/no/such/file.js").await;
     assert_eq!(missing.status, 404);

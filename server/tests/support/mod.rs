@@ -88,8 +88,10 @@ impl Server {
             .env("MODEL_PROBE_INTERVAL_SECS", "0.5")
             .env("LOG_FORMAT", "text")
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
+            .stdin(Stdio::null());
+        // Logs go to a file beside the database, for the tests that read them (and for humans).
+        let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+        cmd.stdout(log.try_clone().expect("log file")).stderr(log);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -131,6 +133,10 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("Gemini never became available");
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

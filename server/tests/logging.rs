@@ -1,0 +1,82 @@
+//! On GKE the server logs Cloud Logging's structured JSON: checked on the real binary.
+
+mod support;
+
+use serde_json::Value;
+use support::model_standin;
+use support::{Server, Visitor};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_carry_severity_request_id_and_trace_but_never_message_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(
+        dir.path(),
+        &model.url(),
+        &[
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "info,tower_http=debug"),
+            ("GOOGLE_CLOUD_PROJECT", "my-proj"),
+        ],
+    )
+    .await;
+    let me = Visitor::new(&server);
+    let send = me
+        .client
+        .post(format!("{}/api/send", server.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .header(
+            "x-cloud-trace-context",
+            "105445aa7843bc8bf206b12000100000/1;o=1",
+        )
+        .body("message=my+secret+words&model=gemma&temperature=0.9&top_p=0.95&max_tokens=100")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(send.status(), 200);
+    let status = server.stop();
+    assert!(status.success());
+
+    let log = std::fs::read_to_string(dir.path().join("server.log")).expect("log");
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{log}");
+    for line in &lines {
+        let severity = line["severity"].as_str().unwrap_or("");
+        assert!(
+            ["DEBUG", "INFO", "WARNING", "ERROR"].contains(&severity),
+            "{line}"
+        );
+        assert!(line["timestamp"]["seconds"].is_u64(), "{line}");
+        assert!(
+            line.get("level").is_none(),
+            "Cloud Logging reads severity, not level"
+        );
+    }
+    let answered = lines
+        .iter()
+        .find(|l| l["message"] == "turn answered")
+        .unwrap_or_else(|| panic!("no 'turn answered' line in {log}"));
+    assert_eq!(answered["model"], "gemma");
+    assert_eq!(answered["path"], "/api/send");
+    assert!(
+        answered["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 16),
+        "{answered}"
+    );
+    assert_eq!(
+        answered["logging.googleapis.com/trace"],
+        "projects/my-proj/traces/105445aa7843bc8bf206b12000100000"
+    );
+    assert!(
+        !log.contains("secret words"),
+        "message text must not be logged"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l["message"] == "shutting down: finishing requests in flight"));
+}
