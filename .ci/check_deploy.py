@@ -72,6 +72,15 @@ ksa = next(d for d in docs_for_manifests if d["kind"] == "ServiceAccount")["meta
 iam = (ROOT / "infra/variables.tf").read_text()
 check("Terraform grants the service account the pods run as", f'default     = "{ksa}"' in iam and deployment["spec"]["template"]["spec"]["serviceAccountName"] == ksa, ksa)
 
+database_default = re.search(r'variable "database_id".*?default\s*=\s*"([^"]+)"', iam, re.S)
+check(
+    "on GKE the chats go to the Firestore database Terraform creates",
+    manifest_env.get("CHAT_STORE") == "firestore"
+    and database_default is not None
+    and manifest_env.get("FIRESTORE_DATABASE") == database_default.group(1),
+    str(manifest_env),
+)
+
 security = container["securityContext"]
 check(
     "the app container is hardened",

@@ -93,6 +93,43 @@ impl NewTurn {
             .map(|r| r.model)
             .unwrap_or(ModelId::Gemma)
     }
+
+    /// A session's title: the start of its first message.
+    pub fn title(&self) -> String {
+        self.user_text.chars().take(80).collect()
+    }
+
+    /// The messages this turn becomes when it lands at `first_seq`: the user's, then each reply.
+    /// Both stores write exactly these.
+    pub fn into_stored(self, first_seq: u64) -> Vec<StoredMessage> {
+        let model = self.model();
+        let mut stored = Vec::with_capacity(1 + self.replies.len());
+        stored.push(StoredMessage {
+            seq: first_seq,
+            role: Role::User,
+            text: self.user_text,
+            model,
+            params: self.params,
+            created_at_ms: self.user_at_ms,
+            latency_ms: None,
+            usage: None,
+            finish_reason: None,
+        });
+        for (i, reply) in self.replies.into_iter().enumerate() {
+            stored.push(StoredMessage {
+                seq: first_seq + 1 + i as u64,
+                role: Role::Model,
+                text: reply.text,
+                model: reply.model,
+                params: self.params,
+                created_at_ms: reply.at_ms,
+                latency_ms: Some(reply.latency_ms),
+                usage: reply.usage,
+                finish_reason: reply.finish_reason,
+            });
+        }
+        stored
+    }
 }
 
 /// A message as the page shows it.

@@ -77,11 +77,25 @@ pub struct VertexConfig {
     pub max_in_flight: usize,
 }
 
+/// Where chat sessions are kept.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreConfig {
+    /// The embedded store: a SQLite file.
+    Sqlite { path: PathBuf },
+    /// Firestore; the project is `GOOGLE_CLOUD_PROJECT` or, on GKE, the metadata server's.
+    Firestore {
+        project: Option<String>,
+        database: String,
+        /// How long start-up keeps retrying a database that is not reachable yet.
+        connect_wait: Duration,
+    },
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Listen address and site root, from Leptos's own `LEPTOS_*` variables.
     pub leptos: LeptosOptions,
-    pub sqlite_path: PathBuf,
+    pub store: StoreConfig,
     pub vllm: VllmConfig,
     pub vertex: VertexConfig,
     /// Instructions sent ahead of every conversation, to both models.
@@ -120,6 +134,29 @@ impl Config {
         let sqlite_path = var("SQLITE_PATH")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("data/hybrid-chat.sqlite3"));
+        let project = var("GOOGLE_CLOUD_PROJECT");
+        // A Google Cloud project (or the emulator) means Firestore; nothing means the laptop.
+        let use_firestore = match var("CHAT_STORE").as_deref() {
+            None => project.is_some() || var("FIRESTORE_EMULATOR_HOST").is_some(),
+            Some("firestore") => true,
+            Some("sqlite") => false,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "CHAT_STORE",
+                    value: other.into(),
+                    reason: "expected `sqlite` or `firestore`".into(),
+                })
+            }
+        };
+        let store = if use_firestore {
+            StoreConfig::Firestore {
+                project: project.clone(),
+                database: var("FIRESTORE_DATABASE").unwrap_or_else(|| "chat-app-db".into()),
+                connect_wait: secs(&var, "FIRESTORE_CONNECT_WAIT_SECS", 30.0)?,
+            }
+        } else {
+            StoreConfig::Sqlite { path: sqlite_path }
+        };
 
         let base_url = var("VLLM_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8000".into());
         let base_url = parse_base_url("VLLM_BASE_URL", &base_url)?;
@@ -168,7 +205,7 @@ impl Config {
             format!("https://{location}-aiplatform.googleapis.com")
         };
         let vertex = VertexConfig {
-            project: var("GOOGLE_CLOUD_PROJECT"),
+            project,
             base_url: match var("VERTEX_BASE_URL") {
                 Some(url) => parse_base_url("VERTEX_BASE_URL", &url)?,
                 None => default_host,
@@ -197,7 +234,7 @@ impl Config {
 
         Ok(Config {
             leptos,
-            sqlite_path,
+            store,
             vllm,
             vertex,
             system_prompt: var("SYSTEM_PROMPT"),
@@ -282,7 +319,12 @@ mod tests {
         assert_eq!(c.vllm.base_url, "http://127.0.0.1:8000");
         assert_eq!(c.vllm.model, "google/gemma-3-12b-it");
         assert_eq!(c.vllm.request_timeout, Duration::from_secs(120));
-        assert_eq!(c.sqlite_path, PathBuf::from("data/hybrid-chat.sqlite3"));
+        assert_eq!(
+            c.store,
+            StoreConfig::Sqlite {
+                path: PathBuf::from("data/hybrid-chat.sqlite3")
+            }
+        );
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.vllm.api_key, None);
         assert_eq!(c.vllm.api, VllmApi::Chat);
@@ -291,6 +333,30 @@ mod tests {
         assert_eq!(c.vertex.base_url, "https://aiplatform.googleapis.com");
         assert_eq!(c.vertex.project, None);
         assert_eq!(c.system_prompt, None);
+    }
+
+    #[test]
+    fn a_project_or_the_emulator_selects_firestore() {
+        for vars in [
+            &[("GOOGLE_CLOUD_PROJECT", "p1")][..],
+            &[("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")][..],
+            &[("CHAT_STORE", "firestore")][..],
+        ] {
+            match config(vars).expect("valid").store {
+                StoreConfig::Firestore { database, .. } => assert_eq!(database, "chat-app-db"),
+                other => panic!("{vars:?}: {other:?}"),
+            }
+        }
+        let c = config(&[("GOOGLE_CLOUD_PROJECT", "p1"), ("CHAT_STORE", "sqlite")]).expect("valid");
+        assert!(matches!(c.store, StoreConfig::Sqlite { .. }));
+        let c = config(&[
+            ("CHAT_STORE", "firestore"),
+            ("FIRESTORE_DATABASE", "other-db"),
+        ])
+        .expect("valid");
+        assert!(
+            matches!(c.store, StoreConfig::Firestore { ref database, .. } if database == "other-db")
+        );
     }
 
     #[test]
@@ -345,6 +411,7 @@ mod tests {
             ("VLLM_API", "completions"),
             ("VERTEX_LOCATION", "US Central"),
             ("VERTEX_BASE_URL", "aiplatform.googleapis.com"),
+            ("CHAT_STORE", "postgres"),
         ] {
             let err = config(&[(key, value)]).expect_err(key);
             assert_eq!(err.var, key);

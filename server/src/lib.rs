@@ -8,7 +8,7 @@ pub mod routes;
 pub mod store;
 pub mod telemetry;
 
-use app::services::Services;
+use app::services::{ChatStore, Services};
 use config::Config;
 use std::sync::Arc;
 use thiserror::Error;
@@ -17,6 +17,8 @@ use thiserror::Error;
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] store::sqlite::OpenError),
+    #[error("cannot connect to Firestore: {0}")]
+    Firestore(String),
     #[error("cannot build the HTTP client for the model backends: {0}")]
     Backends(#[from] reqwest::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -33,13 +35,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     // reqwest and gcp_auth both use rustls; pick its ring provider once for the process.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    let store = store::sqlite::SqliteStore::open(&config.sqlite_path)?;
-    tracing::info!(path = %config.sqlite_path.display(), "embedded SQLite store open");
+    let store = open_store(&config.store).await?;
     let models = backends::start(&config)?;
-    let services = Services {
-        store: Arc::new(store),
-        models,
-    };
+    let services = Services { store, models };
 
     let addr = config.leptos.site_addr;
     let app = routes::router(config.leptos.clone(), services);
@@ -63,6 +61,46 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         } => {
             tracing::warn!(?grace, "grace period over; exiting with requests still open");
             Ok(())
+        }
+    }
+}
+
+async fn open_store(config: &config::StoreConfig) -> Result<Arc<dyn ChatStore>, StartError> {
+    match config {
+        config::StoreConfig::Sqlite { path } => {
+            let store = store::sqlite::SqliteStore::open(path)?;
+            tracing::info!(path = %path.display(), "embedded SQLite store open");
+            Ok(Arc::new(store))
+        }
+        config::StoreConfig::Firestore {
+            project,
+            database,
+            connect_wait,
+        } => {
+            let project = match project {
+                Some(p) => p.clone(),
+                // On GKE the metadata server knows the project.
+                None => {
+                    let provider = gcp_auth::provider().await.map_err(|e| {
+                        StartError::Firestore(format!("no project: set GOOGLE_CLOUD_PROJECT ({e})"))
+                    })?;
+                    provider
+                        .project_id()
+                        .await
+                        .map(|p| p.to_string())
+                        .map_err(|e| {
+                            StartError::Firestore(format!(
+                                "no project: set GOOGLE_CLOUD_PROJECT ({e})"
+                            ))
+                        })?
+                }
+            };
+            let store =
+                store::firestore::FirestoreStore::connect(&project, database, *connect_wait)
+                    .await
+                    .map_err(|e| StartError::Firestore(e.to_string()))?;
+            tracing::info!(%project, %database, "Firestore store connected");
+            Ok(Arc::new(store))
         }
     }
 }

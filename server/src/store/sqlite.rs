@@ -216,7 +216,7 @@ impl ChatStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(failed)?;
-            let title: String = turn.user_text.chars().take(80).collect();
+            let title = turn.title();
             let model = turn.model();
             tx.prepare_cached(
                 "INSERT INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count) VALUES (?1, ?2, ?2, ?3, ?4, 0) ON CONFLICT(id) DO NOTHING",
@@ -227,35 +227,11 @@ impl ChatStore for SqliteStore {
                 .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")
                 .and_then(|mut s| s.query_row([&id], |r| r.get(0)))
                 .map_err(failed)?;
-            let mut stored = Vec::with_capacity(1 + turn.replies.len());
-            stored.push(StoredMessage {
-                seq: next as u64,
-                role: Role::User,
-                text: turn.user_text,
-                model,
-                params: turn.params,
-                created_at_ms: turn.user_at_ms,
-                latency_ms: None,
-                usage: None,
-                finish_reason: None,
-            });
-            for (i, reply) in turn.replies.into_iter().enumerate() {
-                stored.push(StoredMessage {
-                    seq: next as u64 + 1 + i as u64,
-                    role: Role::Model,
-                    text: reply.text,
-                    model: reply.model,
-                    params: turn.params,
-                    created_at_ms: reply.at_ms,
-                    latency_ms: Some(reply.latency_ms),
-                    usage: reply.usage,
-                    finish_reason: reply.finish_reason,
-                });
-            }
+            let stored = turn.into_stored(next as u64);
             for m in &stored {
                 insert_message(&tx, &id, m).map_err(failed)?;
             }
-            let last_at = stored.last().map(|m| m.created_at_ms).unwrap_or(turn.user_at_ms);
+            let last_at = stored.last().map(|m| m.created_at_ms).unwrap_or_default();
             tx.prepare_cached(
                 "UPDATE sessions SET message_count = ?2, updated_at_ms = ?3, last_model = ?4 WHERE id = ?1",
             )

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod firestore_emulator;
 pub mod model_standin;
 
 use std::net::TcpListener;
@@ -81,6 +82,7 @@ impl Server {
             .env("LEPTOS_SITE_ROOT", dir.join("site"))
             .env("LEPTOS_OUTPUT_NAME", "hybrid-chat")
             .env("SQLITE_PATH", dir.join("chat.sqlite3"))
+            .env("CHAT_STORE", "sqlite")
             .env("VLLM_BASE_URL", standin_url)
             .env("VERTEX_BASE_URL", standin_url)
             .env("GOOGLE_APPLICATION_CREDENTIALS", &key)

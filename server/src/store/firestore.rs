@@ -1,0 +1,263 @@
+//! Chat sessions in Firestore: database `chat-app-db` (configurable), collection
+//! `chat_sessions`, one document per session (created and updated time, title, last model,
+//! message count).
+//!
+//! Messages live in the session's `messages` subcollection, one document each, with the
+//! zero-padded sequence number as id. A document holds at most 1 MiB, so keeping the messages in
+//! the session document (or in chunks of it) would cap a chat's length; a subcollection has no
+//! such limit and reads back in order by id.
+//!
+//! A turn is one transaction: it reads the session's message count and writes the session and
+//! every message of the turn. Two tabs appending at once conflict on the session document;
+//! Firestore aborts one and the transaction reruns with the new count, so both land, in order.
+
+use app::conversation::{NewTurn, Role, StoredMessage, TokenUsage};
+use app::errors::StoreError;
+use app::models::ModelId;
+use app::params::GenParams;
+use app::services::ChatStore;
+use app::session::SessionId;
+use async_trait::async_trait;
+use firestore::errors::FirestoreError;
+use firestore::{
+    path, FirestoreDb, FirestoreDbOptions, FirestoreResult, FirestoreTransactionOptions,
+};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+const SESSIONS: &str = "chat_sessions";
+const MESSAGES: &str = "messages";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionDoc {
+    created_at_ms: i64,
+    updated_at_ms: i64,
+    title: String,
+    last_model: String,
+    message_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MessageDoc {
+    seq: i64,
+    role: String,
+    text: String,
+    model: String,
+    temperature: f64,
+    top_p: f64,
+    max_tokens: i64,
+    created_at_ms: i64,
+    latency_ms: Option<i64>,
+    prompt_tokens: Option<i64>,
+    completion_tokens: Option<i64>,
+    total_tokens: Option<i64>,
+    finish_reason: Option<String>,
+}
+
+impl From<&StoredMessage> for MessageDoc {
+    fn from(m: &StoredMessage) -> Self {
+        MessageDoc {
+            seq: m.seq as i64,
+            role: m.role.as_str().into(),
+            text: m.text.clone(),
+            model: m.model.as_str().into(),
+            temperature: m.params.temperature as f64,
+            top_p: m.params.top_p as f64,
+            max_tokens: m.params.max_tokens as i64,
+            created_at_ms: m.created_at_ms,
+            latency_ms: m.latency_ms.map(|v| v as i64),
+            prompt_tokens: m.usage.map(|u| u.prompt_tokens as i64),
+            completion_tokens: m.usage.map(|u| u.completion_tokens as i64),
+            total_tokens: m.usage.map(|u| u.total_tokens as i64),
+            finish_reason: m.finish_reason.clone(),
+        }
+    }
+}
+
+impl MessageDoc {
+    /// A document this version cannot read (unknown model or role) is skipped, not fatal.
+    fn into_stored(self) -> Option<StoredMessage> {
+        Some(StoredMessage {
+            seq: self.seq as u64,
+            role: Role::parse(&self.role)?,
+            text: self.text,
+            model: ModelId::parse(&self.model)?,
+            params: GenParams {
+                temperature: self.temperature as f32,
+                top_p: self.top_p as f32,
+                max_tokens: self.max_tokens as u32,
+            },
+            created_at_ms: self.created_at_ms,
+            latency_ms: self.latency_ms.map(|v| v as u64),
+            usage: self.total_tokens.map(|total| TokenUsage {
+                prompt_tokens: self.prompt_tokens.unwrap_or(0) as u32,
+                completion_tokens: self.completion_tokens.unwrap_or(0) as u32,
+                total_tokens: total as u32,
+            }),
+            finish_reason: self.finish_reason,
+        })
+    }
+}
+
+fn message_id(seq: u64) -> String {
+    format!("{seq:010}")
+}
+
+/// Maps Firestore's errors to the store's, logging the detail here and only here.
+fn store_error(e: FirestoreError) -> StoreError {
+    tracing::error!(error = %e, "firestore error");
+    match e {
+        FirestoreError::DatabaseError(ref db) if db.retry_possible => StoreError::Unavailable,
+        FirestoreError::NetworkError(_) => StoreError::Unavailable,
+        _ => StoreError::Failed,
+    }
+}
+
+#[derive(Clone)]
+pub struct FirestoreStore {
+    db: FirestoreDb,
+}
+
+impl FirestoreStore {
+    /// Connects, retrying for up to `wait`: on start-up the database (or the emulator) may not
+    /// be accepting connections yet. `FIRESTORE_EMULATOR_HOST` is honoured by the crate.
+    pub async fn connect(project: &str, database: &str, wait: Duration) -> FirestoreResult<Self> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut delay = Duration::from_millis(200);
+        loop {
+            // Bounded requests: a hung database fails the turn ("not saved") instead of hanging it.
+            let options = FirestoreDbOptions::new(project.to_string())
+                .with_database_id(database.to_string())
+                .with_request_timeout(Duration::from_secs(10));
+            match FirestoreDb::with_options(options).await {
+                Ok(db) => return Ok(FirestoreStore { db }),
+                Err(e) if tokio::time::Instant::now() + delay < deadline => {
+                    tracing::warn!(error = %e, ?delay, "Firestore not reachable yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn session_doc(&self, id: &str) -> FirestoreResult<Option<SessionDoc>> {
+        self.db
+            .fluent()
+            .select()
+            .by_id_in(SESSIONS)
+            .obj()
+            .one(id)
+            .await
+    }
+}
+
+#[async_trait]
+impl ChatStore for FirestoreStore {
+    async fn load(&self, session: &SessionId) -> Result<Vec<StoredMessage>, StoreError> {
+        let parent = self
+            .db
+            .parent_path(SESSIONS, session.as_str())
+            .map_err(store_error)?;
+        // A query stream (not a listing) so a server error mid-stream is reported, not dropped.
+        let docs: Vec<MessageDoc> = self
+            .db
+            .fluent()
+            .select()
+            .from(MESSAGES)
+            .parent(&parent)
+            .order(|o| o.fields([o.field(path!(MessageDoc::seq)).ascending()]))
+            .obj()
+            .stream_query_with_errors()
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        Ok(docs
+            .into_iter()
+            .filter_map(MessageDoc::into_stored)
+            .collect())
+    }
+
+    async fn exists(&self, session: &SessionId) -> Result<bool, StoreError> {
+        Ok(self
+            .session_doc(session.as_str())
+            .await
+            .map_err(store_error)?
+            .is_some())
+    }
+
+    async fn append_turn(
+        &self,
+        session: &SessionId,
+        turn: &NewTurn,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        if turn.replies.is_empty() {
+            return Err(StoreError::Failed);
+        }
+        let id = session.as_str().to_string();
+        let turn = turn.clone();
+        // Contention only comes from one visitor's own tabs, so a generous retry budget is cheap.
+        let options = FirestoreTransactionOptions::new().with_max_retries(40);
+        self.db
+            .run_transaction_with_options(
+                move |db, transaction| {
+                    let (id, turn) = (id.clone(), turn.clone());
+                    Box::pin(async move {
+                        let existing: Option<SessionDoc> = db
+                            .fluent()
+                            .select()
+                            .by_id_in(SESSIONS)
+                            .obj()
+                            .one(&id)
+                            .await?;
+                        let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
+                        let title = turn.title();
+                        let model = turn.model();
+                        let stored = turn.into_stored(next);
+                        let parent = db.parent_path(SESSIONS, &id)?;
+                        for m in &stored {
+                            db.fluent()
+                                .update()
+                                .in_col(MESSAGES)
+                                .document_id(message_id(m.seq))
+                                .parent(&parent)
+                                .object(&MessageDoc::from(m))
+                                .add_to_transaction(transaction)?;
+                        }
+                        let now = stored.last().map_or(0, |m| m.created_at_ms);
+                        let doc = SessionDoc {
+                            created_at_ms: existing
+                                .as_ref()
+                                .map_or(stored.first().map_or(now, |m| m.created_at_ms), |s| {
+                                    s.created_at_ms
+                                }),
+                            updated_at_ms: now,
+                            title: existing.map_or(title, |s| s.title),
+                            last_model: model.as_str().into(),
+                            message_count: (next as usize + stored.len()) as i64,
+                        };
+                        db.fluent()
+                            .update()
+                            .in_col(SESSIONS)
+                            .document_id(&id)
+                            .object(&doc)
+                            .add_to_transaction(transaction)?;
+                        Ok(stored)
+                    })
+                },
+                options,
+            )
+            .await
+            .map_err(store_error)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.session_doc("readiness-probe")
+            .await
+            .map(|_| ())
+            .map_err(store_error)
+    }
+}

@@ -1,0 +1,65 @@
+//! The real server binary on Firestore (Google's emulator): turns are stored there, survive a
+//! restart, `/readyz` follows the database, and a lost database is reported without losing the
+//! user's text or leaving half a turn.
+
+mod support;
+
+use serde_json::json;
+use support::firestore_emulator::Emulator;
+use support::model_standin;
+use support::{Server, Visitor};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chats_live_in_firestore_and_readiness_follows_it() {
+    let emulator = Emulator::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let env = [
+        ("CHAT_STORE", "firestore"),
+        ("FIRESTORE_EMULATOR_HOST", emulator.host.as_str()),
+        ("GOOGLE_CLOUD_PROJECT", "hybrid-chat-e2e"),
+        ("FIRESTORE_DATABASE", "chat-app-db"),
+    ];
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let mut me = Visitor::new(&server);
+    assert_eq!(me.get("/readyz").await.status, 200);
+    assert_eq!(me.send("kept in firestore", "gemma").await.status, 200);
+    assert_eq!(me.send("second turn", "gemma").await.status, 200);
+    assert!(!server.sqlite_path().exists(), "nothing went to SQLite");
+
+    // Restart: the conversation comes back from Firestore.
+    assert!(server.stop().success());
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+    me.base = server.url.clone();
+    let page = me.get("/").await;
+    assert!(page.body.contains("kept in firestore") && page.body.contains("Echo: second turn"));
+    let third = me.send("third", "gemma").await;
+    assert_eq!(
+        third.json()["user"]["seq"],
+        4,
+        "sequence continues after the restart"
+    );
+
+    // The database goes away: not ready, and a send says so without storing half a turn.
+    drop(emulator);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if me.get("/readyz").await.status == 503 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/readyz never noticed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let reply = me.send("while down", "gemma").await;
+    assert_eq!(reply.status, 500);
+    let error = reply.json();
+    assert!(
+        error == json!({"Store": "Unavailable"})
+            || error == json!({"Store": "Failed"})
+            || error == json!("NotSaved"),
+        "{error}"
+    );
+}

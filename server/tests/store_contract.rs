@@ -1,0 +1,191 @@
+//! One contract, two stores: the embedded SQLite file and Firestore on Google's emulator must
+//! behave the same and lose nothing.
+
+mod support;
+
+use app::conversation::{NewReply, NewTurn, Role, TokenUsage};
+use app::models::ModelId;
+use app::params::GenParams;
+use app::services::ChatStore;
+use app::session::SessionId;
+use server::store::firestore::FirestoreStore;
+use server::store::sqlite::SqliteStore;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::firestore_emulator::Emulator;
+
+fn turn(n: usize, text_len: usize) -> NewTurn {
+    let pad = |s: String| {
+        let mut s = s;
+        while s.len() < text_len {
+            s.push_str(" lorem ipsum");
+        }
+        s
+    };
+    NewTurn::single(
+        GenParams {
+            temperature: 0.5,
+            top_p: 0.9,
+            max_tokens: 100 + n as u32,
+        },
+        pad(format!("question {n}")),
+        1_000 + n as i64,
+        NewReply {
+            model: if n.is_multiple_of(3) {
+                ModelId::Gemini
+            } else {
+                ModelId::Gemma
+            },
+            text: pad(format!("answer {n}")),
+            at_ms: 2_000 + n as i64,
+            latency_ms: 40 + n as u64,
+            usage: Some(TokenUsage {
+                prompt_tokens: 5,
+                completion_tokens: 7,
+                total_tokens: 12,
+            }),
+            finish_reason: Some("stop".into()),
+        },
+    )
+}
+
+fn number(text: &str) -> &str {
+    text.split_whitespace().nth(1).unwrap_or("")
+}
+
+async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) {
+    let case = |c: &str| println!("[{name}] {c}");
+
+    case("an unknown session is empty and does not exist");
+    let nobody = SessionId::generate();
+    assert!(store.load(&nobody).await.expect("load").is_empty());
+    assert!(!store.exists(&nobody).await.expect("exists"));
+    store.ping().await.expect("ping");
+
+    case("appended turns come back in order with their metadata");
+    let s = SessionId::generate();
+    for n in 0..3 {
+        let stored = store.append_turn(&s, &turn(n, 0)).await.expect("append");
+        assert_eq!(
+            stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [2 * n as u64, 2 * n as u64 + 1]
+        );
+    }
+    assert!(store.exists(&s).await.expect("exists"));
+    let msgs = store.load(&s).await.expect("load");
+    assert_eq!(msgs.len(), 6);
+    assert_eq!(
+        msgs.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5]
+    );
+    assert_eq!(msgs[0].text, "question 0");
+    assert_eq!(
+        (msgs[1].role, msgs[1].model),
+        (Role::Model, ModelId::Gemini)
+    );
+    assert_eq!(msgs[5].latency_ms, Some(42));
+    assert_eq!(msgs[5].usage.map(|u| u.total_tokens), Some(12));
+    assert_eq!(msgs[5].finish_reason.as_deref(), Some("stop"));
+    assert_eq!(msgs[4].params.max_tokens, 102);
+    assert!((msgs[4].params.temperature - 0.5).abs() < 1e-6);
+
+    case("a compared turn keeps one question and both answers");
+    let mut both = turn(9, 0);
+    let mut second = both.replies[0].clone();
+    second.model = ModelId::Gemma;
+    both.replies.push(second);
+    let stored = store.append_turn(&s, &both).await.expect("compare turn");
+    assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), [6, 7, 8]);
+    assert_eq!(store.load(&s).await.expect("load").len(), 9);
+
+    case("sessions are isolated");
+    let other = SessionId::generate();
+    store.append_turn(&other, &turn(7, 0)).await.expect("other");
+    assert_eq!(store.load(&other).await.expect("load").len(), 2);
+    assert_eq!(store.load(&s).await.expect("load").len(), 9);
+
+    case("20 concurrent appends to one session all land, each turn together");
+    reset().await;
+    let s = SessionId::generate();
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let (store, s) = (store.clone(), s.clone());
+            tokio::spawn(async move { store.append_turn(&s, &turn(n, 0)).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("join").expect("append");
+    }
+    let msgs = store.load(&s).await.expect("load");
+    assert_eq!(msgs.len(), 40);
+    assert_eq!(
+        msgs.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (0..40).collect::<Vec<_>>()
+    );
+    let mut seen: Vec<&str> = msgs
+        .chunks(2)
+        .map(|p| {
+            assert_eq!(
+                number(&p[0].text),
+                number(&p[1].text),
+                "a question and its answer stay together"
+            );
+            number(&p[0].text)
+        })
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 20, "no turn lost or doubled");
+
+    case("a chat larger than 1 MiB (Firestore's document limit) is kept whole");
+    let s = SessionId::generate();
+    for n in 0..24 {
+        store
+            .append_turn(&s, &turn(n, 24_000))
+            .await
+            .expect("append big");
+    }
+    let msgs = store.load(&s).await.expect("load");
+    assert_eq!(msgs.len(), 48);
+    let bytes: usize = msgs.iter().map(|m| m.text.len()).sum();
+    assert!(bytes > 1 << 20, "{bytes} bytes");
+
+    case("2,000 turns in one session");
+    let s = SessionId::generate();
+    let started = Instant::now();
+    for n in 0..2_000 {
+        store.append_turn(&s, &turn(n, 0)).await.expect("append");
+    }
+    let msgs = store.load(&s).await.expect("load");
+    assert_eq!(msgs.len(), 4_000);
+    assert!(msgs.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
+    assert_eq!(msgs[3_999].text, "answer 1999");
+    println!(
+        "[{name}] 2,000 turns appended and read back in {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_store_keeps_the_contract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(&dir.path().join("chat.sqlite3")).expect("open"));
+    contract("sqlite", store, async || {}).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn firestore_store_keeps_the_contract_on_the_emulator() {
+    let emulator = Emulator::start().await;
+    // The firestore crate reads this to talk to the emulator without credentials. Only this
+    // test in this binary touches Firestore.
+    std::env::set_var("FIRESTORE_EMULATOR_HOST", &emulator.host);
+    let store = FirestoreStore::connect("hybrid-chat-test", "chat-app-db", Duration::from_secs(20))
+        .await
+        .expect("connect to the emulator");
+    emulator.wipe("hybrid-chat-test", "chat-app-db").await;
+    let store = Arc::new(store);
+    contract("firestore", store, async || {
+        emulator.wipe("hybrid-chat-test", "chat-app-db").await
+    })
+    .await;
+}

@@ -1,0 +1,89 @@
+//! Google's Firestore emulator, started by the tests on a random port. Fails loudly if the jar
+//! is missing: a store test never silently skips.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const JAR: &str =
+    "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar";
+
+pub struct Emulator {
+    child: Child,
+    pub host: String,
+}
+
+impl Emulator {
+    pub async fn start() -> Emulator {
+        assert!(
+            Path::new(JAR).is_file(),
+            "the Firestore emulator is missing ({JAR}); install the google-cloud-cli-firestore-emulator package"
+        );
+        let port = super::free_port();
+        // Started as java directly: killing `gcloud emulators firestore start` leaves its Java
+        // child holding the port.
+        let child = Command::new("java")
+            .args([
+                "-Duser.language=en",
+                "-Xmx512m",
+                "-cp",
+                JAR,
+                "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
+                "start",
+                "--host=127.0.0.1",
+                &format!("--port={port}"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the Firestore emulator (java)");
+        let emulator = Emulator {
+            child,
+            host: format!("127.0.0.1:{port}"),
+        };
+        let client = super::http().build().expect("client");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = client
+                .get(format!("http://{}/", emulator.host))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    return emulator;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the Firestore emulator did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Deletes every document of a database.
+    pub async fn wipe(&self, project: &str, database: &str) {
+        let url = format!(
+            "http://{}/emulator/v1/projects/{project}/databases/{database}/documents",
+            self.host
+        );
+        let r = super::http()
+            .build()
+            .expect("client")
+            .delete(url)
+            .send()
+            .await
+            .expect("wipe");
+        assert!(r.status().is_success(), "wipe failed: {}", r.status());
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
