@@ -13,3 +13,20 @@ resource "google_firestore_database" "chats" {
 
   depends_on = [google_project_service.enabled]
 }
+
+# The sidebar lists a visitor's sessions newest first: equality on owner, order by update time.
+resource "google_firestore_index" "sessions_by_owner" {
+  project    = var.project_id
+  database   = google_firestore_database.chats.name
+  collection = "chat_sessions"
+
+  fields {
+    field_path = "owner"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "updated_at_ms"
+    order      = "DESCENDING"
+  }
+}

@@ -1,9 +1,9 @@
 //! The chat page: its state, its server functions, and how a message is sent.
 
 use crate::components::{
-    composer::Composer, settings_panel::SettingsPanel, transcript::Transcript,
+    composer::Composer, sessions::Sessions, settings_panel::SettingsPanel, transcript::Transcript,
 };
-use crate::conversation::{ChatView, Message, TurnView};
+use crate::conversation::{ChatView, Message, SessionSummary, TurnView};
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
 use crate::params::{GenParams, Settings};
@@ -42,6 +42,22 @@ pub async fn compare_models(
     ssr::compare_models(&message, &temperature, &top_p, &max_tokens).await
 }
 
+/// Opens one of the visitor's past chats.
+#[server(prefix = "/api", endpoint = "open_session")]
+pub async fn open_session(id: String) -> Result<Vec<Message>, ChatError> {
+    ssr::open_session(&id).await
+}
+
+#[server(prefix = "/api", endpoint = "rename_session")]
+pub async fn rename_session(id: String, title: String) -> Result<SessionSummary, ChatError> {
+    ssr::rename_session(&id, &title).await
+}
+
+#[server(prefix = "/api", endpoint = "delete_session")]
+pub async fn delete_session(id: String) -> Result<(), ChatError> {
+    ssr::delete_session(&id).await
+}
+
 /// Starts a fresh session: the old one stays stored, the cookie no longer points at it.
 #[server(prefix = "/api", endpoint = "new_chat")]
 pub async fn new_chat() -> Result<(), ChatError> {
@@ -77,6 +93,9 @@ pub struct Outgoing {
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub messages: RwSignal<Vec<Message>>,
+    /// The visitor's chats, newest first, and the open one.
+    pub sessions: RwSignal<Vec<SessionSummary>>,
+    pub current: RwSignal<Option<String>>,
     pub models: StoredValue<Vec<ModelOption>>,
     pub model: RwSignal<ModelId>,
     pub temperature: RwSignal<f32>,
@@ -96,6 +115,8 @@ impl ChatState {
         let Settings { model, params } = initial.settings;
         ChatState {
             messages: RwSignal::new(initial.messages),
+            sessions: RwSignal::new(initial.sessions),
+            current: RwSignal::new(initial.current),
             models: StoredValue::new(initial.models),
             model: RwSignal::new(model),
             temperature: RwSignal::new(params.temperature),
@@ -221,10 +242,19 @@ impl ChatState {
             }
             self.pending.set(None);
             match result {
-                Ok(TurnView { user, replies }) => {
+                Ok(TurnView {
+                    user,
+                    replies,
+                    session,
+                }) => {
                     self.messages.update(|m| {
                         m.push(user);
                         m.extend(replies);
+                    });
+                    self.current.set(Some(session.id.clone()));
+                    self.sessions.update(|all| {
+                        all.retain(|s| s.id != session.id);
+                        all.insert(0, session);
                     });
                 }
                 Err(error) => {
@@ -238,11 +268,69 @@ impl ChatState {
         });
     }
 
+    fn show_error(self, error: ChatError) {
+        self.failed.set(Some((
+            Outgoing {
+                text: String::new(),
+                target: Target::One(self.model.get_untracked()),
+                params: self.settings_untracked().params,
+            },
+            error,
+        )));
+    }
+
+    /// Switches the transcript to one of the visitor's past chats.
+    pub fn open(self, id: String) {
+        self.epoch.update(|e| *e += 1);
+        spawn_local(async move {
+            match open_session(id.clone()).await {
+                Ok(messages) => {
+                    self.messages.set(messages);
+                    self.current.set(Some(id));
+                    self.pending.set(None);
+                    self.failed.set(None);
+                }
+                Err(error) => self.show_error(error),
+            }
+        });
+    }
+
+    pub fn rename(self, id: String, title: String) {
+        spawn_local(async move {
+            match rename_session(id, title).await {
+                Ok(summary) => self.sessions.update(|all| {
+                    if let Some(s) = all.iter_mut().find(|s| s.id == summary.id) {
+                        *s = summary;
+                    }
+                }),
+                Err(error) => self.show_error(error),
+            }
+        });
+    }
+
+    pub fn delete(self, id: String) {
+        spawn_local(async move {
+            match delete_session(id.clone()).await {
+                Ok(()) => {
+                    self.sessions.update(|all| all.retain(|s| s.id != id));
+                    if self.current.get_untracked().as_deref() == Some(id.as_str()) {
+                        self.epoch.update(|e| *e += 1);
+                        self.current.set(None);
+                        self.messages.set(Vec::new());
+                        self.pending.set(None);
+                    }
+                }
+                Err(error) => self.show_error(error),
+            }
+        });
+    }
+
     pub fn start_new_chat(self) {
         self.epoch.update(|e| *e += 1);
         spawn_local(async move {
             match new_chat().await {
                 Ok(()) => {
+                    self.current.set(None);
                     self.messages.set(Vec::new());
                     self.pending.set(None);
                     self.failed.set(None);
@@ -308,7 +396,10 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
                     <button type="submit" class="secondary">"New chat"</button>
                 </form>
             </header>
-            <SettingsPanel/>
+            <aside class="sidebar">
+                <Sessions/>
+                <SettingsPanel/>
+            </aside>
             <section class="conversation">
                 <Transcript/>
                 <Composer/>
@@ -335,14 +426,94 @@ fn write_settings_cookie(_value: &str) {}
 mod ssr {
     use super::{CompareModels, NewChat, SendMessage};
     use crate::conversation::{
-        ChatView, Message, NewReply, NewTurn, Role, StoredMessage, TurnView,
+        ChatView, Message, NewReply, NewTurn, Role, SessionSummary, StoredMessage, TurnView,
     };
-    use crate::errors::{ChatError, ModelError, StoreError};
+    use crate::errors::{ChatError, InputError, ModelError, StoreError};
     use crate::markdown;
     use crate::models::ModelId;
     use crate::params::{SendRequest, Settings};
     use crate::services::{prompt_history, PromptMessage, Services};
-    use crate::session::{self, SessionId};
+    use crate::session::{self, OwnerId, SessionId};
+
+    /// How many past chats the sidebar shows.
+    const SIDEBAR_SESSIONS: usize = 50;
+    pub const MAX_TITLE_CHARS: usize = 80;
+
+    /// The session in the visitor's cookie, if it exists and is theirs. Anything else (no
+    /// cookie, garbage, someone else's id) is treated alike: no session.
+    async fn own_session(
+        services: &Services,
+        parts: &Parts,
+        owner: Option<&OwnerId>,
+    ) -> Result<Option<SessionId>, ChatError> {
+        let (Some(id), Some(owner)) = (session::session_from(parts), owner) else {
+            return Ok(None);
+        };
+        Ok(owned(services, &id, owner).await?.then_some(id))
+    }
+
+    async fn owned(
+        services: &Services,
+        id: &SessionId,
+        owner: &OwnerId,
+    ) -> Result<bool, ChatError> {
+        Ok(services.store.owner_of(id).await?.as_ref() == Some(owner))
+    }
+
+    /// A session id named in a request, if it is the visitor's.
+    async fn requested_session(
+        services: &Services,
+        parts: &Parts,
+        id: &str,
+    ) -> Result<SessionId, ChatError> {
+        let owner = session::owner_from(parts).ok_or(ChatError::NoSuchChat)?;
+        let id = SessionId::parse(id.trim()).ok_or(ChatError::NoSuchChat)?;
+        if owned(services, &id, &owner).await? {
+            Ok(id)
+        } else {
+            Err(ChatError::NoSuchChat)
+        }
+    }
+
+    pub async fn open_session(id: &str) -> Result<Vec<Message>, ChatError> {
+        let services = services()?;
+        let parts = parts();
+        let id = requested_session(&services, &parts, id).await?;
+        let messages = services.store.load(&id).await?;
+        respond_with(session::session_cookie(&id, session::is_https(&parts)));
+        Ok(messages.into_iter().map(to_view).collect())
+    }
+
+    pub async fn rename_session(id: &str, title: &str) -> Result<SessionSummary, ChatError> {
+        let services = services()?;
+        let parts = parts();
+        let title = title.trim();
+        let chars = title.chars().count();
+        if chars == 0 || chars > MAX_TITLE_CHARS {
+            return Err(InputError::BadTitle {
+                max: MAX_TITLE_CHARS,
+            }
+            .into());
+        }
+        let id = requested_session(&services, &parts, id).await?;
+        services.store.rename(&id, title).await?;
+        services
+            .store
+            .summary(&id)
+            .await?
+            .ok_or(ChatError::NoSuchChat)
+    }
+
+    pub async fn delete_session(id: &str) -> Result<(), ChatError> {
+        let services = services()?;
+        let parts = parts();
+        let id = requested_session(&services, &parts, id).await?;
+        services.store.delete(&id).await?;
+        if session::session_from(&parts).as_ref() == Some(&id) {
+            respond_with(session::clear_session_cookie(session::is_https(&parts)));
+        }
+        Ok(())
+    }
     use http::request::Parts;
     use leptos::prelude::*;
     use leptos::server_fn::ServerFn;
@@ -400,7 +571,15 @@ mod ssr {
             }
         }
         let path = path?.replace("%2F", "/");
-        if ![SendMessage::PATH, CompareModels::PATH, NewChat::PATH].contains(&path.as_str()) {
+        let paths = [
+            SendMessage::PATH,
+            CompareModels::PATH,
+            NewChat::PATH,
+            super::OpenSession::PATH,
+            super::RenameSession::PATH,
+            super::DeleteSession::PATH,
+        ];
+        if !paths.contains(&path.as_str()) {
             return None;
         }
         let err = err?.replace("%3D", "=");
@@ -424,9 +603,16 @@ mod ssr {
             }
         }
         let mut error = error_from_redirect(&parts);
-        let messages = match session::session_from(&parts) {
-            // An unknown (or forged) id loads as an empty chat; the next send replaces it.
-            Some(id) => match services.store.load(&id).await {
+        let owner = session::owner_from(&parts);
+        let current = match own_session(&services, &parts, owner.as_ref()).await {
+            Ok(current) => current,
+            Err(e) => {
+                error = error.or(Some(e));
+                None
+            }
+        };
+        let messages = match &current {
+            Some(id) => match services.store.load(id).await {
                 Ok(stored) => stored.into_iter().map(to_view).collect(),
                 Err(e) => {
                     tracing::warn!(error = ?e, "could not load session");
@@ -436,8 +622,18 @@ mod ssr {
             },
             None => Vec::new(),
         };
+        let sessions = match &owner {
+            Some(owner) => services
+                .store
+                .list_sessions(owner, SIDEBAR_SESSIONS, None)
+                .await
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         Ok(ChatView {
             messages,
+            sessions,
+            current: current.map(|id| id.as_str().to_string()),
             settings,
             models,
             error,
@@ -496,9 +692,17 @@ mod ssr {
             .map(|id| services.model(*id).ok_or(ModelError::NotConfigured(*id)))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let session = match session::session_from(&parts) {
-            Some(id) if services.store.exists(&id).await? => id,
-            _ => {
+        let owner = match session::owner_from(&parts) {
+            Some(owner) => owner,
+            None => {
+                let owner = OwnerId::generate();
+                respond_with(session::owner_cookie(&owner, secure));
+                owner
+            }
+        };
+        let session = match own_session(&services, &parts, Some(&owner)).await? {
+            Some(id) => id,
+            None => {
                 let id = SessionId::generate();
                 respond_with(session::session_cookie(&id, secure));
                 id
@@ -555,7 +759,7 @@ mod ssr {
         };
         let mut stored = services
             .store
-            .append_turn(&session, &turn)
+            .append_turn(&session, &owner, &turn)
             .await
             .map_err(|e: StoreError| {
                 tracing::error!(error = ?e, "turn not saved");
@@ -564,9 +768,16 @@ mod ssr {
             .into_iter()
             .map(to_view);
         let user = stored.next().ok_or(ChatError::NotSaved)?;
+        let replies = stored.collect();
+        let summary = services
+            .store
+            .summary(&session)
+            .await?
+            .ok_or(ChatError::NotSaved)?;
         Ok(TurnView {
             user,
-            replies: stored.collect(),
+            replies,
+            session: summary,
         })
     }
 

@@ -147,10 +147,25 @@ pub struct Message {
     pub total_tokens: Option<u32>,
 }
 
+/// One of the visitor's past sessions, as the sidebar lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// The session id. Shown only to its owner, who holds it in a cookie anyway.
+    pub id: String,
+    pub title: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub last_model: ModelId,
+    pub message_count: u64,
+}
+
 /// Everything the page needs on first render; serialised into the HTML for hydration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChatView {
     pub messages: Vec<Message>,
+    /// The visitor's sessions, newest first, and which one is open.
+    pub sessions: Vec<SessionSummary>,
+    pub current: Option<String>,
     pub settings: Settings,
     pub models: Vec<ModelOption>,
     /// An error carried back by a plain (no-JavaScript) form post's redirect.
@@ -162,4 +177,6 @@ pub struct ChatView {
 pub struct TurnView {
     pub user: Message,
     pub replies: Vec<Message>,
+    /// The session as it now stands, for the sidebar.
+    pub session: SessionSummary,
 }

@@ -28,6 +28,8 @@ pub enum InputError {
     NotAWholeNumber { field: String },
     #[error("There is no model called “{name}”. Pick one from the list.")]
     UnknownModel { name: String },
+    #[error("A chat's name must be 1 to {max} characters.")]
+    BadTitle { max: usize },
 }
 
 /// How a model call failed, in terms a person can act on.
@@ -94,6 +96,9 @@ pub enum ChatError {
     NotSaved,
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// The chat does not exist, or belongs to someone else: the same answer for both.
+    #[error("That chat no longer exists.")]
+    NoSuchChat,
     /// The request did not reach the server function in one piece (network, bad encoding).
     #[error("The request could not be completed ({0}). Check your connection and try again.")]
     Transport(String),
@@ -102,7 +107,7 @@ pub enum ChatError {
 impl ChatError {
     pub fn retryable(&self) -> bool {
         match self {
-            ChatError::Input(_) => false,
+            ChatError::Input(_) | ChatError::NoSuchChat => false,
             ChatError::Model(e) => e.retryable(),
             ChatError::NotSaved | ChatError::Store(_) | ChatError::Transport(_) => true,
         }

@@ -2,11 +2,11 @@
 //! (vLLM, SQLite, …) and provides a [`Services`] value as Leptos context; `app` never depends on
 //! how they are built.
 
-use crate::conversation::{NewTurn, Role, StoredMessage, TokenUsage};
+use crate::conversation::{NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
 use crate::errors::{ModelError, StoreError};
 use crate::models::{Availability, ModelId, ModelOption};
 use crate::params::GenParams;
-use crate::session::SessionId;
+use crate::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -46,16 +46,33 @@ pub trait ChatStore: Send + Sync {
     /// All messages of a session in order; an unknown session is empty, not an error.
     async fn load(&self, session: &SessionId) -> Result<Vec<StoredMessage>, StoreError>;
 
-    /// Whether the session has ever been written.
-    async fn exists(&self, session: &SessionId) -> Result<bool, StoreError>;
+    /// The session's owner, or `None` if it was never written.
+    async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError>;
 
-    /// Appends the user message and its replies in one atomic write, creating the session if
-    /// needed. Returns the stored messages, with their sequence numbers.
+    /// Appends the user message and its replies in one atomic write, creating the session (owned
+    /// by `owner`) if needed. Returns the stored messages, with their sequence numbers.
     async fn append_turn(
         &self,
         session: &SessionId,
+        owner: &OwnerId,
         turn: &NewTurn,
     ) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// The owner's sessions, most recently updated first; `before` (an `updated_at_ms`) pages.
+    async fn list_sessions(
+        &self,
+        owner: &OwnerId,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<SessionSummary>, StoreError>;
+
+    /// One session's summary, if it exists.
+    async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError>;
+
+    async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError>;
+
+    /// Deletes the session and all its messages.
+    async fn delete(&self, session: &SessionId) -> Result<(), StoreError>;
 
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -10,6 +10,8 @@ use http::HeaderValue;
 use std::fmt;
 
 pub const SESSION_COOKIE: &str = "hc_session";
+/// The browser's owner id: every session it creates belongs to it.
+pub const OWNER_COOKIE: &str = "hc_owner";
 const ID_BYTES: usize = 32;
 const ONE_YEAR_SECS: u32 = 365 * 24 * 3600;
 
@@ -43,6 +45,42 @@ impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SessionId({}…)", &self.0[..8])
     }
+}
+
+/// Who owns sessions: today the browser (a random id in its own HttpOnly cookie). Same format
+/// and checks as [`SessionId`], never interchangeable with it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct OwnerId(String);
+
+impl OwnerId {
+    pub fn generate() -> OwnerId {
+        OwnerId(SessionId::generate().0)
+    }
+
+    pub fn parse(s: &str) -> Option<OwnerId> {
+        SessionId::parse(s).map(|id| OwnerId(id.0))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for OwnerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OwnerId({}…)", &self.0[..8])
+    }
+}
+
+pub fn owner_from(parts: &Parts) -> Option<OwnerId> {
+    cookie(parts, OWNER_COOKIE).and_then(OwnerId::parse)
+}
+
+pub fn owner_cookie(id: &OwnerId, secure: bool) -> (http::HeaderName, HeaderValue) {
+    (
+        SET_COOKIE,
+        set_cookie(OWNER_COOKIE, id.as_str(), ONE_YEAR_SECS, true, secure),
+    )
 }
 
 /// The value of the first cookie called `name`, across every Cookie header.

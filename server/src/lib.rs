@@ -3,6 +3,7 @@
 
 pub mod backends;
 pub mod config;
+pub mod export;
 pub mod health;
 pub mod routes;
 pub mod store;

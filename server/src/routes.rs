@@ -1,7 +1,7 @@
 //! The HTTP surface: the page, the server functions, probes and static files, with the layers
 //! every response passes through.
 
-use crate::health;
+use crate::{export, health};
 use app::services::Services;
 use app::shell::shell;
 use axum::body::Body;
@@ -52,6 +52,7 @@ pub fn router(options: LeptosOptions, services: Services) -> Router {
         )
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/export/{file}", get(export::export))
         .fallback_service(static_files)
         .with_state(services)
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))

@@ -7,7 +7,7 @@ use app::conversation::{NewReply, NewTurn, Role, TokenUsage};
 use app::models::ModelId;
 use app::params::GenParams;
 use app::services::ChatStore;
-use app::session::SessionId;
+use app::session::{OwnerId, SessionId};
 use server::store::firestore::FirestoreStore;
 use server::store::sqlite::SqliteStore;
 use std::sync::Arc;
@@ -55,23 +55,28 @@ fn number(text: &str) -> &str {
 
 async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) {
     let case = |c: &str| println!("[{name}] {c}");
+    let me = OwnerId::generate();
 
     case("an unknown session is empty and does not exist");
     let nobody = SessionId::generate();
     assert!(store.load(&nobody).await.expect("load").is_empty());
-    assert!(!store.exists(&nobody).await.expect("exists"));
+    assert_eq!(store.owner_of(&nobody).await.expect("owner"), None);
+    assert_eq!(store.summary(&nobody).await.expect("summary"), None);
     store.ping().await.expect("ping");
 
     case("appended turns come back in order with their metadata");
     let s = SessionId::generate();
     for n in 0..3 {
-        let stored = store.append_turn(&s, &turn(n, 0)).await.expect("append");
+        let stored = store
+            .append_turn(&s, &me, &turn(n, 0))
+            .await
+            .expect("append");
         assert_eq!(
             stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
             [2 * n as u64, 2 * n as u64 + 1]
         );
     }
-    assert!(store.exists(&s).await.expect("exists"));
+    assert_eq!(store.owner_of(&s).await.expect("owner"), Some(me.clone()));
     let msgs = store.load(&s).await.expect("load");
     assert_eq!(msgs.len(), 6);
     assert_eq!(
@@ -94,23 +99,99 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
     let mut second = both.replies[0].clone();
     second.model = ModelId::Gemma;
     both.replies.push(second);
-    let stored = store.append_turn(&s, &both).await.expect("compare turn");
+    let stored = store
+        .append_turn(&s, &me, &both)
+        .await
+        .expect("compare turn");
     assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), [6, 7, 8]);
     assert_eq!(store.load(&s).await.expect("load").len(), 9);
 
     case("sessions are isolated");
     let other = SessionId::generate();
-    store.append_turn(&other, &turn(7, 0)).await.expect("other");
+    store
+        .append_turn(&other, &me, &turn(7, 0))
+        .await
+        .expect("other");
     assert_eq!(store.load(&other).await.expect("load").len(), 2);
     assert_eq!(store.load(&s).await.expect("load").len(), 9);
+
+    case("sessions are listed per owner, newest first, with paging");
+    reset().await;
+    let (alice, bob) = (OwnerId::generate(), OwnerId::generate());
+    let mut alices = Vec::new();
+    for n in 0..5 {
+        let id = SessionId::generate();
+        let mut t = turn(n, 0);
+        t.user_at_ms = 10_000 + n as i64 * 1_000;
+        t.replies[0].at_ms = t.user_at_ms + 500;
+        store.append_turn(&id, &alice, &t).await.expect("alice");
+        alices.push(id);
+    }
+    store
+        .append_turn(&SessionId::generate(), &bob, &turn(9, 0))
+        .await
+        .expect("bob");
+    let page1 = store.list_sessions(&alice, 3, None).await.expect("list");
+    assert_eq!(
+        page1.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        [4, 3, 2].map(|i| alices[i].as_str().to_string())
+    );
+    assert_eq!(page1[0].title, "question 4");
+    assert_eq!(page1[0].message_count, 2);
+    assert_eq!(
+        (page1[0].created_at_ms, page1[0].updated_at_ms),
+        (14_000, 14_500)
+    );
+    let page2 = store
+        .list_sessions(&alice, 3, Some(page1[2].updated_at_ms))
+        .await
+        .expect("page 2");
+    assert_eq!(
+        page2.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        [1, 0].map(|i| alices[i].as_str().to_string())
+    );
+    assert_eq!(
+        store
+            .list_sessions(&bob, 10, None)
+            .await
+            .expect("bob")
+            .len(),
+        1
+    );
+    assert!(store
+        .list_sessions(&OwnerId::generate(), 10, None)
+        .await
+        .expect("nobody")
+        .is_empty());
+
+    case("rename keeps the messages; delete removes the session and every message");
+    store.rename(&alices[0], "Renamed").await.expect("rename");
+    let s0 = store
+        .summary(&alices[0])
+        .await
+        .expect("summary")
+        .expect("exists");
+    assert_eq!((s0.title.as_str(), s0.message_count), ("Renamed", 2));
+    store.delete(&alices[1]).await.expect("delete");
+    assert_eq!(store.summary(&alices[1]).await.expect("summary"), None);
+    assert!(store.load(&alices[1]).await.expect("load").is_empty());
+    assert_eq!(store.owner_of(&alices[1]).await.expect("owner"), None);
+    assert_eq!(
+        store
+            .list_sessions(&alice, 10, None)
+            .await
+            .expect("list")
+            .len(),
+        4
+    );
 
     case("20 concurrent appends to one session all land, each turn together");
     reset().await;
     let s = SessionId::generate();
     let tasks: Vec<_> = (0..20)
         .map(|n| {
-            let (store, s) = (store.clone(), s.clone());
-            tokio::spawn(async move { store.append_turn(&s, &turn(n, 0)).await })
+            let (store, s, me) = (store.clone(), s.clone(), me.clone());
+            tokio::spawn(async move { store.append_turn(&s, &me, &turn(n, 0)).await })
         })
         .collect();
     for t in tasks {
@@ -141,7 +222,7 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
     let s = SessionId::generate();
     for n in 0..24 {
         store
-            .append_turn(&s, &turn(n, 24_000))
+            .append_turn(&s, &me, &turn(n, 24_000))
             .await
             .expect("append big");
     }
@@ -154,7 +235,10 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
     let s = SessionId::generate();
     let started = Instant::now();
     for n in 0..2_000 {
-        store.append_turn(&s, &turn(n, 0)).await.expect("append");
+        store
+            .append_turn(&s, &me, &turn(n, 0))
+            .await
+            .expect("append");
     }
     let msgs = store.load(&s).await.expect("load");
     assert_eq!(msgs.len(), 4_000);

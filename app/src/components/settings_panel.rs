@@ -23,7 +23,7 @@ pub fn SettingsPanel() -> impl IntoView {
         .collect_view();
 
     view! {
-        <aside class="settings" aria-label="Settings">
+        <section class="settings" aria-label="Settings">
             <label for="model">"Model"</label>
             <select
                 id="model"
@@ -59,7 +59,7 @@ pub fn SettingsPanel() -> impl IntoView {
                 on_input=move |v| state.top_p.set(v as f32)/>
             <Slider spec=MAX_TOKENS value=Signal::derive(move || state.max_tokens.get() as f64)
                 on_input=move |v| state.max_tokens.set(v as u32)/>
-        </aside>
+        </section>
     }
 }
 

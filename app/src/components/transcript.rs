@@ -15,11 +15,14 @@ enum Block {
 }
 
 impl Block {
-    fn key(&self) -> u64 {
-        match self {
-            Block::User(m) => m.seq,
-            Block::Replies(r) => r.first().map_or(u64::MAX, |m| m.seq),
-        }
+    /// Sequence and text: two chats both start at seq 0, so the seq alone would let a switch
+    /// reuse the other chat's rows.
+    fn key(&self) -> (u64, String) {
+        let first = match self {
+            Block::User(m) => Some(m),
+            Block::Replies(r) => r.first(),
+        };
+        first.map_or((u64::MAX, String::new()), |m| (m.seq, m.text.clone()))
     }
 }
 

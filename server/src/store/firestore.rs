@@ -11,16 +11,16 @@
 //! every message of the turn. Two tabs appending at once conflict on the session document;
 //! Firestore aborts one and the transaction reruns with the new count, so both land, in order.
 
-use app::conversation::{NewTurn, Role, StoredMessage, TokenUsage};
+use app::conversation::{NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
 use app::errors::StoreError;
 use app::models::ModelId;
 use app::params::GenParams;
 use app::services::ChatStore;
-use app::session::SessionId;
+use app::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use firestore::errors::FirestoreError;
 use firestore::{
-    path, FirestoreDb, FirestoreDbOptions, FirestoreResult, FirestoreTransactionOptions,
+    path, paths, FirestoreDb, FirestoreDbOptions, FirestoreResult, FirestoreTransactionOptions,
 };
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,12 @@ const MESSAGES: &str = "messages";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SessionDoc {
+    #[serde(default)]
+    id: String,
+    /// The browser (or, later, the user) the session belongs to. Listing filters on it, ordered
+    /// by `updated_at_ms`: infra/firestore.tf creates that composite index.
+    #[serde(default)]
+    owner: String,
     created_at_ms: i64,
     updated_at_ms: i64,
     title: String,
@@ -96,6 +102,19 @@ impl MessageDoc {
                 total_tokens: total as u32,
             }),
             finish_reason: self.finish_reason,
+        })
+    }
+}
+
+impl SessionDoc {
+    fn summary(self) -> Option<SessionSummary> {
+        Some(SessionSummary {
+            last_model: ModelId::parse(&self.last_model)?,
+            id: self.id,
+            title: self.title,
+            created_at_ms: self.created_at_ms,
+            updated_at_ms: self.updated_at_ms,
+            message_count: self.message_count as u64,
         })
     }
 }
@@ -181,30 +200,32 @@ impl ChatStore for FirestoreStore {
             .collect())
     }
 
-    async fn exists(&self, session: &SessionId) -> Result<bool, StoreError> {
+    async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError> {
         Ok(self
             .session_doc(session.as_str())
             .await
             .map_err(store_error)?
-            .is_some())
+            .and_then(|d| OwnerId::parse(&d.owner)))
     }
 
     async fn append_turn(
         &self,
         session: &SessionId,
+        owner: &OwnerId,
         turn: &NewTurn,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         if turn.replies.is_empty() {
             return Err(StoreError::Failed);
         }
         let id = session.as_str().to_string();
+        let owner = owner.as_str().to_string();
         let turn = turn.clone();
         // Contention only comes from one visitor's own tabs, so a generous retry budget is cheap.
         let options = FirestoreTransactionOptions::new().with_max_retries(40);
         self.db
             .run_transaction_with_options(
                 move |db, transaction| {
-                    let (id, turn) = (id.clone(), turn.clone());
+                    let (id, owner, turn) = (id.clone(), owner.clone(), turn.clone());
                     Box::pin(async move {
                         let existing: Option<SessionDoc> = db
                             .fluent()
@@ -229,6 +250,8 @@ impl ChatStore for FirestoreStore {
                         }
                         let now = stored.last().map_or(0, |m| m.created_at_ms);
                         let doc = SessionDoc {
+                            id: id.clone(),
+                            owner: existing.as_ref().map_or(owner, |s| s.owner.clone()),
                             created_at_ms: existing
                                 .as_ref()
                                 .map_or(stored.first().map_or(now, |m| m.created_at_ms), |s| {
@@ -250,6 +273,100 @@ impl ChatStore for FirestoreStore {
                 },
                 options,
             )
+            .await
+            .map_err(store_error)
+    }
+
+    async fn list_sessions(
+        &self,
+        owner: &OwnerId,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let owner = owner.as_str().to_string();
+        let docs: Vec<SessionDoc> = self
+            .db
+            .fluent()
+            .select()
+            .from(SESSIONS)
+            .filter(|q| {
+                q.for_all([
+                    q.field(path!(SessionDoc::owner)).eq(owner.clone()),
+                    before.and_then(|b| q.field(path!(SessionDoc::updated_at_ms)).less_than(b)),
+                ])
+            })
+            .order(|o| o.fields([o.field(path!(SessionDoc::updated_at_ms)).descending()]))
+            .limit(limit as u32)
+            .obj()
+            .stream_query_with_errors()
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        Ok(docs.into_iter().filter_map(SessionDoc::summary).collect())
+    }
+
+    async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError> {
+        Ok(self
+            .session_doc(session.as_str())
+            .await
+            .map_err(store_error)?
+            .and_then(SessionDoc::summary))
+    }
+
+    async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {
+        let Some(mut doc) = self
+            .session_doc(session.as_str())
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(());
+        };
+        doc.title = title.to_string();
+        // Only the title is written, so a turn landing meanwhile keeps its count.
+        self.db
+            .fluent()
+            .update()
+            .fields(paths!(SessionDoc::{title}))
+            .in_col(SESSIONS)
+            .document_id(session.as_str())
+            .object(&doc)
+            .execute::<()>()
+            .await
+            .map_err(store_error)
+    }
+
+    async fn delete(&self, session: &SessionId) -> Result<(), StoreError> {
+        let id = session.as_str();
+        let parent = self.db.parent_path(SESSIONS, id).map_err(store_error)?;
+        let messages = self.load(session).await?;
+        let writer = self
+            .db
+            .create_simple_batch_writer()
+            .await
+            .map_err(store_error)?;
+        // A batch takes at most 500 writes.
+        for chunk in messages.chunks(400) {
+            let mut batch = writer.new_batch();
+            for m in chunk {
+                self.db
+                    .fluent()
+                    .delete()
+                    .from(MESSAGES)
+                    .parent(&parent)
+                    .document_id(message_id(m.seq))
+                    .add_to_batch(&mut batch)
+                    .map_err(store_error)?;
+            }
+            batch.write().await.map_err(store_error)?;
+        }
+        self.db
+            .fluent()
+            .delete()
+            .from(SESSIONS)
+            .document_id(id)
+            .execute()
             .await
             .map_err(store_error)
     }

@@ -7,12 +7,12 @@
 
 #[cfg(test)]
 use app::conversation::NewReply;
-use app::conversation::{NewTurn, Role, StoredMessage, TokenUsage};
+use app::conversation::{NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
 use app::errors::StoreError;
 use app::models::ModelId;
 use app::params::GenParams;
 use app::services::ChatStore;
-use app::session::SessionId;
+use app::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
@@ -60,8 +60,14 @@ CREATE TABLE IF NOT EXISTS messages (
     finish_reason     TEXT,
     PRIMARY KEY (session_id, seq)
 ) WITHOUT ROWID;
-PRAGMA user_version = 1;
 ";
+
+/// Schema changes after version 1, applied in order to an existing file.
+const MIGRATIONS: &[&str] = &[
+    // 2: sessions belong to an owner (the browser that created them).
+    "ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+     CREATE INDEX IF NOT EXISTS sessions_by_owner ON sessions (owner, updated_at_ms DESC);",
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -93,6 +99,18 @@ impl SqliteStore {
         )
         .map_err(sqlite_err)?;
         conn.execute_batch(SCHEMA).map_err(sqlite_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite_err)?;
+        for (i, migration) in MIGRATIONS.iter().enumerate() {
+            let target = i as i64 + 2;
+            if version < target {
+                conn.execute_batch(&format!(
+                    "BEGIN; {migration} PRAGMA user_version = {target}; COMMIT;"
+                ))
+                .map_err(sqlite_err)?;
+            }
+        }
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -144,6 +162,21 @@ fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredMess
     }))
 }
 
+fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<SessionSummary>> {
+    let model: String = row.get(4)?;
+    let Some(last_model) = ModelId::parse(&model) else {
+        return Ok(None);
+    };
+    Ok(Some(SessionSummary {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        created_at_ms: row.get(2)?,
+        updated_at_ms: row.get(3)?,
+        last_model,
+        message_count: row.get::<_, i64>(5)? as u64,
+    }))
+}
+
 const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 fn insert_message(
@@ -191,13 +224,15 @@ impl ChatStore for SqliteStore {
         .await
     }
 
-    async fn exists(&self, session: &SessionId) -> Result<bool, StoreError> {
+    async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError> {
         let id = session.as_str().to_string();
         self.with_conn(move |conn| {
-            conn.prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")
-                .and_then(|mut s| s.query_row([id], |_| Ok(())).optional())
-                .map(|r| r.is_some())
-                .map_err(failed)
+            let owner: Option<String> = conn
+                .prepare_cached("SELECT owner FROM sessions WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+                .map_err(failed)?;
+            // A session from before owners existed belongs to nobody, so nobody can open it.
+            Ok(owner.and_then(|o| OwnerId::parse(&o)))
         })
         .await
     }
@@ -205,12 +240,14 @@ impl ChatStore for SqliteStore {
     async fn append_turn(
         &self,
         session: &SessionId,
+        owner: &OwnerId,
         turn: &NewTurn,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         if turn.replies.is_empty() {
             return Err(StoreError::Failed);
         }
         let id = session.as_str().to_string();
+        let owner = owner.as_str().to_string();
         let turn = turn.clone();
         self.with_conn(move |conn| {
             let tx = conn
@@ -219,9 +256,9 @@ impl ChatStore for SqliteStore {
             let title = turn.title();
             let model = turn.model();
             tx.prepare_cached(
-                "INSERT INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count) VALUES (?1, ?2, ?2, ?3, ?4, 0) ON CONFLICT(id) DO NOTHING",
+                "INSERT INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5) ON CONFLICT(id) DO NOTHING",
             )
-            .and_then(|mut s| s.execute(params![id, turn.user_at_ms, title, model.as_str()]))
+            .and_then(|mut s| s.execute(params![id, turn.user_at_ms, title, model.as_str(), owner]))
             .map_err(failed)?;
             let next: i64 = tx
                 .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")
@@ -239,6 +276,64 @@ impl ChatStore for SqliteStore {
             .map_err(failed)?;
             tx.commit().map_err(failed)?;
             Ok(stored)
+        })
+        .await
+    }
+
+    async fn list_sessions(
+        &self,
+        owner: &OwnerId,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let owner = owner.as_str().to_string();
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE owner = ?1 AND updated_at_ms < ?2 ORDER BY updated_at_ms DESC, id LIMIT ?3",
+                )
+                .map_err(failed)?;
+            let rows = stmt
+                .query_map(params![owner, before.unwrap_or(i64::MAX), limit as i64], row_to_summary)
+                .map_err(failed)?;
+            rows.filter_map(|r| r.map_err(failed).transpose()).collect()
+        })
+        .await
+    }
+
+    async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError> {
+        let id = session.as_str().to_string();
+        self.with_conn(move |conn| {
+            conn.prepare_cached(
+                "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE id = ?1",
+            )
+            .and_then(|mut s| s.query_row([id], row_to_summary).optional())
+            .map(Option::flatten)
+            .map_err(failed)
+        })
+        .await
+    }
+
+    async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {
+        let (id, title) = (session.as_str().to_string(), title.to_string());
+        self.with_conn(move |conn| {
+            conn.prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id, title]))
+                .map(|_| ())
+                .map_err(failed)
+        })
+        .await
+    }
+
+    async fn delete(&self, session: &SessionId) -> Result<(), StoreError> {
+        let id = session.as_str().to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(failed)?;
+            tx.execute("DELETE FROM messages WHERE session_id = ?1", [&id])
+                .map_err(failed)?;
+            tx.execute("DELETE FROM sessions WHERE id = ?1", [&id])
+                .map_err(failed)?;
+            tx.commit().map_err(failed)
         })
         .await
     }
@@ -285,6 +380,10 @@ mod tests {
         )
     }
 
+    fn owner() -> OwnerId {
+        OwnerId::parse(&"a".repeat(64)).expect("owner")
+    }
+
     fn open() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("nested/chat.sqlite3")).expect("open");
@@ -299,12 +398,15 @@ mod tests {
             store.load(&s).await.expect("load").is_empty(),
             "unknown session is empty"
         );
-        assert!(!store.exists(&s).await.expect("exists"));
+        assert_eq!(store.owner_of(&s).await.expect("owner"), None);
         for n in 0..3 {
-            let m = store.append_turn(&s, &turn(n)).await.expect("append");
+            let m = store
+                .append_turn(&s, &owner(), &turn(n))
+                .await
+                .expect("append");
             assert_eq!((m[0].seq, m[1].seq), (2 * n as u64, 2 * n as u64 + 1));
         }
-        assert!(store.exists(&s).await.expect("exists"));
+        assert_eq!(store.owner_of(&s).await.expect("owner"), Some(owner()));
         let msgs = store.load(&s).await.expect("load");
         assert_eq!(msgs.len(), 6);
         assert_eq!(msgs[0].text, "question 0");
@@ -326,9 +428,12 @@ mod tests {
         second.model = ModelId::Gemini;
         second.text = "gemini's answer".into();
         t.replies.push(second);
-        let stored = store.append_turn(&s, &t).await.expect("append");
+        let stored = store.append_turn(&s, &owner(), &t).await.expect("append");
         assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), [0, 1, 2]);
-        store.append_turn(&s, &turn(2)).await.expect("next turn");
+        store
+            .append_turn(&s, &owner(), &turn(2))
+            .await
+            .expect("next turn");
         let msgs = store.load(&s).await.expect("load");
         assert_eq!(
             msgs.iter().map(|m| (m.role, m.model)).collect::<Vec<_>>(),
@@ -345,7 +450,7 @@ mod tests {
             ..turn(4)
         };
         assert!(
-            store.append_turn(&s, &empty).await.is_err(),
+            store.append_turn(&s, &owner(), &empty).await.is_err(),
             "a turn needs a reply"
         );
     }
@@ -357,8 +462,8 @@ mod tests {
         let (a, b) = (SessionId::generate(), SessionId::generate());
         {
             let store = SqliteStore::open(&path).expect("open");
-            store.append_turn(&a, &turn(0)).await.expect("a");
-            store.append_turn(&b, &turn(1)).await.expect("b");
+            store.append_turn(&a, &owner(), &turn(0)).await.expect("a");
+            store.append_turn(&b, &owner(), &turn(1)).await.expect("b");
         }
         let store = SqliteStore::open(&path).expect("reopen");
         let la = store.load(&a).await.expect("load a");
@@ -376,7 +481,7 @@ mod tests {
         let tasks: Vec<_> = (0..20)
             .map(|n| {
                 let (store, s) = (store.clone(), s.clone());
-                tokio::spawn(async move { store.append_turn(&s, &turn(n)).await })
+                tokio::spawn(async move { store.append_turn(&s, &owner(), &turn(n)).await })
             })
             .collect();
         for t in tasks {

@@ -174,7 +174,10 @@ impl Drop for Server {
 pub struct Visitor {
     pub client: reqwest::Client,
     pub base: String,
+    /// `hc_session=…`, as the browser would send it.
     pub cookie: Option<String>,
+    /// `hc_owner=…`: whose sessions this browser may open.
+    pub owner: Option<String>,
 }
 
 pub struct Reply {
@@ -208,6 +211,7 @@ impl Visitor {
                 .expect("client"),
             base: server.url.clone(),
             cookie: None,
+            owner: None,
         }
     }
 
@@ -215,6 +219,17 @@ impl Visitor {
         if let Some(v) = reply.cookie("hc_session") {
             self.cookie = (!v.is_empty()).then(|| format!("hc_session={v}"));
         }
+        if let Some(v) = reply.cookie("hc_owner") {
+            self.owner = (!v.is_empty()).then(|| format!("hc_owner={v}"));
+        }
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        let all: Vec<&str> = [self.cookie.as_deref(), self.owner.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!all.is_empty()).then(|| all.join("; "))
     }
 
     async fn finish(&mut self, response: reqwest::Response) -> Reply {
@@ -242,7 +257,7 @@ impl Visitor {
 
     pub async fn get(&mut self, path: &str) -> Reply {
         let mut req = self.client.get(format!("{}{path}", self.base));
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookie_header() {
             req = req.header("cookie", c);
         }
         let response = req.send().await.expect("GET");
@@ -273,7 +288,7 @@ impl Visitor {
             .header("accept", accept)
             .header("referer", format!("{}/", self.base))
             .body(body);
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookie_header() {
             req = req.header("cookie", c);
         }
         let response = req.send().await.expect("POST");

@@ -1,0 +1,144 @@
+//! `GET /export/{session}.md` and `.json`: one of the visitor's chats as a download. Someone
+//! else's id, a forged one and a missing one all get the same 404.
+
+use app::conversation::{Role, SessionSummary, StoredMessage};
+use app::services::Services;
+use app::session::{self, SessionId};
+use axum::extract::{Path, State};
+use axum::http::{header, request::Parts, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+pub async fn export(
+    State(services): State<Services>,
+    Path(file): Path<String>,
+    parts: Parts,
+) -> Response {
+    let (id, format) = match file.rsplit_once('.') {
+        Some((id, "md")) => (id, Format::Markdown),
+        Some((id, "json")) => (id, Format::Json),
+        _ => return not_found(),
+    };
+    let (Some(id), Some(owner)) = (SessionId::parse(id), session::owner_from(&parts)) else {
+        return not_found();
+    };
+    match services.store.owner_of(&id).await {
+        Ok(Some(o)) if o == owner => {}
+        Ok(_) => return not_found(),
+        Err(_) => return unavailable(),
+    }
+    let (summary, messages) = match (
+        services.store.summary(&id).await,
+        services.store.load(&id).await,
+    ) {
+        (Ok(Some(summary)), Ok(messages)) => (summary, messages),
+        (Ok(None), _) => return not_found(),
+        _ => return unavailable(),
+    };
+    let (body, content_type, ext) = match format {
+        Format::Markdown => (
+            markdown(&summary, &messages),
+            "text/markdown; charset=utf-8",
+            "md",
+        ),
+        Format::Json => (
+            serde_json::to_string_pretty(
+                &serde_json::json!({"session": summary, "messages": messages}),
+            )
+            .unwrap_or_default(),
+            "application/json",
+            "json",
+        ),
+    };
+    let disposition = format!(
+        "attachment; filename=\"hybrid-chat-{}.{ext}\"",
+        slug(&summary.title)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+enum Format {
+    Markdown,
+    Json,
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "No such chat.").into_response()
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The chat history is unavailable right now.",
+    )
+        .into_response()
+}
+
+/// A file-name-safe version of a title.
+fn slug(title: &str) -> String {
+    let s: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if s.is_empty() {
+        "chat".into()
+    } else {
+        s.chars().take(40).collect()
+    }
+}
+
+/// The chat as a Markdown document: who said what, with each reply's model, latency and tokens.
+pub fn markdown(summary: &SessionSummary, messages: &[StoredMessage]) -> String {
+    let mut out = format!("# {}\n\n", summary.title.replace('\n', " "));
+    for m in messages {
+        match m.role {
+            Role::User => out.push_str(&format!("## You (to {})\n\n", m.model.label())),
+            Role::Model => {
+                let mut meta = vec![m.model.label().to_string()];
+                if let Some(ms) = m.latency_ms {
+                    meta.push(format!("{:.1} s", ms as f64 / 1000.0));
+                }
+                if let Some(u) = m.usage {
+                    meta.push(format!("{} tokens", u.total_tokens));
+                }
+                out.push_str(&format!("## {}\n\n", meta.join(" · ")));
+            }
+        }
+        out.push_str(m.text.trim());
+        out.push_str("\n\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_safe_file_names() {
+        assert_eq!(
+            slug("Tell me a *Kubernetes* joke!"),
+            "tell-me-a-kubernetes-joke"
+        );
+        assert_eq!(slug("../../etc/passwd"), "etc-passwd");
+        assert_eq!(slug("日本語"), "chat");
+    }
+}

@@ -1,0 +1,154 @@
+//! Past sessions through the real binary: listing, switching, rename, delete, export, and that
+//! one visitor can never list, read, rename, delete or export another's chats.
+
+mod support;
+
+use serde_json::json;
+use support::model_standin;
+use support::{Server, Visitor};
+
+fn session_of(v: &Visitor) -> String {
+    v.cookie
+        .as_deref()
+        .and_then(|c| c.strip_prefix("hc_session="))
+        .expect("session")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+
+    assert_eq!(me.send("first chat question", "gemma").await.status, 200);
+    let first = session_of(&me);
+    assert_eq!(me.call("/api/new_chat", &[]).await.status, 200);
+    let second_turn = me.send("second chat question", "gemma").await.json();
+    let second = session_of(&me);
+    assert_ne!(first, second);
+    assert_eq!(second_turn["session"]["id"], second);
+    assert_eq!(second_turn["session"]["title"], "second chat question");
+    assert_eq!(second_turn["session"]["message_count"], 2);
+
+    // Both listed, newest first, in the server-rendered page.
+    let page = me.get("/").await.body;
+    let (a, b) = (
+        page.find("second chat question"),
+        page.find("first chat question"),
+    );
+    assert!(a.is_some() && b.is_some() && a < b, "newest first");
+
+    // Switch back to the first: the reply lists its messages and the cookie follows.
+    let opened = me.call("/api/open_session", &[("id", &first)]).await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert_eq!(opened.json()[0]["text"], "first chat question");
+    assert_eq!(session_of(&me), first);
+    assert_eq!(me.send("follow-up", "gemma").await.status, 200);
+    assert_eq!(
+        model.requests("gemma").last().expect("request")["messages"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+
+    // Rename, then export both ways.
+    let renamed = me
+        .call(
+            "/api/rename_session",
+            &[("id", &first), ("title", "  Kubernetes jokes  ")],
+        )
+        .await;
+    assert_eq!(renamed.json()["title"], "Kubernetes jokes");
+    assert_eq!(
+        me.call("/api/rename_session", &[("id", &first), ("title", "   ")])
+            .await
+            .json(),
+        json!({"Input": {"BadTitle": {"max": 80}}})
+    );
+    let md = me.get(&format!("/export/{first}.md")).await;
+    assert_eq!(md.status, 200);
+    assert!(md.body.starts_with("# Kubernetes jokes\n"), "{}", md.body);
+    assert!(md
+        .body
+        .contains("## You (to Gemma 3 12B-it (vLLM))\n\nfirst chat question"));
+    assert!(md.body.contains("Echo: follow-up"));
+    let js = me.get(&format!("/export/{first}.json")).await;
+    let js: serde_json::Value = serde_json::from_str(&js.body).expect("json export");
+    assert_eq!(js["session"]["title"], "Kubernetes jokes");
+    assert_eq!(js["messages"].as_array().map(Vec::len), Some(4));
+    assert_eq!(js["messages"][1]["finish_reason"], "stop");
+
+    // Delete the open chat: gone from the list, the store and the cookie.
+    assert_eq!(
+        me.call("/api/delete_session", &[("id", &first)])
+            .await
+            .status,
+        200
+    );
+    assert!(
+        me.cookie.is_none(),
+        "the deleted chat is no longer the open one"
+    );
+    assert!(!me.get("/").await.body.contains("Kubernetes jokes"));
+    assert_eq!(
+        support::stored_messages(&server.sqlite_path(), &first).len(),
+        0
+    );
+    assert_eq!(me.get(&format!("/export/{first}.md")).await.status, 404);
+    assert_eq!(
+        me.call("/api/open_session", &[("id", &first)]).await.json(),
+        json!("NoSuchChat")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_visitor_can_never_reach_anothers_chats() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut alice = Visitor::new(&server);
+    assert_eq!(
+        alice.send("alice's private plan", "gemma").await.status,
+        200
+    );
+    let hers = session_of(&alice);
+
+    let mut bob = Visitor::new(&server);
+    assert_eq!(bob.send("bob's own chat", "gemma").await.status, 200);
+    let page = bob.get("/").await.body;
+    assert!(
+        page.contains("bob's own chat") && !page.contains("alice"),
+        "Bob lists only his own"
+    );
+
+    for (path, form) in [
+        ("/api/open_session", vec![("id", hers.as_str())]),
+        (
+            "/api/rename_session",
+            vec![("id", hers.as_str()), ("title", "pwned")],
+        ),
+        ("/api/delete_session", vec![("id", hers.as_str())]),
+    ] {
+        let reply = bob.call(path, &form).await;
+        assert_eq!(reply.json(), json!("NoSuchChat"), "{path}");
+    }
+    assert_eq!(bob.get(&format!("/export/{hers}.md")).await.status, 404);
+    assert_eq!(bob.get(&format!("/export/{hers}.json")).await.status, 404);
+
+    // Even holding her session cookie, Bob gets a fresh chat, not hers.
+    bob.cookie = Some(format!("hc_session={hers}"));
+    assert!(!bob.get("/").await.body.contains("private plan"));
+    assert_eq!(bob.send("hijack?", "gemma").await.status, 200);
+    assert_ne!(session_of(&bob), hers);
+
+    // Alice's chat is untouched, still titled as she left it.
+    let page = alice.get("/").await.body;
+    assert!(page.contains("alice&#x27;s private plan") || page.contains("alice's private plan"));
+    assert!(!page.contains("pwned") && !page.contains("hijack"));
+    assert_eq!(
+        support::stored_messages(&server.sqlite_path(), &hers).len(),
+        2
+    );
+}
