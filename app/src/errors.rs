@@ -80,6 +80,13 @@ impl ModelError {
 pub enum StoreError {
     #[error("The chat history is unavailable right now.")]
     Unavailable,
+    #[error("The chat history took too long to answer.")]
+    TimedOut,
+    /// Too many writes to one chat at once (e.g. many tabs), even after retrying.
+    #[error("The chat history is busy with other changes to this chat. Please try again.")]
+    Busy,
+    #[error("This server is not allowed to use its chat history. An operator needs to check its access.")]
+    PermissionDenied,
     #[error("The chat history could not be read or written.")]
     Failed,
 }

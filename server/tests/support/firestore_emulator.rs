@@ -17,11 +17,15 @@ pub struct Emulator {
 
 impl Emulator {
     pub async fn start() -> Emulator {
+        Emulator::start_on(super::free_port()).await
+    }
+
+    /// Starts on a given port, e.g. the one a stopped emulator had, to bring a database "back".
+    pub async fn start_on(port: u16) -> Emulator {
         assert!(
             Path::new(JAR).is_file(),
             "the Firestore emulator is missing ({JAR}); install the google-cloud-cli-firestore-emulator package"
         );
-        let port = super::free_port();
         // Started as java directly: killing `gcloud emulators firestore start` leaves its Java
         // child holding the port.
         let child = Command::new("java")
@@ -62,6 +66,14 @@ impl Emulator {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.host
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Deletes every document of a database.
