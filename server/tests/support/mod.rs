@@ -145,10 +145,15 @@ impl Server {
         self.dir.join("chat.sqlite3")
     }
 
-    /// Stops the server gracefully (SIGTERM) and returns its exit status.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM without waiting.
+    pub fn terminate(&self) {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    }
+
+    /// Stops the server gracefully (SIGTERM) and returns its exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        self.terminate();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
