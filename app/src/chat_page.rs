@@ -268,6 +268,7 @@ impl ChatState {
         });
     }
 
+    /// Shows an error that has no message to retry (opening, renaming, New chat…).
     fn show_error(self, error: ChatError) {
         self.failed.set(Some((
             Outgoing {
@@ -336,14 +337,7 @@ impl ChatState {
                     self.failed.set(None);
                     self.draft.set(String::new());
                 }
-                Err(error) => self.failed.set(Some((
-                    Outgoing {
-                        text: String::new(),
-                        target: Target::One(self.model.get_untracked()),
-                        params: self.settings_untracked().params,
-                    },
-                    error,
-                ))),
+                Err(error) => self.show_error(error),
             }
         });
     }
@@ -757,27 +751,20 @@ mod ssr {
             user_at_ms,
             replies,
         };
-        let mut stored = services
+        let appended = services
             .store
             .append_turn(&session, &owner, &turn)
             .await
             .map_err(|e: StoreError| {
                 tracing::error!(error = ?e, "turn not saved");
                 ChatError::NotSaved
-            })?
-            .into_iter()
-            .map(to_view);
+            })?;
+        let mut stored = appended.messages.into_iter().map(to_view);
         let user = stored.next().ok_or(ChatError::NotSaved)?;
-        let replies = stored.collect();
-        let summary = services
-            .store
-            .summary(&session)
-            .await?
-            .ok_or(ChatError::NotSaved)?;
         Ok(TurnView {
             user,
-            replies,
-            session: summary,
+            replies: stored.collect(),
+            session: appended.session,
         })
     }
 

@@ -159,6 +159,14 @@ pub struct SessionSummary {
     pub message_count: u64,
 }
 
+/// What a store returns for an appended turn: the messages as stored, and the session as it
+/// now stands (so the caller needs no second read).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppendedTurn {
+    pub messages: Vec<StoredMessage>,
+    pub session: SessionSummary,
+}
+
 /// Everything the page needs on first render; serialised into the HTML for hydration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChatView {

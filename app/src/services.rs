@@ -2,7 +2,7 @@
 //! (vLLM, SQLite, …) and provides a [`Services`] value as Leptos context; `app` never depends on
 //! how they are built.
 
-use crate::conversation::{NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
+use crate::conversation::{AppendedTurn, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
 use crate::errors::{ModelError, StoreError};
 use crate::models::{Availability, ModelId, ModelOption};
 use crate::params::GenParams;
@@ -50,13 +50,14 @@ pub trait ChatStore: Send + Sync {
     async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError>;
 
     /// Appends the user message and its replies in one atomic write, creating the session (owned
-    /// by `owner`) if needed. Returns the stored messages, with their sequence numbers.
+    /// by `owner`) if needed. Returns the stored messages, with their sequence numbers, and the
+    /// session's summary after the write.
     async fn append_turn(
         &self,
         session: &SessionId,
         owner: &OwnerId,
         turn: &NewTurn,
-    ) -> Result<Vec<StoredMessage>, StoreError>;
+    ) -> Result<AppendedTurn, StoreError>;
 
     /// The owner's sessions, most recently updated first; `before` (an `updated_at_ms`) pages.
     async fn list_sessions(

@@ -12,14 +12,6 @@ use server::store::sqlite::SqliteStore;
 use support::model_standin::{self, Behaviour, Fault};
 use support::{count_all_messages, stored_messages, Server, Visitor};
 
-fn session_of(v: &Visitor) -> String {
-    v.cookie
-        .as_deref()
-        .and_then(|c| c.strip_prefix("hc_session="))
-        .expect("visitor has a session cookie")
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -68,7 +60,7 @@ async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
     assert_eq!(seen[0]["max_tokens"], 1024);
 
     // One turn = two rows, with the metadata.
-    let session = session_of(&me);
+    let session = me.session();
     let rows = stored_messages(&server.sqlite_path(), &session);
     assert_eq!(rows.len(), 2);
     assert_eq!((rows[0].1.as_str(), rows[1].1.as_str()), ("user", "model"));
@@ -193,7 +185,7 @@ async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written()
     assert_eq!(reply.status, 500);
     assert_eq!(reply.json(), json!({"Model": {"TimedOut": "gemma"}}));
     assert_eq!(
-        stored_messages(&server.sqlite_path(), &session_of(&me)).len(),
+        stored_messages(&server.sqlite_path(), &me.session()).len(),
         2,
         "no half turn"
     );
@@ -201,7 +193,7 @@ async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written()
     // Retry once the model is back: the turn lands after the first one.
     model.set("gemma", Behaviour::default());
     assert_eq!(me.send("second", "gemma").await.status, 200);
-    let rows = stored_messages(&server.sqlite_path(), &session_of(&me));
+    let rows = stored_messages(&server.sqlite_path(), &me.session());
     assert_eq!(
         rows.iter().map(|r| r.2.as_str()).collect::<Vec<_>>(),
         ["first", "Echo: first", "second", "Echo: second"]
@@ -359,7 +351,7 @@ async fn forged_garbage_and_unknown_cookies_get_a_fresh_empty_session() {
 
     let mut alice = Visitor::new(&server);
     assert_eq!(alice.send("alice's secret plan", "gemma").await.status, 200);
-    let alice_session = session_of(&alice);
+    let alice_session = alice.session();
 
     let near_miss = {
         let mut s = alice_session.clone();
@@ -467,7 +459,7 @@ async fn new_chat_starts_a_fresh_session_and_keeps_the_old_one_stored() {
     let server = Server::start(dir.path(), &model.url(), &[]).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("old chat", "gemma").await.status, 200);
-    let old = session_of(&me);
+    let old = me.session();
 
     let reply = me.call("/api/new_chat", &[]).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -481,7 +473,7 @@ async fn new_chat_starts_a_fresh_session_and_keeps_the_old_one_stored() {
     assert!(page.contains("old chat"), "the sidebar still lists it");
 
     assert_eq!(me.send("new chat", "gemma").await.status, 200);
-    assert_ne!(session_of(&me), old);
+    assert_ne!(me.session(), old);
     assert_eq!(
         model.requests("gemma")[1]["messages"]
             .as_array()

@@ -7,14 +7,6 @@ use serde_json::{json, Value};
 use support::model_standin::{self, Behaviour, Fault};
 use support::{stored_messages, Server, Visitor};
 
-fn session_of(v: &Visitor) -> String {
-    v.cookie
-        .as_deref()
-        .and_then(|c| c.strip_prefix("hc_session="))
-        .expect("session cookie")
-        .to_string()
-}
-
 async fn started(
     extra_env: &[(&str, &str)],
 ) -> (tempfile::TempDir, model_standin::StandIn, Server) {
@@ -62,7 +54,7 @@ async fn gemini_answers_through_vertex_and_the_token_is_fetched_once() {
     let (model_name, total, finish): (String, i64, String) = conn
         .query_row(
             "SELECT model, total_tokens, finish_reason FROM messages WHERE session_id = ?1 AND seq = 1",
-            [session_of(&me)],
+            [me.session()],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("row");
@@ -106,7 +98,7 @@ async fn switching_models_carries_the_conversation_both_ways() {
             {"role": "user", "content": "back to gemma"}
         ])
     );
-    let rows = stored_messages(&server.sqlite_path(), &session_of(&me));
+    let rows = stored_messages(&server.sqlite_path(), &me.session());
     assert_eq!(
         rows.iter().map(|r| r.3.as_str()).collect::<Vec<_>>(),
         ["gemma", "gemma", "gemini", "gemini", "gemma", "gemma"]
@@ -195,7 +187,7 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
         assert!(page.body.contains(words), "{fault:?}: page lacks {words:?}");
 
         assert_eq!(
-            stored_messages(&server.sqlite_path(), &session_of(&me)).len(),
+            stored_messages(&server.sqlite_path(), &me.session()).len(),
             2,
             "{fault:?}: no half turn"
         );
@@ -203,7 +195,7 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
     let retry = me.send("second", "gemini").await;
     assert_eq!(retry.status, 200, "{}", retry.body);
     assert_eq!(
-        stored_messages(&server.sqlite_path(), &session_of(&me)).len(),
+        stored_messages(&server.sqlite_path(), &me.session()).len(),
         4
     );
 }
@@ -230,7 +222,7 @@ async fn the_codelabs_generate_api_gets_gemmas_template_and_clean_replies() {
     );
     assert_eq!(seen[1]["stop"], json!(["<end_of_turn>", "<start_of_turn>"]));
     assert_eq!(seen[1]["max_tokens"], 1024);
-    let rows = stored_messages(&server.sqlite_path(), &session_of(&me));
+    let rows = stored_messages(&server.sqlite_path(), &me.session());
     assert_eq!(rows[3].2, "Echo: Again");
 }
 
@@ -357,7 +349,7 @@ async fn compare_asks_both_models_stores_both_and_each_keeps_its_own_thread() {
     );
 
     // Both stored with the one question; afterwards each model sees its own answer.
-    let rows = stored_messages(&server.sqlite_path(), &session_of(&me));
+    let rows = stored_messages(&server.sqlite_path(), &me.session());
     assert_eq!(
         rows.iter()
             .map(|r| (r.1.as_str(), r.3.as_str()))
@@ -393,7 +385,7 @@ async fn compare_asks_both_models_stores_both_and_each_keeps_its_own_thread() {
         json!({"Model": {"BackendError": "gemini"}})
     );
     assert_eq!(
-        stored_messages(&server.sqlite_path(), &session_of(&me)).len(),
+        stored_messages(&server.sqlite_path(), &me.session()).len(),
         7
     );
 }

@@ -7,14 +7,6 @@ use serde_json::json;
 use support::model_standin;
 use support::{Server, Visitor};
 
-fn session_of(v: &Visitor) -> String {
-    v.cookie
-        .as_deref()
-        .and_then(|c| c.strip_prefix("hc_session="))
-        .expect("session")
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -23,10 +15,10 @@ async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
     let mut me = Visitor::new(&server);
 
     assert_eq!(me.send("first chat question", "gemma").await.status, 200);
-    let first = session_of(&me);
+    let first = me.session();
     assert_eq!(me.call("/api/new_chat", &[]).await.status, 200);
     let second_turn = me.send("second chat question", "gemma").await.json();
-    let second = session_of(&me);
+    let second = me.session();
     assert_ne!(first, second);
     assert_eq!(second_turn["session"]["id"], second);
     assert_eq!(second_turn["session"]["title"], "second chat question");
@@ -44,7 +36,7 @@ async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
     let opened = me.call("/api/open_session", &[("id", &first)]).await;
     assert_eq!(opened.status, 200, "{}", opened.body);
     assert_eq!(opened.json()[0]["text"], "first chat question");
-    assert_eq!(session_of(&me), first);
+    assert_eq!(me.session(), first);
     assert_eq!(me.send("follow-up", "gemma").await.status, 200);
     assert_eq!(
         model.requests("gemma").last().expect("request")["messages"]
@@ -113,7 +105,7 @@ async fn one_visitor_can_never_reach_anothers_chats() {
         alice.send("alice's private plan", "gemma").await.status,
         200
     );
-    let hers = session_of(&alice);
+    let hers = alice.session();
 
     let mut bob = Visitor::new(&server);
     assert_eq!(bob.send("bob's own chat", "gemma").await.status, 200);
@@ -141,7 +133,7 @@ async fn one_visitor_can_never_reach_anothers_chats() {
     bob.cookie = Some(format!("hc_session={hers}"));
     assert!(!bob.get("/").await.body.contains("private plan"));
     assert_eq!(bob.send("hijack?", "gemma").await.status, 200);
-    assert_ne!(session_of(&bob), hers);
+    assert_ne!(bob.session(), hers);
 
     // Alice's chat is untouched, still titled as she left it.
     let page = alice.get("/").await.body;

@@ -48,11 +48,8 @@ async fn sigterm_finishes_the_turn_in_flight_and_exits_cleanly() {
         "the turn in flight completed: {}",
         reply.body
     );
-    let session = me
-        .cookie
-        .as_deref()
-        .and_then(|c| c.strip_prefix("hc_session="))
-        .expect("session");
+    let session = me.session();
+    let session = session.as_str();
     assert_eq!(
         stored_messages(&server.sqlite_path(), session).len(),
         2,

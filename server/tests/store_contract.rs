@@ -70,7 +70,8 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
         let stored = store
             .append_turn(&s, &me, &turn(n, 0))
             .await
-            .expect("append");
+            .expect("append")
+            .messages;
         assert_eq!(
             stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
             [2 * n as u64, 2 * n as u64 + 1]
@@ -102,7 +103,8 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
     let stored = store
         .append_turn(&s, &me, &both)
         .await
-        .expect("compare turn");
+        .expect("compare turn")
+        .messages;
     assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), [6, 7, 8]);
     assert_eq!(store.load(&s).await.expect("load").len(), 9);
 

@@ -5,9 +5,20 @@
 use app::errors::ModelError;
 use app::models::ModelId;
 use reqwest::{Client, StatusCode};
+use std::time::Duration;
 
 /// Replies larger than this are refused rather than buffered: no chat reply is 4 MiB.
 pub const MAX_BODY_BYTES: usize = 4 << 20;
+
+/// The HTTP client every backend uses: bounded connect and whole-request timeouts, and pooled
+/// connections kept for a minute between turns.
+pub fn client(connect: Duration, total: Duration) -> Result<Client, reqwest::Error> {
+    Client::builder()
+        .connect_timeout(connect)
+        .timeout(total)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+}
 
 /// Status and body of a completed HTTP exchange.
 pub struct RawReply {

@@ -11,7 +11,7 @@
 //! every message of the turn. Two tabs appending at once conflict on the session document;
 //! Firestore aborts one and the transaction reruns with the new count, so both land, in order.
 
-use app::conversation::{NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
+use app::conversation::{AppendedTurn, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
 use app::errors::StoreError;
 use app::models::ModelId;
 use app::params::GenParams;
@@ -228,7 +228,7 @@ impl ChatStore for FirestoreStore {
         session: &SessionId,
         owner: &OwnerId,
         turn: &NewTurn,
-    ) -> Result<Vec<StoredMessage>, StoreError> {
+    ) -> Result<AppendedTurn, StoreError> {
         if turn.replies.is_empty() {
             return Err(StoreError::Failed);
         }
@@ -283,13 +283,19 @@ impl ChatStore for FirestoreStore {
                             .document_id(&id)
                             .object(&doc)
                             .add_to_transaction(transaction)?;
-                        Ok(stored)
+                        Ok((stored, doc))
                     })
                 },
                 options,
             )
             .await
             .map_err(store_error)
+            .and_then(|(messages, doc)| {
+                Ok(AppendedTurn {
+                    messages,
+                    session: doc.summary().ok_or(StoreError::Failed)?,
+                })
+            })
     }
 
     async fn list_sessions(

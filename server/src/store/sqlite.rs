@@ -7,7 +7,7 @@
 
 #[cfg(test)]
 use app::conversation::NewReply;
-use app::conversation::{NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
+use app::conversation::{AppendedTurn, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
 use app::errors::StoreError;
 use app::models::ModelId;
 use app::params::GenParams;
@@ -242,7 +242,7 @@ impl ChatStore for SqliteStore {
         session: &SessionId,
         owner: &OwnerId,
         turn: &NewTurn,
-    ) -> Result<Vec<StoredMessage>, StoreError> {
+    ) -> Result<AppendedTurn, StoreError> {
         if turn.replies.is_empty() {
             return Err(StoreError::Failed);
         }
@@ -260,9 +260,11 @@ impl ChatStore for SqliteStore {
             )
             .and_then(|mut s| s.execute(params![id, turn.user_at_ms, title, model.as_str(), owner]))
             .map_err(failed)?;
-            let next: i64 = tx
-                .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")
-                .and_then(|mut s| s.query_row([&id], |r| r.get(0)))
+            let (next, title, created_at_ms): (i64, String, i64) = tx
+                .prepare_cached(
+                    "SELECT message_count, title, created_at_ms FROM sessions WHERE id = ?1",
+                )
+                .and_then(|mut s| s.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
                 .map_err(failed)?;
             let stored = turn.into_stored(next as u64);
             for m in &stored {
@@ -275,7 +277,18 @@ impl ChatStore for SqliteStore {
             .and_then(|mut s| s.execute(params![id, next + stored.len() as i64, last_at, model.as_str()]))
             .map_err(failed)?;
             tx.commit().map_err(failed)?;
-            Ok(stored)
+            let session = SessionSummary {
+                id,
+                title,
+                created_at_ms,
+                updated_at_ms: last_at,
+                last_model: model,
+                message_count: (next as usize + stored.len()) as u64,
+            };
+            Ok(AppendedTurn {
+                messages: stored,
+                session,
+            })
         })
         .await
     }
@@ -403,7 +416,8 @@ mod tests {
             let m = store
                 .append_turn(&s, &owner(), &turn(n))
                 .await
-                .expect("append");
+                .expect("append")
+                .messages;
             assert_eq!((m[0].seq, m[1].seq), (2 * n as u64, 2 * n as u64 + 1));
         }
         assert_eq!(store.owner_of(&s).await.expect("owner"), Some(owner()));
@@ -428,7 +442,11 @@ mod tests {
         second.model = ModelId::Gemini;
         second.text = "gemini's answer".into();
         t.replies.push(second);
-        let stored = store.append_turn(&s, &owner(), &t).await.expect("append");
+        let stored = store
+            .append_turn(&s, &owner(), &t)
+            .await
+            .expect("append")
+            .messages;
         assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), [0, 1, 2]);
         store
             .append_turn(&s, &owner(), &turn(2))

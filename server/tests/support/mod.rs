@@ -229,6 +229,15 @@ impl Visitor {
         }
     }
 
+    /// The id in this browser's session cookie.
+    pub fn session(&self) -> String {
+        self.cookie
+            .as_deref()
+            .and_then(|c| c.strip_prefix("hc_session="))
+            .expect("visitor has a session cookie")
+            .to_string()
+    }
+
     fn cookie_header(&self) -> Option<String> {
         let all: Vec<&str> = [self.cookie.as_deref(), self.owner.as_deref()]
             .into_iter()

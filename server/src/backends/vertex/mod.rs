@@ -60,11 +60,7 @@ impl VertexGemini {
         config: &VertexConfig,
         system_prompt: Option<String>,
     ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()?;
+        let client = transport::client(config.connect_timeout, config.request_timeout)?;
         Ok(VertexGemini {
             client,
             config: config.clone(),

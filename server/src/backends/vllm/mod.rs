@@ -36,11 +36,7 @@ pub struct VllmChat {
 
 impl VllmChat {
     pub fn new(config: &VllmConfig, system_prompt: Option<String>) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()?;
+        let client = transport::client(config.connect_timeout, config.request_timeout)?;
         Ok(VllmChat {
             api: config.api,
             system_prompt,
@@ -52,6 +48,13 @@ impl VllmChat {
             availability: RwLock::new(Availability::Unknown),
             probe_timeout: config.connect_timeout.min(Duration::from_secs(3)),
         })
+    }
+
+    fn unreachable(&self) -> Availability {
+        Availability::Unreachable(format!(
+            "No vLLM or OpenAI-compatible server answers at {}.",
+            self.base_url
+        ))
     }
 
     fn set_availability(&self, a: Availability) {
@@ -76,10 +79,7 @@ impl VllmChat {
                 self.base_url,
                 r.status().as_u16()
             )),
-            Err(_) => Availability::Unreachable(format!(
-                "No vLLM or OpenAI-compatible server answers at {}.",
-                self.base_url
-            )),
+            Err(_) => self.unreachable(),
         }
     }
 
@@ -244,12 +244,7 @@ impl ChatModel for VllmChat {
         // A call is a fresher probe than the background one.
         match &raw {
             Ok(_) => self.set_availability(Availability::Available),
-            Err(ModelError::Unreachable(_)) => {
-                self.set_availability(Availability::Unreachable(format!(
-                    "No vLLM or OpenAI-compatible server answers at {}.",
-                    self.base_url
-                )))
-            }
+            Err(ModelError::Unreachable(_)) => self.set_availability(self.unreachable()),
             Err(_) => {}
         }
         match prompt {
