@@ -12,6 +12,9 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos::task::spawn_local;
 
+#[cfg(feature = "ssr")]
+pub use ssr::server_fn_paths;
+
 /// Loads the visitor's session for the first render. During SSR this runs in-process with the
 /// page request's cookies; the result is serialised into the HTML, so hydration needs no fetch.
 #[server(prefix = "/api", endpoint = "load_chat")]
@@ -514,6 +517,19 @@ mod ssr {
     use leptos_axum::ResponseOptions;
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+    /// Every server function's URL, e.g. for metrics labels that must not grow without bound.
+    pub fn server_fn_paths() -> [&'static str; 7] {
+        [
+            super::LoadChat::PATH,
+            SendMessage::PATH,
+            CompareModels::PATH,
+            NewChat::PATH,
+            super::OpenSession::PATH,
+            super::RenameSession::PATH,
+            super::DeleteSession::PATH,
+        ]
+    }
+
     fn services() -> Result<Services, ChatError> {
         use_context::<Services>().ok_or_else(|| {
             tracing::error!("Services were not provided as context");
@@ -565,15 +581,7 @@ mod ssr {
             }
         }
         let path = path?.replace("%2F", "/");
-        let paths = [
-            SendMessage::PATH,
-            CompareModels::PATH,
-            NewChat::PATH,
-            super::OpenSession::PATH,
-            super::RenameSession::PATH,
-            super::DeleteSession::PATH,
-        ];
-        if !paths.contains(&path.as_str()) {
+        if !server_fn_paths().contains(&path.as_str()) {
             return None;
         }
         let err = err?.replace("%3D", "=");

@@ -67,6 +67,23 @@ pub enum ModelError {
 }
 
 impl ModelError {
+    /// A short stable code for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelError::NotConfigured(_) => "not_configured",
+            ModelError::Unreachable(_) => "unreachable",
+            ModelError::TimedOut(_) => "timed_out",
+            ModelError::Busy(_) => "busy",
+            ModelError::Rejected { .. } => "rejected",
+            ModelError::BackendError(_) => "backend_error",
+            ModelError::BadReply(_) => "bad_reply",
+            ModelError::Empty(_) => "empty",
+            ModelError::Blocked { .. } => "blocked",
+            ModelError::OutOfTokens(_) => "out_of_tokens",
+            ModelError::AuthFailed(_) => "auth_failed",
+        }
+    }
+
     /// Whether sending the same message again may work.
     pub fn retryable(&self) -> bool {
         !matches!(
@@ -89,6 +106,19 @@ pub enum StoreError {
     PermissionDenied,
     #[error("The chat history could not be read or written.")]
     Failed,
+}
+
+impl StoreError {
+    /// A short stable code for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Unavailable => "unavailable",
+            StoreError::TimedOut => "timed_out",
+            StoreError::Busy => "busy",
+            StoreError::PermissionDenied => "permission_denied",
+            StoreError::Failed => "failed",
+        }
+    }
 }
 
 /// The error every server function returns.

@@ -5,12 +5,15 @@ pub mod backends;
 pub mod config;
 pub mod export;
 pub mod health;
+pub mod metrics;
 pub mod routes;
 pub mod store;
 pub mod telemetry;
 
 use app::services::{ChatStore, Services};
 use config::Config;
+use metrics::instrumented::{MeteredModel, MeteredStore};
+use metrics::Metrics;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -36,12 +39,16 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     // reqwest and gcp_auth both use rustls; pick its ring provider once for the process.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    let store = open_store(&config.store).await?;
-    let models = backends::start(&config)?;
+    let metrics = Metrics::new();
+    let store = MeteredStore::wrap(open_store(&config.store).await?, metrics.clone());
+    let models = backends::start(&config)?
+        .into_iter()
+        .map(|model| MeteredModel::wrap(model, metrics.clone()))
+        .collect();
     let services = Services { store, models };
 
     let addr = config.leptos.site_addr;
-    let app = routes::router(config.leptos.clone(), services);
+    let app = routes::router(config.leptos.clone(), services, metrics);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;

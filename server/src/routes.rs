@@ -1,6 +1,7 @@
 //! The HTTP surface: the page, the server functions, probes and static files, with the layers
 //! every response passes through.
 
+use crate::metrics::{self, Metrics};
 use crate::{export, health};
 use app::services::Services;
 use app::shell::shell;
@@ -8,9 +9,10 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Request};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
+use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
+use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -20,7 +22,7 @@ use tower_http::trace::TraceLayer;
 /// Largest request body accepted: a maximal message, URL-encoded, fits with room to spare.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
-pub fn router(options: LeptosOptions, services: Services) -> Router {
+pub fn router(options: LeptosOptions, services: Services, metrics: Arc<Metrics>) -> Router {
     let context = {
         let services = services.clone();
         move || provide_context(services.clone())
@@ -42,7 +44,12 @@ pub fn router(options: LeptosOptions, services: Services) -> Router {
         }
     };
 
-    let static_files = ServeDir::new(&*options.site_root).append_index_html_on_directories(false);
+    // deploy/precompress.sh writes .br and .gz beside the bundle at build time; files without
+    // them are compressed per response by the layer below.
+    let static_files = ServeDir::new(&*options.site_root)
+        .append_index_html_on_directories(false)
+        .precompressed_br()
+        .precompressed_gzip();
 
     Router::new()
         .route("/", get(page))
@@ -55,6 +62,8 @@ pub fn router(options: LeptosOptions, services: Services) -> Router {
         .route("/export/{file}", get(export::export))
         .fallback_service(static_files)
         .with_state(services)
+        .route("/metrics", get(metrics::export).with_state(metrics.clone()))
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(

@@ -63,6 +63,20 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// The release `hybrid-chat` binary: cargo names it for tests; an example (the benchmark) finds
+/// it beside its own directory, `target/release/examples/..`.
+pub fn server_binary() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_hybrid-chat") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("own path");
+    let release = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("run from target/release/examples");
+    release.join("hybrid-chat")
+}
+
 pub struct Server {
     child: Child,
     pub url: String,
@@ -73,9 +87,16 @@ impl Server {
     /// Starts the server with both models pointing at the stand-in at `standin_url` (Gemini
     /// with a generated service-account key) and a SQLite file in `dir`. `extra_env` overrides.
     pub async fn start(dir: &Path, standin_url: &str, extra_env: &[(&str, &str)]) -> Server {
+        let server = Server::spawn(dir, standin_url, extra_env);
+        server.wait_until_live().await;
+        server
+    }
+
+    /// Like [`Server::start`], without waiting for it to listen.
+    pub fn spawn(dir: &Path, standin_url: &str, extra_env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let key = write_service_account_key(dir, standin_url);
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hybrid-chat"));
+        let mut cmd = Command::new(server_binary());
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
@@ -98,13 +119,21 @@ impl Server {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn hybrid-chat");
-        let server = Server {
+        Server {
             child,
             url: format!("http://127.0.0.1:{port}"),
             dir: dir.to_path_buf(),
-        };
-        server.wait_until_live().await;
-        server
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash or an OOM kill would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     async fn wait_until_live(&self) {

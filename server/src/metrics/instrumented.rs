@@ -1,0 +1,170 @@
+//! Wrappers that record metrics around the real model backends and store, so neither the
+//! backends nor the server functions carry measuring code.
+
+use super::{Metrics, ModelLabels, OutcomeLabels, StoreLabels, TokenLabels};
+use app::conversation::{AppendedTurn, NewTurn, SessionSummary, StoredMessage};
+use app::errors::{ModelError, StoreError};
+use app::models::{Availability, ModelId};
+use app::params::GenParams;
+use app::services::{ChatModel, ChatStore, ModelReply, PromptMessage};
+use app::session::{OwnerId, SessionId};
+use async_trait::async_trait;
+use prometheus_client::metrics::gauge::Gauge;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct MeteredModel {
+    inner: Arc<dyn ChatModel>,
+    metrics: Arc<Metrics>,
+}
+
+impl MeteredModel {
+    pub fn wrap(inner: Arc<dyn ChatModel>, metrics: Arc<Metrics>) -> Arc<dyn ChatModel> {
+        Arc::new(MeteredModel { inner, metrics })
+    }
+}
+
+/// Decrements the in-flight gauge however the call ends, including when the request is dropped.
+struct InFlightGuard(Gauge);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+#[async_trait]
+impl ChatModel for MeteredModel {
+    fn id(&self) -> ModelId {
+        self.inner.id()
+    }
+
+    fn availability(&self) -> Availability {
+        self.inner.availability()
+    }
+
+    async fn complete(
+        &self,
+        conversation: &[PromptMessage],
+        params: &GenParams,
+    ) -> Result<ModelReply, ModelError> {
+        let model = self.inner.id().as_str();
+        let gauge = self
+            .metrics
+            .in_flight
+            .get_or_create(&ModelLabels { model })
+            .clone();
+        gauge.inc();
+        let _in_flight = InFlightGuard(gauge);
+        let started = Instant::now();
+        let result = self.inner.complete(conversation, params).await;
+        self.metrics
+            .model_seconds
+            .get_or_create(&ModelLabels { model })
+            .observe(started.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        };
+        self.metrics
+            .turns
+            .get_or_create(&OutcomeLabels { model, outcome })
+            .inc();
+        if let Ok(ModelReply {
+            usage: Some(usage), ..
+        }) = &result
+        {
+            for (kind, n) in [
+                ("prompt", usage.prompt_tokens),
+                ("completion", usage.completion_tokens),
+            ] {
+                self.metrics
+                    .tokens
+                    .get_or_create(&TokenLabels { model, kind })
+                    .inc_by(u64::from(n));
+            }
+        }
+        result
+    }
+}
+
+pub struct MeteredStore {
+    inner: Arc<dyn ChatStore>,
+    metrics: Arc<Metrics>,
+}
+
+impl MeteredStore {
+    pub fn wrap(inner: Arc<dyn ChatStore>, metrics: Arc<Metrics>) -> Arc<dyn ChatStore> {
+        Arc::new(MeteredStore { inner, metrics })
+    }
+
+    async fn timed<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let result = call.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        };
+        self.metrics
+            .store_seconds
+            .get_or_create(&StoreLabels { op, outcome })
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+}
+
+#[async_trait]
+impl ChatStore for MeteredStore {
+    async fn load(&self, session: &SessionId) -> Result<Vec<StoredMessage>, StoreError> {
+        self.timed("load", self.inner.load(session)).await
+    }
+
+    async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError> {
+        self.timed("owner_of", self.inner.owner_of(session)).await
+    }
+
+    async fn append_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &NewTurn,
+    ) -> Result<AppendedTurn, StoreError> {
+        self.timed("append_turn", self.inner.append_turn(session, owner, turn))
+            .await
+    }
+
+    async fn list_sessions(
+        &self,
+        owner: &OwnerId,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        self.timed(
+            "list_sessions",
+            self.inner.list_sessions(owner, limit, before),
+        )
+        .await
+    }
+
+    async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError> {
+        self.timed("summary", self.inner.summary(session)).await
+    }
+
+    async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {
+        self.timed("rename", self.inner.rename(session, title))
+            .await
+    }
+
+    async fn delete(&self, session: &SessionId) -> Result<(), StoreError> {
+        self.timed("delete", self.inner.delete(session)).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.timed("ping", self.inner.ping()).await
+    }
+}

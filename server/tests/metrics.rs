@@ -1,0 +1,144 @@
+//! `/metrics`: each family moves when the thing it counts happens, and labels stay bounded.
+
+mod support;
+
+use support::model_standin::{self, Behaviour, Fault};
+use support::{Server, Visitor};
+
+/// The value of the sample line that starts with `series` (name and labels), or 0.
+fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    server.wait_for_gemini().await;
+    let mut me = Visitor::new(&server);
+
+    let before = me.get("/metrics").await;
+    assert_eq!(before.status, 200);
+    assert!(before.body.ends_with("# EOF\n"), "OpenMetrics text");
+
+    for text in ["one", "two"] {
+        assert_eq!(me.send(text, "gemma").await.status, 200);
+    }
+    assert_eq!(me.send("three", "gemini").await.status, 200);
+    model.set(
+        "gemma",
+        Behaviour {
+            fault: Some(Fault::Status500),
+            ..Behaviour::default()
+        },
+    );
+    assert_eq!(me.send("four", "gemma").await.status, 500);
+    // Garbage paths must not become labels.
+    me.get("/api/no-such-function-1").await;
+    me.get("/api/no-such-function-2").await;
+
+    let m = me.get("/metrics").await.body;
+    assert_eq!(
+        sample(&m, r#"hybrid_chat_turns_total{model="gemma",outcome="ok"}"#),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &m,
+            r#"hybrid_chat_turns_total{model="gemini",outcome="ok"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &m,
+            r#"hybrid_chat_turns_total{model="gemma",outcome="backend_error"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &m,
+            r#"hybrid_chat_http_requests_total{route="/api/send",status="200"}"#
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(
+            &m,
+            r#"hybrid_chat_http_requests_total{route="/api/send",status="500"}"#
+        ),
+        1.0
+    );
+    assert!(m.contains(r#"route="/api/unknown""#));
+    assert!(
+        !m.contains("no-such-function"),
+        "raw paths never become labels"
+    );
+    assert_eq!(
+        sample(
+            &m,
+            r#"hybrid_chat_model_latency_seconds_count{model="gemma"}"#
+        ),
+        3.0
+    );
+    assert!(
+        sample(
+            &m,
+            r#"hybrid_chat_model_tokens_total{model="gemini",kind="completion"}"#
+        ) > 0.0
+    );
+    assert_eq!(
+        sample(
+            &m,
+            r#"hybrid_chat_store_latency_seconds_count{op="append_turn",outcome="ok"}"#
+        ),
+        3.0,
+        "one store write per answered turn, none for the failed one"
+    );
+    assert_eq!(
+        sample(&m, r#"hybrid_chat_model_in_flight{model="gemma"}"#),
+        0.0
+    );
+    assert!(m.contains(r#"hybrid_chat_model_in_flight{model="gemma"}"#));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_flight_gauge_shows_calls_waiting_on_a_slow_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    model.set(
+        "gemma",
+        Behaviour {
+            latency_ms: 1500,
+            ..Behaviour::default()
+        },
+    );
+    let sends: Vec<_> = (0..3)
+        .map(|i| {
+            let mut v = Visitor::new(&server);
+            tokio::spawn(async move { v.send(&format!("slow {i}"), "gemma").await.status })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let m = Visitor::new(&server).get("/metrics").await.body;
+    assert_eq!(
+        sample(&m, r#"hybrid_chat_model_in_flight{model="gemma"}"#),
+        3.0
+    );
+    for s in sends {
+        assert_eq!(s.await.expect("send"), 200);
+    }
+    let m = Visitor::new(&server).get("/metrics").await.body;
+    assert_eq!(
+        sample(&m, r#"hybrid_chat_model_in_flight{model="gemma"}"#),
+        0.0
+    );
+}
