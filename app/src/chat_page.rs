@@ -19,7 +19,7 @@ pub use ssr::server_fn_paths;
 /// page request's cookies; the result is serialised into the HTML, so hydration needs no fetch.
 #[server(prefix = "/api", endpoint = "load_chat")]
 pub async fn load_chat() -> Result<ChatView, ChatError> {
-    ssr::load_chat().await
+    ssr::reported(ssr::load_chat().await)
 }
 
 /// Sends one message. The history comes from the store, never from the client.
@@ -31,7 +31,7 @@ pub async fn send_message(
     top_p: String,
     max_tokens: String,
 ) -> Result<TurnView, ChatError> {
-    ssr::send_message(&message, &model, &temperature, &top_p, &max_tokens).await
+    ssr::reported(ssr::send_message(&message, &model, &temperature, &top_p, &max_tokens).await)
 }
 
 /// Sends one message to both models at once; both replies are stored with the message.
@@ -42,23 +42,23 @@ pub async fn compare_models(
     top_p: String,
     max_tokens: String,
 ) -> Result<TurnView, ChatError> {
-    ssr::compare_models(&message, &temperature, &top_p, &max_tokens).await
+    ssr::reported(ssr::compare_models(&message, &temperature, &top_p, &max_tokens).await)
 }
 
 /// Opens one of the visitor's past chats.
 #[server(prefix = "/api", endpoint = "open_session")]
 pub async fn open_session(id: String) -> Result<Vec<Message>, ChatError> {
-    ssr::open_session(&id).await
+    ssr::reported(ssr::open_session(&id).await)
 }
 
 #[server(prefix = "/api", endpoint = "rename_session")]
 pub async fn rename_session(id: String, title: String) -> Result<SessionSummary, ChatError> {
-    ssr::rename_session(&id, &title).await
+    ssr::reported(ssr::rename_session(&id, &title).await)
 }
 
 #[server(prefix = "/api", endpoint = "delete_session")]
 pub async fn delete_session(id: String) -> Result<(), ChatError> {
-    ssr::delete_session(&id).await
+    ssr::reported(ssr::delete_session(&id).await)
 }
 
 /// Starts a fresh session: the old one stays stored, the cookie no longer points at it.
@@ -528,6 +528,14 @@ mod ssr {
             super::RenameSession::PATH,
             super::DeleteSession::PATH,
         ]
+    }
+
+    /// Gives a failed call its HTTP status (400 for bad input, 503 when not saved, …).
+    pub fn reported<T>(result: Result<T, ChatError>) -> Result<T, ChatError> {
+        if let Err(e) = &result {
+            e.set_response_status();
+        }
+        result
     }
 
     fn services() -> Result<Services, ChatError> {

@@ -151,6 +151,51 @@ impl ChatError {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl ChatError {
+    /// Sets this error's HTTP status on the response being built. A plain form post keeps
+    /// leptos_axum's redirect back to the page, which carries the error in its URL.
+    pub fn set_response_status(&self) {
+        use leptos::prelude::use_context;
+        let Some(parts) = use_context::<http::request::Parts>() else {
+            return;
+        };
+        let wants_page = parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        if !wants_page {
+            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                res.set_status(self.status());
+            }
+        }
+    }
+
+    /// The HTTP status a server function answers with when it fails (for callers that read
+    /// JSON; a plain form post is redirected back to the page instead).
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            ChatError::Input(_) | ChatError::Transport(_) => S::BAD_REQUEST,
+            ChatError::NoSuchChat => S::NOT_FOUND,
+            ChatError::NotSaved | ChatError::Store(_) => S::SERVICE_UNAVAILABLE,
+            ChatError::Model(e) => match e {
+                ModelError::TimedOut(_) => S::GATEWAY_TIMEOUT,
+                ModelError::NotConfigured(_) | ModelError::Busy(_) => S::SERVICE_UNAVAILABLE,
+                ModelError::Rejected { .. }
+                | ModelError::Blocked { .. }
+                | ModelError::OutOfTokens(_) => S::UNPROCESSABLE_ENTITY,
+                ModelError::Unreachable(_)
+                | ModelError::BackendError(_)
+                | ModelError::BadReply(_)
+                | ModelError::Empty(_)
+                | ModelError::AuthFailed(_) => S::BAD_GATEWAY,
+            },
+        }
+    }
+}
+
 impl FromServerFnError for ChatError {
     type Encoder = JsonEncoding;
 
@@ -162,7 +207,12 @@ impl FromServerFnError for ChatError {
             ServerFnErrorErr::Response(_) => "bad response",
             _ => "server error",
         };
-        ChatError::Transport(what.to_string())
+        let error = ChatError::Transport(what.to_string());
+        // On the server this runs when a request's arguments cannot be decoded: a 400, not
+        // the 500 server_fn would answer with.
+        #[cfg(feature = "ssr")]
+        error.set_response_status();
+        error
     }
 }
 

@@ -182,7 +182,7 @@ async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written()
         started.elapsed() < std::time::Duration::from_secs(5),
         "bounded by the timeout"
     );
-    assert_eq!(reply.status, 500);
+    assert_eq!(reply.status, 504);
     assert_eq!(reply.json(), json!({"Model": {"TimedOut": "gemma"}}));
     assert_eq!(
         stored_messages(&server.sqlite_path(), &me.session()).len(),
@@ -225,7 +225,7 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
             },
         );
         let reply = me.send("hello", "gemma").await;
-        assert_eq!(reply.status, 500, "{fault:?}");
+        assert_eq!(reply.status, support::status_for(&expected), "{fault:?}");
         assert_eq!(reply.json(), expected, "{fault:?}");
     }
     assert_eq!(count_all_messages(&server.sqlite_path()), 0);
@@ -313,7 +313,7 @@ async fn bad_input_gets_clear_errors_and_reaches_no_model() {
     ];
     for (form, expected) in cases {
         let reply = me.call("/api/send", &form).await;
-        assert_eq!(reply.status, 500, "{form:?}");
+        assert_eq!(reply.status, support::status_for(&expected), "{form:?}");
         assert_eq!(reply.json(), expected, "{form:?}");
     }
     let mut too_long = send("", "gemma", "1", "0.5", "10");

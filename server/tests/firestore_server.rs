@@ -55,7 +55,7 @@ async fn chats_live_in_firestore_and_readiness_follows_it() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let reply = me.send("while down", "gemma").await;
-    assert_eq!(reply.status, 500);
+    assert_eq!(reply.status, 503);
     let error = reply.json();
     assert!(
         [

@@ -38,7 +38,7 @@ async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
             ..Behaviour::default()
         },
     );
-    assert_eq!(me.send("four", "gemma").await.status, 500);
+    assert_eq!(me.send("four", "gemma").await.status, 502);
     // Garbage paths must not become labels.
     me.get("/api/no-such-function-1").await;
     me.get("/api/no-such-function-2").await;
@@ -72,7 +72,7 @@ async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
     assert_eq!(
         sample(
             &m,
-            r#"hybrid_chat_http_requests_total{route="/api/send",status="500"}"#
+            r#"hybrid_chat_http_requests_total{route="/api/send",status="502"}"#
         ),
         1.0
     );

@@ -68,6 +68,17 @@ impl Emulator {
         }
     }
 
+    /// Freezes the emulator (SIGSTOP): connections stay open and nothing answers, as when a
+    /// database stalls. Its data survives, unlike a restart of this in-memory emulator.
+    pub fn pause(&self) {
+        signal(self.child.id(), "-STOP");
+    }
+
+    /// Lets a paused emulator run again (SIGCONT).
+    pub fn resume(&self) {
+        signal(self.child.id(), "-CONT");
+    }
+
     pub fn port(&self) -> u16 {
         self.host
             .rsplit(':')
@@ -98,4 +109,12 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {sig} {pid} failed");
 }

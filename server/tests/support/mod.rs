@@ -249,6 +249,37 @@ impl Visitor {
         }
     }
 
+    /// Another tab of the same browser: same cookies, its own connection.
+    pub fn twin(&self) -> Visitor {
+        Visitor {
+            client: self.client.clone(),
+            base: self.base.clone(),
+            cookie: self.cookie.clone(),
+            owner: self.owner.clone(),
+        }
+    }
+
+    /// Posts a raw body with the given content type (for malformed requests). `Err` if the
+    /// server closed the connection before answering (as it may for an oversized body).
+    pub async fn post_raw(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Reply, reqwest::Error> {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .header("accept", "application/json")
+            .body(body);
+        if let Some(c) = self.cookie_header() {
+            req = req.header("cookie", c);
+        }
+        let response = req.send().await?;
+        Ok(self.finish(response).await)
+    }
+
     fn adopt_cookies(&mut self, reply: &Reply) {
         if let Some(v) = reply.cookie("hc_session") {
             self.cookie = (!v.is_empty()).then(|| format!("hc_session={v}"));
@@ -386,4 +417,24 @@ pub fn count_all_messages(db: &Path) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("open db");
     conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
         .expect("count")
+}
+
+/// The HTTP status a failed server function must answer with, by the error's JSON (the
+/// API contract, written out here independently of the server's mapping).
+pub fn status_for(error: &serde_json::Value) -> u16 {
+    let text = error.to_string();
+    let has = |k: &str| text.contains(&format!("\"{k}\""));
+    if has("Input") || has("Transport") {
+        400
+    } else if has("NoSuchChat") {
+        404
+    } else if has("NotSaved") || has("Store") || has("Busy") || has("NotConfigured") {
+        503
+    } else if has("TimedOut") {
+        504
+    } else if has("Rejected") || has("Blocked") || has("OutOfTokens") {
+        422
+    } else {
+        502
+    }
 }

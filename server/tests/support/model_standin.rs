@@ -59,6 +59,8 @@ pub struct Behaviour {
     pub fault: Option<Fault>,
     /// Apply the fault to this many requests, then answer normally; `None` means always.
     pub fault_times: Option<u32>,
+    /// Apply the fault to about this percentage of requests, picked at random.
+    pub fault_percent: Option<u32>,
     /// Fixed reply text; by default the reply echoes the last user message.
     pub reply: Option<String>,
     /// `GET /health` answers 503 when set.
@@ -204,7 +206,10 @@ async fn enter(
         let mut all = lock(&s.behaviour);
         let b = all.entry(backend.into()).or_default();
         let fault = match (b.fault, b.fault_times) {
-            (Some(f), None) => Some(f),
+            (Some(f), None) => match b.fault_percent {
+                Some(p) => (roll() % 100 < u64::from(p)).then_some(f),
+                None => Some(f),
+            },
             (Some(f), Some(n)) if n > 0 => {
                 b.fault_times = Some(n - 1);
                 Some(f)
@@ -220,6 +225,23 @@ async fn enter(
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
     (guard, behaviour, fault)
+}
+
+/// A random number (splitmix64 over a counter seeded from the clock): enough for fault dice.
+fn roll() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    if STATE.load(Ordering::Relaxed) == 0 {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        let _ = STATE.compare_exchange(0, seed | 1, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    let mut z = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Faults that look the same whatever the API.
