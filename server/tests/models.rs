@@ -265,9 +265,12 @@ async fn a_burst_never_exceeds_the_in_flight_cap() {
             ..Default::default()
         },
     );
-    let tasks: Vec<_> = (0..50)
-        .map(|i| {
-            let mut visitor = Visitor::new(&server);
+    // Clients first, so the 50 sends start together.
+    let visitors: Vec<Visitor> = (0..50).map(|_| Visitor::new(&server)).collect();
+    let tasks: Vec<_> = visitors
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut visitor)| {
             tokio::spawn(async move {
                 let reply = visitor.send(&format!("burst {i}"), "gemma").await;
                 (reply.status, reply.body)
