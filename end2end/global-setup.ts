@@ -1,7 +1,7 @@
 // Starts the vLLM stand-in and the release server (both built by .ci/test) on free ports with a
 // fresh SQLite file, and stops them when the run ends.
 import { spawn, ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,25 +72,66 @@ export default async function globalSetup() {
       token_uri: `${standinUrl}/token`,
     }),
   );
-  const server = spawn(need(join(targetDir, 'release/hybrid-chat')), [], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: need(join(root, 'target/site')),
-      LEPTOS_OUTPUT_NAME: 'hybrid-chat',
-      SQLITE_PATH: join(data, 'chat.sqlite3'),
-      VLLM_BASE_URL: standinUrl,
-      VERTEX_BASE_URL: standinUrl,
-      GOOGLE_APPLICATION_CREDENTIALS: keyFile,
-      MODEL_TIMEOUT_SECS: '5',
-      MODEL_PROBE_INTERVAL_SECS: '1',
-      RUST_LOG: 'warn',
-    },
+  const startServer = async (port: number, db: string, extra: Record<string, string>) => {
+    const server = spawn(need(join(targetDir, 'release/hybrid-chat')), [], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        PATH: process.env.PATH,
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_SITE_ROOT: need(join(root, 'target/site')),
+        LEPTOS_OUTPUT_NAME: 'hybrid-chat',
+        SQLITE_PATH: join(data, db),
+        VLLM_BASE_URL: standinUrl,
+        VERTEX_BASE_URL: standinUrl,
+        GOOGLE_APPLICATION_CREDENTIALS: keyFile,
+        MODEL_TIMEOUT_SECS: '5',
+        MODEL_PROBE_INTERVAL_SECS: '1',
+        RUST_LOG: 'warn',
+        ...extra,
+      },
+    });
+    children.push(server);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(`${url}/readyz`, 'hybrid-chat');
+    return url;
+  };
+  const baseUrl = await startServer(port, 'chat.sqlite3', {});
+
+  // A second server behind "Identity-Aware Proxy": it trusts tokens signed by a key made here
+  // and published at the stand-in's JWKS endpoint, and limits each person to 3 turns an hour (one fixed window for the whole run).
+  const iapKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...iapKey.publicKey.export({ format: 'jwk' }), kid: 'e2e-iap', alg: 'ES256', use: 'sig' };
+  const published = await fetch(`${standinUrl}/iap/jwk`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ keys: [jwk] }),
   });
-  children.push(server);
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitFor(`${baseUrl}/readyz`, 'hybrid-chat');
+  if (!published.ok) throw new Error('could not publish the IAP test key');
+  const audience = '/projects/123456/global/backendServices/42';
+  const b64 = (v: object | Buffer) =>
+    (Buffer.isBuffer(v) ? v : Buffer.from(JSON.stringify(v))).toString('base64url');
+  const token = (email: string) => {
+    const now = Math.floor(Date.now() / 1000);
+    const head = b64({ alg: 'ES256', typ: 'JWT', kid: 'e2e-iap' });
+    const body = b64({
+      iss: 'https://cloud.google.com/iap', aud: audience, sub: `accounts.google.com:${email}`,
+      email, iat: now, exp: now + 3600,
+    });
+    const signature = sign('sha256', Buffer.from(`${head}.${body}`), {
+      key: iapKey.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    });
+    return `${head}.${body}.${b64(signature)}`;
+  };
+  process.env.HC_IAP_URL = await startServer(await freePort(), 'iap.sqlite3', {
+    IAP_AUDIENCE: audience,
+    IAP_JWKS_URL: `${standinUrl}/iap/jwk`,
+    TURNS_PER_WINDOW: '3',
+    TURN_WINDOW_SECS: '3600',
+  });
+  for (const who of ['alice', 'bob', 'carol']) {
+    process.env[`HC_TOKEN_${who.toUpperCase()}`] = token(`${who}@example.com`);
+  }
   // Credentials are looked for in the background; wait until Gemini can be picked.
   const deadline = Date.now() + 20_000;
   while (!(await (await fetch(baseUrl)).text()).includes('<option value="gemini">')) {

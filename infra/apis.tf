@@ -6,6 +6,7 @@ locals {
     "container.googleapis.com",
     "firestore.googleapis.com",
     "aiplatform.googleapis.com",
+    "iap.googleapis.com",
   ]
 }
 

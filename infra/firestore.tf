@@ -30,3 +30,15 @@ resource "google_firestore_index" "sessions_by_owner" {
     order      = "DESCENDING"
   }
 }
+
+# Per-visitor limit counters (collection visitor_usage) carry an expires_at timestamp; this
+# TTL policy lets Firestore delete them once their window or day is over.
+resource "google_firestore_field" "usage_ttl" {
+  project    = var.project_id
+  database   = google_firestore_database.chats.name
+  collection = "visitor_usage"
+  field      = "expires_at"
+
+  ttl_config {}
+  index_config {}
+}

@@ -75,3 +75,9 @@ variable "deletion_protection" {
   type        = bool
   default     = false
 }
+
+variable "iap_members" {
+  description = "Who may use the app behind Identity-Aware Proxy, e.g. [\"user:ana@example.com\", \"group:chat@example.com\", \"domain:example.com\"]."
+  type        = list(string)
+  default     = []
+}

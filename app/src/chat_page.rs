@@ -718,6 +718,11 @@ mod ssr {
                 id
             }
         };
+        // Limits count against who sent the turn, before anything else is spent on it.
+        let visitor = session::visitor_key(&parts);
+        if let Some(limits) = &services.limits {
+            limits.admit(&visitor).await?;
+        }
         let history = services.store.load(&session).await?;
         let user_at_ms = now_ms();
 
@@ -775,6 +780,10 @@ mod ssr {
                 tracing::error!(error = ?e, "turn not saved");
                 ChatError::NotSaved
             })?;
+        if let Some(limits) = &services.limits {
+            let tokens = turn_tokens(&turn);
+            limits.charge(&visitor, tokens).await;
+        }
         let mut stored = appended.messages.into_iter().map(to_view);
         let user = stored.next().ok_or(ChatError::NotSaved)?;
         Ok(TurnView {
@@ -782,6 +791,18 @@ mod ssr {
             replies: stored.collect(),
             session: appended.session,
         })
+    }
+
+    /// Tokens a turn cost: what the models reported, or about one per four characters of
+    /// prompt and reply when a backend reports nothing.
+    fn turn_tokens(turn: &NewTurn) -> u64 {
+        turn.replies
+            .iter()
+            .map(|r| match r.usage {
+                Some(u) => u64::from(u.total_tokens),
+                None => ((turn.user_text.len() + r.text.len()) / 4) as u64,
+            })
+            .sum()
     }
 
     pub fn new_chat() -> Result<(), ChatError> {

@@ -121,6 +121,28 @@ impl StoreError {
     }
 }
 
+/// A per-visitor limit refused the turn before it reached a model; nothing was stored.
+#[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
+pub enum LimitError {
+    #[error("You've sent {limit} messages in {window_s} seconds, the most allowed. You can send again in {retry_after_s} s.")]
+    TooManyTurns {
+        limit: u32,
+        window_s: u64,
+        retry_after_s: u64,
+    },
+    #[error("You've used today's budget of {budget} tokens. It resets at midnight UTC, in {}.", hours_minutes(*.resets_in_s))]
+    OverBudget { budget: u64, resets_in_s: u64 },
+}
+
+fn hours_minutes(secs: u64) -> String {
+    let minutes = secs.div_ceil(60);
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
 /// The error every server function returns.
 #[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
 pub enum ChatError {
@@ -133,6 +155,8 @@ pub enum ChatError {
     NotSaved,
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Limited(#[from] LimitError),
     /// The chat does not exist, or belongs to someone else: the same answer for both.
     #[error("That chat no longer exists.")]
     NoSuchChat,
@@ -146,7 +170,10 @@ impl ChatError {
         match self {
             ChatError::Input(_) | ChatError::NoSuchChat => false,
             ChatError::Model(e) => e.retryable(),
-            ChatError::NotSaved | ChatError::Store(_) | ChatError::Transport(_) => true,
+            ChatError::NotSaved
+            | ChatError::Store(_)
+            | ChatError::Transport(_)
+            | ChatError::Limited(_) => true,
         }
     }
 }
@@ -179,6 +206,7 @@ impl ChatError {
         match self {
             ChatError::Input(_) | ChatError::Transport(_) => S::BAD_REQUEST,
             ChatError::NoSuchChat => S::NOT_FOUND,
+            ChatError::Limited(_) => S::TOO_MANY_REQUESTS,
             ChatError::NotSaved | ChatError::Store(_) => S::SERVICE_UNAVAILABLE,
             ChatError::Model(e) => match e {
                 ModelError::TimedOut(_) => S::GATEWAY_TIMEOUT,
@@ -230,6 +258,24 @@ mod tests {
         assert!(e.retryable());
         let e = ChatError::Transport("malformed request".into());
         assert!(!e.to_string().contains("serde"));
+    }
+
+    #[test]
+    fn limits_say_when_they_reset() {
+        let e = ChatError::from(LimitError::TooManyTurns {
+            limit: 10,
+            window_s: 60,
+            retry_after_s: 42,
+        });
+        assert_eq!(
+            e.to_string(),
+            "You've sent 10 messages in 60 seconds, the most allowed. You can send again in 42 s."
+        );
+        let e = LimitError::OverBudget {
+            budget: 50_000,
+            resets_in_s: 3 * 3600 + 5 * 60 - 30,
+        };
+        assert!(e.to_string().ends_with("in 3 h 5 min."), "{e}");
     }
 
     #[test]

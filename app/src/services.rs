@@ -3,7 +3,7 @@
 //! how they are built.
 
 use crate::conversation::{AppendedTurn, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
-use crate::errors::{ModelError, StoreError};
+use crate::errors::{ChatError, ModelError, StoreError};
 use crate::models::{Availability, ModelId, ModelOption};
 use crate::params::GenParams;
 use crate::session::{OwnerId, SessionId};
@@ -79,6 +79,17 @@ pub trait ChatStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+/// Per-visitor limits (turns per window, tokens per day). Checked before a turn reaches a
+/// model; a refused turn stores nothing.
+#[async_trait]
+pub trait TurnLimits: Send + Sync {
+    /// Counts one turn for `visitor`, or refuses it ([`ChatError::Limited`]).
+    async fn admit(&self, visitor: &str) -> Result<(), ChatError>;
+
+    /// Adds the tokens a stored turn used to the visitor's daily budget.
+    async fn charge(&self, visitor: &str, tokens: u64);
+}
+
 /// The conversation as `target` should see it. After a compare, a user message has one reply
 /// per model; each model sees its own (any other model sees the first), so roles still alternate
 /// as Gemma's chat template requires.
@@ -118,6 +129,8 @@ pub fn prompt_history(history: &[StoredMessage], target: ModelId) -> Vec<PromptM
 pub struct Services {
     pub store: Arc<dyn ChatStore>,
     pub models: Vec<Arc<dyn ChatModel>>,
+    /// `None` when no limit is configured.
+    pub limits: Option<Arc<dyn TurnLimits>>,
 }
 
 impl Services {

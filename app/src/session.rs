@@ -47,8 +47,8 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// Who owns sessions: today the browser (a random id in its own HttpOnly cookie). Same format
-/// and checks as [`SessionId`], never interchangeable with it.
+/// Who owns sessions: a signed-in user, or else the browser (a random id in its own HttpOnly
+/// cookie). Same format and checks as [`SessionId`], never interchangeable with it.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct OwnerId(String);
 
@@ -72,7 +72,40 @@ impl fmt::Debug for OwnerId {
     }
 }
 
+/// A person signed in through Identity-Aware Proxy, put in the request's extensions by the
+/// server once their IAP token checks out.
+#[derive(Clone, Debug)]
+pub struct VerifiedUser {
+    /// Derived from IAP's stable subject, so the same person owns the same sessions in any
+    /// browser.
+    pub owner: OwnerId,
+    pub email: String,
+}
+
+/// The address the request came from (the load balancer's, behind a proxy that hides it).
+#[derive(Clone, Copy, Debug)]
+pub struct PeerIp(pub std::net::IpAddr);
+
+/// Whom per-visitor limits count against: the signed-in user; else the browser, if it sent its
+/// owner cookie; else its address, so dropping cookies does not reset a limit.
+pub fn visitor_key(parts: &Parts) -> String {
+    if let Some(user) = parts.extensions.get::<VerifiedUser>() {
+        return format!("user:{}", user.owner.as_str());
+    }
+    if let Some(owner) = cookie(parts, OWNER_COOKIE).and_then(OwnerId::parse) {
+        return format!("browser:{}", owner.as_str());
+    }
+    match parts.extensions.get::<PeerIp>() {
+        Some(PeerIp(ip)) => format!("ip:{ip}"),
+        None => "ip:unknown".into(),
+    }
+}
+
+/// Who owns the visitor's sessions: the signed-in user if there is one, else the browser.
 pub fn owner_from(parts: &Parts) -> Option<OwnerId> {
+    if let Some(user) = parts.extensions.get::<VerifiedUser>() {
+        return Some(user.owner.clone());
+    }
     cookie(parts, OWNER_COOKIE).and_then(OwnerId::parse)
 }
 

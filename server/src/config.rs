@@ -1,6 +1,7 @@
 //! The server's configuration: one typed struct, read once at start from environment variables,
 //! with defaults that work on a laptop. Every variable is documented in the README.
 
+pub use crate::limits::LimitsConfig;
 use leptos::config::LeptosOptions;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -103,6 +104,17 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Longest a graceful shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// Identity-Aware Proxy; `None` leaves sessions owned by the browser.
+    pub iap: Option<IapConfig>,
+    pub limits: LimitsConfig,
+}
+
+/// Set `IAP_AUDIENCE` to require IAP's signed header on every request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IapConfig {
+    /// `/projects/PROJECT_NUMBER/global/backendServices/SERVICE_ID` (or the Gateway's).
+    pub audience: String,
+    pub jwks_url: String,
 }
 
 impl Config {
@@ -240,6 +252,26 @@ impl Config {
             system_prompt: var("SYSTEM_PROMPT"),
             log_format,
             shutdown_grace: secs(&var, "SHUTDOWN_GRACE_SECS", 20.0)?,
+            iap: match var("IAP_AUDIENCE") {
+                None => None,
+                Some(audience) => Some(IapConfig {
+                    audience: audience.trim().to_string(),
+                    jwks_url: match var("IAP_JWKS_URL") {
+                        Some(url) => parse_base_url("IAP_JWKS_URL", &url)?,
+                        None => crate::iap::GOOGLE_JWKS_URL.into(),
+                    },
+                }),
+            },
+            limits: LimitsConfig {
+                turns: match optional_count(&var, "TURNS_PER_WINDOW")? {
+                    Some(n) => Some((
+                        u32::try_from(n).unwrap_or(u32::MAX),
+                        secs(&var, "TURN_WINDOW_SECS", 60.0)?,
+                    )),
+                    None => None,
+                },
+                tokens_per_day: optional_count(&var, "TOKENS_PER_DAY")?.map(|n| n as u64),
+            },
         })
     }
 }
@@ -293,6 +325,25 @@ fn count(
             var: key,
             value: raw,
             reason: "expected a whole number between 1 and 100000".into(),
+        }),
+    }
+}
+
+/// A positive whole number, or `None` when unset or `0` (the limit is off).
+fn optional_count(
+    var: &impl Fn(&'static str) -> Option<String>,
+    key: &'static str,
+) -> Result<Option<usize>, ConfigError> {
+    let Some(raw) = var(key) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<usize>() {
+        Ok(0) => Ok(None),
+        Ok(v) if v <= 1_000_000_000 => Ok(Some(v)),
+        _ => Err(ConfigError {
+            var: key,
+            value: raw,
+            reason: "expected a whole number (0 turns the limit off)".into(),
         }),
     }
 }

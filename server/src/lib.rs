@@ -5,16 +5,21 @@ pub mod backends;
 pub mod config;
 pub mod export;
 pub mod health;
+pub mod iap;
+pub mod limits;
 pub mod metrics;
 pub mod routes;
 pub mod store;
 pub mod telemetry;
 
-use app::services::{ChatStore, Services};
+use app::services::{ChatStore, Services, TurnLimits};
 use config::Config;
+use iap::IapVerifier;
+use limits::{Limiter, UsageCounters};
 use metrics::instrumented::{MeteredModel, MeteredStore};
 use metrics::Metrics;
 use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -40,21 +45,42 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
 
     let metrics = Metrics::new();
-    let store = MeteredStore::wrap(open_store(&config.store).await?, metrics.clone());
+    let (store, counters) = open_store(&config.store).await?;
+    let store = MeteredStore::wrap(store, metrics.clone());
     let models = backends::start(&config)?
         .into_iter()
         .map(|model| MeteredModel::wrap(model, metrics.clone()))
         .collect();
-    let services = Services { store, models };
+    let limits = (!config.limits.is_off()).then(|| {
+        tracing::info!(limits = ?config.limits, "per-visitor limits on");
+        Arc::new(Limiter::new(counters, config.limits, metrics.clone())) as Arc<dyn TurnLimits>
+    });
+    let services = Services {
+        store,
+        models,
+        limits,
+    };
+    let iap = match &config.iap {
+        Some(iap) => {
+            tracing::info!(audience = %iap.audience, "Identity-Aware Proxy required");
+            Some(Arc::new(IapVerifier::new(
+                iap.audience.clone(),
+                iap.jwks_url.clone(),
+                backends::transport::client(Duration::from_secs(5), Duration::from_secs(10))?,
+            )))
+        }
+        None => None,
+    };
 
     let addr = config.leptos.site_addr;
-    let app = routes::router(config.leptos.clone(), services, metrics);
+    let app = routes::router(config.leptos.clone(), services, metrics, iap);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
     tracing::info!(%addr, vllm = %config.vllm.base_url, vertex = %config.vertex.base_url, "hybrid-chat listening");
 
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing requests in flight");
@@ -73,12 +99,15 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     }
 }
 
-async fn open_store(config: &config::StoreConfig) -> Result<Arc<dyn ChatStore>, StartError> {
+/// The chat store, and the same store as the home of the limit counters.
+type Stores = (Arc<dyn ChatStore>, Arc<dyn UsageCounters>);
+
+async fn open_store(config: &config::StoreConfig) -> Result<Stores, StartError> {
     match config {
         config::StoreConfig::Sqlite { path } => {
-            let store = store::sqlite::SqliteStore::open(path)?;
+            let store = Arc::new(store::sqlite::SqliteStore::open(path)?);
             tracing::info!(path = %path.display(), "embedded SQLite store open");
-            Ok(Arc::new(store))
+            Ok((store.clone(), store))
         }
         config::StoreConfig::Firestore {
             project,
@@ -108,7 +137,8 @@ async fn open_store(config: &config::StoreConfig) -> Result<Arc<dyn ChatStore>, 
                     .await
                     .map_err(|e| StartError::Firestore(e.to_string()))?;
             tracing::info!(%project, %database, "Firestore store connected");
-            Ok(Arc::new(store))
+            let store = Arc::new(store);
+            Ok((store.clone(), store))
         }
     }
 }

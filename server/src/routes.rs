@@ -1,17 +1,23 @@
 //! The HTTP surface: the page, the server functions, probes and static files, with the layers
 //! every response passes through.
 
+use crate::iap::{self, IapVerifier};
 use crate::metrics::{self, Metrics};
 use crate::{export, health};
 use app::services::Services;
+use app::session::PeerIp;
 use app::shell::shell;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request};
+use axum::middleware::Next;
 use axum::response::IntoResponse;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -22,7 +28,12 @@ use tower_http::trace::TraceLayer;
 /// Largest request body accepted: a maximal message, URL-encoded, fits with room to spare.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
-pub fn router(options: LeptosOptions, services: Services, metrics: Arc<Metrics>) -> Router {
+pub fn router(
+    options: LeptosOptions,
+    services: Services,
+    metrics: Arc<Metrics>,
+    iap: Option<Arc<IapVerifier>>,
+) -> Router {
     let context = {
         let services = services.clone();
         move || provide_context(services.clone())
@@ -51,7 +62,7 @@ pub fn router(options: LeptosOptions, services: Services, metrics: Arc<Metrics>)
         .precompressed_br()
         .precompressed_gzip();
 
-    Router::new()
+    let router = Router::new()
         .route("/", get(page))
         .route(
             "/api/{*server_fn}",
@@ -63,6 +74,13 @@ pub fn router(options: LeptosOptions, services: Services, metrics: Arc<Metrics>)
         .fallback_service(static_files)
         .with_state(services)
         .route("/metrics", get(metrics::export).with_state(metrics.clone()))
+        .layer(middleware::from_fn(peer_ip));
+    // Inside the metrics layer, so refused requests are counted too (as 401s).
+    let router = match iap {
+        Some(verifier) => router.layer(middleware::from_fn_with_state(verifier, iap::require)),
+        None => router,
+    };
+    router
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
         .layer(CompressionLayer::new())
@@ -80,6 +98,14 @@ pub fn router(options: LeptosOptions, services: Services, metrics: Arc<Metrics>)
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// Hands the connection's address to the server functions (per-visitor limits fall back to it).
+async fn peer_ip(mut req: Request<Body>, next: Next) -> Response {
+    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+        req.extensions_mut().insert(PeerIp(addr.ip()));
+    }
+    next.run(req).await
 }
 
 /// The span every log line of a request sits in: a request id (the caller's `x-request-id`, or a

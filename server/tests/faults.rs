@@ -431,7 +431,7 @@ async fn killed_mid_burst(standin: &StandIn) -> Tally {
     }
     for (session, texts) in &by_session {
         let rows = stored_messages(&server.sqlite_path(), session);
-        if rows.len() % 2 != 0 || rows.iter().enumerate().any(|(i, r)| r.0 != i as i64) {
+        if !rows.len().is_multiple_of(2) || rows.iter().enumerate().any(|(i, r)| r.0 != i as i64) {
             t.problems
                 .push(format!("session {session} has a half-written turn"));
         }

@@ -8,6 +8,7 @@ use app::models::ModelId;
 use app::params::GenParams;
 use app::services::ChatStore;
 use app::session::{OwnerId, SessionId};
+use server::limits::UsageCounters;
 use server::store::firestore::FirestoreStore;
 use server::store::sqlite::SqliteStore;
 use std::sync::Arc;
@@ -252,11 +253,43 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
     );
 }
 
+/// The per-visitor limit counters: atomic adds, from many tasks at once, that outlive the
+/// process (the limits must hold across restarts and replicas).
+async fn counters_contract(name: &str, counters: Arc<dyn UsageCounters>) {
+    println!("[{name}] limit counters add atomically");
+    let far = 4_102_444_800_000; // 2100-01-01
+    assert_eq!(counters.get("turns-a-1").await.expect("get"), 0);
+    assert_eq!(counters.add("turns-a-1", 1, far).await.expect("add"), 1);
+    assert_eq!(counters.add("turns-a-1", 41, far).await.expect("add"), 42);
+    let adds: Vec<_> = (0..20)
+        .map(|_| {
+            let c = counters.clone();
+            tokio::spawn(async move { c.add("turns-b-1", 1, far).await.expect("add") })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for a in adds {
+        seen.push(a.await.expect("join"));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        (1..=20).collect::<Vec<i64>>(),
+        "every add saw its own count"
+    );
+    assert_eq!(counters.get("turns-b-1").await.expect("get"), 20);
+    assert_eq!(counters.get("turns-a-1").await.expect("get"), 42);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sqlite_store_keeps_the_contract() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteStore::open(&dir.path().join("chat.sqlite3")).expect("open"));
-    contract("sqlite", store, async || {}).await;
+    let path = dir.path().join("chat.sqlite3");
+    let store = Arc::new(SqliteStore::open(&path).expect("open"));
+    contract("sqlite", store.clone(), async || {}).await;
+    counters_contract("sqlite", store).await;
+    let reopened = SqliteStore::open(&path).expect("reopen");
+    assert_eq!(reopened.get("turns-b-1").await.expect("get"), 20);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -270,8 +303,10 @@ async fn firestore_store_keeps_the_contract_on_the_emulator() {
         .expect("connect to the emulator");
     emulator.wipe("hybrid-chat-test", "chat-app-db").await;
     let store = Arc::new(store);
-    contract("firestore", store, async || {
+    contract("firestore", store.clone(), async || {
         emulator.wipe("hybrid-chat-test", "chat-app-db").await
     })
     .await;
+    emulator.wipe("hybrid-chat-test", "chat-app-db").await;
+    counters_contract("firestore", store).await;
 }

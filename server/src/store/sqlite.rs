@@ -5,6 +5,7 @@
 //! serialises two tabs appending to the same session: both turns land, in a consistent order.
 //! rusqlite is synchronous, so calls run on tokio's blocking pool.
 
+use crate::limits::UsageCounters;
 #[cfg(test)]
 use app::conversation::NewReply;
 use app::conversation::{AppendedTurn, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
@@ -67,6 +68,13 @@ const MIGRATIONS: &[&str] = &[
     // 2: sessions belong to an owner (the browser that created them).
     "ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT '';
      CREATE INDEX IF NOT EXISTS sessions_by_owner ON sessions (owner, updated_at_ms DESC);",
+    // 3: per-visitor limit counters (server/src/limits.rs).
+    "CREATE TABLE usage_counters (
+         key           TEXT PRIMARY KEY,
+         value         INTEGER NOT NULL,
+         expires_at_ms INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX usage_counters_by_expiry ON usage_counters (expires_at_ms);",
 ];
 
 #[derive(Clone)]
@@ -355,6 +363,50 @@ impl ChatStore for SqliteStore {
         self.with_conn(|conn| {
             conn.query_row("SELECT 1", [], |_| Ok(()))
                 .map_err(|_| StoreError::Unavailable)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl UsageCounters for SqliteStore {
+    async fn add(&self, key: &str, delta: i64, expires_at_ms: i64) -> Result<i64, StoreError> {
+        let key = key.to_string();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(failed)?;
+            let value: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO usage_counters (key, value, expires_at_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET value = value + excluded.value
+                     RETURNING value",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![key, delta, expires_at_ms], |r| r.get(0))
+                })
+                .map_err(failed)?;
+            // A new counter means a new window began: a good moment to drop the expired ones.
+            if value == delta {
+                tx.prepare_cached("DELETE FROM usage_counters WHERE expires_at_ms < ?1")
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![expires_at_ms - 2 * 24 * 3600 * 1000])
+                    })
+                    .map_err(failed)?;
+            }
+            tx.commit().map_err(failed)?;
+            Ok(value)
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str) -> Result<i64, StoreError> {
+        let key = key.to_string();
+        self.with_conn(move |conn| {
+            conn.prepare_cached("SELECT value FROM usage_counters WHERE key = ?1")
+                .and_then(|mut stmt| stmt.query_row(params![key], |r| r.get(0)).optional())
+                .map(Option::unwrap_or_default)
+                .map_err(failed)
         })
         .await
     }

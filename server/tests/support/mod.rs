@@ -212,6 +212,8 @@ pub struct Visitor {
     pub cookie: Option<String>,
     /// `hc_owner=…`: whose sessions this browser may open.
     pub owner: Option<String>,
+    /// Sent as `x-goog-iap-jwt-assertion`, as IAP would.
+    pub assertion: Option<String>,
 }
 
 pub struct Reply {
@@ -246,6 +248,7 @@ impl Visitor {
             base: server.url.clone(),
             cookie: None,
             owner: None,
+            assertion: None,
         }
     }
 
@@ -256,6 +259,7 @@ impl Visitor {
             base: self.base.clone(),
             cookie: self.cookie.clone(),
             owner: self.owner.clone(),
+            assertion: self.assertion.clone(),
         }
     }
 
@@ -334,6 +338,9 @@ impl Visitor {
         if let Some(c) = self.cookie_header() {
             req = req.header("cookie", c);
         }
+        if let Some(a) = &self.assertion {
+            req = req.header("x-goog-iap-jwt-assertion", a);
+        }
         let response = req.send().await.expect("GET");
         self.finish(response).await
     }
@@ -364,6 +371,9 @@ impl Visitor {
             .body(body);
         if let Some(c) = self.cookie_header() {
             req = req.header("cookie", c);
+        }
+        if let Some(a) = &self.assertion {
+            req = req.header("x-goog-iap-jwt-assertion", a);
         }
         let response = req.send().await.expect("POST");
         self.finish(response).await

@@ -74,6 +74,8 @@ struct Shared {
     /// (now, peak) per backend.
     in_flight: Mutex<HashMap<String, (usize, usize)>>,
     tokens: Mutex<Vec<String>>,
+    /// Served at `GET /iap/jwk`, as IAP publishes its keys.
+    jwks: Mutex<Value>,
 }
 
 #[derive(Clone)]
@@ -96,6 +98,11 @@ impl StandIn {
     }
 
     /// Request bodies received by a backend, oldest first.
+    /// Publishes a JWK set at `/iap/jwk`.
+    pub fn set_jwks(&self, jwks: Value) {
+        *lock(&self.shared.jwks) = jwks;
+    }
+
     pub fn requests(&self, backend: &str) -> Vec<Value> {
         lock(&self.shared.requests)
             .get(backend)
@@ -128,6 +135,7 @@ pub async fn start(port: u16) -> StandIn {
             "/v1/projects/{project}/locations/{location}/publishers/google/models/{call}",
             post(generate_content),
         )
+        .route("/iap/jwk", get(iap_jwks).post(set_iap_jwks))
         .route("/_standin/behaviour/{backend}", post(set_behaviour))
         .route("/_standin/requests/{backend}", get(requests))
         .route("/_standin/stats", get(stats))
@@ -144,6 +152,16 @@ pub async fn start(port: u16) -> StandIn {
 }
 
 // ---- control ----
+
+async fn iap_jwks(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(lock(&s.jwks).clone())
+}
+
+/// Lets the Playwright setup publish keys it generated.
+async fn set_iap_jwks(State(s): State<Arc<Shared>>, Json(jwks): Json<Value>) -> StatusCode {
+    *lock(&s.jwks) = jwks;
+    StatusCode::NO_CONTENT
+}
 
 async fn set_behaviour(
     State(s): State<Arc<Shared>>,

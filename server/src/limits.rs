@@ -1,0 +1,148 @@
+//! Per-visitor limits: turns per window and tokens per day, counted in the chat store so every
+//! replica sees the same counts and they survive restarts.
+//!
+//! Precision given up, on purpose: windows are fixed (aligned to the epoch), so a visitor can
+//! send up to twice the limit across a window boundary; and the budget is checked before a turn
+//! and charged after it, so turns running at once can each pass the check and overshoot it by
+//! their own cost. Both are bounded by one window or one turn's tokens, and neither needs a
+//! lock across replicas, which is what keeps a turn to one extra store write.
+
+use crate::metrics::{LimitLabels, Metrics};
+use app::errors::{ChatError, LimitError, StoreError};
+use app::services::TurnLimits;
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Counters the limits keep in the store. Implemented by both stores.
+#[async_trait]
+pub trait UsageCounters: Send + Sync {
+    /// Adds `delta` to counter `key` (creating it at 0) in one atomic step and returns the new
+    /// value. The store may forget the counter after `expires_at_ms`.
+    async fn add(&self, key: &str, delta: i64, expires_at_ms: i64) -> Result<i64, StoreError>;
+
+    /// The counter's value; 0 if it does not exist.
+    async fn get(&self, key: &str) -> Result<i64, StoreError>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LimitsConfig {
+    /// At most this many turns per `window`.
+    pub turns: Option<(u32, Duration)>,
+    /// At most this many tokens per UTC day.
+    pub tokens_per_day: Option<u64>,
+}
+
+impl LimitsConfig {
+    pub fn is_off(&self) -> bool {
+        self.turns.is_none() && self.tokens_per_day.is_none()
+    }
+}
+
+pub struct Limiter {
+    counters: Arc<dyn UsageCounters>,
+    config: LimitsConfig,
+    metrics: Arc<Metrics>,
+}
+
+impl Limiter {
+    pub fn new(
+        counters: Arc<dyn UsageCounters>,
+        config: LimitsConfig,
+        metrics: Arc<Metrics>,
+    ) -> Limiter {
+        Limiter {
+            counters,
+            config,
+            metrics,
+        }
+    }
+
+    fn refuse(&self, limit: &'static str, error: LimitError) -> ChatError {
+        self.metrics
+            .refused
+            .get_or_create(&LimitLabels { limit })
+            .inc();
+        tracing::info!(limit, "turn refused by a visitor limit");
+        ChatError::Limited(error)
+    }
+}
+
+/// Visitor keys name a user or hold a browser's owner cookie; the store keeps only a hash.
+fn hashed(visitor: &str) -> String {
+    Sha256::digest(visitor.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl TurnLimits for Limiter {
+    async fn admit(&self, visitor: &str) -> Result<(), ChatError> {
+        let visitor = hashed(visitor);
+        let now = now_ms();
+        if let Some(budget) = self.config.tokens_per_day {
+            let day = now / DAY_MS;
+            let used = self
+                .counters
+                .get(&format!("tokens-{visitor}-{day}"))
+                .await?;
+            if used >= budget as i64 {
+                let resets_in_s = (((day + 1) * DAY_MS - now) / 1000) as u64;
+                return Err(self.refuse(
+                    "tokens_per_day",
+                    LimitError::OverBudget {
+                        budget,
+                        resets_in_s,
+                    },
+                ));
+            }
+        }
+        if let Some((limit, window)) = self.config.turns {
+            let window_ms = (window.as_millis() as i64).max(1);
+            let slot = now / window_ms;
+            let ends = (slot + 1) * window_ms;
+            let count = self
+                .counters
+                .add(&format!("turns-{visitor}-{slot}"), 1, ends + window_ms)
+                .await?;
+            if count > i64::from(limit) {
+                return Err(self.refuse(
+                    "turns",
+                    LimitError::TooManyTurns {
+                        limit,
+                        window_s: window.as_secs(),
+                        retry_after_s: ((ends - now) as u64).div_ceil(1000),
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn charge(&self, visitor: &str, tokens: u64) {
+        if self.config.tokens_per_day.is_none() || tokens == 0 {
+            return;
+        }
+        let day = now_ms() / DAY_MS;
+        let key = format!("tokens-{}-{day}", hashed(visitor));
+        // The turn is stored already; a failed charge only makes the budget lenient.
+        if let Err(e) = self
+            .counters
+            .add(&key, tokens as i64, (day + 2) * DAY_MS)
+            .await
+        {
+            tracing::warn!(error = ?e, "could not charge tokens to the visitor's budget");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Per-visitor limits: a polite refusal that stores nothing and says when it resets, counters
+//! kept in the store (so they survive a restart), and a window that really ends.
+
+mod support;
+
+use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use support::model_standin;
+use support::{count_all_messages, Server, Visitor};
+
+const WINDOW_SECS: u64 = 3;
+
+/// Waits for the start of a fresh fixed window, so a test's turns fall inside one window.
+async fn start_of_window() {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    let window = WINDOW_SECS * 1000;
+    tokio::time::sleep(Duration::from_millis(window - now % window + 50)).await;
+}
+
+fn refused_count(metrics: &str, limit: &str) -> f64 {
+    let series = format!(r#"hybrid_chat_turns_refused_total{{limit="{limit}"}} "#);
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_turn_limit_refuses_politely_survives_a_restart_and_lifts_when_the_window_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let env = [("TURNS_PER_WINDOW", "2"), ("TURN_WINDOW_SECS", "3")];
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let mut me = Visitor::new(&server);
+    // The first turn makes the browser's owner cookie (it counts against the address, as a
+    // cookieless request does); later turns count against the browser.
+    assert_eq!(me.send("zero", "gemma").await.status, 200);
+    start_of_window().await;
+    assert_eq!(me.send("one", "gemma").await.status, 200);
+    assert_eq!(me.send("two", "gemma").await.status, 200);
+
+    // Restarted on the same file: the count of this window is still there.
+    drop(server);
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+    me.base = server.url.clone();
+    let calls = model.requests("gemma").len();
+    let refused = me.send("three", "gemma").await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let error: Value = refused.json();
+    let limit = &error["Limited"]["TooManyTurns"];
+    assert_eq!(limit["limit"], 2);
+    let retry = limit["retry_after_s"].as_u64().expect("retry_after_s");
+    assert!(
+        (1..=WINDOW_SECS).contains(&retry),
+        "resets within the window: {retry}"
+    );
+    let words: app::errors::ChatError = serde_json::from_str(&refused.body).expect("a ChatError");
+    assert!(words.to_string().contains("You can send again in"));
+    assert_eq!(model.requests("gemma").len(), calls, "no model call");
+    assert_eq!(
+        count_all_messages(&server.sqlite_path()),
+        6,
+        "nothing stored"
+    );
+
+    // Another visitor is not affected.
+    let mut other = Visitor::new(&server);
+    assert_eq!(other.send("hello", "gemma").await.status, 200);
+
+    let metrics = Visitor::new(&server).get("/metrics").await.body;
+    assert_eq!(refused_count(&metrics, "turns"), 1.0);
+
+    tokio::time::sleep(Duration::from_secs(retry) + Duration::from_millis(100)).await;
+    let again = me.send("three", "gemma").await;
+    assert_eq!(again.status, 200, "the window ended: {}", again.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daily_token_budget_refuses_once_spent_and_holds_across_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let env = [("TOKENS_PER_DAY", "40")];
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let mut me = Visitor::new(&server);
+    let mut answered = 0;
+    let refusal = loop {
+        let reply = me
+            .send(&format!("turn {answered} with a few words"), "gemma")
+            .await;
+        if reply.status != 200 {
+            break reply;
+        }
+        answered += 1;
+        assert!(answered < 20, "the budget never ran out");
+    };
+    assert!(answered >= 1, "the first turns fit the budget");
+    assert_eq!(refusal.status, 429, "{}", refusal.body);
+    let error: Value = refusal.json();
+    assert_eq!(error["Limited"]["OverBudget"]["budget"], 40);
+    let words: app::errors::ChatError = serde_json::from_str(&refusal.body).expect("a ChatError");
+    assert!(
+        words.to_string().contains("resets at midnight UTC"),
+        "{words}"
+    );
+    assert_eq!(
+        count_all_messages(&server.sqlite_path()),
+        2 * answered as i64,
+        "the refused turn is not stored"
+    );
+
+    drop(server);
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+    me.base = server.url.clone();
+    let still = me.send("after the restart", "gemma").await;
+    assert_eq!(still.status, 429, "the budget is kept in the store");
+    let metrics = Visitor::new(&server).get("/metrics").await.body;
+    assert_eq!(refused_count(&metrics, "tokens_per_day"), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_limits_configured_nothing_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+    for i in 0..30 {
+        assert_eq!(me.send(&format!("turn {i}"), "gemma").await.status, 200);
+    }
+}
