@@ -116,7 +116,7 @@ fn claims(email: &str) -> Value {
 
 struct Setup {
     _dir: tempfile::TempDir,
-    _standin: StandIn,
+    standin: StandIn,
     server: Server,
     key: Key,
 }
@@ -135,7 +135,7 @@ async fn iap_server() -> Setup {
     .await;
     Setup {
         _dir: dir,
-        _standin: standin,
+        standin,
         server,
         key,
     }
@@ -170,6 +170,32 @@ async fn a_valid_token_is_admitted() {
     assert!(
         alice.owner.is_none(),
         "a signed-in user needs no owner cookie"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_are_fetched_once_and_cached() {
+    let s = iap_server().await;
+    let token = s.key.sign(&claims("alice@example.com"));
+    for _ in 0..5 {
+        assert_eq!(
+            as_user(&s.server, Some(token.clone()))
+                .get("/")
+                .await
+                .status,
+            200
+        );
+    }
+    // Tokens naming an unknown key may trigger one refresh, not one per request.
+    let stranger = Key::generate("not-published");
+    for _ in 0..5 {
+        let t = stranger.sign(&claims("mallory@example.com"));
+        assert_eq!(as_user(&s.server, Some(t)).get("/").await.status, 401);
+    }
+    assert_eq!(
+        s.standin.jwks_fetches(),
+        1,
+        "one fetch served all ten requests"
     );
 }
 

@@ -122,6 +122,28 @@ async fn the_daily_token_budget_refuses_once_spent_and_holds_across_a_restart() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn dropping_cookies_does_not_reset_the_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let env = [("TURNS_PER_WINDOW", "2"), ("TURN_WINDOW_SECS", "3600")];
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+    // A script that never keeps a cookie: every request is a stranger from the same address.
+    let statuses = {
+        let mut out = Vec::new();
+        for i in 0..3 {
+            out.push(
+                Visitor::new(&server)
+                    .send(&format!("anon {i}"), "gemma")
+                    .await
+                    .status,
+            );
+        }
+        out
+    };
+    assert_eq!(statuses, [200, 200, 429]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn without_limits_configured_nothing_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = model_standin::start(0).await;

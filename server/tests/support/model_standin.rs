@@ -76,6 +76,7 @@ struct Shared {
     tokens: Mutex<Vec<String>>,
     /// Served at `GET /iap/jwk`, as IAP publishes its keys.
     jwks: Mutex<Value>,
+    jwks_fetches: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -101,6 +102,13 @@ impl StandIn {
     /// Publishes a JWK set at `/iap/jwk`.
     pub fn set_jwks(&self, jwks: Value) {
         *lock(&self.shared.jwks) = jwks;
+    }
+
+    /// How many times the JWK set was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        self.shared
+            .jwks_fetches
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn requests(&self, backend: &str) -> Vec<Value> {
@@ -154,6 +162,8 @@ pub async fn start(port: u16) -> StandIn {
 // ---- control ----
 
 async fn iap_jwks(State(s): State<Arc<Shared>>) -> Json<Value> {
+    s.jwks_fetches
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     Json(lock(&s.jwks).clone())
 }
 
