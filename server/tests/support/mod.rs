@@ -357,6 +357,16 @@ impl Visitor {
     }
 
     async fn post(&mut self, path: &str, form: &[(&str, &str)], accept: &str) -> Reply {
+        self.try_post(path, form, accept).await.expect("POST")
+    }
+
+    /// `Err` when the server is gone (killed, restarting) instead of a panic.
+    async fn try_post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        accept: &str,
+    ) -> Result<Reply, reqwest::Error> {
         let body: String = form
             .iter()
             .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
@@ -375,23 +385,25 @@ impl Visitor {
         if let Some(a) = &self.assertion {
             req = req.header("x-goog-iap-jwt-assertion", a);
         }
-        let response = req.send().await.expect("POST");
-        self.finish(response).await
+        let response = req.send().await?;
+        Ok(self.finish(response).await)
     }
 
     /// Sends a message with the default sliders.
     pub async fn send(&mut self, text: &str, model: &str) -> Reply {
-        self.call(
-            "/api/send",
-            &[
-                ("message", text),
-                ("model", model),
-                ("temperature", "0.9"),
-                ("top_p", "0.95"),
-                ("max_tokens", "1024"),
-            ],
-        )
-        .await
+        self.try_send(text, model).await.expect("POST")
+    }
+
+    /// [`Visitor::send`], for a server that may be gone.
+    pub async fn try_send(&mut self, text: &str, model: &str) -> Result<Reply, reqwest::Error> {
+        let form = [
+            ("message", text),
+            ("model", model),
+            ("temperature", "0.9"),
+            ("top_p", "0.95"),
+            ("max_tokens", "1024"),
+        ];
+        self.try_post("/api/send", &form, "application/json").await
     }
 }
 
