@@ -55,7 +55,10 @@ struct Claims {
 
 struct KeyCache {
     keys: HashMap<String, DecodingKey>,
+    /// Last successful fetch.
     fetched: Option<Instant>,
+    /// Last attempt, successful or not: what the refresh throttle counts from.
+    attempted: Option<Instant>,
 }
 
 pub struct IapVerifier {
@@ -75,6 +78,7 @@ impl IapVerifier {
             cache: RwLock::new(KeyCache {
                 keys: HashMap::new(),
                 fetched: None,
+                attempted: None,
             }),
             refreshing: tokio::sync::Mutex::new(()),
         }
@@ -113,13 +117,20 @@ impl IapVerifier {
         }
         let recently = self
             .read_cache()
-            .fetched
+            .attempted
             .is_some_and(|t| t.elapsed() < MIN_REFRESH_INTERVAL);
-        if !recently {
-            self.refresh().await?;
+        let refreshed = if recently {
+            Ok(())
+        } else {
+            self.refresh().await
+        };
+        // If Google's key list is unreachable, the keys already known keep signed-in people
+        // working; only a key never seen is refused.
+        match (self.cached(kid, Duration::MAX), refreshed) {
+            (Some(key), _) => Ok(key),
+            (None, Err(e)) => Err(e),
+            (None, Ok(())) => Err(IapError::UnknownKey(kid.to_string())),
         }
-        self.cached(kid, Duration::MAX)
-            .ok_or_else(|| IapError::UnknownKey(kid.to_string()))
     }
 
     fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, KeyCache> {
@@ -133,6 +144,10 @@ impl IapVerifier {
     }
 
     async fn refresh(&self) -> Result<(), IapError> {
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .attempted = Some(Instant::now());
         let keys = async {
             let set: JwkSet = self
                 .client
@@ -145,7 +160,10 @@ impl IapVerifier {
             Ok::<_, reqwest::Error>(set)
         }
         .await
-        .map_err(|e| IapError::Keys(e.to_string()))?;
+        .map_err(|e| {
+            tracing::warn!(error = %e, "could not fetch IAP's keys");
+            IapError::Keys(e.to_string())
+        })?;
         let keys: HashMap<String, DecodingKey> = keys
             .keys
             .iter()
@@ -156,10 +174,8 @@ impl IapVerifier {
             .collect();
         tracing::info!(keys = keys.len(), "IAP keys fetched");
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        *cache = KeyCache {
-            keys,
-            fetched: Some(Instant::now()),
-        };
+        cache.keys = keys;
+        cache.fetched = Some(Instant::now());
         Ok(())
     }
 }
