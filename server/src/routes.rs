@@ -97,6 +97,12 @@ pub fn router(
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
+        // The precompressed bundle varies by Accept-Encoding too, which ServeDir does not say;
+        // a shared cache must not hand brotli to a browser that did not ask for it.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 

@@ -535,4 +535,24 @@ async fn probes_and_security_headers() {
 
     let missing = me.get("/no/such/file.js").await;
     assert_eq!(missing.status, 404);
+
+    // The bundle's precompressed copy goes to browsers that accept it, and says it varies.
+    let pkg = dir.path().join("site/pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    std::fs::write(pkg.join("app.js"), "console.log('plain')").expect("js");
+    std::fs::write(pkg.join("app.js.br"), b"brotli bytes").expect("js.br");
+    let fetch = |encoding: &'static str| {
+        me.client
+            .get(format!("{}/pkg/app.js", server.url))
+            .header("accept-encoding", encoding)
+            .send()
+    };
+    let br = fetch("gzip, br").await.expect("GET br");
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["vary"], "accept-encoding");
+    assert_eq!(br.bytes().await.expect("body").as_ref(), b"brotli bytes");
+    let plain = fetch("identity").await.expect("GET identity");
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["vary"], "accept-encoding");
+    assert_eq!(plain.text().await.expect("body"), "console.log('plain')");
 }
