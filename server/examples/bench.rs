@@ -386,7 +386,14 @@ async fn load(server: &Server, sessions: usize, secs: u64) -> Value {
 
 /// First load to an interactive (hydrated) composer in Chromium, via end2end/bench/first-load.mjs.
 fn browser(url: &str, cookie: Option<&str>) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/bench/first-load.mjs");
+    // Run from the repository root (as .ci/bench and .ci/test do); else next to this source.
+    let script = [
+        PathBuf::from("end2end/bench/first-load.mjs"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/bench/first-load.mjs"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .expect("end2end/bench/first-load.mjs (run from the repository root)");
     let mut cmd = Command::new("node");
     cmd.arg(&script).arg(url).arg("5");
     if let Some(c) = cookie {
