@@ -15,6 +15,11 @@ pub const OWNER_COOKIE: &str = "hc_owner";
 const ID_BYTES: usize = 32;
 const ONE_YEAR_SECS: u32 = 365 * 24 * 3600;
 
+/// Lower-case hex, the form every id here takes.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SessionId(String);
 
@@ -24,7 +29,7 @@ impl SessionId {
         // The OS RNG failing means the machine is unusable; there is no safe fallback id.
         #[allow(clippy::expect_used)]
         getrandom::fill(&mut bytes).expect("operating system random number generator failed");
-        SessionId(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        SessionId(to_hex(&bytes))
     }
 
     /// Accepts only what [`SessionId::generate`] produces.
@@ -59,6 +64,11 @@ impl OwnerId {
 
     pub fn parse(s: &str) -> Option<OwnerId> {
         SessionId::parse(s).map(|id| OwnerId(id.0))
+    }
+
+    /// An owner named by a 256-bit digest (of a signed-in person's subject).
+    pub fn from_digest(digest: &[u8; ID_BYTES]) -> OwnerId {
+        OwnerId(to_hex(digest))
     }
 
     pub fn as_str(&self) -> &str {

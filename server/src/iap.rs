@@ -183,9 +183,7 @@ impl IapVerifier {
 /// IAP's subject (`accounts.google.com:1234…`) is stable for a person; hashing it gives an
 /// owner id of the usual form without storing the raw subject.
 pub fn owner_for(subject: &str) -> OwnerId {
-    let digest = Sha256::digest(format!("iap:{subject}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    OwnerId::parse(&hex).unwrap_or_else(OwnerId::generate)
+    OwnerId::from_digest(&Sha256::digest(format!("iap:{subject}").as_bytes()).into())
 }
 
 /// The middleware: admits a request with a valid assertion, recording who it is.

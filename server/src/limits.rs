@@ -73,10 +73,7 @@ impl Limiter {
 
 /// Visitor keys name a user or hold a browser's owner cookie; the store keeps only a hash.
 fn hashed(visitor: &str) -> String {
-    Sha256::digest(visitor.as_bytes())[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    app::session::to_hex(&Sha256::digest(visitor.as_bytes())[..16])
 }
 
 fn now_ms() -> i64 {

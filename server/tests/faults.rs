@@ -20,6 +20,16 @@ struct Tally {
 }
 
 impl Tally {
+    /// An acknowledged turn must be found exactly once: none is a loss, more is a problem.
+    fn found(&mut self, text: &str, copies: usize) {
+        self.tried += 1;
+        match copies {
+            1 => self.handled += 1,
+            0 => self.lost += 1,
+            n => self.problems.push(format!("{text} found {n} times")),
+        }
+    }
+
     fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
         self.tried += 1;
         if ok {
@@ -342,13 +352,7 @@ async fn concurrent_with_faults(standin: &StandIn) -> Tally {
         }
         let texts: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
         for text in acknowledged.get(&session).into_iter().flatten() {
-            let copies = texts.iter().filter(|s| **s == text).count();
-            t.tried += 1;
-            match copies {
-                1 => t.handled += 1,
-                0 => t.lost += 1,
-                n => t.problems.push(format!("{text} stored {n} times")),
-            }
+            t.found(text, texts.iter().filter(|s| **s == text).count());
         }
         for text in texts.iter().filter(|s| refused.contains(**s)) {
             t.problems.push(format!("{text} failed but was stored"));
@@ -418,13 +422,7 @@ async fn killed_mid_burst(standin: &StandIn) -> Tally {
                 .push(format!("session {session} has a half-written turn"));
         }
         for text in texts {
-            let copies = rows.iter().filter(|r| &r.2 == text).count();
-            t.tried += 1;
-            match copies {
-                1 => t.handled += 1,
-                0 => t.lost += 1,
-                n => t.problems.push(format!("{text} stored {n} times")),
-            }
+            t.found(text, rows.iter().filter(|r| &r.2 == text).count());
         }
     }
     // And it still works.
@@ -522,15 +520,8 @@ async fn store_outage(standin: &StandIn) -> Tally {
     }
     let page = me.get("/").await.body;
     for text in &acknowledged {
-        let copies = page
-            .matches(&format!(r#"<p class="text">{text}</p>"#))
-            .count();
-        t.tried += 1;
-        match copies {
-            1 => t.handled += 1,
-            0 => t.lost += 1,
-            n => t.problems.push(format!("{text} shown {n} times")),
-        }
+        let shown = format!(r#"<p class="text">{text}</p>"#);
+        t.found(text, page.matches(&shown).count());
     }
     for text in &refused {
         if page.contains(text.as_str()) {

@@ -21,12 +21,10 @@ async fn start_of_window() {
 }
 
 fn refused_count(metrics: &str, limit: &str) -> f64 {
-    let series = format!(r#"hybrid_chat_turns_refused_total{{limit="{limit}"}} "#);
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&series))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
+    support::metric(
+        metrics,
+        &format!(r#"hybrid_chat_turns_refused_total{{limit="{limit}"}}"#),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

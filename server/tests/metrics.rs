@@ -3,17 +3,7 @@
 mod support;
 
 use support::model_standin::{self, Behaviour, Fault};
-use support::{Server, Visitor};
-
-/// The value of the sample line that starts with `series` (name and labels), or 0.
-fn sample(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
+use support::{metric as sample, Server, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {

@@ -271,16 +271,13 @@ impl Visitor {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<Reply, reqwest::Error> {
-        let mut req = self
+        let req = self
             .client
             .post(format!("{}{path}", self.base))
             .header("content-type", content_type)
             .header("accept", "application/json")
             .body(body);
-        if let Some(c) = self.cookie_header() {
-            req = req.header("cookie", c);
-        }
-        let response = req.send().await?;
+        let response = self.identify(req).send().await?;
         Ok(self.finish(response).await)
     }
 
@@ -300,6 +297,17 @@ impl Visitor {
             .and_then(|c| c.strip_prefix("hc_session="))
             .expect("visitor has a session cookie")
             .to_string()
+    }
+
+    /// The cookies and IAP assertion this browser sends with every request.
+    fn identify(&self, mut req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if let Some(c) = self.cookie_header() {
+            req = req.header("cookie", c);
+        }
+        if let Some(a) = &self.assertion {
+            req = req.header("x-goog-iap-jwt-assertion", a);
+        }
+        req
     }
 
     fn cookie_header(&self) -> Option<String> {
@@ -334,13 +342,7 @@ impl Visitor {
     }
 
     pub async fn get(&mut self, path: &str) -> Reply {
-        let mut req = self.client.get(format!("{}{path}", self.base));
-        if let Some(c) = self.cookie_header() {
-            req = req.header("cookie", c);
-        }
-        if let Some(a) = &self.assertion {
-            req = req.header("x-goog-iap-jwt-assertion", a);
-        }
+        let req = self.identify(self.client.get(format!("{}{path}", self.base)));
         let response = req.send().await.expect("GET");
         self.finish(response).await
     }
@@ -372,19 +374,14 @@ impl Visitor {
             .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
             .collect::<Vec<_>>()
             .join("&");
-        let mut req = self
+        let req = self
             .client
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", accept)
             .header("referer", format!("{}/", self.base))
             .body(body);
-        if let Some(c) = self.cookie_header() {
-            req = req.header("cookie", c);
-        }
-        if let Some(a) = &self.assertion {
-            req = req.header("x-goog-iap-jwt-assertion", a);
-        }
+        let req = self.identify(req);
         let response = req.send().await?;
         Ok(self.finish(response).await)
     }
@@ -459,4 +456,13 @@ pub fn status_for(error: &serde_json::Value) -> u16 {
     } else {
         502
     }
+}
+
+/// The value of one sample in `/metrics` text (name with its labels, exactly), or 0 if absent.
+pub fn metric(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
 }
