@@ -5,6 +5,10 @@ use crate::models::{ModelId, ModelOption};
 use crate::params::{GenParams, Settings};
 use serde::{Deserialize, Serialize};
 
+/// The longest chat title, in characters: a rename's limit and the length of a title taken from
+/// the first message.
+pub const MAX_TITLE_CHARS: usize = 80;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -96,7 +100,7 @@ impl NewTurn {
 
     /// A session's title: the start of its first message.
     pub fn title(&self) -> String {
-        self.user_text.chars().take(80).collect()
+        self.user_text.chars().take(MAX_TITLE_CHARS).collect()
     }
 
     /// The messages this turn becomes when it lands at `first_seq`: the user's, then each reply.

@@ -106,6 +106,9 @@ pub enum StoreError {
     PermissionDenied,
     #[error("The chat history could not be read or written.")]
     Failed,
+    /// The session does not exist (any more): deleted, or never written.
+    #[error("That chat no longer exists.")]
+    NotFound,
 }
 
 impl StoreError {
@@ -117,6 +120,7 @@ impl StoreError {
             StoreError::Busy => "busy",
             StoreError::PermissionDenied => "permission_denied",
             StoreError::Failed => "failed",
+            StoreError::NotFound => "not_found",
         }
     }
 }
@@ -132,6 +136,9 @@ pub enum LimitError {
     },
     #[error("You've used today's budget of {budget} tokens. It resets at midnight UTC, in {}.", hours_minutes(*.resets_in_s))]
     OverBudget { budget: u64, resets_in_s: u64 },
+    /// Too many new browsers from one address: reading works, chatting waits.
+    #[error("Too many new visitors from your network in the last hour. You can start chatting in {}.", hours_minutes(*.retry_after_s))]
+    TooManyOwners { retry_after_s: u64 },
 }
 
 fn hours_minutes(secs: u64) -> String {
@@ -160,6 +167,10 @@ pub enum ChatError {
     /// The chat does not exist, or belongs to someone else: the same answer for both.
     #[error("That chat no longer exists.")]
     NoSuchChat,
+    /// The request carries no owner this server issued (cookies off or cleared, or it did not
+    /// come from our page): only a page load issues one.
+    #[error("This page needs to be reloaded before you can chat (your browser may be blocking cookies).")]
+    NoOwner,
     /// The request did not reach the server function in one piece (network, bad encoding).
     #[error("The request could not be completed ({0}). Check your connection and try again.")]
     Transport(String),
@@ -168,7 +179,7 @@ pub enum ChatError {
 impl ChatError {
     pub fn retryable(&self) -> bool {
         match self {
-            ChatError::Input(_) | ChatError::NoSuchChat => false,
+            ChatError::Input(_) | ChatError::NoSuchChat | ChatError::NoOwner => false,
             ChatError::Model(e) => e.retryable(),
             ChatError::NotSaved
             | ChatError::Store(_)
@@ -206,6 +217,7 @@ impl ChatError {
         match self {
             ChatError::Input(_) | ChatError::Transport(_) => S::BAD_REQUEST,
             ChatError::NoSuchChat => S::NOT_FOUND,
+            ChatError::NoOwner => S::FORBIDDEN,
             ChatError::Limited(_) => S::TOO_MANY_REQUESTS,
             ChatError::NotSaved | ChatError::Store(_) => S::SERVICE_UNAVAILABLE,
             ChatError::Model(e) => match e {

@@ -1,7 +1,7 @@
 //! hybrid-chat's UI and its server functions, shared by the server (feature `ssr`) and the
 //! browser bundle (feature `hydrate`).
 
-pub mod chat_page;
+pub mod chat;
 pub mod components;
 pub mod conversation;
 pub mod errors;
@@ -9,6 +9,8 @@ pub mod models;
 pub mod params;
 pub mod shell;
 
+#[cfg(feature = "ssr")]
+pub mod error_codes;
 #[cfg(feature = "ssr")]
 pub mod markdown;
 #[cfg(feature = "ssr")]
@@ -20,5 +22,5 @@ pub mod session;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(chat_page::ChatPage);
+    leptos::mount::hydrate_body(chat::ChatPage);
 }

@@ -6,7 +6,7 @@ use crate::conversation::{AppendedTurn, NewTurn, Role, SessionSummary, StoredMes
 use crate::errors::{ChatError, ModelError, StoreError};
 use crate::models::{Availability, ModelId, ModelOption};
 use crate::params::GenParams;
-use crate::session::{OwnerId, SessionId};
+use crate::session::{OwnerId, OwnerKey, SessionId};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -49,14 +49,25 @@ pub trait ChatStore: Send + Sync {
     /// The session's owner, or `None` if it was never written.
     async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError>;
 
-    /// Appends the user message and its replies in one atomic write, creating the session (owned
-    /// by `owner`) if needed. Returns the stored messages, with their sequence numbers, and the
-    /// session's summary after the write.
+    /// The session's messages if it exists and belongs to `owner`, else `None`: the owner check
+    /// and the history read in one call (one query on SQLite, reads side by side on Firestore).
+    async fn load_owned(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError>;
+
+    /// Appends the user message and its replies in one atomic write. With `create` the session
+    /// is created, owned by `owner`; without it, it must exist and be `owner`'s, checked in the
+    /// same transaction, so a chat deleted meanwhile is never brought back
+    /// ([`StoreError::NotFound`]). Returns the stored messages, with their sequence numbers, and
+    /// the session's summary after the write.
     async fn append_turn(
         &self,
         session: &SessionId,
         owner: &OwnerId,
         turn: &NewTurn,
+        create: bool,
     ) -> Result<AppendedTurn, StoreError>;
 
     /// The owner's sessions, most recently updated first; `before` (an `updated_at_ms`) pages.
@@ -70,12 +81,13 @@ pub trait ChatStore: Send + Sync {
     /// One session's summary, if it exists.
     async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError>;
 
+    /// Renames an existing session; [`StoreError::NotFound`] if it is gone (never re-created).
     async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError>;
 
     /// Deletes the session and all its messages.
     async fn delete(&self, session: &SessionId) -> Result<(), StoreError>;
 
-    /// Cheap reachability check for `/readyz`.
+    /// Cheap reachability check for `/healthz/store`.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
@@ -88,6 +100,10 @@ pub trait TurnLimits: Send + Sync {
 
     /// Adds the tokens a stored turn used to the visitor's daily budget.
     async fn charge(&self, visitor: &str, tokens: u64);
+
+    /// Counts one new browser owner issued to `address`, or refuses it: otherwise a client
+    /// could shed its limits by asking for a fresh owner per turn.
+    async fn admit_new_owner(&self, address: &str) -> Result<(), ChatError>;
 }
 
 /// The conversation as `target` should see it. After a compare, a user message has one reply
@@ -131,6 +147,8 @@ pub struct Services {
     pub models: Vec<Arc<dyn ChatModel>>,
     /// `None` when no limit is configured.
     pub limits: Option<Arc<dyn TurnLimits>>,
+    /// Signs owner cookies and keys signed-in people's owner ids.
+    pub owner_key: OwnerKey,
 }
 
 impl Services {

@@ -1,23 +1,47 @@
-//! The chat session cookie: a random, unguessable id, HttpOnly and SameSite=Lax.
+//! Who owns which chats, and the ids that name them.
 //!
-//! Ids are 256 random bits, hex-encoded. Anything else in the cookie (forged, truncated,
-//! garbage) is ignored and the visitor simply gets a fresh session.
+//! A chat is named by its address, `/c/{id}`: 256 random bits, hex-encoded, checked against the
+//! owner on every request. The owner is a signed-in person (Identity-Aware Proxy) or else the
+//! browser, which the server issues an owner id in a cookie signed with its [`OwnerKey`]:
+//! issued on a page load (never on a POST), renewed on every page load, and worth nothing
+//! unless the signature checks out. Anything else in a cookie (forged, truncated, unsigned,
+//! garbage) is no owner at all.
 
 use crate::params::{Settings, SETTINGS_COOKIE};
+use hmac::{Hmac, KeyInit, Mac};
 use http::header::{COOKIE, SET_COOKIE};
 use http::request::Parts;
 use http::HeaderValue;
+use sha2::Sha256;
 use std::fmt;
 
-pub const SESSION_COOKIE: &str = "hc_session";
-/// The browser's owner id: every session it creates belongs to it.
+/// The browser's signed owner id, over plain HTTP (a laptop, the codelab's LoadBalancer).
 pub const OWNER_COOKIE: &str = "hc_owner";
+/// The same over HTTPS: the `__Host-` prefix makes the browser refuse it unless it is Secure,
+/// for this host only and for every path, so no sibling domain can plant one.
+pub const OWNER_COOKIE_HTTPS: &str = "__Host-hc_owner";
 const ID_BYTES: usize = 32;
+/// Bytes of the HMAC kept in the cookie: 128 bits is beyond guessing.
+const TAG_BYTES: usize = 16;
 const ONE_YEAR_SECS: u32 = 365 * 24 * 3600;
+/// Chromium caps a cookie's lifetime at 400 days; renewed on every page load, so an owner lasts
+/// as long as the browser keeps coming back.
+const OWNER_MAX_AGE_SECS: u32 = 400 * 24 * 3600;
 
 /// Lower-case hex, the form every id here takes.
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Bytes from lower- or upper-case hex; `None` unless every pair is hex.
+fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -66,11 +90,6 @@ impl OwnerId {
         SessionId::parse(s).map(|id| OwnerId(id.0))
     }
 
-    /// An owner named by a 256-bit digest (of a signed-in person's subject).
-    pub fn from_digest(digest: &[u8; ID_BYTES]) -> OwnerId {
-        OwnerId(to_hex(digest))
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -79,6 +98,76 @@ impl OwnerId {
 impl fmt::Debug for OwnerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "OwnerId({}…)", &self.0[..8])
+    }
+}
+
+/// The server's secret for owner cookies and signed-in people's owner ids (HMAC-SHA256).
+#[derive(Clone)]
+pub struct OwnerKey([u8; ID_BYTES]);
+
+impl OwnerKey {
+    pub fn new(bytes: [u8; ID_BYTES]) -> OwnerKey {
+        OwnerKey(bytes)
+    }
+
+    pub fn generate() -> OwnerKey {
+        let mut bytes = [0u8; ID_BYTES];
+        #[allow(clippy::expect_used)]
+        getrandom::fill(&mut bytes).expect("operating system random number generator failed");
+        OwnerKey(bytes)
+    }
+
+    /// 64 hex digits, as `OWNER_KEY` holds it.
+    pub fn from_hex(s: &str) -> Option<OwnerKey> {
+        from_hex(s.trim())?.try_into().ok().map(OwnerKey)
+    }
+
+    pub fn to_hex(&self) -> String {
+        to_hex(&self.0)
+    }
+
+    /// HMAC over `domain` and `data`: the domain keeps a cookie tag from ever equalling a
+    /// person's id, or the other way round.
+    fn mac(&self, domain: &str, data: &str) -> Hmac<Sha256> {
+        // HMAC takes keys of any length; 32 bytes cannot fail.
+        #[allow(clippy::expect_used)]
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC key");
+        mac.update(domain.as_bytes());
+        mac.update(b"\0");
+        mac.update(data.as_bytes());
+        mac
+    }
+
+    /// The owner cookie's value: the id and its tag.
+    pub fn sign(&self, owner: &OwnerId) -> String {
+        let tag = self
+            .mac("owner-cookie", owner.as_str())
+            .finalize()
+            .into_bytes();
+        format!("{}.{}", owner.as_str(), to_hex(&tag[..TAG_BYTES]))
+    }
+
+    /// The owner a cookie names, if this server signed it (compared in constant time).
+    pub fn verify(&self, value: &str) -> Option<OwnerId> {
+        let (id, tag) = value.split_once('.')?;
+        let owner = OwnerId::parse(id)?;
+        let tag = from_hex(tag).filter(|t| t.len() == TAG_BYTES)?;
+        self.mac("owner-cookie", owner.as_str())
+            .verify_truncated_left(&tag)
+            .ok()?;
+        Some(owner)
+    }
+
+    /// A signed-in person's owner id: keyed, so knowing their (not secret) subject does not
+    /// give it away, and no browser cookie can name it.
+    pub fn person(&self, subject: &str) -> OwnerId {
+        OwnerId(to_hex(&self.mac("person", subject).finalize().into_bytes()))
+    }
+}
+
+impl fmt::Debug for OwnerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OwnerKey(***)")
     }
 }
 
@@ -92,37 +181,65 @@ pub struct VerifiedUser {
     pub email: String,
 }
 
-/// The address the request came from (the load balancer's, behind a proxy that hides it).
+/// The visitor's address as the server determined it (the connection's, or the one the load
+/// balancer reports, per configuration).
 #[derive(Clone, Copy, Debug)]
 pub struct PeerIp(pub std::net::IpAddr);
 
-/// Whom per-visitor limits count against: the signed-in user; else the browser, if it sent its
-/// owner cookie; else its address, so dropping cookies does not reset a limit.
-pub fn visitor_key(parts: &Parts) -> String {
-    if let Some(user) = parts.extensions.get::<VerifiedUser>() {
-        return format!("user:{}", user.owner.as_str());
-    }
-    if let Some(owner) = cookie(parts, OWNER_COOKIE).and_then(OwnerId::parse) {
-        return format!("browser:{}", owner.as_str());
-    }
+/// The address key limits count against: an IPv4 address, or an IPv6 /64 (one subscriber's
+/// network: a client there can pick any of 2^64 addresses).
+pub fn address_key(parts: &Parts) -> String {
     match parts.extensions.get::<PeerIp>() {
-        Some(PeerIp(ip)) => format!("ip:{ip}"),
+        Some(PeerIp(std::net::IpAddr::V4(ip))) => format!("ip:{ip}"),
+        Some(PeerIp(std::net::IpAddr::V6(ip))) => match ip.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => {
+                let s = ip.segments();
+                format!("ip6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
         None => "ip:unknown".into(),
     }
 }
 
-/// Who owns the visitor's sessions: the signed-in user if there is one, else the browser.
-pub fn owner_from(parts: &Parts) -> Option<OwnerId> {
+/// Whom per-visitor limits count against; a turn must pass each. The signed-in person or the
+/// browser's (signed) owner, and always the address, so neither new cookies nor a new address
+/// resets a limit.
+pub fn visitor_keys(parts: &Parts, key: &OwnerKey) -> Vec<String> {
+    let mut keys = Vec::with_capacity(2);
+    if let Some(user) = parts.extensions.get::<VerifiedUser>() {
+        keys.push(format!("user:{}", user.owner.as_str()));
+    } else if let Some(owner) = owner_from(parts, key) {
+        keys.push(format!("browser:{}", owner.as_str()));
+    }
+    keys.push(address_key(parts));
+    keys
+}
+
+/// Who owns the visitor's chats: the signed-in person if there is one, else the browser whose
+/// owner cookie this server signed. A forged or unsigned cookie is no owner.
+pub fn owner_from(parts: &Parts, key: &OwnerKey) -> Option<OwnerId> {
     if let Some(user) = parts.extensions.get::<VerifiedUser>() {
         return Some(user.owner.clone());
     }
-    cookie(parts, OWNER_COOKIE).and_then(OwnerId::parse)
+    let name = if is_https(parts) {
+        OWNER_COOKIE_HTTPS
+    } else {
+        OWNER_COOKIE
+    };
+    cookie(parts, name).and_then(|v| key.verify(v))
 }
 
-pub fn owner_cookie(id: &OwnerId, secure: bool) -> (http::HeaderName, HeaderValue) {
+/// Sets (or renews) the browser's signed owner cookie.
+pub fn owner_cookie(id: &OwnerId, key: &OwnerKey, secure: bool) -> (http::HeaderName, HeaderValue) {
+    let name = if secure {
+        OWNER_COOKIE_HTTPS
+    } else {
+        OWNER_COOKIE
+    };
     (
         SET_COOKIE,
-        set_cookie(OWNER_COOKIE, id.as_str(), ONE_YEAR_SECS, true, secure),
+        set_cookie(name, &key.sign(id), OWNER_MAX_AGE_SECS, true, secure),
     )
 }
 
@@ -137,10 +254,6 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim_matches('"'))
-}
-
-pub fn session_from(parts: &Parts) -> Option<SessionId> {
-    cookie(parts, SESSION_COOKIE).and_then(SessionId::parse)
 }
 
 pub fn settings_from(parts: &Parts) -> Settings {
@@ -169,17 +282,6 @@ fn set_cookie(name: &str, value: &str, max_age: u32, http_only: bool, secure: bo
     }
     // Names and values here are ASCII we generated or validated.
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-pub fn session_cookie(id: &SessionId, secure: bool) -> (http::HeaderName, HeaderValue) {
-    (
-        SET_COOKIE,
-        set_cookie(SESSION_COOKIE, id.as_str(), ONE_YEAR_SECS, true, secure),
-    )
-}
-
-pub fn clear_session_cookie(secure: bool) -> (http::HeaderName, HeaderValue) {
-    (SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, true, secure))
 }
 
 /// The settings cookie is readable by the page's script, which updates it when a slider moves.
@@ -237,28 +339,90 @@ mod tests {
 
     #[test]
     fn reads_cookies_across_headers_and_ignores_junk() {
-        let id = SessionId::generate();
+        let key = OwnerKey::generate();
+        let owner = OwnerId::generate();
         let p = parts(&[
             ("cookie", "a=1; junk; =x"),
             (
                 "cookie",
-                &format!("other=2; {SESSION_COOKIE}={}", id.as_str()),
+                &format!("other=2; {OWNER_COOKIE}={}", key.sign(&owner)),
             ),
         ]);
-        assert_eq!(session_from(&p), Some(id));
-        assert_eq!(session_from(&parts(&[("cookie", "hc_session=zzz")])), None);
-        assert_eq!(session_from(&parts(&[])), None);
+        assert_eq!(owner_from(&p, &key), Some(owner));
+        assert_eq!(
+            owner_from(&parts(&[("cookie", "hc_owner=zzz")]), &key),
+            None
+        );
+        assert_eq!(owner_from(&parts(&[]), &key), None);
     }
 
     #[test]
-    fn cookie_flags() {
-        let id = SessionId::generate();
-        let (_, v) = session_cookie(&id, true);
+    fn only_owner_cookies_this_server_signed_count() {
+        let key = OwnerKey::generate();
+        let owner = OwnerId::generate();
+        let signed = key.sign(&owner);
+        assert_eq!(key.verify(&signed), Some(owner.clone()));
+        // Unsigned (the old format), signed by another key, a tag for another id, truncated.
+        let other = OwnerKey::generate().sign(&owner);
+        let (_, tag) = signed.split_once('.').expect("tag");
+        let swapped = format!("{}.{tag}", OwnerId::generate().as_str());
+        for forged in [
+            owner.as_str().to_string(),
+            other,
+            swapped,
+            signed[..signed.len() - 1].to_string(),
+            format!("{signed}0"),
+            format!("{}.{}", owner.as_str(), "0".repeat(32)),
+        ] {
+            assert_eq!(key.verify(&forged), None, "{forged}");
+        }
+    }
+
+    #[test]
+    fn a_persons_owner_id_is_keyed_and_no_cookie_can_name_it() {
+        let key = OwnerKey::generate();
+        let alice = key.person("accounts.google.com:111");
+        assert_eq!(alice, key.person("accounts.google.com:111"));
+        assert_ne!(alice, key.person("accounts.google.com:222"));
+        assert_ne!(
+            alice,
+            OwnerKey::generate().person("accounts.google.com:111")
+        );
+        // An unsigned cookie naming that id is nobody.
+        let p = parts(&[("cookie", &format!("{OWNER_COOKIE}={}", alice.as_str()))]);
+        assert_eq!(owner_from(&p, &key), None);
+    }
+
+    #[test]
+    fn owner_cookie_flags_and_https_prefix() {
+        let key = OwnerKey::generate();
+        let owner = OwnerId::generate();
+        let (_, v) = owner_cookie(&owner, &key, true);
         let v = v.to_str().expect("ascii");
+        assert!(v.starts_with("__Host-hc_owner="), "{v}");
         assert!(v.contains("HttpOnly") && v.contains("SameSite=Lax") && v.contains("Secure"));
-        let (_, v) = session_cookie(&id, false);
-        assert!(!v.to_str().expect("ascii").contains("Secure"));
+        assert!(v.contains("Path=/") && !v.contains("Domain"));
+        let (_, v) = owner_cookie(&owner, &key, false);
+        let v = v.to_str().expect("ascii");
+        assert!(v.starts_with("hc_owner=") && !v.contains("Secure"), "{v}");
         assert!(is_https(&parts(&[("x-forwarded-proto", "https")])));
         assert!(!is_https(&parts(&[])));
+        // Over HTTPS only the prefixed cookie counts.
+        let plain = format!("{OWNER_COOKIE}={}", key.sign(&owner));
+        let p = parts(&[("x-forwarded-proto", "https"), ("cookie", &plain)]);
+        assert_eq!(owner_from(&p, &key), None);
+    }
+
+    #[test]
+    fn addresses_are_keyed_by_ipv4_or_ipv6_slash_64() {
+        let at = |ip: &str| {
+            let mut p = parts(&[]);
+            p.extensions.insert(PeerIp(ip.parse().expect("ip")));
+            address_key(&p)
+        };
+        assert_eq!(at("2001:db8:1:2:aaaa::1"), at("2001:db8:1:2:bbbb::9"));
+        assert_ne!(at("2001:db8:1:2::1"), at("2001:db8:1:3::1"));
+        assert_eq!(at("::ffff:192.0.2.7"), at("192.0.2.7"));
+        assert_ne!(at("192.0.2.7"), at("192.0.2.8"));
     }
 }

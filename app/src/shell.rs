@@ -1,6 +1,6 @@
 //! The HTML document around the app.
 
-use crate::chat_page::ChatPage;
+use crate::chat::ChatPage;
 use leptos::prelude::*;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -148,8 +148,10 @@ test('a reload renders the conversation in the HTML, then hydrates and keeps wor
   await send(page, 'remember me');
   await expect(replies(page)).toHaveCount(1);
 
-  // The server's HTML already holds the conversation: no flash of an empty chat.
-  const html = await (await context.request.get('/')).text();
+  // The chat has its own address now, and the server's HTML for it already holds the
+  // conversation: no flash of an empty chat.
+  await expect(page).toHaveURL(/\/c\/[0-9a-f]{64}$/);
+  const html = await (await context.request.get(page.url())).text();
   expect(html).toContain('remember me');
   expect(html).toContain('Echo: remember me');
 
@@ -174,7 +176,8 @@ test('New chat starts a fresh session', async ({ page }) => {
   await send(page, 'old topic');
   await expect(replies(page)).toHaveCount(1);
 
-  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.getByRole('link', { name: 'New chat' }).click();
+  await expect(page).toHaveURL(/\/$/);
   await expect(replies(page)).toHaveCount(0);
   await expect(page.locator('.empty')).toBeVisible();
   await page.reload();
@@ -242,24 +245,35 @@ test.describe('without JavaScript', () => {
     await expect(replies(page)).toHaveCount(1);
     await expect(replies(page).first()).toContainText('Echo: no script needed');
 
+    // The first message gave the chat its address; the form now carries it.
+    await expect(page).toHaveURL(/\/c\/[0-9a-f]{64}$/);
+    const chat = page.url();
     await page.getByLabel('Message').fill('again');
     await page.getByRole('button', { name: 'Send' }).click();
     await expect(replies(page)).toHaveCount(2);
     const seen = await modelRequests();
     expect(seen[1].messages).toHaveLength(3);
+
+    // New chat is a link to `/`; the old chat keeps its address, listed in the sidebar.
+    await page.getByRole('link', { name: 'New chat' }).click();
+    await expect(replies(page)).toHaveCount(0);
+    await page.locator('nav.sessions').getByRole('link', { name: 'no script needed' }).click();
+    await expect(page).toHaveURL(chat);
+    await expect(replies(page)).toHaveCount(2);
   });
 });
 
-test('a forged session cookie gets a fresh, empty, working chat', async ({ page, context, baseURL }) => {
-  await context.addCookies([{ name: 'hc_session', value: 'forged-not-hex', url: baseURL! }]);
+test('a forged owner cookie is nobody: the page issues a signed one and chatting works', async ({ page, context, baseURL }) => {
+  await context.addCookies([{ name: 'hc_owner', value: 'ab'.repeat(32), url: baseURL! }]);
   const response = await page.goto('/');
   expect(response?.status()).toBe(200);
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await expect(replies(page)).toHaveCount(0);
   await send(page, 'hi');
   await expect(replies(page)).toHaveCount(1);
-  const cookie = (await context.cookies()).find((c) => c.name === 'hc_session');
-  expect(cookie?.value).toMatch(/^[0-9a-f]{64}$/);
+  const cookie = (await context.cookies()).find((c) => c.name === 'hc_owner');
+  expect(cookie?.value).toMatch(/^[0-9a-f]{64}\.[0-9a-f]{32}$/);
+  expect(cookie?.value.startsWith('ab'.repeat(32))).toBe(false);
   expect(cookie?.httpOnly).toBe(true);
   expect(cookie?.sameSite).toBe('Lax');
 });

@@ -40,7 +40,7 @@ test("a person's chats follow them to another browser; another person never sees
   // Another browser, no cookies: the same person finds the chat in the sidebar and opens it.
   const phone = await signedIn(browser, 'alice');
   await expect(sidebar(phone.page)).toHaveCount(1);
-  await sidebar(phone.page).getByRole('button', { name: 'Alice: garden plans' }).click();
+  await sidebar(phone.page).getByRole('link', { name: 'Alice: garden plans' }).click();
   await expect(userMessages(phone.page)).toHaveText(['Alice: garden plans']);
 
   const bob = await signedIn(browser, 'bob');

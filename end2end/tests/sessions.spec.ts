@@ -16,15 +16,16 @@ test('past chats are listed, switched between, and restored on reload', async ({
   await expect(sidebar(page)).toHaveCount(1);
   await expect(sidebar(page).first()).toHaveClass(/current/);
 
-  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.getByRole('link', { name: 'New chat' }).click();
   await send(page, 'second topic');
   await expect(replies(page)).toHaveCount(1);
   await expect(sidebar(page)).toHaveCount(2);
   await expect(sidebar(page).first()).toContainText('second topic'); // newest first
 
-  await sidebar(page).nth(1).getByRole('button', { name: 'first topic' }).click();
+  await sidebar(page).nth(1).getByRole('link', { name: 'first topic' }).click();
   await expect(userMessages(page)).toHaveText(['first topic']);
   await expect(sidebar(page).nth(1)).toHaveClass(/current/);
+  await expect(page).toHaveURL(/\/c\/[0-9a-f]{64}$/);
 
   await page.reload();
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();

@@ -67,6 +67,7 @@ async fn main() {
             ("CHAT_STORE".into(), "firestore".into()),
             ("FIRESTORE_EMULATOR_HOST".into(), emulator.host.clone()),
             ("GOOGLE_CLOUD_PROJECT".into(), PROJECT.into()),
+            ("OWNER_KEY".into(), support::OWNER_KEY.into()),
             ("LEPTOS_SITE_ROOT".into(), site_root.display().to_string()),
             ("MODEL_MAX_IN_FLIGHT".into(), "512".into()),
         ],
@@ -99,10 +100,11 @@ async fn main() {
         standin.set("gemma", Behaviour::default());
         f["per_turn_0ms"] = per_turn(&server, turns).await;
 
-        let (ssr, cookie) = restore_500(&server).await;
+        let (ssr, cookie, path) = restore_500(&server).await;
         f["ssr_500_messages"] = ssr;
         if store.name == "sqlite" {
-            figures["browser_restore_500"] = browser(&server.url, Some(&cookie));
+            let url = format!("{}{path}", server.url);
+            figures["browser_restore_500"] = browser(&url, Some(&cookie));
         }
 
         standin.set(
@@ -289,7 +291,7 @@ async fn per_turn(server: &Server, turns: usize) -> Value {
 }
 
 /// Builds a 500-message chat (250 turns), then times the server rendering it on a reload.
-async fn restore_500(server: &Server) -> (Value, String) {
+async fn restore_500(server: &Server) -> (Value, String, String) {
     let mut visitor = Visitor::new(server);
     for i in 0..250 {
         let reply = visitor
@@ -304,7 +306,7 @@ async fn restore_500(server: &Server) -> (Value, String) {
     let mut bytes = 0;
     for _ in 0..20 {
         let started = Instant::now();
-        let page = visitor.get("/").await;
+        let page = visitor.get(&format!("/c/{}", visitor.session())).await;
         times.push(started.elapsed());
         assert_eq!(page.status, 200);
         assert!(
@@ -313,11 +315,7 @@ async fn restore_500(server: &Server) -> (Value, String) {
         );
         bytes = page.body.len();
     }
-    let cookie = [visitor.cookie.clone(), visitor.owner.clone()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookie = visitor.owner.clone().unwrap_or_default();
     (
         json!({
             "messages": 500,
@@ -326,6 +324,7 @@ async fn restore_500(server: &Server) -> (Value, String) {
             "render_p99_ms": ms(percentile(&mut times, 99.0)),
         }),
         cookie,
+        format!("/c/{}", visitor.session()),
     )
 }
 

@@ -102,12 +102,47 @@ pub struct Config {
     /// Instructions sent ahead of every conversation, to both models.
     pub system_prompt: Option<String>,
     pub log_format: LogFormat,
-    /// Longest a graceful shutdown waits for requests in flight.
+    /// After SIGTERM: how long `/readyz` answers 503 while the server still accepts requests,
+    /// so load balancers stop routing here before the listener closes.
+    pub shutdown_drain: Duration,
+    /// Then, the longest a graceful shutdown waits for requests in flight. Defaults to the model
+    /// timeout plus a margin, so a turn that started just before SIGTERM can still finish.
     pub shutdown_grace: Duration,
+    /// Where `/metrics` is served: `None` on the main listener (a laptop), or its own address,
+    /// which no public Service exposes (GKE).
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The key that signs owner cookies.
+    pub owner_key: OwnerKeySource,
+    /// Where a visitor's address comes from, for the limits.
+    pub client_ip: ClientIpSource,
     /// Identity-Aware Proxy; `None` leaves sessions owned by the browser.
     pub iap: Option<IapConfig>,
     pub limits: LimitsConfig,
 }
+
+/// Where the owner-cookie key comes from. Every replica must use the same one.
+#[derive(Clone, Debug)]
+pub enum OwnerKeySource {
+    /// `OWNER_KEY` (on GKE, from a Kubernetes Secret).
+    Given(app::session::OwnerKey),
+    /// A laptop: read from this file, or generated into it on first start.
+    File(PathBuf),
+}
+
+/// Where a visitor's address comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientIpSource {
+    /// The connection's peer: direct, or the public LoadBalancer with
+    /// `externalTrafficPolicy: Local` (deploy/public-lb.yaml), which keeps client addresses.
+    Peer,
+    /// Google's external Application Load Balancer (the IAP Gateway) connects from its own
+    /// addresses and appends `<client>, <load balancer>` to `X-Forwarded-For`: the client is
+    /// the second entry from the right. Anything a client wrote further left is ignored.
+    GoogleLoadBalancer,
+}
+
+/// What a graceful shutdown adds to the model timeout: the store write after the reply.
+pub const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
 
 /// Set `IAP_AUDIENCE` to require IAP's signed header on every request.
 #[derive(Clone, Debug, PartialEq)]
@@ -244,6 +279,43 @@ impl Config {
             }
         };
 
+        let owner_key =
+            match var("OWNER_KEY") {
+                Some(raw) => OwnerKeySource::Given(
+                    app::session::OwnerKey::from_hex(&raw).ok_or_else(|| ConfigError {
+                        var: "OWNER_KEY",
+                        value: "(hidden)".into(),
+                        reason: "expected 64 hex digits (openssl rand -hex 32)".into(),
+                    })?,
+                ),
+                None if matches!(store, StoreConfig::Firestore { .. }) => {
+                    return Err(ConfigError {
+                        var: "OWNER_KEY",
+                        value: String::new(),
+                        reason: "required with Firestore: every replica must sign owner cookies \
+                             with the same key (a Kubernetes Secret; openssl rand -hex 32)"
+                            .into(),
+                    })
+                }
+                None => OwnerKeySource::File(match &store {
+                    StoreConfig::Sqlite { path } => path
+                        .parent()
+                        .map(|dir| dir.join("owner.key"))
+                        .unwrap_or_else(|| PathBuf::from("owner.key")),
+                    StoreConfig::Firestore { .. } => PathBuf::from("owner.key"),
+                }),
+            };
+        let client_ip = match var("CLIENT_IP_SOURCE").as_deref() {
+            None | Some("peer") => ClientIpSource::Peer,
+            Some("google-load-balancer") => ClientIpSource::GoogleLoadBalancer,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "CLIENT_IP_SOURCE",
+                    value: other.into(),
+                    reason: "expected `peer` or `google-load-balancer`".into(),
+                })
+            }
+        };
         Ok(Config {
             leptos,
             store,
@@ -251,17 +323,27 @@ impl Config {
             vertex,
             system_prompt: var("SYSTEM_PROMPT"),
             log_format,
-            shutdown_grace: secs(&var, "SHUTDOWN_GRACE_SECS", 20.0)?,
-            iap: match var("IAP_AUDIENCE") {
-                None => None,
-                Some(audience) => Some(IapConfig {
-                    audience: audience.trim().to_string(),
-                    jwks_url: match var("IAP_JWKS_URL") {
-                        Some(url) => parse_base_url("IAP_JWKS_URL", &url)?,
-                        None => crate::iap::GOOGLE_JWKS_URL.into(),
-                    },
-                }),
+            shutdown_drain: match var("SHUTDOWN_DRAIN_SECS") {
+                Some(raw) if raw.trim() == "0" => Duration::ZERO,
+                Some(_) => secs(&var, "SHUTDOWN_DRAIN_SECS", 0.0)?,
+                None => Duration::ZERO,
             },
+            shutdown_grace: secs(
+                &var,
+                "SHUTDOWN_GRACE_SECS",
+                (request_timeout + SHUTDOWN_MARGIN).as_secs_f64(),
+            )?,
+            metrics_addr: match var("METRICS_ADDR") {
+                None => None,
+                Some(raw) => Some(raw.trim().parse().map_err(|_| ConfigError {
+                    var: "METRICS_ADDR",
+                    value: raw.clone(),
+                    reason: "expected an address such as `0.0.0.0:9090`".into(),
+                })?),
+            },
+            iap: iap_config(&lookup, &var)?,
+            owner_key,
+            client_ip,
             limits: LimitsConfig {
                 turns: match optional_count(&var, "TURNS_PER_WINDOW")? {
                     Some(n) => Some((
@@ -271,9 +353,69 @@ impl Config {
                     None => None,
                 },
                 tokens_per_day: optional_count(&var, "TOKENS_PER_DAY")?.map(|n| n as u64),
+                new_owners_per_hour: optional_count(&var, "NEW_OWNERS_PER_HOUR")?
+                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+                address_multiplier: u32::try_from(count(&var, "ADDRESS_LIMIT_MULTIPLIER", 4)?)
+                    .unwrap_or(u32::MAX),
             },
         })
     }
+}
+
+/// `IAP_AUDIENCE` turns IAP on. Set but blank is a mistake (an empty ConfigMap value, say), not
+/// "off"; and `IAP_REQUIRED=true` (the `iap` deployment) refuses to start without an audience,
+/// so a missing value can never leave the app open behind a misconfigured proxy.
+fn iap_config(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<IapConfig>, ConfigError> {
+    let required = match var("IAP_REQUIRED").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ConfigError {
+                var: "IAP_REQUIRED",
+                value: other.into(),
+                reason: "expected `true` or `false`".into(),
+            })
+        }
+    };
+    let audience = match lookup("IAP_AUDIENCE") {
+        Some(raw) if raw.trim().is_empty() => {
+            return Err(ConfigError {
+                var: "IAP_AUDIENCE",
+                value: raw,
+                reason: "set but blank; unset it to run without IAP, or give the backend \
+                         service's audience (deploy/iap-audience.sh)"
+                    .into(),
+            })
+        }
+        Some(raw) => raw.trim().to_string(),
+        None if required => {
+            return Err(ConfigError {
+                var: "IAP_AUDIENCE",
+                value: String::new(),
+                reason: "IAP_REQUIRED=true needs the backend service's audience \
+                         (run deploy/iap-audience.sh)"
+                    .into(),
+            })
+        }
+        None => return Ok(None),
+    };
+    if !audience.starts_with("/projects/") {
+        return Err(ConfigError {
+            var: "IAP_AUDIENCE",
+            value: audience,
+            reason: "expected /projects/NUMBER/global/backendServices/ID".into(),
+        });
+    }
+    Ok(Some(IapConfig {
+        audience,
+        jwks_url: match var("IAP_JWKS_URL") {
+            Some(url) => parse_base_url("IAP_JWKS_URL", &url)?,
+            None => crate::iap::GOOGLE_JWKS_URL.into(),
+        },
+    }))
 }
 
 fn parse_base_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {
@@ -386,12 +528,17 @@ mod tests {
         assert_eq!(c.system_prompt, None);
     }
 
+    const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
     #[test]
     fn a_project_or_the_emulator_selects_firestore() {
         for vars in [
-            &[("GOOGLE_CLOUD_PROJECT", "p1")][..],
-            &[("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")][..],
-            &[("CHAT_STORE", "firestore")][..],
+            &[("GOOGLE_CLOUD_PROJECT", "p1"), ("OWNER_KEY", KEY)][..],
+            &[
+                ("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080"),
+                ("OWNER_KEY", KEY),
+            ][..],
+            &[("CHAT_STORE", "firestore"), ("OWNER_KEY", KEY)][..],
         ] {
             match config(vars).expect("valid").store {
                 StoreConfig::Firestore { database, .. } => assert_eq!(database, "chat-app-db"),
@@ -403,6 +550,7 @@ mod tests {
         let c = config(&[
             ("CHAT_STORE", "firestore"),
             ("FIRESTORE_DATABASE", "other-db"),
+            ("OWNER_KEY", KEY),
         ])
         .expect("valid");
         assert!(
@@ -415,6 +563,7 @@ mod tests {
         let c = config(&[
             ("VERTEX_LOCATION", "us-central1"),
             ("GOOGLE_CLOUD_PROJECT", "p1"),
+            ("OWNER_KEY", KEY),
         ])
         .expect("valid");
         assert_eq!(
@@ -463,10 +612,83 @@ mod tests {
             ("VERTEX_LOCATION", "US Central"),
             ("VERTEX_BASE_URL", "aiplatform.googleapis.com"),
             ("CHAT_STORE", "postgres"),
+            ("SHUTDOWN_DRAIN_SECS", "-2"),
+            ("METRICS_ADDR", "localhost"),
+            ("IAP_REQUIRED", "yes"),
+            ("IAP_AUDIENCE", "   "),
+            ("IAP_AUDIENCE", "my-backend"),
         ] {
             let err = config(&[(key, value)]).expect_err(key);
             assert_eq!(err.var, key);
             assert!(err.to_string().contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn shutdown_grace_covers_the_model_timeout_unless_set() {
+        let c = config(&[]).expect("defaults");
+        assert_eq!(c.shutdown_grace, Duration::from_secs(125));
+        assert_eq!(c.shutdown_drain, Duration::ZERO);
+        let c = config(&[("MODEL_TIMEOUT_SECS", "30")]).expect("valid");
+        assert_eq!(c.shutdown_grace, Duration::from_secs(35));
+        let c =
+            config(&[("SHUTDOWN_GRACE_SECS", "7"), ("SHUTDOWN_DRAIN_SECS", "3")]).expect("valid");
+        assert_eq!(c.shutdown_grace, Duration::from_secs(7));
+        assert_eq!(c.shutdown_drain, Duration::from_secs(3));
+        let c = config(&[("SHUTDOWN_DRAIN_SECS", "0")]).expect("valid");
+        assert_eq!(c.shutdown_drain, Duration::ZERO);
+    }
+
+    #[test]
+    fn the_owner_key_is_a_secret_on_firestore_and_a_file_on_a_laptop() {
+        let err = config(&[("CHAT_STORE", "firestore")]).expect_err("no key");
+        assert_eq!(err.var, "OWNER_KEY");
+        let err = config(&[("OWNER_KEY", "short")]).expect_err("bad key");
+        assert!(
+            !err.to_string().contains("short"),
+            "the key is never echoed: {err}"
+        );
+        match config(&[]).expect("defaults").owner_key {
+            OwnerKeySource::File(path) => assert_eq!(path, PathBuf::from("data/owner.key")),
+            other => panic!("{other:?}"),
+        }
+        let c = config(&[("OWNER_KEY", KEY)]).expect("valid");
+        assert!(matches!(c.owner_key, OwnerKeySource::Given(_)));
+        assert!(
+            !format!("{c:?}").contains("aabbcc"),
+            "the key stays out of Debug"
+        );
+    }
+
+    #[test]
+    fn the_client_address_comes_from_the_peer_unless_told() {
+        assert_eq!(
+            config(&[]).expect("defaults").client_ip,
+            ClientIpSource::Peer
+        );
+        let c = config(&[("CLIENT_IP_SOURCE", "google-load-balancer")]).expect("valid");
+        assert_eq!(c.client_ip, ClientIpSource::GoogleLoadBalancer);
+        assert!(config(&[("CLIENT_IP_SOURCE", "x-forwarded-for")]).is_err());
+    }
+
+    #[test]
+    fn metrics_get_their_own_address_only_when_asked() {
+        assert_eq!(config(&[]).expect("defaults").metrics_addr, None);
+        let c = config(&[("METRICS_ADDR", "0.0.0.0:9090")]).expect("valid");
+        assert_eq!(c.metrics_addr, Some("0.0.0.0:9090".parse().expect("addr")));
+    }
+
+    #[test]
+    fn iap_required_refuses_to_start_without_an_audience() {
+        let err = config(&[("IAP_REQUIRED", "true")]).expect_err("no audience");
+        assert_eq!(err.var, "IAP_AUDIENCE");
+        assert!(err.to_string().contains("IAP_REQUIRED"), "{err}");
+        let audience = "/projects/1/global/backendServices/2";
+        let c = config(&[("IAP_REQUIRED", "true"), ("IAP_AUDIENCE", audience)]).expect("valid");
+        assert_eq!(c.iap.map(|i| i.audience).as_deref(), Some(audience));
+        assert_eq!(
+            config(&[("IAP_REQUIRED", "false")]).expect("valid").iap,
+            None
+        );
     }
 }

@@ -18,20 +18,18 @@ pub async fn export(
         Some((id, "json")) => (id, Format::Json),
         _ => return not_found(),
     };
-    let (Some(id), Some(owner)) = (SessionId::parse(id), session::owner_from(&parts)) else {
+    let (Some(id), Some(owner)) = (
+        SessionId::parse(id),
+        session::owner_from(&parts, &services.owner_key),
+    ) else {
         return not_found();
     };
-    match services.store.owner_of(&id).await {
-        Ok(Some(o)) if o == owner => {}
-        Ok(_) => return not_found(),
-        Err(_) => return unavailable(),
-    }
     let (summary, messages) = match (
         services.store.summary(&id).await,
-        services.store.load(&id).await,
+        services.store.load_owned(&id, &owner).await,
     ) {
-        (Ok(Some(summary)), Ok(messages)) => (summary, messages),
-        (Ok(None), _) => return not_found(),
+        (Ok(Some(summary)), Ok(Some(messages))) => (summary, messages),
+        (Ok(_), Ok(_)) => return not_found(),
         _ => return unavailable(),
     };
     let (body, content_type, ext) = match format {

@@ -5,7 +5,7 @@
 //! 401 page and never reaches the app. The load balancer already enforces IAP; checking here
 //! too means a request that reaches the pod some other way is not trusted.
 
-use app::session::{OwnerId, VerifiedUser};
+use app::session::{OwnerKey, VerifiedUser};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, Request, StatusCode};
@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -51,8 +50,15 @@ struct Claims {
     sub: String,
     #[serde(default)]
     email: String,
+    iat: u64,
 }
 
+/// How far in the future `iat` may be: clock skew between Google and this pod.
+const IAT_LEEWAY_SECS: u64 = 60;
+/// How long a request with an unknown key id waits for the refresh it asked for.
+const UNKNOWN_KEY_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
 struct KeyCache {
     keys: HashMap<String, DecodingKey>,
     /// Last successful fetch.
@@ -61,26 +67,57 @@ struct KeyCache {
     attempted: Option<Instant>,
 }
 
+/// Checks IAP's signed header. Known keys are served from memory without waiting on anything;
+/// one background task fetches the key list (at start, when it is old, and when a token names
+/// a key id not in it, throttled), so an outage of the key list never stalls a request.
 pub struct IapVerifier {
     audience: String,
-    jwks_url: String,
-    client: reqwest::Client,
+    owner_key: OwnerKey,
     cache: RwLock<KeyCache>,
-    refreshing: tokio::sync::Mutex<()>,
+    /// Asks the background task for a refresh.
+    wanted: tokio::sync::Notify,
+    /// Counts finished refresh attempts, so a waiting request knows one has happened.
+    attempts: tokio::sync::watch::Sender<u64>,
 }
 
 impl IapVerifier {
-    pub fn new(audience: String, jwks_url: String, client: reqwest::Client) -> IapVerifier {
+    /// Builds the verifier and starts its key-refresh task.
+    pub fn start(
+        audience: String,
+        jwks_url: String,
+        client: reqwest::Client,
+        owner_key: OwnerKey,
+    ) -> Arc<IapVerifier> {
+        let verifier = Arc::new(IapVerifier::new(audience, owner_key));
+        let task = Arc::downgrade(&verifier);
+        tokio::spawn(async move {
+            loop {
+                let Some(v) = task.upgrade() else { return };
+                let last_attempt = v.read_cache().attempted;
+                if last_attempt.is_some() {
+                    // Wait to be asked, or until the keys grow old.
+                    let _ = tokio::time::timeout(KEYS_MAX_AGE, v.wanted.notified()).await;
+                }
+                // A flood of unknown key ids is one fetch per interval, failed attempts included.
+                if let Some(t) = last_attempt {
+                    if let Some(rest) = MIN_REFRESH_INTERVAL.checked_sub(t.elapsed()) {
+                        tokio::time::sleep(rest).await;
+                    }
+                }
+                let _ = v.refresh(&client, &jwks_url).await;
+                v.attempts.send_modify(|n| *n += 1);
+            }
+        });
+        verifier
+    }
+
+    fn new(audience: String, owner_key: OwnerKey) -> IapVerifier {
         IapVerifier {
             audience,
-            jwks_url,
-            client,
-            cache: RwLock::new(KeyCache {
-                keys: HashMap::new(),
-                fetched: None,
-                attempted: None,
-            }),
-            refreshing: tokio::sync::Mutex::new(()),
+            owner_key,
+            cache: RwLock::new(KeyCache::default()),
+            wanted: tokio::sync::Notify::new(),
+            attempts: tokio::sync::watch::channel(0).0,
         }
     }
 
@@ -100,36 +137,60 @@ impl IapVerifier {
         let claims = decode::<Claims>(token, &key, &validation)
             .map_err(|e| IapError::Rejected(e.to_string()))?
             .claims;
+        // jsonwebtoken checks `exp` but not `iat`; Google's test cases include a token issued
+        // in the future (FUTURE_ISSUE), which must be refused.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        if claims.iat > now + IAT_LEEWAY_SECS {
+            return Err(IapError::Rejected("issued in the future".into()));
+        }
         Ok(VerifiedUser {
-            owner: owner_for(&claims.sub),
+            owner: self.owner_key.person(&claims.sub),
             email: claims.email,
         })
     }
 
     async fn key(&self, kid: &str) -> Result<DecodingKey, IapError> {
-        if let Some(key) = self.cached(kid, KEYS_MAX_AGE) {
-            return Ok(key);
-        }
-        let _one_at_a_time = self.refreshing.lock().await;
-        // Another request may have refreshed while this one waited.
-        if let Some(key) = self.cached(kid, KEYS_MAX_AGE) {
-            return Ok(key);
-        }
-        let recently = self
-            .read_cache()
-            .attempted
-            .is_some_and(|t| t.elapsed() < MIN_REFRESH_INTERVAL);
-        let refreshed = if recently {
-            Ok(())
-        } else {
-            self.refresh().await
+        // Known keys are served as they are, even old ones while the list is unreachable; an
+        // old list only asks the background task for a fresh one.
+        let (known, stale) = {
+            let cache = self.read_cache();
+            (
+                cache.keys.get(kid).cloned(),
+                cache.fetched.is_none_or(|t| t.elapsed() >= KEYS_MAX_AGE),
+            )
         };
-        // If Google's key list is unreachable, the keys already known keep signed-in people
-        // working; only a key never seen is refused.
-        match (self.cached(kid, Duration::MAX), refreshed) {
-            (Some(key), _) => Ok(key),
-            (None, Err(e)) => Err(e),
-            (None, Ok(())) => Err(IapError::UnknownKey(kid.to_string())),
+        if stale {
+            self.wanted.notify_one();
+        }
+        if let Some(key) = known {
+            return Ok(key);
+        }
+        // A key id never seen: ask for a refresh and wait (bounded) for it, unless one was
+        // tried moments ago (then the answer stands until the throttle allows another).
+        let (recently, never_fetched) = {
+            let cache = self.read_cache();
+            (
+                cache
+                    .attempted
+                    .is_some_and(|t| t.elapsed() < MIN_REFRESH_INTERVAL),
+                cache.fetched.is_none(),
+            )
+        };
+        if !recently || never_fetched {
+            let mut attempts = self.attempts.subscribe();
+            let seen = *attempts.borrow_and_update();
+            self.wanted.notify_one();
+            let _ = tokio::time::timeout(UNKNOWN_KEY_WAIT, attempts.wait_for(|n| *n > seen)).await;
+        }
+        let cache = self.read_cache();
+        match cache.keys.get(kid) {
+            Some(key) => Ok(key.clone()),
+            // No usable key at all: nobody can be checked, which is an outage, not a refusal.
+            None if cache.keys.is_empty() => Err(IapError::Keys("no IAP keys available".into())),
+            None => Err(IapError::UnknownKey(kid.to_string())),
         }
     }
 
@@ -137,21 +198,14 @@ impl IapVerifier {
         self.cache.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn cached(&self, kid: &str, max_age: Duration) -> Option<DecodingKey> {
-        let cache = self.read_cache();
-        let fresh = cache.fetched.is_some_and(|t| t.elapsed() < max_age);
-        fresh.then(|| cache.keys.get(kid).cloned()).flatten()
-    }
-
-    async fn refresh(&self) -> Result<(), IapError> {
+    async fn refresh(&self, client: &reqwest::Client, url: &str) -> Result<(), IapError> {
         self.cache
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .attempted = Some(Instant::now());
         let keys = async {
-            let set: JwkSet = self
-                .client
-                .get(&self.jwks_url)
+            let set: JwkSet = client
+                .get(url)
                 .send()
                 .await?
                 .error_for_status()?
@@ -180,19 +234,16 @@ impl IapVerifier {
     }
 }
 
-/// IAP's subject (`accounts.google.com:1234…`) is stable for a person; hashing it gives an
-/// owner id of the usual form without storing the raw subject.
-pub fn owner_for(subject: &str) -> OwnerId {
-    OwnerId::from_digest(&Sha256::digest(format!("iap:{subject}").as_bytes()).into())
-}
-
 /// The middleware: admits a request with a valid assertion, recording who it is.
 pub async fn require(
     State(verifier): State<Arc<IapVerifier>>,
     mut req: Request<Body>,
     next: Next,
 ) -> Response {
-    if matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics") {
+    if matches!(
+        req.uri().path(),
+        "/healthz" | "/readyz" | "/healthz/store" | "/metrics"
+    ) {
         return next.run(req).await;
     }
     let token = req.headers().get(HEADER).and_then(|v| v.to_str().ok());
@@ -205,11 +256,29 @@ pub async fn require(
             req.extensions_mut().insert(user);
             next.run(req).await
         }
+        Err(e @ IapError::Keys(_)) => {
+            tracing::error!(error = %e, "cannot check IAP identities: no keys");
+            unavailable()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "request refused: no valid IAP identity");
             unauthorized()
         }
     }
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::RETRY_AFTER, "30"),
+        ],
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Try again shortly</title></head>\
+         <body><h1>Try again shortly</h1><p>Sign-ins cannot be checked right now. Please try again \
+         in a minute.</p></body></html>",
+    )
+        .into_response()
 }
 
 fn unauthorized() -> Response {
@@ -227,22 +296,13 @@ fn unauthorized() -> Response {
 mod tests {
     use super::*;
 
-    #[test]
-    fn one_subject_one_owner() {
-        let a = owner_for("accounts.google.com:111");
-        assert_eq!(a, owner_for("accounts.google.com:111"));
-        assert_ne!(a, owner_for("accounts.google.com:222"));
-        assert_eq!(a.as_str().len(), 64);
-    }
-
     #[tokio::test]
     async fn garbage_and_unsigned_tokens_are_refused_before_any_key_lookup() {
         // An unreachable key URL: none of these may need it.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let v = IapVerifier::new(
             "/projects/1/global/backendServices/2".into(),
-            "http://127.0.0.1:9/keys".into(),
-            reqwest::Client::new(),
+            OwnerKey::generate(),
         );
         assert!(matches!(
             v.verify("not a token").await,

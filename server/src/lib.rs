@@ -3,11 +3,13 @@
 
 pub mod backends;
 pub mod config;
+pub mod edge;
 pub mod export;
 pub mod health;
 pub mod iap;
 pub mod limits;
 pub mod metrics;
+pub mod owner_key;
 pub mod routes;
 pub mod store;
 pub mod telemetry;
@@ -37,6 +39,11 @@ pub enum StartError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot use the owner-cookie key at {path}: {source}")]
+    OwnerKey {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub async fn run(config: Config) -> Result<(), StartError> {
@@ -55,48 +62,104 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         tracing::info!(limits = ?config.limits, "per-visitor limits on");
         Arc::new(Limiter::new(counters, config.limits, metrics.clone())) as Arc<dyn TurnLimits>
     });
+    let owner_key = match &config.owner_key {
+        config::OwnerKeySource::Given(key) => key.clone(),
+        config::OwnerKeySource::File(path) => {
+            owner_key::load_or_create(path).map_err(|source| StartError::OwnerKey {
+                path: path.clone(),
+                source,
+            })?
+        }
+    };
     let services = Services {
         store,
         models,
         limits,
+        owner_key: owner_key.clone(),
     };
     let iap = match &config.iap {
         Some(iap) => {
             tracing::info!(audience = %iap.audience, "Identity-Aware Proxy required");
-            Some(Arc::new(IapVerifier::new(
+            Some(IapVerifier::start(
                 iap.audience.clone(),
                 iap.jwks_url.clone(),
                 backends::transport::client(Duration::from_secs(5), Duration::from_secs(10))?,
-            )))
+                owner_key,
+            ))
         }
         None => None,
     };
 
     let addr = config.leptos.site_addr;
-    let app = routes::router(config.leptos.clone(), services, metrics, iap);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })?;
-    tracing::info!(%addr, vllm = %config.vllm.base_url, vertex = %config.vertex.base_url, "hybrid-chat listening");
+    let draining = health::Draining::default();
+    let metrics_route = match config.metrics_addr {
+        Some(_) => routes::MetricsRoute::Elsewhere,
+        None => routes::MetricsRoute::Here,
+    };
+    let app = routes::router(
+        config.leptos.clone(),
+        services,
+        metrics.clone(),
+        metrics_route,
+        draining.clone(),
+        config.client_ip,
+        iap,
+    );
+    let listener = bind(addr).await?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    tracing::info!(%addr, metrics = ?config.metrics_addr, vllm = %config.vllm.base_url, vertex = %config.vertex.base_url, "hybrid-chat listening");
 
-    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    // One signal, three phases. Drain: readiness answers 503 while every request is still
+    // served, so load balancers stop routing here before anything is refused. Close: the
+    // listeners stop accepting and requests in flight finish. Give up: after the grace period.
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let drain = config.shutdown_drain;
+    tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down: finishing requests in flight");
-        let _ = stopping_tx.send(true);
+        draining.start();
+        tracing::info!(
+            ?drain,
+            "shutting down: readiness off, still serving while load balancers catch up"
+        );
+        tokio::time::sleep(drain).await;
+        tracing::info!("shutting down: listener closed, finishing requests in flight");
+        let _ = closing_tx.send(true);
     });
+
+    if let Some(listener) = metrics_listener {
+        let metrics_app = routes::metrics_router(metrics);
+        let closed = until_closed(closing.clone());
+        tokio::spawn(std::future::IntoFuture::into_future(
+            axum::serve(listener, metrics_app).with_graceful_shutdown(closed),
+        ));
+    }
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(until_closed(closing.clone()));
     let grace = config.shutdown_grace;
     tokio::select! {
         result = std::future::IntoFuture::into_future(server) => result.map_err(StartError::Serve),
         _ = async {
-            let _ = stopping.wait_for(|s| *s).await;
+            until_closed(closing).await;
             tokio::time::sleep(grace).await;
         } => {
             tracing::warn!(?grace, "grace period over; exiting with requests still open");
             Ok(())
         }
     }
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, StartError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+/// Resolves once the shutdown sequence has closed the listeners.
+async fn until_closed(mut closing: tokio::sync::watch::Receiver<bool>) {
+    let _ = closing.wait_for(|closed| *closed).await;
 }
 
 /// The chat store, and the same store as the home of the limit counters.

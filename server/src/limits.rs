@@ -34,11 +34,16 @@ pub struct LimitsConfig {
     pub turns: Option<(u32, Duration)>,
     /// At most this many tokens per UTC day.
     pub tokens_per_day: Option<u64>,
+    /// At most this many new browser owners per address per hour.
+    pub new_owners_per_hour: Option<u32>,
+    /// An address may spend this many times a visitor's limits: several people behind one NAT
+    /// do not starve each other, and new cookies or owners buy at most this many allowances.
+    pub address_multiplier: u32,
 }
 
 impl LimitsConfig {
     pub fn is_off(&self) -> bool {
-        self.turns.is_none() && self.tokens_per_day.is_none()
+        self.turns.is_none() && self.tokens_per_day.is_none() && self.new_owners_per_hour.is_none()
     }
 }
 
@@ -83,9 +88,19 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+/// Address keys (`ip:…`, `ip6:…`, from `app::session::address_key`) get the multiplied limits.
+fn is_address(visitor: &str) -> bool {
+    visitor.starts_with("ip")
+}
+
 #[async_trait]
 impl TurnLimits for Limiter {
     async fn admit(&self, visitor: &str) -> Result<(), ChatError> {
+        let scale = if is_address(visitor) {
+            u64::from(self.config.address_multiplier.max(1))
+        } else {
+            1
+        };
         let visitor = hashed(visitor);
         let now = now_ms();
         if let Some(budget) = self.config.tokens_per_day {
@@ -94,12 +109,12 @@ impl TurnLimits for Limiter {
                 .counters
                 .get(&format!("tokens-{visitor}-{day}"))
                 .await?;
-            if used >= budget as i64 {
+            if used >= (budget.saturating_mul(scale)) as i64 {
                 let resets_in_s = (((day + 1) * DAY_MS - now) / 1000) as u64;
                 return Err(self.refuse(
                     "tokens_per_day",
                     LimitError::OverBudget {
-                        budget,
+                        budget: budget.saturating_mul(scale),
                         resets_in_s,
                     },
                 ));
@@ -113,16 +128,43 @@ impl TurnLimits for Limiter {
                 .counters
                 .add(&format!("turns-{visitor}-{slot}"), 1, ends + window_ms)
                 .await?;
-            if count > i64::from(limit) {
+            if count > (u64::from(limit) * scale) as i64 {
                 return Err(self.refuse(
                     "turns",
                     LimitError::TooManyTurns {
-                        limit,
+                        limit: u32::try_from(u64::from(limit) * scale).unwrap_or(u32::MAX),
                         window_s: window.as_secs(),
                         retry_after_s: ((ends - now) as u64).div_ceil(1000),
                     },
                 ));
             }
+        }
+        Ok(())
+    }
+
+    async fn admit_new_owner(&self, address: &str) -> Result<(), ChatError> {
+        let Some(limit) = self.config.new_owners_per_hour else {
+            return Ok(());
+        };
+        const HOUR_MS: i64 = 3600 * 1000;
+        let now = now_ms();
+        let slot = now / HOUR_MS;
+        let ends = (slot + 1) * HOUR_MS;
+        let count = self
+            .counters
+            .add(
+                &format!("owners-{}-{slot}", hashed(address)),
+                1,
+                ends + HOUR_MS,
+            )
+            .await?;
+        if count > i64::from(limit) {
+            return Err(self.refuse(
+                "new_owners",
+                LimitError::TooManyOwners {
+                    retry_after_s: ((ends - now) as u64).div_ceil(1000),
+                },
+            ));
         }
         Ok(())
     }

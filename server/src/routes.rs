@@ -1,14 +1,16 @@
 //! The HTTP surface: the page, the server functions, probes and static files, with the layers
 //! every response passes through.
 
+use crate::config::ClientIpSource;
+use crate::health::{self, Health};
 use crate::iap::{self, IapVerifier};
 use crate::metrics::{self, Metrics};
-use crate::{export, health};
+use crate::{edge, export};
 use app::services::Services;
 use app::session::PeerIp;
 use app::shell::shell;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderValue, Request};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
@@ -28,12 +30,28 @@ use tower_http::trace::TraceLayer;
 /// Largest request body accepted: a maximal message, URL-encoded, fits with room to spare.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
+/// Where `/metrics` is answered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MetricsRoute {
+    /// On this router (a laptop, the tests).
+    Here,
+    /// On its own listener ([`metrics_router`]), so the public entry cannot reach it.
+    Elsewhere,
+}
+
 pub fn router(
     options: LeptosOptions,
     services: Services,
     metrics: Arc<Metrics>,
+    metrics_route: MetricsRoute,
+    draining: health::Draining,
+    client_ip: ClientIpSource,
     iap: Option<Arc<IapVerifier>>,
 ) -> Router {
+    let health = Health {
+        store: services.store.clone(),
+        draining,
+    };
     let context = {
         let services = services.clone();
         move || provide_context(services.clone())
@@ -62,19 +80,28 @@ pub fn router(
         .precompressed_br()
         .precompressed_gzip();
 
+    // Everything that shows or changes someone's chats.
     let router = Router::new()
-        .route("/", get(page))
+        .route("/", get(page.clone()))
+        .route("/c/{id}", get(page))
         .route(
             "/api/{*server_fn}",
             get(server_fns.clone()).post(server_fns),
         )
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
         .route("/export/{file}", get(export::export))
+        .layer(middleware::from_fn(edge::private_pages))
+        .route("/healthz", get(health::live))
         .fallback_service(static_files)
         .with_state(services)
-        .route("/metrics", get(metrics::export).with_state(metrics.clone()))
-        .layer(middleware::from_fn(peer_ip));
+        .route("/readyz", get(health::ready).with_state(health.clone()))
+        .route("/healthz/store", get(health::store).with_state(health));
+    let router = match metrics_route {
+        MetricsRoute::Here => router.merge(metrics_router(metrics.clone())),
+        MetricsRoute::Elsewhere => router,
+    };
+    let router = router
+        .layer(middleware::from_fn_with_state(client_ip, peer_ip))
+        .layer(middleware::from_fn(edge::refuse_cross_site));
     // Inside the metrics layer, so refused requests are counted too (as 401s).
     let router = match iap {
         Some(verifier) => router.layer(middleware::from_fn_with_state(verifier, iap::require)),
@@ -83,6 +110,8 @@ pub fn router(
     router
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
+        .layer(middleware::from_fn(edge::confine_redirects))
+        .layer(middleware::from_fn(edge::hsts))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -106,12 +135,45 @@ pub fn router(
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 
-/// Hands the connection's address to the server functions (per-visitor limits fall back to it).
-async fn peer_ip(mut req: Request<Body>, next: Next) -> Response {
-    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
-        req.extensions_mut().insert(PeerIp(addr.ip()));
+/// `/metrics` alone, for its own listener (`METRICS_ADDR`) or to merge into the main router.
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new().route("/metrics", get(metrics::export).with_state(metrics))
+}
+
+/// Hands the visitor's address to the server functions (the limits count against it): the
+/// connection's, or the one Google's load balancer appended to `X-Forwarded-For`.
+async fn peer_ip(
+    State(source): State<ClientIpSource>,
+    mut req: Request<Body>,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let ip = match source {
+        ClientIpSource::Peer => peer,
+        ClientIpSource::GoogleLoadBalancer => forwarded_client(req.headers()).or(peer),
+    };
+    if let Some(ip) = ip {
+        req.extensions_mut().insert(PeerIp(ip));
     }
     next.run(req).await
+}
+
+/// Google's load balancer appends `<client>, <load balancer>` to whatever `X-Forwarded-For` the
+/// client sent, so the client is the second entry from the right; entries further left are the
+/// client's own words.
+fn forwarded_client(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    let all: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let client = all.len().checked_sub(2).map(|i| all[i])?;
+    client.parse().ok()
 }
 
 /// The span every log line of a request sits in: a request id (the caller's `x-request-id`, or a

@@ -36,19 +36,15 @@ async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
         "replies arrive as rendered Markdown: {}",
         turn["replies"][0]
     );
-    let cookie = reply
-        .set_cookies
-        .iter()
-        .find(|c| c.starts_with("hc_session="))
-        .expect("session cookie");
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
+        reply
+            .set_cookies
+            .iter()
+            .all(|c| !c.starts_with("hc_owner=")),
+        "a POST never issues an owner"
     );
-    assert!(
-        !cookie.contains("Secure"),
-        "plain HTTP gets no Secure flag: {cookie}"
-    );
+    let owner = me.owner.clone().expect("the page load issued an owner");
+    assert!(owner.starts_with("hc_owner="), "{owner}");
 
     // What the model saw: the user message, with the chosen parameters.
     let seen = model.requests("gemma");
@@ -77,11 +73,12 @@ async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
     assert_eq!(finish.as_deref(), Some("stop"));
     assert!((temp - 0.9).abs() < 1e-6);
 
-    // A restart loses nothing: the page is rendered with the conversation in the HTML.
+    // A restart loses nothing: the chat's page is rendered with the conversation in the HTML,
+    // and the owner cookie is still good (the key is kept beside the database).
     assert!(server.stop().success(), "SIGTERM exits cleanly");
     let server = Server::start(dir.path(), &model.url(), &[]).await;
     me.base = server.url.clone();
-    let page = me.get("/").await;
+    let page = me.get(&format!("/c/{session}")).await;
     assert_eq!(page.status, 200);
     assert!(
         page.body.contains("Tell me a *Kubernetes* joke"),
@@ -129,14 +126,15 @@ async fn the_model_receives_the_whole_conversation_including_other_models_turns(
                         finish_reason: Some("STOP".into()),
                     },
                 ),
+                true,
             )
             .await
             .expect("seed");
     }
     let server = Server::start(dir.path(), &model.url(), &[]).await;
     let mut me = Visitor::new(&server);
-    me.cookie = Some(format!("hc_session={}", session.as_str()));
-    me.owner = Some(format!("hc_owner={}", owner.as_str()));
+    me.chat = Some(session.as_str().to_string());
+    me.owner = Some(support::owner_cookie(dir.path(), &owner));
 
     assert_eq!(me.send("And a node?", "gemma").await.status, 200);
     assert_eq!(me.send("Thanks!", "gemma").await.status, 200);
@@ -344,7 +342,7 @@ async fn bad_input_gets_clear_errors_and_reaches_no_model() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn forged_garbage_and_unknown_cookies_get_a_fresh_empty_session() {
+async fn forged_garbage_and_someone_elses_chat_ids_get_no_chat() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = model_standin::start(0).await;
     let server = Server::start(dir.path(), &model.url(), &[]).await;
@@ -363,27 +361,27 @@ async fn forged_garbage_and_unknown_cookies_get_a_fresh_empty_session() {
     for forged in [
         "garbage".to_string(),
         "x".repeat(5000),
-        "../../etc/passwd".to_string(),
+        "..%2F..%2Fetc%2Fpasswd".to_string(),
         near_miss,
         unknown.as_str().to_string(),
         alice_session.to_uppercase(),
-        // Alice's real session id, stolen, but without Alice's owner cookie.
+        // Alice's real chat id, stolen, but in another browser (without Alice's owner).
         alice_session.clone(),
     ] {
         let mut mallory = Visitor::new(&server);
-        mallory.cookie = Some(format!("hc_session={forged}"));
-        let page = mallory.get("/").await;
-        assert_eq!(page.status, 200, "never an error page");
+        let page = mallory.get(&format!("/c/{forged}")).await;
+        assert_eq!(page.status, 404, "no such chat, for {forged:.20}");
+        assert!(page.body.contains("That chat no longer exists."));
         assert!(
             !page.body.contains("secret plan"),
             "never someone else's chat"
         );
 
+        // Sending to it is refused the same way, and nothing reaches the model or the store.
+        mallory.chat = Some(forged.clone());
         let reply = mallory.send("hello", "gemma").await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        let fresh = reply.cookie("hc_session").expect("a fresh session cookie");
-        assert_ne!(fresh, forged);
-        assert_ne!(fresh, alice_session);
+        assert_eq!(reply.status, 404, "{}", reply.body);
+        assert_eq!(reply.json(), json!("NoSuchChat"));
         if forged != alice_session {
             assert_eq!(
                 stored_messages(&server.sqlite_path(), &forged).len(),
@@ -392,10 +390,42 @@ async fn forged_garbage_and_unknown_cookies_get_a_fresh_empty_session() {
             );
         }
     }
+    assert_eq!(model.requests("gemma").len(), 1, "only alice's turn");
     assert_eq!(
         stored_messages(&server.sqlite_path(), &alice_session).len(),
         2,
         "alice's chat untouched"
+    );
+
+    // Forged owners: unsigned, signed by another key, garbage. None is anybody; a send without
+    // a real owner is refused (only a page load issues one), and a page load issues a new one.
+    let alice_owner = alice.owner.clone().expect("owner");
+    let (_, alice_value) = alice_owner.split_once('=').expect("cookie");
+    let (alice_id, _) = alice_value.split_once('.').expect("signed");
+    for cookie in [
+        format!("hc_owner={alice_id}"),
+        format!("hc_owner={alice_id}.{}", "0".repeat(32)),
+        "hc_owner=<script>".to_string(),
+        format!("hc_owner={}", "e".repeat(6000)),
+    ] {
+        let mut mallory = Visitor::new(&server);
+        mallory.owner = Some(cookie.clone());
+        mallory.chat = Some(alice_session.clone());
+        let reply = mallory.send("let me in", "gemma").await;
+        assert_eq!(reply.status, 404, "{cookie:.40}: {}", reply.body);
+        mallory.chat = None;
+        let reply = mallory.send("a chat of my own", "gemma").await;
+        assert_eq!(reply.status, 403, "{cookie:.40}: {}", reply.body);
+        assert_eq!(reply.json(), json!("NoOwner"));
+        let page = mallory.get("/").await;
+        assert!(!page.body.contains("secret plan"), "{cookie:.40}");
+        let issued = page.cookie("hc_owner").expect("a new owner");
+        assert!(!issued.starts_with(alice_id), "a fresh owner, not alice's");
+    }
+    assert_eq!(
+        model.requests("gemma").len(),
+        1,
+        "no forged turn reached a model"
     );
 }
 
@@ -415,20 +445,19 @@ async fn a_plain_form_post_works_without_javascript() {
     ];
     let reply = me.post_form("/api/send", &form).await;
     assert_eq!(reply.status, 302, "{}", reply.body);
-    let back = reply.location.as_deref().map(|l| l.trim_end_matches('?'));
+    let chat = me.session();
     assert_eq!(
-        back,
-        Some(format!("{}/", server.url).as_str()),
-        "redirected back to the page"
+        reply.location.as_deref(),
+        Some(format!("/c/{chat}").as_str()),
+        "redirected to the new chat's address, a path on this origin"
     );
-    assert!(reply.cookie("hc_session").is_some());
     assert_eq!(
         reply.cookie("hc_settings").as_deref(),
         Some("gemma|0.3|0.5|64")
     );
     assert_eq!(model.requests("gemma")[0]["temperature"], 0.3);
 
-    let page = me.get("/").await;
+    let page = me.get(&format!("/c/{chat}")).await;
     assert!(page.body.contains("no js here") && page.body.contains("Echo: no js here"));
 
     // An error comes back through the redirect and is shown on the page.
@@ -442,9 +471,12 @@ async fn a_plain_form_post_works_without_javascript() {
     let reply = me.post_form("/api/send", &form).await;
     assert_eq!(reply.status, 302);
     let location = reply.location.expect("redirect");
-    assert!(location.contains("__err="), "{location}");
-    let path = location.trim_start_matches(&server.url);
-    let page = me.get(path).await;
+    assert_eq!(
+        location,
+        format!("/c/{chat}?err=model.backend_error.gemma"),
+        "back to the chat, the error as a code, never as text"
+    );
+    let page = me.get(&location).await;
     assert!(
         page.body
             .contains("Gemma had an internal error. Please try again."),
@@ -453,7 +485,7 @@ async fn a_plain_form_post_works_without_javascript() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn new_chat_starts_a_fresh_session_and_keeps_the_old_one_stored() {
+async fn a_new_chat_is_the_address_slash_and_the_old_one_keeps_its_own() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = model_standin::start(0).await;
     let server = Server::start(dir.path(), &model.url(), &[]).await;
@@ -461,16 +493,18 @@ async fn new_chat_starts_a_fresh_session_and_keeps_the_old_one_stored() {
     assert_eq!(me.send("old chat", "gemma").await.status, 200);
     let old = me.session();
 
-    let reply = me.call("/api/new_chat", &[]).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    assert!(me.cookie.is_none(), "the session cookie is cleared");
-    // The old chat is listed in the sidebar, but no longer open in the transcript.
+    // New chat: the page at `/`, an empty transcript; the old chat listed in the sidebar.
+    me.chat = None;
     let page = me.get("/").await.body;
     assert!(
         !page.contains(r#"<p class="text">old chat</p>"#),
         "transcript is empty"
     );
     assert!(page.contains("old chat"), "the sidebar still lists it");
+    assert!(
+        page.contains(&format!("href=\"/c/{old}\"")),
+        "linked by its address"
+    );
 
     assert_eq!(me.send("new chat", "gemma").await.status, 200);
     assert_ne!(me.session(), old);
@@ -482,6 +516,50 @@ async fn new_chat_starts_a_fresh_session_and_keeps_the_old_one_stored() {
         "no history carried"
     );
     assert_eq!(stored_messages(&server.sqlite_path(), &old).len(), 2);
+    let old_page = me.get(&format!("/c/{old}")).await.body;
+    assert!(old_page.contains(r#"<p class="text">old chat</p>"#));
+    assert!(!old_page.contains(r#"<p class="text">new chat</p>"#));
+}
+
+/// Two tabs of one browser on two chats: each send goes to the chat its tab shows, whatever
+/// the other tab did last (there is no browser-wide "current chat").
+#[tokio::test(flavor = "multi_thread")]
+async fn two_tabs_on_two_chats_never_mix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut tab1 = Visitor::new(&server);
+    assert_eq!(tab1.send("A: first", "gemma").await.status, 200);
+    let a = tab1.session();
+    let mut tab2 = tab1.twin();
+    tab2.chat = None;
+    assert_eq!(tab2.send("B: first", "gemma").await.status, 200);
+    let b = tab2.session();
+    assert_ne!(a, b);
+
+    // Tab 1 still shows A: its messages (send, compare, a no-JS post) land in A.
+    assert_eq!(tab1.send("A: second", "gemma").await.status, 200);
+    let form = [
+        ("message", "A: third, no JS"),
+        ("model", "gemma"),
+        ("temperature", "0.5"),
+        ("top_p", "0.5"),
+        ("max_tokens", "64"),
+    ];
+    assert_eq!(tab1.post_form("/api/send", &form).await.status, 302);
+    assert_eq!(tab1.session(), a);
+    let texts = |id: &str| {
+        stored_messages(&server.sqlite_path(), id)
+            .into_iter()
+            .map(|r| r.2)
+            .filter(|t| !t.starts_with("Echo"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(texts(&a), ["A: first", "A: second", "A: third, no JS"]);
+    assert_eq!(texts(&b), ["B: first"]);
+    // And the model saw A's history, not B's.
+    let last = model.requests("gemma").last().cloned().expect("request");
+    assert!(!last.to_string().contains("B: first"), "{last}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

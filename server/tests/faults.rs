@@ -227,48 +227,61 @@ async fn bad_input(standin: &StandIn) -> Tally {
         format!("bad input reached the store ({nothing_stored}) or a model ({no_model_call})")
     });
 
-    // Cookies: garbage, oversized, forged (well-formed, but nobody's). Each gets a fresh
-    // session; the forged ids are never created or read.
+    // Cookies and chat ids: garbage, oversized, forged (well-formed, but unsigned or nobody's),
+    // someone else's. A bad owner is no owner: the page load issues a fresh one and the visitor
+    // chats in a chat of their own; someone else's chat is "no such chat". Nothing leaks.
     let forged_session = "ab".repeat(32);
     let forged_owner = "cd".repeat(32);
-    let cookies = [
-        (
-            "garbage cookie",
-            "hc_session=%%%; hc_owner=<script>".to_string(),
-        ),
+    let cases = [
+        ("garbage cookie", "hc_owner=<script>".to_string(), None),
         (
             "oversized cookie",
-            format!(
-                "hc_session={}; hc_owner={}",
-                "f".repeat(6000),
-                "e".repeat(6000)
-            ),
+            format!("hc_owner={}", "e".repeat(6000)),
+            None,
         ),
+        ("forged cookie", format!("hc_owner={forged_owner}"), None),
         (
-            "forged cookie",
-            format!("hc_session={forged_session}; hc_owner={forged_owner}"),
+            "forged signed-looking cookie",
+            format!("hc_owner={forged_owner}.{}", "0".repeat(32)),
+            None,
         ),
+        ("someone else's chat", String::new(), Some(me.session())),
         (
-            "someone else's session",
-            format!("hc_session={}; hc_owner={forged_owner}", me.session()),
+            "a forged chat id",
+            String::new(),
+            Some(forged_session.clone()),
         ),
     ];
-    for (name, cookie) in cookies {
+    for (name, cookie, chat) in cases {
         let mut stranger = Visitor::new(&server);
-        stranger.cookie = Some(cookie);
+        stranger.owner = (!cookie.is_empty()).then_some(cookie);
         let page = stranger.get("/").await;
         let leaked = page.body.contains("a first, good turn");
-        let reply = stranger.send(&format!("hello from {name}"), "gemma").await;
-        let fresh = reply.status == 200
-            && reply
-                .cookie("hc_session")
-                .is_some_and(|s| s != forged_session && s != me.session());
-        t.check(page.status == 200 && !leaked && fresh, || {
-            format!(
-                "{name}: page {} leaked {leaked}, send {}",
-                page.status, reply.status
-            )
-        });
+        let fresh_owner = stranger.owner.as_deref().is_some_and(|o| o.contains('.'));
+        let outcome = match chat {
+            None => {
+                let reply = stranger.send(&format!("hello from {name}"), "gemma").await;
+                reply.status == 200 && stranger.chat.as_deref() != Some(me.session().as_str())
+            }
+            Some(chat) => {
+                let chat_page = stranger.get(&format!("/c/{chat}")).await;
+                stranger.chat = Some(chat);
+                let reply = stranger.send(&format!("hello from {name}"), "gemma").await;
+                chat_page.status == 404
+                    && !chat_page.body.contains("a first, good turn")
+                    && reply.status == 404
+                    && words(&reply).is_some_and(|w| w.contains("no longer exists"))
+            }
+        };
+        t.check(
+            page.status == 200 && !leaked && fresh_owner && outcome,
+            || {
+                format!(
+                    "{name}: page {} leaked {leaked}, owner {fresh_owner}, outcome {outcome}",
+                    page.status
+                )
+            },
+        );
     }
     let forged_rows = stored_messages(&server.sqlite_path(), &forged_session).len();
     let mine = stored_messages(&server.sqlite_path(), &me.session()).len();
@@ -449,6 +462,7 @@ async fn store_outage(standin: &StandIn) -> Tally {
             ("CHAT_STORE", "firestore"),
             ("FIRESTORE_EMULATOR_HOST", emulator.host.as_str()),
             ("GOOGLE_CLOUD_PROJECT", "hybrid-chat-faults"),
+            ("OWNER_KEY", support::OWNER_KEY),
         ],
     )
     .await;
@@ -483,9 +497,16 @@ async fn store_outage(standin: &StandIn) -> Tally {
     tokio::time::sleep(Duration::from_millis(300)).await;
     emulator.pause();
     let mut probe = Visitor::new(&server);
+    let store = probe.get("/healthz/store").await;
+    t.check(store.status == 503, || {
+        format!("/healthz/store during the outage: {}", store.status)
+    });
     let ready = probe.get("/readyz").await;
-    t.check(ready.status == 503, || {
-        format!("/readyz during the outage: {}", ready.status)
+    t.check(ready.status == 200, || {
+        format!(
+            "/readyz during a store outage (must stay in rotation): {}",
+            ready.status
+        )
     });
     let mut refused = Vec::new();
     for task in during {
@@ -518,7 +539,7 @@ async fn store_outage(standin: &StandIn) -> Tally {
             acknowledged.push(text);
         }
     }
-    let page = me.get("/").await.body;
+    let page = me.get(&format!("/c/{}", me.session())).await.body;
     for text in &acknowledged {
         let shown = format!(r#"<p class="text">{text}</p>"#);
         t.found(text, page.matches(&shown).count());

@@ -7,7 +7,7 @@ mod support;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::model_standin::{self, StandIn};
 use support::{Server, Visitor};
 
@@ -230,6 +230,48 @@ async fn an_expired_token_gets_401() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_token_issued_in_the_future_gets_401() {
+    // Google's FUTURE_ISSUE test case: `iat` an hour ahead, otherwise valid.
+    let s = iap_server().await;
+    let mut c = claims("alice@example.com");
+    c["iat"] = json!(now() + 3600);
+    c["exp"] = json!(now() + 7200);
+    assert_refused(&s, Some(s.key.sign(&c))).await;
+}
+
+/// The same store served without IAP: a cookie crafted from a signed-in person's subject (not
+/// a secret) names nobody, because their owner id is keyed and cookies must be signed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crafted_cookie_cannot_claim_a_signed_in_persons_chats() {
+    use sha2::{Digest, Sha256};
+    let s = iap_server().await;
+    let mut alice = as_user(&s.server, Some(s.key.sign(&claims("alice@example.com"))));
+    assert_eq!(alice.send("alice's notes", "gemma").await.status, 200);
+    let chat = alice.session();
+    let dir = s.server.dir.clone();
+    let url = s.standin.url();
+    drop(s.server);
+
+    let open = Server::start(&dir, &url, &[]).await;
+    let subject = format!(
+        "accounts.google.com:{}",
+        "alice@example.com".len() * 1000 + 97
+    );
+    let unkeyed = app::session::to_hex(&Sha256::digest(format!("iap:{subject}").as_bytes()));
+    for cookie in [
+        format!("hc_owner={unkeyed}"),
+        format!("hc_owner={unkeyed}.{}", "a".repeat(32)),
+    ] {
+        let mut mallory = Visitor::new(&open);
+        mallory.owner = Some(cookie);
+        let page = mallory.get("/").await;
+        assert!(!page.body.contains("alice"), "not listed");
+        assert_eq!(mallory.get(&format!("/c/{chat}")).await.status, 404);
+        assert_eq!(mallory.get(&format!("/export/{chat}.md")).await.status, 404);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_bad_signature_gets_401() {
     let s = iap_server().await;
     // Same key id, different key: the signature does not verify with the published key.
@@ -264,7 +306,28 @@ async fn probes_and_metrics_need_no_identity() {
     let mut v = Visitor::new(&s.server);
     assert_eq!(v.get("/healthz").await.status, 200);
     assert_eq!(v.get("/readyz").await.status, 200);
+    assert_eq!(v.get("/healthz/store").await.status, 200);
     assert_eq!(v.get("/metrics").await.status, 200);
+}
+
+/// The `iap` deployment sets IAP_REQUIRED: without an audience (or with a blank one) the server
+/// refuses to start, naming the variable, instead of serving without the check.
+#[tokio::test(flavor = "multi_thread")]
+async fn iap_required_without_an_audience_refuses_to_start() {
+    for env in [
+        &[("IAP_REQUIRED", "true")][..],
+        &[("IAP_REQUIRED", "true"), ("IAP_AUDIENCE", " ")][..],
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = Server::spawn(dir.path(), "http://127.0.0.1:9", env);
+        let log_dir = server.dir.clone();
+        let status = server
+            .exit_status(Duration::from_secs(10))
+            .expect("the server must exit, not serve");
+        assert_eq!(status.code(), Some(2), "{env:?}");
+        let log = std::fs::read_to_string(log_dir.join("server.log")).unwrap_or_default();
+        assert!(log.contains("IAP_AUDIENCE"), "{env:?}: {log}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -288,11 +351,10 @@ async fn each_user_sees_their_own_chats_from_any_browser_and_never_anothers() {
     assert_eq!(opened.status, 200, "{}", opened.body);
     assert!(opened.body.contains("alice's plans"));
 
-    // Bob, even holding Alice's session cookie, sees and opens nothing of hers.
+    // Bob, even knowing Alice's chat's address, sees and opens nothing of hers.
     let mut bob = as_user(&s.server, Some(s.key.sign(&claims("bob@example.com"))));
-    bob.cookie = Some(format!("hc_session={alice_chat}"));
-    let page = bob.get("/").await;
-    assert_eq!(page.status, 200);
+    let page = bob.get(&format!("/c/{alice_chat}")).await;
+    assert_eq!(page.status, 404);
     assert!(!page.body.contains("alice"), "nothing of Alice's chat");
     let opened = bob.call("/api/open_session", &[("id", &alice_chat)]).await;
     assert_eq!(opened.status, 404);
@@ -300,6 +362,9 @@ async fn each_user_sees_their_own_chats_from_any_browser_and_never_anothers() {
         bob.get(&format!("/export/{alice_chat}.md")).await.status,
         404
     );
+    bob.chat = Some(alice_chat.clone());
+    assert_eq!(bob.send("into alice's chat", "gemma").await.status, 404);
+    bob.chat = None;
     assert_eq!(bob.send("bob's turn", "gemma").await.status, 200);
     assert_ne!(bob.session(), alice_chat, "Bob got a chat of his own");
     let rows = support::stored_messages(&s.server.sqlite_path(), &alice_chat);

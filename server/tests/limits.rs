@@ -120,12 +120,17 @@ async fn the_daily_token_budget_refuses_once_spent_and_holds_across_a_restart() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn dropping_cookies_does_not_reset_the_limit() {
+async fn rotating_owners_does_not_reset_the_limit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = model_standin::start(0).await;
-    let env = [("TURNS_PER_WINDOW", "2"), ("TURN_WINDOW_SECS", "3600")];
+    let env = [
+        ("TURNS_PER_WINDOW", "2"),
+        ("TURN_WINDOW_SECS", "3600"),
+        ("ADDRESS_LIMIT_MULTIPLIER", "1"),
+    ];
     let server = Server::start(dir.path(), &model.url(), &env).await;
-    // A script that never keeps a cookie: every request is a stranger from the same address.
+    // A script that takes a fresh owner (a new page load) for every turn: each is a new
+    // browser, but they share one address, which counts too.
     let statuses = {
         let mut out = Vec::new();
         for i in 0..3 {
@@ -150,4 +155,101 @@ async fn without_limits_configured_nothing_is_refused() {
     for i in 0..30 {
         assert_eq!(me.send(&format!("turn {i}"), "gemma").await.status, 200);
     }
+}
+
+/// Random owner cookies are nobody: without a signed owner a send is refused outright, so
+/// forging one per request buys nothing either.
+#[tokio::test(flavor = "multi_thread")]
+async fn random_owner_cookies_are_refused_not_counted_afresh() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let env = [("TURNS_PER_WINDOW", "2"), ("TURN_WINDOW_SECS", "3600")];
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+    for _ in 0..5 {
+        let mut forger = Visitor::new(&server);
+        forger.owner = Some(format!(
+            "hc_owner={}",
+            app::session::OwnerId::generate().as_str()
+        ));
+        let reply = forger.send("free turns?", "gemma").await;
+        assert_eq!(reply.status, 403, "{}", reply.body);
+    }
+    assert!(model.requests("gemma").is_empty());
+}
+
+/// Behind Google's load balancer the address is the one it appends to X-Forwarded-For, and
+/// IPv6 counts by /64: a client cannot walk through its own 2^64 addresses.
+#[tokio::test(flavor = "multi_thread")]
+async fn ipv6_addresses_count_by_slash_64_behind_the_load_balancer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let env = [
+        ("TURNS_PER_WINDOW", "2"),
+        ("TURN_WINDOW_SECS", "3600"),
+        ("ADDRESS_LIMIT_MULTIPLIER", "1"),
+        ("CLIENT_IP_SOURCE", "google-load-balancer"),
+    ];
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let send_from = |xff: &str| {
+        let mut v = Visitor::new(&server);
+        // What a client wrote first is its own word; the load balancer appends the truth.
+        v.forwarded_for = Some(format!("203.0.113.77, {xff}, 35.191.0.1"));
+        async move { v.send("hello", "gemma").await.status }
+    };
+    assert_eq!(send_from("2001:db8:1:2::a").await, 200);
+    assert_eq!(send_from("2001:db8:1:2:ffff::b").await, 200);
+    assert_eq!(send_from("2001:db8:1:2::c").await, 429, "same /64");
+    assert_eq!(send_from("2001:db8:1:3::a").await, 200, "another /64");
+    assert_eq!(send_from("198.51.100.7").await, 200);
+}
+
+/// Owners are issued on page loads only, at most NEW_OWNERS_PER_HOUR per address; a valid
+/// owner is renewed (set again, sliding expiry) on every page load.
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_are_issued_sparingly_and_renewed_on_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let env = [("NEW_OWNERS_PER_HOUR", "2")];
+    let server = Server::start(dir.path(), &model.url(), &env).await;
+
+    let mut first = Visitor::new(&server);
+    let page = first.get("/").await;
+    let issued = page.cookie("hc_owner").expect("issued");
+    let header = page
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("hc_owner="))
+        .expect("set-cookie");
+    assert!(
+        header.contains("Max-Age=34560000") && header.contains("HttpOnly"),
+        "{header}"
+    );
+    // Renewed: the same owner, set again with a fresh expiry, on the next page load.
+    let again = first.get("/").await;
+    assert_eq!(again.cookie("hc_owner").as_deref(), Some(issued.as_str()));
+    // A POST never issues one.
+    let mut stranger = Visitor::new(&server);
+    stranger.owner = Some("hc_owner=nobody".into());
+    let post = stranger.send("hi", "gemma").await;
+    assert_eq!(post.status, 403);
+    assert!(
+        post.cookie("hc_owner").is_none(),
+        "no owner minted on a POST"
+    );
+
+    assert!(Visitor::new(&server)
+        .get("/")
+        .await
+        .cookie("hc_owner")
+        .is_some());
+    let refused = Visitor::new(&server).get("/").await;
+    assert!(
+        refused.cookie("hc_owner").is_none(),
+        "the third new owner this hour"
+    );
+    assert!(refused
+        .body
+        .contains("Too many new visitors from your network"));
+    // The browser that has one keeps chatting.
+    assert_eq!(first.send("still fine", "gemma").await.status, 200);
 }

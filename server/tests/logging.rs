@@ -20,10 +20,12 @@ async fn json_logs_carry_severity_request_id_and_trace_but_never_message_text() 
         ],
     )
     .await;
-    let me = Visitor::new(&server);
+    let mut me = Visitor::new(&server);
+    me.get("/").await; // the page load issues the owner a send needs
     let send = me
         .client
         .post(format!("{}/api/send", server.url))
+        .header("cookie", me.owner.clone().expect("owner cookie"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json")
         .header(
@@ -78,5 +80,5 @@ async fn json_logs_carry_severity_request_id_and_trace_but_never_message_text() 
     );
     assert!(lines
         .iter()
-        .any(|l| l["message"] == "shutting down: finishing requests in flight"));
+        .any(|l| l["message"] == "shutting down: listener closed, finishing requests in flight"));
 }

@@ -132,3 +132,39 @@ async fn in_flight_gauge_shows_calls_waiting_on_a_slow_model() {
         0.0
     );
 }
+
+/// On GKE `/metrics` has its own port, which no Service exposes: the public entry answers 404
+/// for it, and the metrics port serves the same families.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_addr_moves_metrics_off_the_public_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let metrics_addr = format!("127.0.0.1:{}", support::free_port());
+    let server = Server::start(
+        dir.path(),
+        &model.url(),
+        &[("METRICS_ADDR", metrics_addr.as_str())],
+    )
+    .await;
+    let mut me = Visitor::new(&server);
+    assert_eq!(me.send("counted", "gemma").await.status, 200);
+
+    let public = me.get("/metrics").await;
+    assert_eq!(
+        public.status, 404,
+        "the public port must not serve /metrics"
+    );
+    let private = support::http()
+        .build()
+        .expect("client")
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .expect("metrics port");
+    assert_eq!(private.status(), 200);
+    let m = private.text().await.expect("body");
+    assert_eq!(
+        sample(&m, r#"hybrid_chat_turns_total{model="gemma",outcome="ok"}"#),
+        1.0
+    );
+}

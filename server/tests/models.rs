@@ -184,7 +184,13 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
                     .trim_start_matches(&server.url),
             )
             .await;
-        assert!(page.body.contains(words), "{fault:?}: page lacks {words:?}");
+        // Without JavaScript the error travels as a code, so a backend's own reason (SAFETY) is
+        // replaced by the server's words for it.
+        let words = words.replace("(SAFETY)", "(safety filter)");
+        assert!(
+            page.body.contains(&words),
+            "{fault:?}: page lacks {words:?}"
+        );
 
         assert_eq!(
             stored_messages(&server.sqlite_path(), &me.session()).len(),
@@ -371,7 +377,7 @@ async fn compare_asks_both_models_stores_both_and_each_keeps_its_own_thread() {
     );
 
     // The page shows the compared answers together.
-    let page = me.get("/").await;
+    let page = me.get(&format!("/c/{}", me.session())).await;
     assert!(page.body.contains(r#"<div class="compare">"#));
 
     // A failure of either model stores nothing.
@@ -407,7 +413,7 @@ async fn compare_works_as_a_plain_form_post_too() {
     ];
     let reply = me.post_form("/api/compare", &form).await;
     assert_eq!(reply.status, 302, "{}", reply.body);
-    let page = me.get("/").await;
+    let page = me.get(&format!("/c/{}", me.session())).await;
     assert!(
         page.body.contains("Echo: both please") && page.body.contains("Gemini echo: both please")
     );

@@ -16,7 +16,7 @@ async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
 
     assert_eq!(me.send("first chat question", "gemma").await.status, 200);
     let first = me.session();
-    assert_eq!(me.call("/api/new_chat", &[]).await.status, 200);
+    me.chat = None; // New chat: the address `/`.
     let second_turn = me.send("second chat question", "gemma").await.json();
     let second = me.session();
     assert_ne!(first, second);
@@ -32,11 +32,11 @@ async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
     );
     assert!(a.is_some() && b.is_some() && a < b, "newest first");
 
-    // Switch back to the first: the reply lists its messages and the cookie follows.
+    // Switch back to the first: its messages, for the tab that now shows `/c/{first}`.
     let opened = me.call("/api/open_session", &[("id", &first)]).await;
     assert_eq!(opened.status, 200, "{}", opened.body);
     assert_eq!(opened.json()[0]["text"], "first chat question");
-    assert_eq!(me.session(), first);
+    me.chat = Some(first.clone());
     assert_eq!(me.send("follow-up", "gemma").await.status, 200);
     assert_eq!(
         model.requests("gemma").last().expect("request")["messages"]
@@ -72,18 +72,20 @@ async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
     assert_eq!(js["messages"].as_array().map(Vec::len), Some(4));
     assert_eq!(js["messages"][1]["finish_reason"], "stop");
 
-    // Delete the open chat: gone from the list, the store and the cookie.
+    // Delete the open chat: gone from the list, the store and its address.
     assert_eq!(
         me.call("/api/delete_session", &[("id", &first)])
             .await
             .status,
         200
     );
-    assert!(
-        me.cookie.is_none(),
-        "the deleted chat is no longer the open one"
-    );
     assert!(!me.get("/").await.body.contains("Kubernetes jokes"));
+    assert_eq!(me.get(&format!("/c/{first}")).await.status, 404);
+    assert_eq!(
+        me.send("into a deleted chat", "gemma").await.json(),
+        json!("NoSuchChat"),
+        "a deleted chat is not brought back"
+    );
     assert_eq!(
         support::stored_messages(&server.sqlite_path(), &first).len(),
         0
@@ -129,18 +131,53 @@ async fn one_visitor_can_never_reach_anothers_chats() {
     assert_eq!(bob.get(&format!("/export/{hers}.md")).await.status, 404);
     assert_eq!(bob.get(&format!("/export/{hers}.json")).await.status, 404);
 
-    // Even holding her session cookie, Bob gets a fresh chat, not hers.
-    bob.cookie = Some(format!("hc_session={hers}"));
-    assert!(!bob.get("/").await.body.contains("private plan"));
-    assert_eq!(bob.send("hijack?", "gemma").await.status, 200);
-    assert_ne!(bob.session(), hers);
+    // Even knowing her chat's address, Bob can neither read it nor send into it.
+    let page = bob.get(&format!("/c/{hers}")).await;
+    assert_eq!(page.status, 404);
+    assert!(!page.body.contains("private plan"));
+    bob.chat = Some(hers.clone());
+    assert_eq!(bob.send("hijack?", "gemma").await.status, 404);
 
     // Alice's chat is untouched, still titled as she left it.
-    let page = alice.get("/").await.body;
+    let page = alice.get(&format!("/c/{hers}")).await.body;
     assert!(page.contains("alice&#x27;s private plan") || page.contains("alice's private plan"));
     assert!(!page.contains("pwned") && !page.contains("hijack"));
     assert_eq!(
         support::stored_messages(&server.sqlite_path(), &hers).len(),
         2
     );
+}
+
+/// Deleted while its turn was with the model: the chat stays deleted. The late turn is
+/// answered "no such chat", nothing is stored, and the chat does not reappear in the list.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chat_deleted_during_a_pending_turn_stays_deleted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+    assert_eq!(me.send("soon deleted", "gemma").await.status, 200);
+    let chat = me.session();
+    model.set(
+        "gemma",
+        support::model_standin::Behaviour {
+            latency_ms: 1_500,
+            ..Default::default()
+        },
+    );
+    let mut tab = me.twin();
+    let pending = tokio::spawn(async move { tab.send("in flight", "gemma").await });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let deleted = me.call("/api/delete_session", &[("id", &chat)]).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+
+    let late = pending.await.expect("join");
+    assert_eq!(late.status, 404, "{}", late.body);
+    assert_eq!(late.json(), json!("NoSuchChat"));
+    assert_eq!(
+        support::stored_messages(&server.sqlite_path(), &chat).len(),
+        0
+    );
+    assert!(!me.get("/").await.body.contains("soon deleted"));
+    assert_eq!(me.get(&format!("/c/{chat}")).await.status, 404);
 }

@@ -60,3 +60,86 @@ async fn sigterm_finishes_the_turn_in_flight_and_exits_cleanly() {
     assert!(status.success(), "exit status {status:?}");
     assert_eq!(stored_messages(&db, session).len(), 2);
 }
+
+/// A rollout must not cut a turn that started just before SIGTERM. The grace period defaults to
+/// the model timeout plus a margin, so a 21 s reply (past the old fixed 20 s grace) under a
+/// 30 s model timeout is still answered and stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_turn_longer_than_the_old_grace_period_is_answered_and_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    model.set(
+        "gemma",
+        Behaviour {
+            latency_ms: 21_000,
+            ..Default::default()
+        },
+    );
+    let server = Server::start(dir.path(), &model.url(), &[("MODEL_TIMEOUT_SECS", "30")]).await;
+    let mut me = Visitor::new(&server);
+    let in_flight = tokio::spawn(async move {
+        let reply = me.send("a long answer, please", "gemma").await;
+        (reply, me)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.terminate();
+
+    let (reply, me) = in_flight.await.expect("join");
+    assert_eq!(reply.status, 200, "answered: {}", reply.body);
+    let db = server.sqlite_path();
+    let status = server.stop();
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(stored_messages(&db, &me.session()).len(), 2, "stored");
+}
+
+/// The drain window (what Kubernetes' preStop delay and endpoint removal need): after SIGTERM,
+/// `/readyz` answers 503 so balancers stop routing here, yet a request that still arrives is
+/// served in full; only after the window does the listener close.
+#[tokio::test(flavor = "multi_thread")]
+async fn during_the_drain_window_readiness_fails_but_new_requests_succeed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    model.set(
+        "gemma",
+        Behaviour {
+            latency_ms: 500,
+            ..Default::default()
+        },
+    );
+    let server = Server::start(dir.path(), &model.url(), &[("SHUTDOWN_DRAIN_SECS", "3")]).await;
+    let mut me = Visitor::new(&server);
+    assert_eq!(me.get("/readyz").await.status, 200);
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let ready = me.get("/readyz").await;
+    assert_eq!((ready.status, ready.body.as_str()), (503, "draining"));
+    let page = me.get("/").await;
+    assert_eq!(page.status, 200, "a page load during the drain window");
+    let turn = me.send("sent while draining", "gemma").await;
+    assert_eq!(
+        turn.status, 200,
+        "a turn during the drain window: {}",
+        turn.body
+    );
+    assert_eq!(
+        stored_messages(&server.sqlite_path(), &me.session()).len(),
+        2
+    );
+
+    // After the window: no new connections, and a clean exit.
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    let late = support::http()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client")
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await;
+    assert!(
+        late.is_err(),
+        "the listener is still open after the drain window"
+    );
+    let status = server.stop();
+    assert!(status.success(), "exit status {status:?}");
+}

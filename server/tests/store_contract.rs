@@ -4,6 +4,7 @@
 mod support;
 
 use app::conversation::{NewReply, NewTurn, Role, TokenUsage};
+use app::errors::StoreError;
 use app::models::ModelId;
 use app::params::GenParams;
 use app::services::ChatStore;
@@ -69,7 +70,7 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
     let s = SessionId::generate();
     for n in 0..3 {
         let stored = store
-            .append_turn(&s, &me, &turn(n, 0))
+            .append_turn(&s, &me, &turn(n, 0), n == 0)
             .await
             .expect("append")
             .messages;
@@ -102,17 +103,55 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
     second.model = ModelId::Gemma;
     both.replies.push(second);
     let stored = store
-        .append_turn(&s, &me, &both)
+        .append_turn(&s, &me, &both, false)
         .await
         .expect("compare turn")
         .messages;
     assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), [6, 7, 8]);
     assert_eq!(store.load(&s).await.expect("load").len(), 9);
 
+    case("the owner check and the history read are one call");
+    assert_eq!(
+        store
+            .load_owned(&s, &me)
+            .await
+            .expect("owned")
+            .map(|m| m.len()),
+        Some(9)
+    );
+    assert_eq!(
+        store
+            .load_owned(&s, &OwnerId::generate())
+            .await
+            .expect("not mine"),
+        None
+    );
+    assert_eq!(store.load_owned(&nobody, &me).await.expect("nobody"), None);
+
+    case("appending needs the chat to exist and be the owner's; a new one is created");
+    assert_eq!(
+        store
+            .append_turn(&nobody, &me, &turn(1, 0), false)
+            .await
+            .map(|_| ()),
+        Err(StoreError::NotFound),
+        "no chat made by appending to an unknown id"
+    );
+    assert_eq!(
+        store
+            .append_turn(&s, &OwnerId::generate(), &turn(1, 0), false)
+            .await
+            .map(|_| ()),
+        Err(StoreError::NotFound),
+        "no appending to someone else's chat"
+    );
+    assert_eq!(store.load(&nobody).await.expect("load").len(), 0);
+    assert_eq!(store.load(&s).await.expect("load").len(), 9);
+
     case("sessions are isolated");
     let other = SessionId::generate();
     store
-        .append_turn(&other, &me, &turn(7, 0))
+        .append_turn(&other, &me, &turn(7, 0), true)
         .await
         .expect("other");
     assert_eq!(store.load(&other).await.expect("load").len(), 2);
@@ -127,11 +166,14 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
         let mut t = turn(n, 0);
         t.user_at_ms = 10_000 + n as i64 * 1_000;
         t.replies[0].at_ms = t.user_at_ms + 500;
-        store.append_turn(&id, &alice, &t).await.expect("alice");
+        store
+            .append_turn(&id, &alice, &t, true)
+            .await
+            .expect("alice");
         alices.push(id);
     }
     store
-        .append_turn(&SessionId::generate(), &bob, &turn(9, 0))
+        .append_turn(&SessionId::generate(), &bob, &turn(9, 0), true)
         .await
         .expect("bob");
     let page1 = store.list_sessions(&alice, 3, None).await.expect("list");
@@ -188,25 +230,53 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
         4
     );
 
+    case("a deleted chat stays deleted: a turn or a rename landing late brings nothing back");
+    assert_eq!(
+        store
+            .append_turn(&alices[1], &alice, &turn(5, 0), false)
+            .await
+            .map(|_| ()),
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.rename(&alices[1], "late rename").await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.summary(&alices[1]).await.expect("summary"), None);
+    assert!(store.load(&alices[1]).await.expect("load").is_empty());
+    assert_eq!(
+        store
+            .list_sessions(&alice, 10, None)
+            .await
+            .expect("list")
+            .len(),
+        4,
+        "no title-only chat appeared"
+    );
+
     case("20 concurrent appends to one session all land, each turn together");
     reset().await;
     let s = SessionId::generate();
+    store
+        .append_turn(&s, &me, &turn(100, 0), true)
+        .await
+        .expect("the chat's first turn");
     let tasks: Vec<_> = (0..20)
         .map(|n| {
             let (store, s, me) = (store.clone(), s.clone(), me.clone());
-            tokio::spawn(async move { store.append_turn(&s, &me, &turn(n, 0)).await })
+            tokio::spawn(async move { store.append_turn(&s, &me, &turn(n, 0), false).await })
         })
         .collect();
     for t in tasks {
         t.await.expect("join").expect("append");
     }
     let msgs = store.load(&s).await.expect("load");
-    assert_eq!(msgs.len(), 40);
+    assert_eq!(msgs.len(), 42);
     assert_eq!(
         msgs.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        (0..40).collect::<Vec<_>>()
+        (0..42).collect::<Vec<_>>()
     );
-    let mut seen: Vec<&str> = msgs
+    let mut seen: Vec<&str> = msgs[2..]
         .chunks(2)
         .map(|p| {
             assert_eq!(
@@ -225,7 +295,7 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
     let s = SessionId::generate();
     for n in 0..24 {
         store
-            .append_turn(&s, &me, &turn(n, 24_000))
+            .append_turn(&s, &me, &turn(n, 24_000), n == 0)
             .await
             .expect("append big");
     }
@@ -239,7 +309,7 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
     let started = Instant::now();
     for n in 0..2_000 {
         store
-            .append_turn(&s, &me, &turn(n, 0))
+            .append_turn(&s, &me, &turn(n, 0), n == 0)
             .await
             .expect("append");
     }

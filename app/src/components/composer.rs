@@ -2,7 +2,8 @@
 //! send server function (and, with "Ask both", to compare), so it also works with JavaScript
 //! off; with JavaScript on, the submit is taken over to keep the page and show progress.
 
-use crate::chat_page::{ChatState, CompareModels, SendMessage, Target};
+use crate::chat::api::{CompareModels, SendMessage};
+use crate::chat::state::{ChatState, Target};
 use crate::components::settings_panel::COMPOSER_FORM_ID;
 use crate::errors::{ChatError, ModelError};
 use crate::models::ModelId;
@@ -65,6 +66,8 @@ pub fn Composer() -> impl IntoView {
                 state.submit_draft(false);
             }
         >
+            // The chat this form sends to (empty: a new one). Without JavaScript it is the page's.
+            <input type="hidden" name="chat" value=move || state.current.get().unwrap_or_default()/>
             <textarea
                 name="message"
                 rows="3"

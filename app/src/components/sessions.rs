@@ -1,8 +1,10 @@
-//! The visitor's past chats, newest first: open one, rename it, delete it (after a confirmation),
-//! or download it as Markdown or JSON. Every control is a plain form or link first, so it works
-//! without JavaScript; with JavaScript the page updates in place.
+//! The visitor's past chats, newest first: open one (its address, `/c/{id}`), rename it, delete
+//! it (after a confirmation), or download it as Markdown or JSON. Every control is a plain link
+//! or form first, so it works without JavaScript; with JavaScript the page updates in place.
 
-use crate::chat_page::{ChatState, DeleteSession, OpenSession, RenameSession};
+use crate::chat::api::{DeleteSession, RenameSession};
+use crate::chat::chat_path;
+use crate::chat::state::ChatState;
 use crate::conversation::SessionSummary;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -49,6 +51,7 @@ fn SessionEntry(summary: SessionSummary) -> impl IntoView {
         let id = id.clone();
         move || state.current.with(|c| c.as_deref() == Some(id.as_str()))
     };
+    let is_current_class = is_current.clone();
     let meta = format!(
         "{} · {} · {} messages",
         date(summary.updated_at_ms),
@@ -58,14 +61,13 @@ fn SessionEntry(summary: SessionSummary) -> impl IntoView {
     let (open_id, rename_id, delete_id) = (id.clone(), id.clone(), id.clone());
     let title = RwSignal::new(summary.title.clone());
     view! {
-        <li class="session" class:current=is_current data-session=id.clone()>
-            <form method="post" action=OpenSession::PATH on:submit=move |ev| {
-                ev.prevent_default();
-                state.open(open_id.clone());
-            }>
-                <input type="hidden" name="id" value=id.clone()/>
-                <button type="submit" class="session-title" title=summary.title.clone()>{summary.title.clone()}</button>
-            </form>
+        <li class="session" class:current=is_current_class data-session=id.clone()>
+            <a class="session-title" href=chat_path(&id) title=summary.title.clone()
+                aria-current=move || is_current().then_some("page")
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    state.open(open_id.clone(), true);
+                }>{summary.title.clone()}</a>
             <p class="session-meta">{meta}</p>
             <details class="manage">
                 <summary>"Manage"</summary>
@@ -74,7 +76,7 @@ fn SessionEntry(summary: SessionSummary) -> impl IntoView {
                     state.rename(rename_id.clone(), title.get_untracked());
                 }>
                     <input type="hidden" name="id" value=id.clone()/>
-                    <input type="text" name="title" aria-label="New name" maxlength="80" required
+                    <input type="text" name="title" aria-label="New name" maxlength=crate::conversation::MAX_TITLE_CHARS.to_string() required
                         prop:value=move || title.get()
                         on:input=move |ev| title.set(event_target_value(&ev))/>
                     <button type="submit" class="secondary">"Rename"</button>

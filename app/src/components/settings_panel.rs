@@ -1,7 +1,7 @@
 //! Model picker and sampling sliders. The inputs belong to the composer's form (`form=`), so a
 //! plain form post without JavaScript sends them along with the message.
 
-use crate::chat_page::ChatState;
+use crate::chat::state::ChatState;
 use crate::models::ModelId;
 use crate::params::{SliderSpec, MAX_TOKENS, TEMPERATURE, TOP_P};
 use leptos::prelude::*;

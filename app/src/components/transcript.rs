@@ -2,7 +2,7 @@
 //! with the model that wrote it, its latency and tokens; compared replies side by side; plus the
 //! message in flight and its "working" indicator.
 
-use crate::chat_page::ChatState;
+use crate::chat::state::ChatState;
 use crate::conversation::{Message, Role};
 use leptos::html::Div;
 use leptos::prelude::*;

@@ -128,14 +128,27 @@ impl ChatStore for MeteredStore {
         self.timed("owner_of", self.inner.owner_of(session)).await
     }
 
+    async fn load_owned(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        self.timed("load_owned", self.inner.load_owned(session, owner))
+            .await
+    }
+
     async fn append_turn(
         &self,
         session: &SessionId,
         owner: &OwnerId,
         turn: &NewTurn,
+        create: bool,
     ) -> Result<AppendedTurn, StoreError> {
-        self.timed("append_turn", self.inner.append_turn(session, owner, turn))
-            .await
+        self.timed(
+            "append_turn",
+            self.inner.append_turn(session, owner, turn, create),
+        )
+        .await
     }
 
     async fn list_sessions(

@@ -192,13 +192,14 @@ fn route_label(req: &Request<Body>) -> &'static str {
         .get::<MatchedPath>()
         .map(MatchedPath::as_str)
     {
-        Some("/api/{*server_fn}") => app::chat_page::server_fn_paths()
+        Some("/api/{*server_fn}") => app::chat::api::server_fn_paths()
             .into_iter()
             .find(|p| *p == path)
             .unwrap_or("/api/unknown"),
         Some("/") => "/",
         Some("/healthz") => "/healthz",
         Some("/readyz") => "/readyz",
+        Some("/healthz/store") => "/healthz/store",
         Some("/metrics") => "/metrics",
         Some("/export/{file}") => "/export",
         Some(_) => "other",

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use firestore::errors::FirestoreError;
 use firestore::{
     path, paths, FirestoreDb, FirestoreDbOptions, FirestoreInstant, FirestoreResult,
-    FirestoreTransactionOptions,
+    FirestoreTransactionOptions, FirestoreWritePrecondition,
 };
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -219,6 +219,22 @@ impl ChatStore for FirestoreStore {
             .collect())
     }
 
+    async fn load_owned(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        // Side by side: the session document (its owner) and the messages, in one round trip's
+        // time instead of two.
+        let (doc, messages) =
+            futures::join!(self.session_doc(session.as_str()), self.load(session));
+        let doc = doc.map_err(store_error)?;
+        match doc {
+            Some(d) if d.owner == owner.as_str() => Ok(Some(messages?)),
+            _ => Ok(None),
+        }
+    }
+
     async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError> {
         Ok(self
             .session_doc(session.as_str())
@@ -232,6 +248,7 @@ impl ChatStore for FirestoreStore {
         session: &SessionId,
         owner: &OwnerId,
         turn: &NewTurn,
+        create: bool,
     ) -> Result<AppendedTurn, StoreError> {
         if turn.replies.is_empty() {
             return Err(StoreError::Failed);
@@ -253,6 +270,12 @@ impl ChatStore for FirestoreStore {
                             .obj()
                             .one(&id)
                             .await?;
+                        // Read in this transaction: a chat deleted meanwhile (the delete writes
+                        // the session document first) is not brought back.
+                        let belongs = existing.as_ref().is_some_and(|s| s.owner == owner);
+                        if create == existing.is_some() || !(create || belongs) {
+                            return Ok(None);
+                        }
                         let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
                         let title = turn.title();
                         let model = turn.model();
@@ -287,14 +310,15 @@ impl ChatStore for FirestoreStore {
                             .document_id(&id)
                             .object(&doc)
                             .add_to_transaction(transaction)?;
-                        Ok((stored, doc))
+                        Ok(Some((stored, doc)))
                     })
                 },
                 options,
             )
             .await
             .map_err(store_error)
-            .and_then(|(messages, doc)| {
+            .and_then(|written| {
+                let (messages, doc) = written.ok_or(StoreError::NotFound)?;
                 Ok(AppendedTurn {
                     messages,
                     session: doc.summary().ok_or(StoreError::Failed)?,
@@ -346,25 +370,43 @@ impl ChatStore for FirestoreStore {
             .await
             .map_err(store_error)?
         else {
-            return Ok(());
+            return Err(StoreError::NotFound);
         };
         doc.title = title.to_string();
-        // Only the title is written, so a turn landing meanwhile keeps its count.
+        // Only the title is written, so a turn landing meanwhile keeps its count; and only if
+        // the session still exists, so a delete in between is not undone by a title-only
+        // document (Firestore's update would otherwise create it).
         self.db
             .fluent()
             .update()
             .fields(paths!(SessionDoc::{title}))
             .in_col(SESSIONS)
+            .precondition(FirestoreWritePrecondition::Exists(true))
             .document_id(session.as_str())
             .object(&doc)
             .execute::<()>()
             .await
-            .map_err(store_error)
+            .map_err(|e| match store_error(e) {
+                StoreError::Failed => StoreError::NotFound,
+                other => other,
+            })
     }
 
+    /// The session document goes first: every turn's transaction reads it, so from then on no
+    /// turn can land here; the messages (read after that, so a turn that landed just before is
+    /// included) follow in batches. A crash in between leaves messages no session points at,
+    /// which no reader can reach and a second delete removes.
     async fn delete(&self, session: &SessionId) -> Result<(), StoreError> {
         let id = session.as_str();
         let parent = self.db.parent_path(SESSIONS, id).map_err(store_error)?;
+        self.db
+            .fluent()
+            .delete()
+            .from(SESSIONS)
+            .document_id(id)
+            .execute()
+            .await
+            .map_err(store_error)?;
         let messages = self.load(session).await?;
         let writer = self
             .db
@@ -386,14 +428,7 @@ impl ChatStore for FirestoreStore {
             }
             batch.write().await.map_err(store_error)?;
         }
-        self.db
-            .fluent()
-            .delete()
-            .from(SESSIONS)
-            .document_id(id)
-            .execute()
-            .await
-            .map_err(store_error)
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

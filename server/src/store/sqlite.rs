@@ -232,6 +232,35 @@ impl ChatStore for SqliteStore {
         .await
     }
 
+    async fn load_owned(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
+        self.with_conn(move |conn| {
+            // One query: the owner check is the join. A session always has its first turn, so
+            // no rows means not there, or not this owner's.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT m.* FROM messages m JOIN sessions s ON s.id = m.session_id \
+                     WHERE m.session_id = ?1 AND s.owner = ?2 ORDER BY m.seq",
+                )
+                .map_err(failed)?;
+            let rows = stmt
+                .query_map([id, owner], row_to_message)
+                .map_err(failed)?;
+            let mut out = Vec::new();
+            for row in rows {
+                if let Some(m) = row.map_err(failed)? {
+                    out.push(m);
+                }
+            }
+            Ok((!out.is_empty()).then_some(out))
+        })
+        .await
+    }
+
     async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError> {
         let id = session.as_str().to_string();
         self.with_conn(move |conn| {
@@ -250,6 +279,7 @@ impl ChatStore for SqliteStore {
         session: &SessionId,
         owner: &OwnerId,
         turn: &NewTurn,
+        create: bool,
     ) -> Result<AppendedTurn, StoreError> {
         if turn.replies.is_empty() {
             return Err(StoreError::Failed);
@@ -263,17 +293,24 @@ impl ChatStore for SqliteStore {
                 .map_err(failed)?;
             let title = turn.title();
             let model = turn.model();
-            tx.prepare_cached(
-                "INSERT INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5) ON CONFLICT(id) DO NOTHING",
-            )
-            .and_then(|mut s| s.execute(params![id, turn.user_at_ms, title, model.as_str(), owner]))
-            .map_err(failed)?;
-            let (next, title, created_at_ms): (i64, String, i64) = tx
-                .prepare_cached(
-                    "SELECT message_count, title, created_at_ms FROM sessions WHERE id = ?1",
+            if create {
+                tx.prepare_cached(
+                    "INSERT INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
                 )
-                .and_then(|mut s| s.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+                .and_then(|mut s| s.execute(params![id, turn.user_at_ms, title, model.as_str(), owner]))
                 .map_err(failed)?;
+            }
+            // In the same transaction as the write: a chat deleted meanwhile stays deleted.
+            let found: Option<(i64, String, i64)> = tx
+                .prepare_cached(
+                    "SELECT message_count, title, created_at_ms FROM sessions WHERE id = ?1 AND owner = ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row([&id, &owner], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                })
+                .map_err(failed)?;
+            let (next, title, created_at_ms) = found.ok_or(StoreError::NotFound)?;
             let stored = turn.into_stored(next as u64);
             for m in &stored {
                 insert_message(&tx, &id, m).map_err(failed)?;
@@ -338,10 +375,14 @@ impl ChatStore for SqliteStore {
     async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {
         let (id, title) = (session.as_str().to_string(), title.to_string());
         self.with_conn(move |conn| {
-            conn.prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")
+            let changed = conn
+                .prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")
                 .and_then(|mut s| s.execute(params![id, title]))
-                .map(|_| ())
-                .map_err(failed)
+                .map_err(failed)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
         })
         .await
     }
@@ -466,7 +507,7 @@ mod tests {
         assert_eq!(store.owner_of(&s).await.expect("owner"), None);
         for n in 0..3 {
             let m = store
-                .append_turn(&s, &owner(), &turn(n))
+                .append_turn(&s, &owner(), &turn(n), n == 0)
                 .await
                 .expect("append")
                 .messages;
@@ -495,13 +536,13 @@ mod tests {
         second.text = "gemini's answer".into();
         t.replies.push(second);
         let stored = store
-            .append_turn(&s, &owner(), &t)
+            .append_turn(&s, &owner(), &t, true)
             .await
             .expect("append")
             .messages;
         assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), [0, 1, 2]);
         store
-            .append_turn(&s, &owner(), &turn(2))
+            .append_turn(&s, &owner(), &turn(2), false)
             .await
             .expect("next turn");
         let msgs = store.load(&s).await.expect("load");
@@ -520,7 +561,10 @@ mod tests {
             ..turn(4)
         };
         assert!(
-            store.append_turn(&s, &owner(), &empty).await.is_err(),
+            store
+                .append_turn(&s, &owner(), &empty, false)
+                .await
+                .is_err(),
             "a turn needs a reply"
         );
     }
@@ -532,8 +576,14 @@ mod tests {
         let (a, b) = (SessionId::generate(), SessionId::generate());
         {
             let store = SqliteStore::open(&path).expect("open");
-            store.append_turn(&a, &owner(), &turn(0)).await.expect("a");
-            store.append_turn(&b, &owner(), &turn(1)).await.expect("b");
+            store
+                .append_turn(&a, &owner(), &turn(0), true)
+                .await
+                .expect("a");
+            store
+                .append_turn(&b, &owner(), &turn(1), true)
+                .await
+                .expect("b");
         }
         let store = SqliteStore::open(&path).expect("reopen");
         let la = store.load(&a).await.expect("load a");
@@ -548,17 +598,21 @@ mod tests {
     async fn concurrent_appends_to_one_session_all_land_in_order() {
         let (_dir, store) = open();
         let s = SessionId::generate();
+        store
+            .append_turn(&s, &owner(), &turn(99), true)
+            .await
+            .expect("first turn");
         let tasks: Vec<_> = (0..20)
             .map(|n| {
                 let (store, s) = (store.clone(), s.clone());
-                tokio::spawn(async move { store.append_turn(&s, &owner(), &turn(n)).await })
+                tokio::spawn(async move { store.append_turn(&s, &owner(), &turn(n), false).await })
             })
             .collect();
         for t in tasks {
             t.await.expect("join").expect("append");
         }
         let msgs = store.load(&s).await.expect("load");
-        assert_eq!(msgs.len(), 40);
+        assert_eq!(msgs.len(), 42);
         for pair in msgs.chunks(2) {
             let n = pair[0].text.trim_start_matches("question ");
             assert_eq!(

@@ -33,6 +33,16 @@ fn test_private_key() -> &'static str {
 
 /// Writes a service-account key whose `token_uri` is the stand-in's OAuth endpoint; gcp_auth
 /// signs a JWT with it and exchanges it there, exactly as it would with Google.
+/// `OWNER_KEY` for servers on Firestore, which must be given one (every replica shares it).
+pub const OWNER_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
+
+/// The owner cookie the server in `dir` (its SQLite file there) would issue to `owner`: signed
+/// with the key it keeps beside the database (made here first if the server has not started).
+pub fn owner_cookie(dir: &Path, owner: &app::session::OwnerId) -> String {
+    let key = server::owner_key::load_or_create(&dir.join("owner.key")).expect("owner key");
+    format!("hc_owner={}", key.sign(owner))
+}
+
 pub fn write_service_account_key(dir: &Path, standin_url: &str) -> PathBuf {
     let key = serde_json::json!({
         "type": "service_account",
@@ -174,6 +184,18 @@ impl Server {
         self.dir.join("chat.sqlite3")
     }
 
+    /// Waits for the process to exit on its own (a refused start, say), killing it after `within`.
+    pub fn exit_status(mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Sends SIGTERM without waiting.
     pub fn terminate(&self) {
         let pid = self.child.id().to_string();
@@ -204,16 +226,20 @@ impl Drop for Server {
     }
 }
 
-/// A browser-like client that keeps only the cookies we tell it to, so tests can forge them.
+/// A browser tab that keeps only the cookies we tell it to, so tests can forge them.
 pub struct Visitor {
     pub client: reqwest::Client,
     pub base: String,
-    /// `hc_session=…`, as the browser would send it.
-    pub cookie: Option<String>,
-    /// `hc_owner=…`: whose sessions this browser may open.
+    /// The chat this tab shows (its address is `/c/{id}`); `None`: a new chat. Sends go to it,
+    /// and the first send of a new chat sets it, as the page does.
+    pub chat: Option<String>,
+    /// The Cookie header this browser sends (`hc_owner=…`, signed by the server), or whatever a
+    /// test forges.
     pub owner: Option<String>,
     /// Sent as `x-goog-iap-jwt-assertion`, as IAP would.
     pub assertion: Option<String>,
+    /// Sent as `x-forwarded-for`, as a load balancer would.
+    pub forwarded_for: Option<String>,
 }
 
 pub struct Reply {
@@ -246,21 +272,33 @@ impl Visitor {
                 .build()
                 .expect("client"),
             base: server.url.clone(),
-            cookie: None,
+            chat: None,
             owner: None,
             assertion: None,
+            forwarded_for: None,
         }
     }
 
-    /// Another tab of the same browser: same cookies, its own connection.
+    /// Another tab of the same browser on the same chat: same cookies, its own connection.
     pub fn twin(&self) -> Visitor {
         Visitor {
             client: self.client.clone(),
             base: self.base.clone(),
-            cookie: self.cookie.clone(),
+            chat: self.chat.clone(),
             owner: self.owner.clone(),
             assertion: self.assertion.clone(),
+            forwarded_for: self.forwarded_for.clone(),
         }
+    }
+
+    /// A browser loads the page before it posts anything: that is where it gets its owner.
+    async fn visit_first(&mut self) -> Result<(), reqwest::Error> {
+        if self.owner.is_none() && self.assertion.is_none() {
+            let req = self.identify(self.client.get(format!("{}/", self.base)));
+            let response = req.send().await?;
+            self.finish(response).await;
+        }
+        Ok(())
     }
 
     /// Posts a raw body with the given content type (for malformed requests). `Err` if the
@@ -282,21 +320,16 @@ impl Visitor {
     }
 
     fn adopt_cookies(&mut self, reply: &Reply) {
-        if let Some(v) = reply.cookie("hc_session") {
-            self.cookie = (!v.is_empty()).then(|| format!("hc_session={v}"));
-        }
-        if let Some(v) = reply.cookie("hc_owner") {
-            self.owner = (!v.is_empty()).then(|| format!("hc_owner={v}"));
+        for name in ["hc_owner", "__Host-hc_owner"] {
+            if let Some(v) = reply.cookie(name) {
+                self.owner = (!v.is_empty()).then(|| format!("{name}={v}"));
+            }
         }
     }
 
-    /// The id in this browser's session cookie.
+    /// The chat this tab shows.
     pub fn session(&self) -> String {
-        self.cookie
-            .as_deref()
-            .and_then(|c| c.strip_prefix("hc_session="))
-            .expect("visitor has a session cookie")
-            .to_string()
+        self.chat.clone().expect("the tab shows a chat")
     }
 
     /// The cookies and IAP assertion this browser sends with every request.
@@ -307,15 +340,14 @@ impl Visitor {
         if let Some(a) = &self.assertion {
             req = req.header("x-goog-iap-jwt-assertion", a);
         }
+        if let Some(f) = &self.forwarded_for {
+            req = req.header("x-forwarded-for", f);
+        }
         req
     }
 
     fn cookie_header(&self) -> Option<String> {
-        let all: Vec<&str> = [self.cookie.as_deref(), self.owner.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        (!all.is_empty()).then(|| all.join("; "))
+        self.owner.clone()
     }
 
     async fn finish(&mut self, response: reqwest::Response) -> Reply {
@@ -338,6 +370,22 @@ impl Visitor {
             location,
         };
         self.adopt_cookies(&reply);
+        // The page moves to a chat's address after its first message (JSON reply), or is
+        // redirected there (a form post without JavaScript).
+        if let Some(id) = reply
+            .location
+            .as_deref()
+            .and_then(|l| l.strip_prefix("/c/"))
+        {
+            self.chat = Some(id.split('?').next().unwrap_or(id).to_string());
+        } else if reply.status == 200 {
+            if let Some(id) = serde_json::from_str::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|v| v["session"]["id"].as_str().map(String::from))
+            {
+                self.chat = Some(id);
+            }
+        }
         reply
     }
 
@@ -369,17 +417,28 @@ impl Visitor {
         form: &[(&str, &str)],
         accept: &str,
     ) -> Result<Reply, reqwest::Error> {
+        self.visit_first().await?;
+        // A send goes to the tab's chat, as the page's form does.
+        let chat = self.chat.clone().unwrap_or_default();
+        let mut form = form.to_vec();
+        if matches!(path, "/api/send" | "/api/compare") && !form.iter().any(|(k, _)| *k == "chat") {
+            form.push(("chat", chat.as_str()));
+        }
         let body: String = form
             .iter()
             .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
             .collect::<Vec<_>>()
             .join("&");
+        let here = self
+            .chat
+            .as_deref()
+            .map_or("/".to_string(), |c| format!("/c/{c}"));
         let req = self
             .client
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", accept)
-            .header("referer", format!("{}/", self.base))
+            .header("referer", format!("{}{here}", self.base))
             .body(body);
         let req = self.identify(req);
         let response = req.send().await?;
@@ -447,6 +506,8 @@ pub fn status_for(error: &serde_json::Value) -> u16 {
         400
     } else if has("NoSuchChat") {
         404
+    } else if has("NoOwner") {
+        403
     } else if has("NotSaved") || has("Store") || has("Busy") || has("NotConfigured") {
         503
     } else if has("TimedOut") {

@@ -1,0 +1,96 @@
+//! The server functions the page calls. Each is thin: it builds the request context and hands
+//! over to a use case in `chat::ssr`. `chat` names the chat a call is about (empty or absent:
+//! a new chat); the server checks it against the caller's owner every time.
+
+use crate::conversation::{ChatView, Message, SessionSummary, TurnView};
+use crate::errors::ChatError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::ssr::{self, Request};
+
+/// The page's data for its first render: the chat in the address, the sidebar, the settings.
+/// During SSR this runs in-process with the page request; the result is serialised into the
+/// HTML, so hydration needs no fetch. A page load is also where a browser gets its owner.
+#[server(prefix = "/api", endpoint = "load_chat")]
+pub async fn load_chat() -> Result<ChatView, ChatError> {
+    let request = Request::current()?;
+    request.reported(ssr::page::load(&request).await)
+}
+
+/// Sends one message in chat `chat` (none: start one). The history comes from the store, never
+/// from the client.
+#[server(prefix = "/api", endpoint = "send")]
+pub async fn send_message(
+    chat: Option<String>,
+    message: String,
+    model: String,
+    temperature: String,
+    top_p: String,
+    max_tokens: String,
+) -> Result<TurnView, ChatError> {
+    let request = Request::current()?;
+    let form = ssr::turn::Form {
+        chat,
+        message,
+        model: Some(model),
+        temperature,
+        top_p,
+        max_tokens,
+    };
+    request.reported(ssr::turn::send(&request, form).await)
+}
+
+/// Sends one message to both models at once; both replies are stored with the message.
+#[server(prefix = "/api", endpoint = "compare")]
+pub async fn compare_models(
+    chat: Option<String>,
+    message: String,
+    temperature: String,
+    top_p: String,
+    max_tokens: String,
+) -> Result<TurnView, ChatError> {
+    let request = Request::current()?;
+    let form = ssr::turn::Form {
+        chat,
+        message,
+        model: None,
+        temperature,
+        top_p,
+        max_tokens,
+    };
+    request.reported(ssr::turn::send(&request, form).await)
+}
+
+/// One of the visitor's chats, for switching to it without a page load.
+#[server(prefix = "/api", endpoint = "open_session")]
+pub async fn open_session(id: String) -> Result<Vec<Message>, ChatError> {
+    let request = Request::current()?;
+    request.reported(ssr::sessions::open(&request, &id).await)
+}
+
+#[server(prefix = "/api", endpoint = "rename_session")]
+pub async fn rename_session(id: String, title: String) -> Result<SessionSummary, ChatError> {
+    let request = Request::current()?;
+    request.reported(ssr::sessions::rename(&request, &id, &title).await)
+}
+
+#[server(prefix = "/api", endpoint = "delete_session")]
+pub async fn delete_session(id: String) -> Result<(), ChatError> {
+    let request = Request::current()?;
+    request.reported(ssr::sessions::delete(&request, &id).await)
+}
+
+/// Every server function's URL, e.g. for metrics labels that must not grow without bound.
+#[cfg(feature = "ssr")]
+pub fn server_fn_paths() -> [&'static str; 6] {
+    use leptos::server_fn::ServerFn;
+    [
+        LoadChat::PATH,
+        SendMessage::PATH,
+        CompareModels::PATH,
+        OpenSession::PATH,
+        RenameSession::PATH,
+        DeleteSession::PATH,
+    ]
+}

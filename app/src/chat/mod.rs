@@ -1,0 +1,28 @@
+//! The chat page, split the way the Leptos examples put a server function beside its server
+//! side: the view ([`page`]), the browser's state ([`state`]), the server functions the page
+//! calls ([`api`], thin), and the server-side use cases behind them (`ssr`: page load, turn,
+//! sessions), each taking one explicit request context.
+//!
+//! A chat has its own address, `/c/{id}`; `/` is a new chat. The chat id travels in every call
+//! and form and is checked against the owner on the server: it alone decides where a turn goes,
+//! so two tabs on two chats never mix.
+
+pub mod api;
+pub mod page;
+pub mod state;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+pub use page::ChatPage;
+
+/// The address of a chat.
+pub fn chat_path(id: &str) -> String {
+    format!("/c/{id}")
+}
+
+/// The chat id in a page address: `Some(id)` for `/c/{id}` (not yet validated), `None` for `/`
+/// and anything else.
+pub fn chat_in_path(path: &str) -> Option<&str> {
+    path.strip_prefix("/c/").map(|id| id.trim_end_matches('/'))
+}

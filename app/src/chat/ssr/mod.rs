@@ -1,0 +1,143 @@
+//! The server side of the chat page: use cases that take one explicit [`Request`] (the
+//! services, the request's parts, the response being built) instead of reaching for ambient
+//! context at several depths.
+
+pub mod page;
+pub mod sessions;
+pub mod turn;
+
+use crate::conversation::{Message, Role, StoredMessage};
+use crate::errors::ChatError;
+use crate::markdown;
+use crate::services::Services;
+use crate::session::{self, OwnerId, SessionId};
+use http::request::Parts;
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+
+/// One request, as a use case sees it.
+pub struct Request {
+    pub services: Services,
+    pub parts: Parts,
+    response: Option<ResponseOptions>,
+}
+
+impl Request {
+    /// The request leptos_axum is serving (a server function call, or the page's SSR).
+    pub fn current() -> Result<Request, ChatError> {
+        let services = use_context::<Services>().ok_or_else(|| {
+            tracing::error!("Services were not provided as context");
+            ChatError::Transport("server error".into())
+        })?;
+        let parts = use_context::<Parts>().ok_or_else(|| {
+            tracing::error!("the request's parts were not provided as context");
+            ChatError::Transport("server error".into())
+        })?;
+        Ok(Request {
+            services,
+            parts,
+            response: use_context::<ResponseOptions>(),
+        })
+    }
+
+    /// A request built by hand, for tests of the use cases.
+    pub fn new(services: Services, parts: Parts, response: Option<ResponseOptions>) -> Request {
+        Request {
+            services,
+            parts,
+            response,
+        }
+    }
+
+    pub fn set_header(&self, header: (http::HeaderName, http::HeaderValue)) {
+        if let Some(res) = &self.response {
+            res.append_header(header.0, header.1);
+        }
+    }
+
+    pub fn set_status(&self, status: http::StatusCode) {
+        if let Some(res) = &self.response {
+            res.set_status(status);
+        }
+    }
+
+    pub fn secure(&self) -> bool {
+        session::is_https(&self.parts)
+    }
+
+    /// Whether this is a plain form post (no JavaScript), which is answered with a redirect.
+    pub fn wants_page(&self) -> bool {
+        self.parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+    }
+
+    /// Sends a plain form post on to `path` (on this origin) when it is done.
+    pub fn redirect_page(&self, path: &str) {
+        if self.wants_page() {
+            leptos_axum::redirect(path);
+        }
+    }
+
+    /// The visitor's owner: the signed-in person, or the browser's signed cookie.
+    pub fn owner(&self) -> Option<OwnerId> {
+        session::owner_from(&self.parts, &self.services.owner_key)
+    }
+
+    /// Gives a failed call its HTTP status (400 for bad input, 503 when not saved, …); a plain
+    /// form post keeps leptos_axum's redirect back to the page, which carries the error.
+    pub fn reported<T>(&self, result: Result<T, ChatError>) -> Result<T, ChatError> {
+        if let Err(e) = &result {
+            if !self.wants_page() {
+                self.set_status(e.status());
+            }
+        }
+        result
+    }
+
+    /// Chat `id`, if it is well formed and the caller's. Anything else (garbage, unknown,
+    /// someone else's) is the same answer: no such chat.
+    pub fn parse_chat(&self, id: &str) -> Result<SessionId, ChatError> {
+        SessionId::parse(id.trim()).ok_or(ChatError::NoSuchChat)
+    }
+
+    /// Chat `id` with its messages, if it is the caller's: one store call (the owner check and
+    /// the history read together).
+    pub async fn owned_chat(
+        &self,
+        id: &str,
+    ) -> Result<(SessionId, OwnerId, Vec<StoredMessage>), ChatError> {
+        let owner = self.owner().ok_or(ChatError::NoSuchChat)?;
+        let id = self.parse_chat(id)?;
+        let messages = self
+            .services
+            .store
+            .load_owned(&id, &owner)
+            .await?
+            .ok_or(ChatError::NoSuchChat)?;
+        Ok((id, owner, messages))
+    }
+}
+
+/// A stored message as the page shows it; replies' Markdown is rendered and sanitised here.
+pub fn to_view(m: StoredMessage) -> Message {
+    let html = (m.role == Role::Model).then(|| markdown::render(&m.text));
+    Message {
+        seq: m.seq,
+        role: m.role,
+        model: m.model,
+        text: m.text,
+        html,
+        latency_ms: m.latency_ms,
+        total_tokens: m.usage.map(|u| u.total_tokens),
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

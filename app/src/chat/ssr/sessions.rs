@@ -1,0 +1,64 @@
+//! The visitor's chats: open one, rename it, delete it. Each names its chat and is checked
+//! against the caller's owner; someone else's chat is "no such chat", like one that never was.
+
+use super::{to_view, Request};
+use crate::conversation::{Message, SessionSummary, MAX_TITLE_CHARS};
+use crate::errors::{ChatError, InputError, StoreError};
+
+pub async fn open(request: &Request, id: &str) -> Result<Vec<Message>, ChatError> {
+    let (_, _, messages) = request.owned_chat(id).await?;
+    Ok(messages.into_iter().map(to_view).collect())
+}
+
+pub async fn rename(request: &Request, id: &str, title: &str) -> Result<SessionSummary, ChatError> {
+    let title = title.trim();
+    let chars = title.chars().count();
+    if chars == 0 || chars > MAX_TITLE_CHARS {
+        return Err(InputError::BadTitle {
+            max: MAX_TITLE_CHARS,
+        }
+        .into());
+    }
+    let (id, _) = owned(request, id).await?;
+    let store = &request.services.store;
+    store.rename(&id, title).await.map_err(gone)?;
+    store.summary(&id).await?.ok_or(ChatError::NoSuchChat)
+}
+
+pub async fn delete(request: &Request, id: &str) -> Result<(), ChatError> {
+    let (id, _) = owned(request, id).await?;
+    request.services.store.delete(&id).await?;
+    // Without JavaScript the page goes back where it was, unless that was the deleted chat.
+    let from_that_chat = request
+        .parts
+        .headers
+        .get(http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .is_some_and(|r| r.contains(&crate::chat::chat_path(id.as_str())));
+    if from_that_chat {
+        request.redirect_page("/");
+    }
+    Ok(())
+}
+
+/// The chat, if it is the caller's (without reading its messages).
+async fn owned(
+    request: &Request,
+    id: &str,
+) -> Result<(crate::session::SessionId, crate::session::OwnerId), ChatError> {
+    let owner = request.owner().ok_or(ChatError::NoSuchChat)?;
+    let id = request.parse_chat(id)?;
+    if request.services.store.owner_of(&id).await?.as_ref() == Some(&owner) {
+        Ok((id, owner))
+    } else {
+        Err(ChatError::NoSuchChat)
+    }
+}
+
+/// A chat deleted meanwhile (another tab) is no such chat, not a store failure.
+fn gone(e: StoreError) -> ChatError {
+    match e {
+        StoreError::NotFound => ChatError::NoSuchChat,
+        e => e.into(),
+    }
+}

@@ -1,0 +1,348 @@
+//! The page's state in the browser, and what the user's actions do to it. The open chat is
+//! `current`, mirrored in the address (`/c/{id}`, or `/` for a new chat) through the history
+//! API, so back/forward and bookmarks work and every tab keeps its own chat.
+
+use super::api::{compare_models, delete_session, open_session, rename_session, send_message};
+use super::chat_path;
+use crate::conversation::{ChatView, Message, SessionSummary, TurnView};
+use crate::errors::ChatError;
+use crate::models::{ModelId, ModelOption};
+use crate::params::{GenParams, Settings};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// Who a message is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    One(ModelId),
+    /// Compare: the same message to both models.
+    Both,
+}
+
+impl Target {
+    pub fn thinking(self) -> String {
+        match self {
+            Target::One(m) => format!("{} is thinking…", m.short_name()),
+            Target::Both => "Gemma and Gemini are thinking…".into(),
+        }
+    }
+}
+
+/// A send that is in flight or has failed, kept so it can be shown and retried.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub text: String,
+    pub target: Target,
+    pub params: GenParams,
+    /// The chat it was sent in (`None`: it started a new one).
+    pub chat: Option<String>,
+}
+
+/// The page's reactive state. Every field is a signal, so the struct is `Copy`.
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub messages: RwSignal<Vec<Message>>,
+    /// The visitor's chats, newest first, and the open one.
+    pub sessions: RwSignal<Vec<SessionSummary>>,
+    pub current: RwSignal<Option<String>>,
+    pub models: StoredValue<Vec<ModelOption>>,
+    pub model: RwSignal<ModelId>,
+    pub temperature: RwSignal<f32>,
+    pub top_p: RwSignal<f32>,
+    pub max_tokens: RwSignal<u32>,
+    pub draft: RwSignal<String>,
+    pub pending: RwSignal<Option<Outgoing>>,
+    pub failed: RwSignal<Option<(Outgoing, ChatError)>>,
+    /// Bumped whenever the open chat changes, so a reply still in flight for another chat is
+    /// not shown in this one (it is stored in its own chat all the same).
+    pub epoch: RwSignal<u32>,
+    /// False during SSR and until hydration: controls stay usable without JavaScript.
+    pub hydrated: RwSignal<bool>,
+}
+
+impl ChatState {
+    pub fn new(initial: ChatView) -> Self {
+        let Settings { model, params } = initial.settings;
+        let current = initial.current.clone();
+        ChatState {
+            messages: RwSignal::new(initial.messages),
+            sessions: RwSignal::new(initial.sessions),
+            current: RwSignal::new(initial.current),
+            models: StoredValue::new(initial.models),
+            model: RwSignal::new(model),
+            temperature: RwSignal::new(params.temperature),
+            top_p: RwSignal::new(params.top_p),
+            max_tokens: RwSignal::new(params.max_tokens),
+            draft: RwSignal::new(String::new()),
+            pending: RwSignal::new(None),
+            // An error from a no-JavaScript post arrives with the page; it has no retry payload.
+            failed: RwSignal::new(initial.error.map(|e| {
+                (
+                    Outgoing {
+                        text: String::new(),
+                        target: Target::One(model),
+                        params,
+                        chat: current,
+                    },
+                    e,
+                )
+            })),
+            epoch: RwSignal::new(0),
+            hydrated: RwSignal::new(false),
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            model: self.model.get(),
+            params: GenParams {
+                temperature: self.temperature.get(),
+                top_p: self.top_p.get(),
+                max_tokens: self.max_tokens.get(),
+            },
+        }
+    }
+
+    /// Whether the picker lets the user choose `model`.
+    pub fn selectable(&self, model: ModelId) -> bool {
+        self.models.with_value(|ms| {
+            ms.iter()
+                .any(|m| m.id == model && m.availability.selectable())
+        })
+    }
+
+    /// Sends the draft with the current settings, to the picked model or to both.
+    pub fn submit_draft(self, both: bool) {
+        if self.pending.get_untracked().is_some() {
+            return;
+        }
+        let text = self.draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        let settings = self.settings_untracked();
+        self.draft.set(String::new());
+        self.send(Outgoing {
+            text,
+            target: if both {
+                Target::Both
+            } else {
+                Target::One(settings.model)
+            },
+            params: settings.params,
+            chat: self.current.get_untracked(),
+        });
+    }
+
+    /// Sends the failed message again, exactly as it was, or to another target.
+    pub fn retry(self, target: Option<Target>) {
+        if let Some((mut outgoing, _)) = self.failed.get_untracked() {
+            if !outgoing.text.is_empty() && self.pending.get_untracked().is_none() {
+                if self.draft.get_untracked() == outgoing.text {
+                    self.draft.set(String::new());
+                }
+                if let Some(target) = target {
+                    if let Target::One(model) = target {
+                        self.model.set(model);
+                    }
+                    outgoing.target = target;
+                }
+                self.send(outgoing);
+            }
+        }
+    }
+
+    fn settings_untracked(&self) -> Settings {
+        Settings {
+            model: self.model.get_untracked(),
+            params: GenParams {
+                temperature: self.temperature.get_untracked(),
+                top_p: self.top_p.get_untracked(),
+                max_tokens: self.max_tokens.get_untracked(),
+            },
+        }
+    }
+
+    fn send(self, outgoing: Outgoing) {
+        self.failed.set(None);
+        self.pending.set(Some(outgoing.clone()));
+        let epoch = self.epoch.get_untracked();
+        spawn_local(async move {
+            let (text, p, chat) = (
+                outgoing.text.clone(),
+                outgoing.params,
+                outgoing.chat.clone(),
+            );
+            let result = match outgoing.target {
+                Target::One(model) => {
+                    send_message(
+                        chat,
+                        text,
+                        model.as_str().to_string(),
+                        p.temperature.to_string(),
+                        p.top_p.to_string(),
+                        p.max_tokens.to_string(),
+                    )
+                    .await
+                }
+                Target::Both => {
+                    compare_models(
+                        chat,
+                        text,
+                        p.temperature.to_string(),
+                        p.top_p.to_string(),
+                        p.max_tokens.to_string(),
+                    )
+                    .await
+                }
+            };
+            // The sidebar learns of the chat whatever the tab shows now.
+            if let Ok(TurnView { session, .. }) = &result {
+                let session = session.clone();
+                self.sessions.update(|all| {
+                    all.retain(|s| s.id != session.id);
+                    all.insert(0, session);
+                });
+            }
+            if self.epoch.get_untracked() != epoch {
+                return;
+            }
+            self.pending.set(None);
+            match result {
+                Ok(TurnView {
+                    user,
+                    replies,
+                    session,
+                }) => {
+                    self.messages.update(|m| {
+                        m.push(user);
+                        m.extend(replies);
+                    });
+                    if self.current.get_untracked().is_none() {
+                        // The first message made the chat: give it its address.
+                        navigate(&chat_path(&session.id), false);
+                    }
+                    self.current.set(Some(session.id));
+                }
+                Err(error) => {
+                    // Keep the user's words: put them back unless they have typed something new.
+                    if self.draft.get_untracked().trim().is_empty() {
+                        self.draft.set(outgoing.text.clone());
+                    }
+                    self.failed.set(Some((outgoing, error)));
+                }
+            }
+        });
+    }
+
+    /// Shows an error that has no message to retry (opening, renaming…).
+    fn show_error(self, error: ChatError) {
+        self.failed.set(Some((
+            Outgoing {
+                text: String::new(),
+                target: Target::One(self.model.get_untracked()),
+                params: self.settings_untracked().params,
+                chat: self.current.get_untracked(),
+            },
+            error,
+        )));
+    }
+
+    /// Switches to one of the visitor's chats; `push` adds it to the history (a click), or not
+    /// (back/forward, which has moved the address already).
+    pub fn open(self, id: String, push: bool) {
+        self.epoch.update(|e| *e += 1);
+        if push {
+            navigate(&chat_path(&id), true);
+        }
+        spawn_local(async move {
+            match open_session(id.clone()).await {
+                Ok(messages) => {
+                    self.messages.set(messages);
+                    self.current.set(Some(id));
+                    self.pending.set(None);
+                    self.failed.set(None);
+                }
+                Err(error) => {
+                    self.current.set(None);
+                    self.messages.set(Vec::new());
+                    self.show_error(error);
+                }
+            }
+        });
+    }
+
+    pub fn rename(self, id: String, title: String) {
+        spawn_local(async move {
+            match rename_session(id, title).await {
+                Ok(summary) => self.sessions.update(|all| {
+                    if let Some(s) = all.iter_mut().find(|s| s.id == summary.id) {
+                        *s = summary;
+                    }
+                }),
+                Err(error) => self.show_error(error),
+            }
+        });
+    }
+
+    pub fn delete(self, id: String) {
+        spawn_local(async move {
+            match delete_session(id.clone()).await {
+                Ok(()) => {
+                    self.sessions.update(|all| all.retain(|s| s.id != id));
+                    if self.current.get_untracked().as_deref() == Some(id.as_str()) {
+                        self.clear(false);
+                    }
+                }
+                Err(error) => self.show_error(error),
+            }
+        });
+    }
+
+    /// A new chat: an empty transcript at `/`. Nothing is stored until the first message.
+    pub fn start_new_chat(self, push: bool) {
+        self.clear(push);
+        self.draft.set(String::new());
+    }
+
+    fn clear(self, push: bool) {
+        self.epoch.update(|e| *e += 1);
+        self.current.set(None);
+        self.messages.set(Vec::new());
+        self.pending.set(None);
+        self.failed.set(None);
+        navigate("/", push);
+    }
+
+    /// Follows the address after back/forward.
+    pub fn follow_address(self, path: &str) {
+        match super::chat_in_path(path) {
+            Some(id) if self.current.get_untracked().as_deref() != Some(id) => {
+                self.open(id.to_string(), false)
+            }
+            Some(_) => {}
+            None => self.start_new_chat(false),
+        }
+    }
+}
+
+/// Puts `path` in the address bar: a new history entry (`push`) or in place of the current one.
+#[cfg(feature = "hydrate")]
+fn navigate(path: &str, push: bool) {
+    let Ok(history) = window().history() else {
+        return;
+    };
+    let here = window().location().pathname().unwrap_or_default();
+    if here == path {
+        return;
+    }
+    let state = wasm_bindgen::JsValue::NULL;
+    let _ = if push {
+        history.push_state_with_url(&state, "", Some(path))
+    } else {
+        history.replace_state_with_url(&state, "", Some(path))
+    };
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn navigate(_path: &str, _push: bool) {}

@@ -1,0 +1,288 @@
+//! Errors as codes for URLs. A plain form post that fails is redirected back to the page with
+//! the error in the address; anyone can write such an address, so it carries a code, never
+//! text, and the words shown come from this server's own table. Codes are dot-separated words
+//! from closed sets, and whole numbers where a message needs one.
+
+use crate::errors::{ChatError, InputError, LimitError, ModelError, StoreError};
+use crate::models::ModelId;
+use crate::params::{SliderSpec, MAX_MESSAGE_CHARS, MAX_TOKENS, TEMPERATURE, TOP_P};
+
+/// The query parameter a failed no-JavaScript post's redirect carries.
+pub const PARAM: &str = "err";
+
+const SLIDERS: [SliderSpec; 3] = [TEMPERATURE, TOP_P, MAX_TOKENS];
+/// What a redirect says for a refusal whose reason was the backend's own words.
+const REJECTED_REASON: &str = "the request was not accepted";
+const BLOCKED_REASON: &str = "safety filter";
+
+fn slider_by_label(label: &str) -> Option<SliderSpec> {
+    SLIDERS.into_iter().find(|s| s.label == label)
+}
+
+fn slider_by_field(field: &str) -> Option<SliderSpec> {
+    SLIDERS.into_iter().find(|s| s.field == field)
+}
+
+/// The code for `error`: no free text, whatever the error holds.
+pub fn to_code(error: &ChatError) -> String {
+    let slider = |label: &str| slider_by_label(label).map_or("value", |s| s.field);
+    match error {
+        ChatError::Input(e) => match e {
+            InputError::EmptyMessage => "input.empty".into(),
+            InputError::MessageTooLong { chars, .. } => format!("input.too_long.{chars}"),
+            InputError::OutOfRange { field, .. } => format!("input.out_of_range.{}", slider(field)),
+            InputError::NotANumber { field } => format!("input.not_a_number.{}", slider(field)),
+            InputError::NotAWholeNumber { field } => {
+                format!("input.not_whole.{}", slider(field))
+            }
+            InputError::UnknownModel { .. } => "input.unknown_model".into(),
+            InputError::BadTitle { .. } => "input.bad_title".into(),
+        },
+        ChatError::Model(e) => match e {
+            ModelError::Rejected { model, .. } => format!("model.rejected.{}", model.as_str()),
+            ModelError::Blocked { model, what, .. } => {
+                let what = if what == "reply" { "reply" } else { "message" };
+                format!("model.blocked_{what}.{}", model.as_str())
+            }
+            other => format!("model.{}.{}", other.kind(), model_of(other).as_str()),
+        },
+        ChatError::NotSaved => "not_saved".into(),
+        ChatError::Store(e) => format!("store.{}", e.kind()),
+        ChatError::Limited(LimitError::TooManyTurns {
+            limit,
+            window_s,
+            retry_after_s,
+        }) => format!("limited.turns.{limit}.{window_s}.{retry_after_s}"),
+        ChatError::Limited(LimitError::OverBudget {
+            budget,
+            resets_in_s,
+        }) => format!("limited.budget.{budget}.{resets_in_s}"),
+        ChatError::Limited(LimitError::TooManyOwners { retry_after_s }) => {
+            format!("limited.owners.{retry_after_s}")
+        }
+        ChatError::NoSuchChat => "no_such_chat".into(),
+        ChatError::NoOwner => "no_owner".into(),
+        ChatError::Transport(_) => "transport".into(),
+    }
+}
+
+fn model_of(e: &ModelError) -> ModelId {
+    match e {
+        ModelError::NotConfigured(m)
+        | ModelError::Unreachable(m)
+        | ModelError::TimedOut(m)
+        | ModelError::Busy(m)
+        | ModelError::BackendError(m)
+        | ModelError::BadReply(m)
+        | ModelError::Empty(m)
+        | ModelError::OutOfTokens(m)
+        | ModelError::AuthFailed(m) => *m,
+        ModelError::Rejected { model, .. } | ModelError::Blocked { model, .. } => *model,
+    }
+}
+
+/// The code for the error leptos_axum puts in a failed form post's redirect (`__err`: URL-safe
+/// base64 of the error's JSON), or `None` if it is not one of ours.
+pub fn code_from_leptos_param(value: &str) -> Option<String> {
+    use base64::Engine;
+    let value = value.replace("%3D", "=");
+    let bytes = base64::engine::general_purpose::URL_SAFE
+        .decode(value.as_bytes())
+        .ok()?;
+    let error: ChatError = serde_json::from_slice(&bytes).ok()?;
+    Some(to_code(&error))
+}
+
+/// The error a code names, in this server's words; `None` for anything not in the table.
+pub fn from_code(code: &str) -> Option<ChatError> {
+    if code.len() > 100 {
+        return None;
+    }
+    let parts: Vec<&str> = code.split('.').collect();
+    let number = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let label = |field: &str| slider_by_field(field).map(|s| s.label.to_string());
+    let error: ChatError = match parts.as_slice() {
+        ["input", "empty"] => InputError::EmptyMessage.into(),
+        ["input", "too_long", n] => InputError::MessageTooLong {
+            chars: usize::try_from(number(n)?).ok()?,
+            max: MAX_MESSAGE_CHARS,
+        }
+        .into(),
+        ["input", "out_of_range", f] => {
+            let s = slider_by_field(f)?;
+            InputError::OutOfRange {
+                field: s.label.into(),
+                min: s.min,
+                max: s.max,
+            }
+            .into()
+        }
+        ["input", "not_a_number", f] => InputError::NotANumber { field: label(f)? }.into(),
+        ["input", "not_whole", f] => InputError::NotAWholeNumber { field: label(f)? }.into(),
+        ["input", "unknown_model"] => InputError::UnknownModel {
+            name: "that".into(),
+        }
+        .into(),
+        ["input", "bad_title"] => InputError::BadTitle {
+            max: crate::conversation::MAX_TITLE_CHARS,
+        }
+        .into(),
+        ["model", kind, m] => {
+            let m = ModelId::parse(m)?;
+            let e = match *kind {
+                "not_configured" => ModelError::NotConfigured(m),
+                "unreachable" => ModelError::Unreachable(m),
+                "timed_out" => ModelError::TimedOut(m),
+                "busy" => ModelError::Busy(m),
+                "backend_error" => ModelError::BackendError(m),
+                "bad_reply" => ModelError::BadReply(m),
+                "empty" => ModelError::Empty(m),
+                "out_of_tokens" => ModelError::OutOfTokens(m),
+                "auth_failed" => ModelError::AuthFailed(m),
+                "rejected" => ModelError::Rejected {
+                    model: m,
+                    reason: REJECTED_REASON.into(),
+                },
+                "blocked_message" | "blocked_reply" => ModelError::Blocked {
+                    model: m,
+                    what: kind.trim_start_matches("blocked_").into(),
+                    reason: BLOCKED_REASON.into(),
+                },
+                _ => return None,
+            };
+            e.into()
+        }
+        ["not_saved"] => ChatError::NotSaved,
+        ["store", kind] => match *kind {
+            "unavailable" => StoreError::Unavailable,
+            "timed_out" => StoreError::TimedOut,
+            "busy" => StoreError::Busy,
+            "permission_denied" => StoreError::PermissionDenied,
+            "failed" => StoreError::Failed,
+            "not_found" => StoreError::NotFound,
+            _ => return None,
+        }
+        .into(),
+        ["limited", "turns", limit, window, retry] => LimitError::TooManyTurns {
+            limit: u32::try_from(number(limit)?).ok()?,
+            window_s: number(window)?,
+            retry_after_s: number(retry)?,
+        }
+        .into(),
+        ["limited", "budget", budget, resets] => LimitError::OverBudget {
+            budget: number(budget)?,
+            resets_in_s: number(resets)?,
+        }
+        .into(),
+        ["limited", "owners", retry] => LimitError::TooManyOwners {
+            retry_after_s: number(retry)?,
+        }
+        .into(),
+        ["no_such_chat"] => ChatError::NoSuchChat,
+        ["no_owner"] => ChatError::NoOwner,
+        ["transport"] => ChatError::Transport("request failed".into()),
+        _ => return None,
+    };
+    Some(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_round_trips_through_its_code_without_free_text() {
+        let errors: Vec<ChatError> = vec![
+            InputError::EmptyMessage.into(),
+            InputError::MessageTooLong {
+                chars: 40_000,
+                max: MAX_MESSAGE_CHARS,
+            }
+            .into(),
+            InputError::OutOfRange {
+                field: "Temperature".into(),
+                min: 0.0,
+                max: 2.0,
+            }
+            .into(),
+            InputError::NotAWholeNumber {
+                field: "Max tokens".into(),
+            }
+            .into(),
+            ModelError::TimedOut(ModelId::Gemma).into(),
+            ModelError::Unreachable(ModelId::Gemini).into(),
+            ChatError::NotSaved,
+            StoreError::Busy.into(),
+            LimitError::TooManyTurns {
+                limit: 2,
+                window_s: 60,
+                retry_after_s: 41,
+            }
+            .into(),
+            ChatError::NoSuchChat,
+            ChatError::NoOwner,
+        ];
+        for e in errors {
+            let code = to_code(&e);
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'.'
+                    || b == b'_'),
+                "{code}"
+            );
+            assert_eq!(from_code(&code), Some(e.clone()), "{code}");
+        }
+    }
+
+    #[test]
+    fn free_text_never_reaches_the_code_or_back() {
+        let e: ChatError = ModelError::Rejected {
+            model: ModelId::Gemma,
+            reason: "Your account is suspended, call +1 555 0100".into(),
+        }
+        .into();
+        let code = to_code(&e);
+        assert_eq!(code, "model.rejected.gemma");
+        let back = from_code(&code).expect("known code").to_string();
+        assert!(!back.contains("555"), "{back}");
+        let e = ChatError::Transport("visit evil.example".into());
+        assert!(!from_code(&to_code(&e))
+            .expect("known")
+            .to_string()
+            .contains("evil"));
+    }
+
+    #[test]
+    fn leptos_redirect_payloads_become_codes() {
+        use base64::Engine;
+        let e: ChatError = ModelError::Busy(ModelId::Gemini).into();
+        let json = serde_json::to_vec(&e).expect("json");
+        let param = base64::engine::general_purpose::URL_SAFE.encode(json);
+        assert_eq!(
+            code_from_leptos_param(&param).as_deref(),
+            Some("model.busy.gemini")
+        );
+        assert_eq!(code_from_leptos_param("not base64 !"), None);
+    }
+
+    #[test]
+    fn unknown_or_crafted_codes_are_ignored() {
+        for code in [
+            "",
+            "hello",
+            "model.rejected.gpt",
+            "input.not_a_number.<script>",
+            "limited.turns.1.2",
+            "limited.turns.x.2.3",
+            "input.too_long.99999999999999999999",
+            &"a.".repeat(100),
+        ] {
+            assert_eq!(from_code(code), None, "{code}");
+        }
+    }
+}
