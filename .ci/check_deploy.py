@@ -43,6 +43,9 @@ docs_for_manifests = list(yaml.safe_load_all((ROOT / "deploy/chat-deploy.yaml").
 deployment = next(d for d in docs_for_manifests if d["kind"] == "Deployment")
 container = deployment["spec"]["template"]["spec"]["containers"][0]
 manifest_env = {e["name"]: e.get("value") for e in container.get("env", [])}
+manifest_env = {k: v for k, v in manifest_env.items() if v is not None} | {
+    e["name"]: "" for e in container.get("env", []) if "valueFrom" in e
+}
 unknown = sorted(set(manifest_env) - server_reads)
 check("chat-deploy.yaml sets only variables the server reads", not unknown, str(unknown))
 
@@ -61,7 +64,19 @@ routes = (ROOT / "server/src/routes.rs").read_text()
 for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
     path = container[probe]["httpGet"]["path"]
     check(f"{probe} path {path} is a server route", f'.route("{path}"' in routes, path)
-check("readiness checks the store (/readyz), liveness does not", container["readinessProbe"]["httpGet"]["path"] == "/readyz" and container["livenessProbe"]["httpGet"]["path"] == "/healthz")
+check(
+    "readiness is /readyz (draining only) and liveness /healthz: neither hangs on the shared store",
+    container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    and container["livenessProbe"]["httpGet"]["path"] == "/healthz",
+)
+metrics_port = next((p for p in container["ports"] if p["name"] == "metrics"), None)
+check(
+    "METRICS_ADDR is the container's metrics port",
+    metrics_port is not None and manifest_env.get("METRICS_ADDR", "").endswith(f":{metrics_port['containerPort']}"),
+    str(manifest_env.get("METRICS_ADDR")),
+)
+monitoring = yaml.safe_load((ROOT / "deploy/monitoring.yaml").read_text())
+check("Managed Prometheus scrapes the metrics port by name", monitoring["spec"]["endpoints"][0]["port"] == "metrics")
 
 vllm_url = manifest_env.get("VLLM_BASE_URL", "")
 gemma = list(yaml.safe_load_all((ROOT / "deploy/gemma3-12b-deploy.yaml").read_text()))

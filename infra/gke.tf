@@ -24,6 +24,15 @@ resource "google_container_cluster" "primary" {
   # VPC-native (alias IP) networking, which Autopilot requires; ranges chosen by GKE.
   ip_allocation_policy {}
 
+  # Nodes run as their own least-privilege account, not the Compute Engine default one (which
+  # is Editor on the project, and which new organisation projects no longer grant).
+  cluster_autoscaling {
+    auto_provisioning_defaults {
+      service_account = google_service_account.nodes.email
+      oauth_scopes    = ["https://www.googleapis.com/auth/cloud-platform"]
+    }
+  }
+
   release_channel {
     channel = "REGULAR"
   }
@@ -34,4 +43,26 @@ resource "google_container_cluster" "primary" {
   }
 
   depends_on = [google_project_service.enabled]
+}
+
+# The nodes' identity: write logs and metrics, pull our images. Workloads do not act as it (they
+# use Workload Identity, infra/iam.tf).
+resource "google_service_account" "nodes" {
+  project      = var.project_id
+  account_id   = "${var.cluster_name}-nodes"
+  display_name = "GKE nodes of ${var.cluster_name}"
+}
+
+resource "google_project_iam_member" "nodes_default" {
+  project = var.project_id
+  role    = "roles/container.defaultNodeServiceAccount"
+  member  = "serviceAccount:${google_service_account.nodes.email}"
+}
+
+resource "google_artifact_registry_repository_iam_member" "nodes_pull" {
+  project    = var.project_id
+  location   = google_artifact_registry_repository.images.location
+  repository = google_artifact_registry_repository.images.name
+  role       = "roles/artifactregistry.reader"
+  member     = "serviceAccount:${google_service_account.nodes.email}"
 }

@@ -25,8 +25,8 @@ variable "cluster_name" {
   default     = "hybrid-chat-cluster"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,38}[a-z0-9]$", var.cluster_name))
-    error_message = "cluster_name must be 2-40 lowercase letters, digits or hyphens."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", var.cluster_name))
+    error_message = "cluster_name must be 2-24 lowercase letters, digits or hyphens (the node service account is named after it)."
   }
 }
 
@@ -71,9 +71,9 @@ variable "k8s_service_account" {
 }
 
 variable "deletion_protection" {
-  description = "Protect the cluster and the database from `terraform destroy`."
+  description = "Protect the cluster and the chat database from `terraform destroy` (on by default: the database holds every chat). Set false, apply, then destroy, to tear everything down."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "iap_members" {

@@ -1,0 +1,300 @@
+"""Evaluates the rendered manifests, not only their syntax: what the pods may reach, and whether
+the timeouts of the load balancer, the app and Kubernetes agree. No cluster is needed.
+
+NetworkPolicy semantics (networking.k8s.io/v1), as Dataplane V2 enforces them:
+- a pod is isolated for a direction once any policy of its namespace selects it for that
+  direction; then a connection is allowed only if some rule of some selecting policy matches
+  both the peer and the port;
+- a rule without `to`/`from` matches every peer, one without `ports` every port;
+- a peer is an ipBlock (cidr minus except), or pods chosen by podSelector within the policy's
+  namespace or by namespaceSelector (+ podSelector);
+- a connection between two pods needs the source's egress and the destination's ingress.
+Addresses that are not pods (the metadata server, NodeLocal DNSCache, Google APIs) match only
+ipBlocks: that is why a kube-dns pod selector does not let an Autopilot pod resolve names.
+
+Usage: check_policies.py RENDERED_DIR   (written by render_manifests.py)
+"""
+
+import ipaddress
+import sys
+from pathlib import Path
+
+import yaml
+
+MARGIN = 5  # seconds a reply may need beyond the model timeout: the store write, the hop
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(bool(ok))
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}")
+
+
+# ---- NetworkPolicy ------------------------------------------------------------------------------
+
+
+def selects(selector, labels):
+    if labels is None:
+        return False
+    selector = selector or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+class Endpoint:
+    """A pod (labels, namespace, named ports) or a bare address (labels None)."""
+
+    def __init__(self, ip, labels=None, namespace=None, ports=None):
+        self.ip = ipaddress.ip_address(ip)
+        self.labels = labels
+        self.namespace = namespace
+        self.ns_labels = {"kubernetes.io/metadata.name": namespace} if namespace else None
+        self.ports = ports or {}
+
+    def __repr__(self):
+        return f"{self.labels or ''}@{self.ip}"
+
+
+def peer_matches(peer, ep, policy_ns):
+    if "ipBlock" in peer:
+        block = peer["ipBlock"]
+        if ep.ip not in ipaddress.ip_network(block["cidr"]):
+            return False
+        return not any(ep.ip in ipaddress.ip_network(c) for c in block.get("except") or [])
+    if ep.labels is None:
+        return False
+    if "namespaceSelector" in peer:
+        if not selects(peer["namespaceSelector"], ep.ns_labels):
+            return False
+    elif ep.namespace != policy_ns:
+        return False
+    return selects(peer.get("podSelector"), ep.labels)
+
+
+def port_matches(rule_ports, port, protocol, named):
+    if not rule_ports:
+        return True
+    for p in rule_ports:
+        if p.get("protocol", "TCP") != protocol:
+            continue
+        want = p.get("port")
+        if want is None:
+            return True
+        if isinstance(want, str):
+            want = named.get(want)
+        if want is None:
+            continue
+        if want == port or (p.get("endPort") and want <= port <= p["endPort"]):
+            return True
+    return False
+
+
+def policy_types(policy):
+    spec = policy["spec"]
+    if "policyTypes" in spec:
+        return spec["policyTypes"]
+    return ["Ingress"] + (["Egress"] if "egress" in spec else [])
+
+
+def allowed(policies, pod, direction, other, port, protocol, named_ports):
+    selecting = [
+        p
+        for p in policies
+        if p["metadata"].get("namespace", "default") == pod.namespace
+        and direction in policy_types(p)
+        and selects(p["spec"].get("podSelector"), pod.labels)
+    ]
+    if not selecting:
+        return True
+    key, peers_key = ("egress", "to") if direction == "Egress" else ("ingress", "from")
+    for p in selecting:
+        ns = p["metadata"].get("namespace", "default")
+        for rule in p["spec"].get(key) or []:
+            peers = rule.get(peers_key)
+            if (not peers or any(peer_matches(peer, other, ns) for peer in peers)) and port_matches(
+                rule.get("ports"), port, protocol, named_ports
+            ):
+                return True
+    return False
+
+
+def connects(policies, src, dst, port, protocol="TCP"):
+    if not allowed(policies, src, "Egress", dst, port, protocol, dst.ports):
+        return False
+    if dst.labels is not None and not allowed(policies, dst, "Ingress", src, port, protocol, dst.ports):
+        return False
+    return True
+
+
+def check_network(label, docs):
+    policies = [d for d in docs if d.get("kind") == "NetworkPolicy"]
+    if not policies:
+        return
+    app = {"app.kubernetes.io/name": "hybrid-chat"}
+    chat = Endpoint("10.8.0.10", app, "default", {"http": 8080, "metrics": 9090})
+    gemma = Endpoint("10.8.1.20", {"app.kubernetes.io/name": "gemma-server"}, "default", {"http": 8000})
+    kube_dns = Endpoint("10.8.2.2", {"k8s-app": "kube-dns"}, "kube-system")
+    collector = Endpoint("10.8.3.3", {"app": "collector"}, "gmp-system")
+    stranger = Endpoint("10.8.4.4", {"app.kubernetes.io/name": "something-else"}, "default")
+    visitor = Endpoint("203.0.113.9")
+    must = [
+        ("DNS via Cloud DNS at the metadata address, UDP", chat, Endpoint("169.254.169.254"), 53, "UDP"),
+        ("DNS via Cloud DNS at the metadata address, TCP", chat, Endpoint("169.254.169.254"), 53, "TCP"),
+        ("DNS via NodeLocal DNSCache, UDP", chat, Endpoint("169.254.20.10"), 53, "UDP"),
+        ("DNS via NodeLocal DNSCache, TCP", chat, Endpoint("169.254.20.10"), 53, "TCP"),
+        ("DNS via kube-dns (Standard clusters)", chat, kube_dns, 53, "UDP"),
+        ("the metadata server (tokens)", chat, Endpoint("169.254.169.254"), 80, "TCP"),
+        ("the GKE metadata server port", chat, Endpoint("169.254.169.254"), 988, "TCP"),
+        ("Vertex AI over HTTPS", chat, Endpoint("142.250.80.10"), 443, "TCP"),
+        ("Google APIs through Private Google Access", chat, Endpoint("199.36.153.8"), 443, "TCP"),
+        ("vLLM on its Service port", chat, gemma, 8000, "TCP"),
+        ("visitors reach the app port", visitor, chat, 8080, "TCP"),
+        ("Managed Prometheus scrapes the metrics port", collector, chat, 9090, "TCP"),
+    ]
+    must_not = [
+        ("DNS to an outside resolver", chat, Endpoint("8.8.8.8"), 53, "UDP"),
+        ("plain HTTP to the internet", chat, Endpoint("142.250.80.10"), 80, "TCP"),
+        ("HTTPS inside the VPC", chat, Endpoint("10.128.0.5"), 443, "TCP"),
+        ("HTTPS to another pod", chat, stranger, 443, "TCP"),
+        ("a database port in the VPC", chat, Endpoint("10.128.0.7"), 5432, "TCP"),
+        ("the metadata server on another port", chat, Endpoint("169.254.169.254"), 22, "TCP"),
+        ("vLLM on another port", chat, gemma, 22, "TCP"),
+        ("vLLM from any other pod", stranger, gemma, 8000, "TCP"),
+        ("the metrics port from visitors", visitor, chat, 9090, "TCP"),
+        ("the metrics port from another pod", stranger, chat, 9090, "TCP"),
+    ]
+    for name, src, dst, port, proto in must:
+        check(f"{label}: may reach {name}", connects(policies, src, dst, port, proto), f"{src} -> {dst}:{port}/{proto} refused")
+    for name, src, dst, port, proto in must_not:
+        check(f"{label}: may not reach {name}", not connects(policies, src, dst, port, proto), f"{src} -> {dst}:{port}/{proto} allowed")
+
+
+# ---- Timeouts -----------------------------------------------------------------------------------
+
+
+def seconds(env, name, default=None):
+    value = env.get(name)
+    return float(value) if value is not None else default
+
+
+def check_timeouts(label, docs):
+    deployment = next(
+        (d for d in docs if d.get("kind") == "Deployment" and d["metadata"]["name"] == "hybrid-chat"),
+        None,
+    )
+    if deployment is None:
+        return
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    model = seconds(env, "MODEL_TIMEOUT_SECS", 120.0)
+    grace = seconds(env, "SHUTDOWN_GRACE_SECS", model + MARGIN)
+    drain = seconds(env, "SHUTDOWN_DRAIN_SECS", 0.0)
+    pre_stop = (((container.get("lifecycle") or {}).get("preStop") or {}).get("sleep") or {}).get("seconds", 0)
+    termination = pod.get("terminationGracePeriodSeconds", 30)
+    check(f"{label}: SHUTDOWN_GRACE_SECS ({grace:g}) covers MODEL_TIMEOUT_SECS ({model:g})", grace >= model, "a rollout would cut replies")
+    check(
+        f"{label}: terminationGracePeriodSeconds ({termination}) > preStop ({pre_stop}) + drain ({drain:g}) + grace ({grace:g})",
+        termination > pre_stop + drain + grace,
+        "Kubernetes would SIGKILL turns the app is still finishing",
+    )
+    check(f"{label}: a preStop delay lets endpoints drop the pod before SIGTERM", pre_stop >= 5, pre_stop)
+
+    services = {
+        d["metadata"]["name"]: d for d in docs if d.get("kind") == "Service"
+    }
+    routed = {
+        ref["name"]
+        for d in docs
+        if d.get("kind") == "HTTPRoute"
+        for rule in d["spec"].get("rules", [])
+        for ref in rule.get("backendRefs", [])
+    }
+    policies = {
+        d["spec"]["targetRef"]["name"]: d for d in docs if d.get("kind") == "GCPBackendPolicy"
+    }
+    for service in sorted(routed):
+        policy = (policies.get(service) or {}).get("spec", {}).get("default", {})
+        timeout = policy.get("timeoutSec", 30)
+        draining = (policy.get("connectionDraining") or {}).get("drainingTimeoutSec", 0)
+        check(f"{label}: Gateway backend timeout for {service} ({timeout} s) > model timeout + {MARGIN} s", timeout > model + MARGIN, "long replies would end in a 502/504")
+        check(f"{label}: connection draining for {service} ({draining} s) lets a reply finish", draining >= model + MARGIN, draining)
+    for name, svc in services.items():
+        ports = svc["spec"].get("ports", [])
+        exposed = {p.get("targetPort") for p in ports} | {p.get("port") for p in ports}
+        check(f"{label}: Service {name} does not expose the metrics port", not exposed & {"metrics", 9090}, exposed)
+        if svc["spec"].get("type") == "LoadBalancer":
+            # A passthrough network load balancer has no request timeout to agree with.
+            check(f"{label}: LoadBalancer {name} keeps client addresses", svc["spec"].get("externalTrafficPolicy") == "Local")
+    # The IAP profile must make the app refuse to run without its audience.
+    iap_on = any(d.get("kind") == "GCPBackendPolicy" and d["spec"]["default"].get("iap", {}).get("enabled") for d in docs)
+    mode = next((d for d in docs if d.get("kind") == "ConfigMap" and d["metadata"]["name"] == "hybrid-chat-iap-mode"), None)
+    refs = {
+        e["name"]: e.get("valueFrom", {}).get("configMapKeyRef", {})
+        for e in container.get("env", [])
+    }
+    if iap_on:
+        check(
+            f"{label}: IAP is on at the load balancer and required by the app",
+            mode is not None
+            and mode["data"].get("required") == "true"
+            and refs.get("IAP_REQUIRED", {}).get("name") == "hybrid-chat-iap-mode"
+            and refs.get("IAP_AUDIENCE", {}).get("name") == "hybrid-chat-iap",
+        )
+        check(f"{label}: no placeholder OAuth client", "OAUTH_CLIENT_ID" not in yaml.safe_dump(docs))
+    else:
+        check(f"{label}: without IAP at the load balancer the app does not require it", mode is None)
+
+
+def check_gemma(label, docs):
+    deployment = next(
+        (d for d in docs if d.get("kind") == "Deployment" and d["metadata"]["name"] == "vllm-gemma-deployment"),
+        None,
+    )
+    if deployment is None:
+        return
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    gpus = int(container["resources"]["limits"]["nvidia.com/gpu"])
+    tp = next(int(a.split("=")[1]) for a in container["args"] if a.startswith("--tensor-parallel-size="))
+    check(f"{label}: tensor parallelism ({tp}) uses every GPU requested ({gpus})", tp == gpus)
+    check(f"{label}: the GPU Deployment is replaced, not rolled (no second set of GPUs)", spec.get("strategy", {}).get("type") == "Recreate")
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        check(f"{label}: {probe} has an explicit timeout above the 1 s default", container[probe].get("timeoutSeconds", 1) > 1)
+    mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
+    env = {e["name"]: e.get("value", "") for e in container.get("env", [])}
+    check(f"{label}: weights are cached on a volume", env.get("HF_HOME", "").startswith(tuple(mounts)) and any(v.get("persistentVolumeClaim") for v in pod.get("volumes", [])))
+    check(f"{label}: GPU driver chosen as in GKE's samples", "cloud.google.com/gke-gpu-driver-version" in pod.get("nodeSelector", {}))
+
+
+def main():
+    rendered = sorted(Path(sys.argv[1]).glob("*.yaml"))
+    if not rendered:
+        sys.exit("check_policies: nothing rendered")
+    for path in rendered:
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        label = path.stem
+        check_network(label, docs)
+        check_timeouts(label, docs)
+        check_gemma(label, docs)
+    passed = sum(results)
+    failed = len(results) - passed
+    print(f"policy checks: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
