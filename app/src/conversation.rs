@@ -175,9 +175,16 @@ pub struct AppendedTurn {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChatView {
     pub messages: Vec<Message>,
-    /// The visitor's sessions, newest first, and which one is open.
+    /// The visitor's sessions, newest first (one page of them, or a search's matches), and
+    /// which one is open.
     pub sessions: Vec<SessionSummary>,
     pub current: Option<String>,
+    /// The sidebar's next page (older chats): the `before=` cursor, if there are more.
+    pub more_before: Option<i64>,
+    /// Whether the sidebar shows a later page (`before=` given), so it offers the newest again.
+    pub paged: bool,
+    /// The sidebar's search, if one is active: the list holds only matching titles.
+    pub search: Option<String>,
     pub settings: Settings,
     pub models: Vec<ModelOption>,
     /// An error carried back by a plain (no-JavaScript) form post's redirect.

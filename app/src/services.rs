@@ -78,6 +78,15 @@ pub trait ChatStore: Send + Sync {
         before: Option<i64>,
     ) -> Result<Vec<SessionSummary>, StoreError>;
 
+    /// The owner's sessions whose title contains `query` (case-insensitively), most recently
+    /// updated first, at most `limit`.
+    async fn search_sessions(
+        &self,
+        owner: &OwnerId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, StoreError>;
+
     /// One session's summary, if it exists.
     async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError>;
 

@@ -138,3 +138,30 @@ test('an address that is not yours shows no chat, and says so', async ({ browser
   await alice.close();
   await bob.close();
 });
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('past 50 chats the sidebar pages with a plain link, and search finds any title', async ({ page }) => {
+    await page.goto('/'); // the page load issues the owner cookie the posts below carry
+    for (let i = 0; i < 52; i++) {
+      const r = await page.request.post('/api/send', {
+        form: { chat: '', message: `old chat ${String(i).padStart(2, '0')}`, model: 'gemma', temperature: '1', top_p: '1', max_tokens: '10' },
+        headers: { accept: 'application/json' },
+      });
+      expect(r.status()).toBe(200);
+    }
+    await page.goto('/');
+    await expect(sidebar(page)).toHaveCount(50);
+    await page.getByRole('link', { name: 'More chats' }).click();
+    await expect(sidebar(page)).toHaveCount(2);
+    await page.getByRole('link', { name: 'old chat 00' }).click();
+    await expect(page).toHaveURL(chatUrl);
+    await expect(userMessages(page)).toHaveText(['old chat 00']);
+
+    await page.getByLabel('Search your chats by title').fill('chat 01');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect(sidebar(page)).toHaveCount(1);
+    await expect(sidebar(page)).toContainText('old chat 01');
+  });
+});

@@ -181,3 +181,45 @@ async fn a_chat_deleted_during_a_pending_turn_stays_deleted() {
     assert!(!me.get("/").await.body.contains("soon deleted"));
     assert_eq!(me.get(&format!("/c/{chat}")).await.status, 404);
 }
+
+/// Every chat stays reachable: the sidebar shows 50, a "More chats" link pages past them (a plain
+/// link, so it works without JavaScript), and a search finds titles among all of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sidebar_pages_past_fifty_and_searches_every_title() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+    for i in 0..55 {
+        me.chat = None;
+        let reply = me.send(&format!("topic {i:03}"), "gemma").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let first_page = me.get("/").await.body;
+    let listed = |page: &str| {
+        (0..55)
+            .filter(|i| page.contains(&format!(">topic {i:03}<")))
+            .count()
+    };
+    assert_eq!(listed(&first_page), 50);
+    assert!(first_page.contains(">topic 054<") && !first_page.contains(">topic 004<"));
+    let start = first_page.find("?before=").expect("a More link");
+    let cursor: String = first_page[start..]
+        .chars()
+        .skip("?before=".len())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let older = me.get(&format!("/?before={cursor}")).await.body;
+    assert_eq!(listed(&older), 5, "the five oldest");
+    assert!(older.contains(">topic 000<") && older.contains("Newest chats"));
+    assert!(!older.contains("More chats"), "no page after the last");
+
+    // Search reaches the oldest too, and takes what a form sends (+ for spaces).
+    let found = me.get("/?q=topic+00").await.body;
+    assert_eq!(listed(&found), 10);
+    assert!(found.contains(">topic 000<") && found.contains("Show all"));
+    let none = me.get("/?q=%3Cscript%3E").await.body;
+    assert_eq!(listed(&none), 0);
+    assert!(none.contains("No chat title matches."));
+    assert!(!none.contains("<script>"), "the search is shown as text");
+}

@@ -209,6 +209,51 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
         .expect("nobody")
         .is_empty());
 
+    case("titles are searched per owner, case-insensitively, newest first");
+    store
+        .rename(&alices[3], "Kubernetes 100% Ready")
+        .await
+        .expect("rename");
+    store
+        .rename(&alices[1], "kubernetes_notes")
+        .await
+        .expect("rename");
+    let found = store
+        .search_sessions(&alice, "KUBERNETES", 10)
+        .await
+        .expect("search");
+    assert_eq!(
+        found.iter().map(|s| s.title.as_str()).collect::<Vec<_>>(),
+        ["Kubernetes 100% Ready", "kubernetes_notes"]
+    );
+    let literal = store
+        .search_sessions(&alice, "100%", 10)
+        .await
+        .expect("search");
+    assert_eq!(literal.len(), 1, "% is matched as typed");
+    assert_eq!(
+        store
+            .search_sessions(&alice, "_", 10)
+            .await
+            .expect("search")
+            .len(),
+        1,
+        "_ is matched as typed"
+    );
+    assert!(store
+        .search_sessions(&bob, "kubernetes", 10)
+        .await
+        .expect("bob")
+        .is_empty());
+    assert_eq!(
+        store
+            .search_sessions(&alice, "question", 2)
+            .await
+            .expect("limit")
+            .len(),
+        2
+    );
+
     case("rename keeps the messages; delete removes the session and every message");
     store.rename(&alices[0], "Renamed").await.expect("rename");
     let s0 = store

@@ -45,6 +45,10 @@ pub struct ChatState {
     /// The visitor's chats, newest first, and the open one.
     pub sessions: RwSignal<Vec<SessionSummary>>,
     pub current: RwSignal<Option<String>>,
+    /// The sidebar's paging and search, as the page was loaded with them.
+    pub more_before: StoredValue<Option<i64>>,
+    pub paged: StoredValue<bool>,
+    pub search: StoredValue<Option<String>>,
     pub models: StoredValue<Vec<ModelOption>>,
     pub model: RwSignal<ModelId>,
     pub temperature: RwSignal<f32>,
@@ -68,6 +72,9 @@ impl ChatState {
             messages: RwSignal::new(initial.messages),
             sessions: RwSignal::new(initial.sessions),
             current: RwSignal::new(initial.current),
+            more_before: StoredValue::new(initial.more_before),
+            paged: StoredValue::new(initial.paged),
+            search: StoredValue::new(initial.search),
             models: StoredValue::new(initial.models),
             model: RwSignal::new(model),
             temperature: RwSignal::new(params.temperature),

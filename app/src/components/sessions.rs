@@ -28,17 +28,51 @@ pub fn date(ms: i64) -> String {
 #[component]
 pub fn Sessions() -> impl IntoView {
     let state = expect_context::<ChatState>();
+    // Paging and search are plain links and a GET form on the page's own address: they work
+    // the same with JavaScript off.
+    let here = move || {
+        state
+            .current
+            .get()
+            .map_or("/".to_string(), |id| chat_path(&id))
+    };
+    let search = state.search.get_value();
+    let searching = search.is_some();
+    let empty_hint = if searching {
+        "No chat title matches."
+    } else {
+        "Chats you start appear here."
+    };
     view! {
         <nav class="sessions" aria-label="Your chats">
             <h2>"Your chats"</h2>
+            <form class="search" method="get" action=here role="search">
+                <input type="search" name="q" aria-label="Search your chats by title"
+                    placeholder="Search titles" maxlength="100" value=search.clone()/>
+                <button type="submit" class="secondary">"Search"</button>
+            </form>
+            {searching.then(|| view! {
+                <p class="hint">"Chats whose title matches “" {search.clone()} "”. "
+                    <a href=here>"Show all"</a>
+                </p>
+            })}
             <Show when=move || state.sessions.with(|s| s.is_empty())>
-                <p class="hint">"Chats you start appear here."</p>
+                <p class="hint">{empty_hint}</p>
             </Show>
             <ul>
                 <For each=move || state.sessions.get() key=|s| (s.id.clone(), s.title.clone(), s.updated_at_ms) let:summary>
                     <SessionEntry summary/>
                 </For>
             </ul>
+            <p class="paging">
+                {state.paged.get_value().then(|| view! {
+                    <a href=here rel="first">"Newest chats"</a>
+                })}
+                " "
+                {state.more_before.get_value().map(|before| view! {
+                    <a href=move || format!("{}?before={before}", here()) rel="next">"More chats"</a>
+                })}
+            </p>
         </nav>
     }
 }

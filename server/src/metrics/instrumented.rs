@@ -151,6 +151,19 @@ impl ChatStore for MeteredStore {
         .await
     }
 
+    async fn search_sessions(
+        &self,
+        owner: &OwnerId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        self.timed(
+            "search_sessions",
+            self.inner.search_sessions(owner, query, limit),
+        )
+        .await
+    }
+
     async fn list_sessions(
         &self,
         owner: &OwnerId,

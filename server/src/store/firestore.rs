@@ -326,6 +326,38 @@ impl ChatStore for FirestoreStore {
             })
     }
 
+    /// Firestore has no substring queries, so this pages through the owner's sessions, newest
+    /// first, and matches titles here: at most SEARCH_SCAN sessions are read, which covers any
+    /// person's chats in practice and bounds the cost of a search.
+    async fn search_sessions(
+        &self,
+        owner: &OwnerId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        const PAGE: usize = 300;
+        const SEARCH_SCAN: usize = 3_000;
+        let query = query.to_lowercase();
+        let mut found = Vec::new();
+        let mut before = None;
+        let mut scanned = 0;
+        while scanned < SEARCH_SCAN && found.len() < limit {
+            let page = self.list_sessions(owner, PAGE, before).await?;
+            scanned += page.len();
+            before = page.last().map(|s| s.updated_at_ms);
+            let last_page = page.len() < PAGE;
+            found.extend(
+                page.into_iter()
+                    .filter(|s| s.title.to_lowercase().contains(&query)),
+            );
+            if last_page {
+                break;
+            }
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn list_sessions(
         &self,
         owner: &OwnerId,

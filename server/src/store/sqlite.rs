@@ -338,6 +338,35 @@ impl ChatStore for SqliteStore {
         .await
     }
 
+    async fn search_sessions(
+        &self,
+        owner: &OwnerId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let (owner, query) = (owner.as_str().to_string(), query.to_lowercase());
+        self.with_conn(move |conn| {
+            // instr, not LIKE: the query is matched as typed, `%` and `_` included.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions \
+                     WHERE owner = ?1 AND instr(lower(title), ?2) > 0 ORDER BY updated_at_ms DESC, id LIMIT ?3",
+                )
+                .map_err(failed)?;
+            let rows = stmt
+                .query_map(params![owner, query, limit as i64], row_to_summary)
+                .map_err(failed)?;
+            let mut out = Vec::new();
+            for row in rows {
+                if let Some(s) = row.map_err(failed)? {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn list_sessions(
         &self,
         owner: &OwnerId,

@@ -7,8 +7,10 @@ use crate::conversation::ChatView;
 use crate::errors::ChatError;
 use crate::session::{self, OwnerId};
 
-/// How many past chats the sidebar shows.
+/// How many past chats the sidebar shows at once; older ones are a "More" link away.
 const SIDEBAR_SESSIONS: usize = 50;
+/// The longest search the sidebar takes.
+const MAX_SEARCH_CHARS: usize = 100;
 
 pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
     let services = &request.services;
@@ -47,18 +49,40 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
             }
         },
     };
-    let sessions = match &owner {
-        Some(owner) => services
-            .store
-            .list_sessions(owner, SIDEBAR_SESSIONS, None)
-            .await
-            .unwrap_or_default(),
-        None => Vec::new(),
+    let before = query_param(parts, "before").and_then(|b| b.parse::<i64>().ok());
+    let search = query_param(parts, "q")
+        .map(|q| q.trim().chars().take(MAX_SEARCH_CHARS).collect::<String>())
+        .filter(|q| !q.is_empty());
+    let (sessions, more_before) = match (&owner, &search) {
+        (None, _) => (Vec::new(), None),
+        (Some(owner), Some(q)) => (
+            services
+                .store
+                .search_sessions(owner, q, SIDEBAR_SESSIONS)
+                .await
+                .unwrap_or_default(),
+            None,
+        ),
+        (Some(owner), None) => {
+            // One more than a page tells whether there is a next one.
+            let mut page = services
+                .store
+                .list_sessions(owner, SIDEBAR_SESSIONS + 1, before)
+                .await
+                .unwrap_or_default();
+            let more = page.len() > SIDEBAR_SESSIONS;
+            page.truncate(SIDEBAR_SESSIONS);
+            let cursor = more.then(|| page.last().map(|s| s.updated_at_ms)).flatten();
+            (page, cursor)
+        }
     };
     Ok(ChatView {
         messages,
         sessions,
         current,
+        more_before,
+        paged: before.is_some() && search.is_none(),
+        search,
         settings,
         models,
         error,
@@ -91,6 +115,35 @@ async fn issue_owner(request: &Request) -> Result<Option<OwnerId>, ChatError> {
     let owner = OwnerId::generate();
     request.set_header(session::owner_cookie(&owner, key, request.secure()));
     Ok(Some(owner))
+}
+
+/// A query parameter of the page's address, percent-decoded (`+` is a space, as forms send it).
+fn query_param(parts: &http::request::Parts, name: &str) -> Option<String> {
+    let value = parts.uri.query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })?;
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The error a failed plain form post's redirect names (`?err=CODE`), in this server's own

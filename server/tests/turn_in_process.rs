@@ -1,0 +1,133 @@
+//! The turn use case in-process: a real SQLite file, a scripted model, no server process and no
+//! HTTP. What the page's server function does, called directly with an explicit request.
+
+use app::chat::ssr::turn::{self, Form};
+use app::chat::ssr::Request;
+use app::errors::{ChatError, ModelError};
+use app::models::{Availability, ModelId};
+use app::params::GenParams;
+use app::services::{ChatModel, ModelReply, PromptMessage, Services};
+use app::session::{OwnerId, OwnerKey, OWNER_COOKIE};
+use async_trait::async_trait;
+use server::store::sqlite::SqliteStore;
+use std::sync::{Arc, Mutex};
+
+/// A model that answers from a script and remembers what it was asked.
+struct Scripted {
+    id: ModelId,
+    replies: Mutex<Vec<Result<String, ModelError>>>,
+    seen: Mutex<Vec<Vec<PromptMessage>>>,
+}
+
+#[async_trait]
+impl ChatModel for Scripted {
+    fn id(&self) -> ModelId {
+        self.id
+    }
+
+    fn availability(&self) -> Availability {
+        Availability::Available
+    }
+
+    async fn complete(
+        &self,
+        conversation: &[PromptMessage],
+        _params: &GenParams,
+    ) -> Result<ModelReply, ModelError> {
+        self.seen.lock().expect("lock").push(conversation.to_vec());
+        let text = self.replies.lock().expect("lock").remove(0)?;
+        Ok(ModelReply {
+            text,
+            finish_reason: Some("stop".into()),
+            usage: None,
+        })
+    }
+}
+
+fn form(chat: Option<&str>, message: &str) -> Form {
+    Form {
+        chat: chat.map(String::from),
+        message: message.into(),
+        model: Some("gemma".into()),
+        temperature: "0.5".into(),
+        top_p: "0.9".into(),
+        max_tokens: "64".into(),
+    }
+}
+
+fn request(services: &Services, cookie: Option<String>) -> Request {
+    let mut builder = http::Request::builder().method("POST").uri("/api/send");
+    if let Some(cookie) = cookie {
+        builder = builder.header("cookie", cookie);
+    }
+    let (parts, ()) = builder.body(()).expect("request").into_parts();
+    Request::new(services.clone(), parts, None)
+}
+
+#[tokio::test]
+async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(&dir.path().join("chat.sqlite3")).expect("store"));
+    let gemma = Arc::new(Scripted {
+        id: ModelId::Gemma,
+        replies: Mutex::new(vec![
+            Ok("first answer".into()),
+            Err(ModelError::TimedOut(ModelId::Gemma)),
+            Ok("second answer".into()),
+        ]),
+        seen: Mutex::new(Vec::new()),
+    });
+    let key = OwnerKey::generate();
+    let services = Services {
+        store: store.clone(),
+        models: vec![gemma.clone()],
+        limits: None,
+        owner_key: key.clone(),
+    };
+    let owner = OwnerId::generate();
+    let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));
+
+    // No owner: refused before anything is spent.
+    let refused = turn::send(&request(&services, None), form(None, "hi")).await;
+    assert_eq!(refused.err(), Some(ChatError::NoOwner));
+    assert!(gemma.seen.lock().expect("lock").is_empty());
+
+    // A new chat: created with its first turn.
+    let first = turn::send(
+        &request(&services, cookie.clone()),
+        form(None, "question one"),
+    )
+    .await
+    .expect("first turn");
+    let chat = first.session.id.clone();
+    assert_eq!(first.replies[0].text, "first answer");
+
+    // A model failure stores nothing; the next turn sees only what was stored.
+    let failed = turn::send(
+        &request(&services, cookie.clone()),
+        form(Some(&chat), "lost"),
+    )
+    .await;
+    assert_eq!(
+        failed.err(),
+        Some(ModelError::TimedOut(ModelId::Gemma).into())
+    );
+    let second = turn::send(
+        &request(&services, cookie.clone()),
+        form(Some(&chat), "question two"),
+    )
+    .await
+    .expect("second turn");
+    assert_eq!(second.session.message_count, 4);
+    let seen = gemma.seen.lock().expect("lock").clone();
+    let texts: Vec<&str> = seen[2].iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["question one", "first answer", "question two"]);
+
+    // Someone else's owner cannot send into the chat.
+    let stranger = Some(format!("{OWNER_COOKIE}={}", key.sign(&OwnerId::generate())));
+    let denied = turn::send(&request(&services, stranger), form(Some(&chat), "mine now")).await;
+    assert_eq!(denied.err(), Some(ChatError::NoSuchChat));
+    use app::services::ChatStore;
+    let id = app::session::SessionId::parse(&chat).expect("id");
+    assert_eq!(store.load(&id).await.expect("load").len(), 4);
+}
