@@ -4,41 +4,62 @@
 mod support;
 
 use std::time::Duration;
-use support::model_standin::{self, Behaviour};
-use support::{stored_messages, Server, Visitor};
+use support::model_standin::{self, Behaviour, StandIn};
+use support::{stored_messages, Reply, Server, Visitor};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_finishes_the_turn_in_flight_and_exits_cleanly() {
+/// A server whose Gemma takes `latency_ms` to answer.
+async fn slow_server(
+    latency_ms: u64,
+    env: &[(&str, &str)],
+) -> (tempfile::TempDir, StandIn, Server) {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = model_standin::start(0).await;
     model.set(
         "gemma",
         Behaviour {
-            latency_ms: 1_500,
+            latency_ms,
             ..Default::default()
         },
     );
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let server = Server::start(dir.path(), &model.url(), env).await;
+    (dir, model, server)
+}
 
-    let mut me = Visitor::new(&server);
-    let in_flight = tokio::spawn(async move {
-        let reply = me.send("answer me before you go", "gemma").await;
+/// A turn sent in the background; its reply and the visitor come back when it is done.
+fn turn_in_flight(
+    server: &Server,
+    text: &'static str,
+) -> tokio::task::JoinHandle<(Reply, Visitor)> {
+    let mut me = Visitor::new(server);
+    tokio::spawn(async move {
+        let reply = me.send(text, "gemma").await;
         (reply, me)
-    });
+    })
+}
+
+/// Whether a new connection to `url` is refused (the listener is closed).
+async fn refused(url: &str) -> bool {
+    support::http()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client")
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .is_err()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_finishes_the_turn_in_flight_and_exits_cleanly() {
+    let (_dir, _model, server) = slow_server(1_500, &[]).await;
+    let in_flight = turn_in_flight(&server, "answer me before you go");
     tokio::time::sleep(Duration::from_millis(400)).await;
     server.terminate();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // No new work is accepted once shutting down.
-    let late = support::http()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .expect("client")
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await;
     assert!(
-        late.is_err(),
+        refused(&server.url).await,
         "a new connection was accepted during shutdown"
     );
 
@@ -66,21 +87,8 @@ async fn sigterm_finishes_the_turn_in_flight_and_exits_cleanly() {
 /// 30 s model timeout is still answered and stored.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_turn_longer_than_the_old_grace_period_is_answered_and_stored() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    model.set(
-        "gemma",
-        Behaviour {
-            latency_ms: 21_000,
-            ..Default::default()
-        },
-    );
-    let server = Server::start(dir.path(), &model.url(), &[("MODEL_TIMEOUT_SECS", "30")]).await;
-    let mut me = Visitor::new(&server);
-    let in_flight = tokio::spawn(async move {
-        let reply = me.send("a long answer, please", "gemma").await;
-        (reply, me)
-    });
+    let (_dir, _model, server) = slow_server(21_000, &[("MODEL_TIMEOUT_SECS", "30")]).await;
+    let in_flight = turn_in_flight(&server, "a long answer, please");
     tokio::time::sleep(Duration::from_millis(500)).await;
     server.terminate();
 
@@ -97,16 +105,7 @@ async fn a_turn_longer_than_the_old_grace_period_is_answered_and_stored() {
 /// served in full; only after the window does the listener close.
 #[tokio::test(flavor = "multi_thread")]
 async fn during_the_drain_window_readiness_fails_but_new_requests_succeed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    model.set(
-        "gemma",
-        Behaviour {
-            latency_ms: 500,
-            ..Default::default()
-        },
-    );
-    let server = Server::start(dir.path(), &model.url(), &[("SHUTDOWN_DRAIN_SECS", "3")]).await;
+    let (_dir, _model, server) = slow_server(500, &[("SHUTDOWN_DRAIN_SECS", "3")]).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.get("/readyz").await.status, 200);
     server.terminate();
