@@ -17,3 +17,8 @@ output "firestore_database" {
   description = "Firestore database for chat sessions."
   value       = google_firestore_database.chats.name
 }
+
+output "build_service_account" {
+  description = "For skaffold.yaml googleCloudBuild.serviceAccount: the image builds run as this account."
+  value       = "projects/${var.project_id}/serviceAccounts/${google_service_account.build.email}"
+}
