@@ -29,9 +29,11 @@ async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
         },
     );
     assert_eq!(me.send("four", "gemma").await.status, 502);
-    // Garbage paths must not become labels.
+    // Garbage paths must not become labels; chat addresses share one.
     me.get("/api/no-such-function-1").await;
     me.get("/api/no-such-function-2").await;
+    me.get(&format!("/c/{}", me.session())).await;
+    me.get(&format!("/c/{}", "0".repeat(64))).await;
 
     let m = me.get("/metrics").await.body;
     assert_eq!(
@@ -71,6 +73,21 @@ async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
         !m.contains("no-such-function"),
         "raw paths never become labels"
     );
+    assert_eq!(
+        sample(
+            &m,
+            r#"hybrid_chat_http_requests_total{route="/c",status="200"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &m,
+            r#"hybrid_chat_http_requests_total{route="/c",status="404"}"#
+        ),
+        1.0
+    );
+    assert!(!m.contains("00000000"), "chat ids never become labels");
     assert_eq!(
         sample(
             &m,

@@ -197,6 +197,7 @@ fn route_label(req: &Request<Body>) -> &'static str {
             .find(|p| *p == path)
             .unwrap_or("/api/unknown"),
         Some("/") => "/",
+        Some("/c/{id}") => "/c",
         Some("/healthz") => "/healthz",
         Some("/readyz") => "/readyz",
         Some("/healthz/store") => "/healthz/store",
