@@ -158,6 +158,33 @@ pub struct Services {
     pub limits: Option<Arc<dyn TurnLimits>>,
     /// Signs owner cookies and keys signed-in people's owner ids.
     pub owner_key: OwnerKey,
+    /// Turns still running in their own tasks, which graceful shutdown waits for.
+    pub tasks: TurnTasks,
+}
+
+/// Counts turns running in tasks that outlive their requests, so a graceful shutdown can wait
+/// for them after the last connection has closed.
+#[derive(Clone, Default)]
+pub struct TurnTasks(Arc<std::sync::atomic::AtomicUsize>);
+
+impl TurnTasks {
+    /// Counts one running turn until the returned guard is dropped (the task ends, or panics).
+    pub fn start(&self) -> RunningTurn {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        RunningTurn(self.0.clone())
+    }
+
+    pub fn running(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+pub struct RunningTurn(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for RunningTurn {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Services {

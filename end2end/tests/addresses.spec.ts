@@ -165,3 +165,22 @@ test.describe('without JavaScript', () => {
     await expect(sidebar(page)).toContainText('old chat 01');
   });
 });
+
+test('a reload while a reply is pending loses nothing: the turn is stored when it completes', async ({ page }) => {
+  await openChat(page);
+  await send(page, 'before the reload');
+  await expect(replies(page)).toHaveCount(1);
+  await setModel('gemma', { latency_ms: 2000 });
+  await send(page, 'pending when the page reloads');
+  await expect(page.locator('.message.user.pending')).toBeVisible();
+  await page.reload(); // the request is dropped; the turn goes on on the server
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return userMessages(page).count();
+    }, { timeout: 10_000, intervals: [1000] })
+    .toBe(2);
+  await expect(replies(page).last()).toContainText('Echo: pending when the page reloads');
+  expect((await modelRequests()).length).toBe(2);
+});

@@ -71,11 +71,13 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             })?
         }
     };
+    let tasks = app::services::TurnTasks::default();
     let services = Services {
         store,
         models,
         limits,
         owner_key: owner_key.clone(),
+        tasks: tasks.clone(),
     };
     let iap = match &config.iap {
         Some(iap) => {
@@ -140,12 +142,19 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let server = axum::serve(listener, app).with_graceful_shutdown(until_closed(closing.clone()));
     let grace = config.shutdown_grace;
     tokio::select! {
-        result = std::future::IntoFuture::into_future(server) => result.map_err(StartError::Serve),
+        result = async {
+            std::future::IntoFuture::into_future(server).await?;
+            // Connections are closed; turns whose visitor left still finish and are stored.
+            while tasks.running() > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(())
+        } => result.map_err(StartError::Serve),
         _ = async {
             until_closed(closing).await;
             tokio::time::sleep(grace).await;
         } => {
-            tracing::warn!(?grace, "grace period over; exiting with requests still open");
+            tracing::warn!(?grace, turns = tasks.running(), "grace period over; exiting with turns still running");
             Ok(())
         }
     }

@@ -142,3 +142,38 @@ async fn during_the_drain_window_readiness_fails_but_new_requests_succeed() {
     let status = server.stop();
     assert!(status.success(), "exit status {status:?}");
 }
+
+/// A visitor who leaves mid-turn (reload, closed tab, a proxy giving up) does not take the turn
+/// with them: it runs in its own task, is answered and stored, and SIGTERM waits for it even
+/// though no connection is open any more.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_turn_whose_visitor_left_is_stored_and_sigterm_waits_for_it() {
+    let (_dir, model, server) = slow_server(1_500, &[]).await;
+    let mut me = Visitor::new(&server);
+    me.get("/").await; // the owner
+    let impatient = support::http()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let gone = impatient
+        .post(format!("{}/api/send", server.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .header("cookie", me.owner.clone().expect("owner"))
+        .body("chat=&message=still+there%3F&model=gemma&temperature=1&top_p=1&max_tokens=10")
+        .send()
+        .await;
+    assert!(gone.is_err(), "the visitor left before the reply");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.terminate();
+
+    let db = server.sqlite_path();
+    let status = server.stop();
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(model.requests("gemma").len(), 1, "the model was asked once");
+    assert_eq!(
+        support::count_all_messages(&db),
+        2,
+        "the turn was answered and stored after its visitor left"
+    );
+}

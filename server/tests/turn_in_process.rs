@@ -77,12 +77,15 @@ async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
         ]),
         seen: Mutex::new(Vec::new()),
     });
+    // Turns run in tasks of their own, on the runtime leptos spawns onto.
+    let _ = any_spawner::Executor::init_tokio();
     let key = OwnerKey::generate();
     let services = Services {
         store: store.clone(),
         models: vec![gemma.clone()],
         limits: None,
         owner_key: key.clone(),
+        tasks: Default::default(),
     };
     let owner = OwnerId::generate();
     let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));

@@ -75,72 +75,32 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
             limits.admit(visitor).await?;
         }
     }
-    let user_at_ms = now_ms();
-    let calls = backends.iter().map(|backend| {
-        let mut prompt = prompt_history(&history, backend.id());
-        prompt.push(PromptMessage {
-            role: Role::User,
-            text: parsed.text.clone(),
-        });
-        let params = parsed.params;
-        async move {
-            let model = backend.id();
-            let started = Instant::now();
-            let reply = backend.complete(&prompt, &params).await;
-            let latency_ms = started.elapsed().as_millis() as u64;
-            let reply = match reply {
-                Ok(r) if r.text.trim().is_empty() => Err(ModelError::Empty(model)),
-                other => other,
-            }
-            .inspect_err(|e| {
-                tracing::warn!(%model, latency_ms, error = ?e, "model call failed");
-            })?;
-            tracing::info!(
-                %model,
-                latency_ms,
-                finish_reason = reply.finish_reason.as_deref().unwrap_or(""),
-                "turn answered"
-            );
-            Ok::<_, ModelError>(NewReply {
-                model,
-                text: reply.text,
-                at_ms: now_ms(),
-                latency_ms,
-                usage: reply.usage,
-                finish_reason: reply.finish_reason,
-            })
-        }
-    });
-    let replies = futures::future::join_all(calls)
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let turn = NewTurn {
+    // The model call, the store write and the budget charge run in a task of their own: if the
+    // visitor reloads, closes the tab or a proxy gives up, the request is dropped but the turn
+    // still completes and is stored (and graceful shutdown waits for it, see `TurnTasks`).
+    let job = Job {
+        services: services.clone(),
+        backends,
+        history,
+        text: parsed.text,
         params: parsed.params,
-        user_text: parsed.text,
-        user_at_ms,
-        replies,
+        session: session.clone(),
+        owner,
+        is_new,
+        visitors,
     };
-    // A chat deleted while its turn was with the model stays deleted: the store refuses to
-    // append to a chat that no longer exists, inside its own transaction.
-    let appended = services
-        .store
-        .append_turn(&session, &owner, &turn, is_new)
-        .await
-        .map_err(|e: StoreError| match e {
-            StoreError::NotFound => ChatError::NoSuchChat,
-            e => {
-                tracing::error!(error = ?e, "turn not saved");
-                ChatError::NotSaved
-            }
-        })?;
-    if let Some(limits) = &services.limits {
-        let tokens = turn_tokens(&turn);
-        for visitor in &visitors {
-            limits.charge(visitor, tokens).await;
-        }
-    }
+    let (done, result) = futures::channel::oneshot::channel();
+    let running = services.tasks.start();
+    // The task keeps the request's span, so its log lines still carry the request id.
+    let span = tracing::Span::current();
+    leptos::task::spawn(tracing::Instrument::instrument(
+        async move {
+            let _running = running;
+            let _ = done.send(job.run().await);
+        },
+        span,
+    ));
+    let appended = result.await.map_err(|_| ChatError::NotSaved)??;
     request.redirect_page(&chat_path(session.as_str()));
     let mut stored = appended.messages.into_iter().map(to_view);
     let user = stored.next().ok_or(ChatError::NotSaved)?;
@@ -149,6 +109,101 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         replies: stored.collect(),
         session: appended.session,
     })
+}
+
+/// Everything a turn needs once it is accepted, owned, so it can outlive the request.
+struct Job {
+    services: crate::services::Services,
+    backends: Vec<std::sync::Arc<dyn crate::services::ChatModel>>,
+    history: Vec<crate::conversation::StoredMessage>,
+    text: String,
+    params: crate::params::GenParams,
+    session: SessionId,
+    owner: crate::session::OwnerId,
+    is_new: bool,
+    visitors: Vec<String>,
+}
+
+impl Job {
+    async fn run(self) -> Result<crate::conversation::AppendedTurn, ChatError> {
+        let Job {
+            services,
+            backends,
+            history,
+            text,
+            params,
+            session,
+            owner,
+            is_new,
+            visitors,
+        } = self;
+        let user_at_ms = now_ms();
+        let calls = backends.iter().map(|backend| {
+            let mut prompt = prompt_history(&history, backend.id());
+            prompt.push(PromptMessage {
+                role: Role::User,
+                text: text.clone(),
+            });
+            async move {
+                let model = backend.id();
+                let started = Instant::now();
+                let reply = backend.complete(&prompt, &params).await;
+                let latency_ms = started.elapsed().as_millis() as u64;
+                let reply = match reply {
+                    Ok(r) if r.text.trim().is_empty() => Err(ModelError::Empty(model)),
+                    other => other,
+                }
+                .inspect_err(|e| {
+                    tracing::warn!(%model, latency_ms, error = ?e, "model call failed");
+                })?;
+                tracing::info!(
+                    %model,
+                    latency_ms,
+                    finish_reason = reply.finish_reason.as_deref().unwrap_or(""),
+                    "turn answered"
+                );
+                Ok::<_, ModelError>(NewReply {
+                    model,
+                    text: reply.text,
+                    at_ms: now_ms(),
+                    latency_ms,
+                    usage: reply.usage,
+                    finish_reason: reply.finish_reason,
+                })
+            }
+        });
+        let replies = futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let turn = NewTurn {
+            params,
+            user_text: text,
+            user_at_ms,
+            replies,
+        };
+        // A chat deleted while its turn was with the model stays deleted: the store refuses to
+        // append to a chat that no longer exists, inside its own transaction.
+        let appended = services
+            .store
+            .append_turn(&session, &owner, &turn, is_new)
+            .await
+            .map_err(|e: StoreError| match e {
+                StoreError::NotFound => ChatError::NoSuchChat,
+                e => {
+                    tracing::error!(error = ?e, "turn not saved");
+                    ChatError::NotSaved
+                }
+            })?;
+        if let Some(limits) = &services.limits {
+            let tokens = turn_tokens(&turn);
+            for visitor in &visitors {
+                limits.charge(visitor, tokens).await;
+            }
+        }
+        Ok(appended)
+    }
 }
 
 /// Tokens a turn cost: what the models reported, or about one per four characters of prompt
