@@ -189,11 +189,13 @@ def seconds(env, name, default=None):
     return float(value) if value is not None else default
 
 
+def find(docs, kind, name):
+    """The rendered object of `kind` called `name`, or None."""
+    return next((d for d in docs if d.get("kind") == kind and d["metadata"]["name"] == name), None)
+
+
 def check_timeouts(label, docs):
-    deployment = next(
-        (d for d in docs if d.get("kind") == "Deployment" and d["metadata"]["name"] == "hybrid-chat"),
-        None,
-    )
+    deployment = find(docs, "Deployment", "hybrid-chat")
     if deployment is None:
         return
     pod = deployment["spec"]["template"]["spec"]
@@ -240,7 +242,7 @@ def check_timeouts(label, docs):
             check(f"{label}: LoadBalancer {name} keeps client addresses", svc["spec"].get("externalTrafficPolicy") == "Local")
     # The IAP profile must make the app refuse to run without its audience.
     iap_on = any(d.get("kind") == "GCPBackendPolicy" and d["spec"]["default"].get("iap", {}).get("enabled") for d in docs)
-    mode = next((d for d in docs if d.get("kind") == "ConfigMap" and d["metadata"]["name"] == "hybrid-chat-iap-mode"), None)
+    mode = find(docs, "ConfigMap", "hybrid-chat-iap-mode")
     refs = {
         e["name"]: e.get("valueFrom", {}).get("configMapKeyRef", {})
         for e in container.get("env", [])
@@ -259,10 +261,7 @@ def check_timeouts(label, docs):
 
 
 def check_gemma(label, docs):
-    deployment = next(
-        (d for d in docs if d.get("kind") == "Deployment" and d["metadata"]["name"] == "vllm-gemma-deployment"),
-        None,
-    )
+    deployment = find(docs, "Deployment", "vllm-gemma-deployment")
     if deployment is None:
         return
     spec = deployment["spec"]

@@ -161,7 +161,7 @@ pub enum ChatError {
     #[error("The reply could not be saved, so it was not kept. Please send your message again.")]
     NotSaved,
     #[error("{0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("{0}")]
     Limited(#[from] LimitError),
     /// The chat does not exist, or belongs to someone else: the same answer for both.
@@ -174,6 +174,17 @@ pub enum ChatError {
     /// The request did not reach the server function in one piece (network, bad encoding).
     #[error("The request could not be completed ({0}). Check your connection and try again.")]
     Transport(String),
+}
+
+/// A chat the store no longer has (deleted meanwhile) is "no such chat" to the person asking,
+/// wherever it surfaces; every other store failure keeps its own words.
+impl From<StoreError> for ChatError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ChatError::NoSuchChat,
+            e => ChatError::Store(e),
+        }
+    }
 }
 
 impl ChatError {

@@ -264,12 +264,15 @@ pub fn settings_from(parts: &Parts) -> Settings {
 
 /// Whether the visitor reached us over HTTPS, directly or through the load balancer.
 pub fn is_https(parts: &Parts) -> bool {
-    parts.uri.scheme_str() == Some("https")
-        || parts
-            .headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+    parts.uri.scheme_str() == Some("https") || forwarded_https(&parts.headers)
+}
+
+/// Whether the load balancer says the visitor used HTTPS (`X-Forwarded-Proto`).
+pub fn forwarded_https(headers: &http::HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 fn set_cookie(name: &str, value: &str, max_age: u32, http_only: bool, secure: bool) -> HeaderValue {

@@ -11,12 +11,7 @@ use axum::response::{IntoResponse, Response};
 /// domain are not ours to decide for.
 const HSTS: &str = "max-age=63072000";
 
-fn https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-}
+use app::session::forwarded_https as https;
 
 /// `scheme://host` as the browser addressed us (the load balancer sets X-Forwarded-Proto).
 fn own_origin(headers: &HeaderMap) -> Option<String> {

@@ -90,9 +90,7 @@ impl Request {
     /// form post keeps leptos_axum's redirect back to the page, which carries the error.
     pub fn reported<T>(&self, result: Result<T, ChatError>) -> Result<T, ChatError> {
         if let Err(e) = &result {
-            if !self.wants_page() {
-                self.set_status(e.status());
-            }
+            e.set_response_status();
         }
         result
     }

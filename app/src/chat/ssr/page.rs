@@ -150,10 +150,5 @@ fn query_param(parts: &http::request::Parts, name: &str) -> Option<String> {
 /// words. Anything else in the address (leptos's `__err`, free text) is ignored: a link anyone
 /// can write must not put words in the app's mouth.
 fn error_from_redirect(parts: &http::request::Parts) -> Option<ChatError> {
-    parts.uri.query()?.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == crate::error_codes::PARAM)
-            .then(|| crate::error_codes::from_code(value))
-            .flatten()
-    })
+    crate::error_codes::from_code(&query_param(parts, crate::error_codes::PARAM)?)
 }

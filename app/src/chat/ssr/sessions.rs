@@ -3,7 +3,7 @@
 
 use super::{to_view, Request};
 use crate::conversation::{Message, SessionSummary, MAX_TITLE_CHARS};
-use crate::errors::{ChatError, InputError, StoreError};
+use crate::errors::{ChatError, InputError};
 
 pub async fn open(request: &Request, id: &str) -> Result<Vec<Message>, ChatError> {
     let (_, _, messages) = request.owned_chat(id).await?;
@@ -21,7 +21,7 @@ pub async fn rename(request: &Request, id: &str, title: &str) -> Result<SessionS
     }
     let (id, _) = owned(request, id).await?;
     let store = &request.services.store;
-    store.rename(&id, title).await.map_err(gone)?;
+    store.rename(&id, title).await?;
     store.summary(&id).await?.ok_or(ChatError::NoSuchChat)
 }
 
@@ -52,13 +52,5 @@ async fn owned(
         Ok((id, owner))
     } else {
         Err(ChatError::NoSuchChat)
-    }
-}
-
-/// A chat deleted meanwhile (another tab) is no such chat, not a store failure.
-fn gone(e: StoreError) -> ChatError {
-    match e {
-        StoreError::NotFound => ChatError::NoSuchChat,
-        e => e.into(),
     }
 }

@@ -5,7 +5,7 @@
 use super::{now_ms, to_view, Request};
 use crate::chat::chat_path;
 use crate::conversation::{NewReply, NewTurn, Role, TurnView};
-use crate::errors::{ChatError, ModelError, StoreError};
+use crate::errors::{ChatError, ModelError};
 use crate::models::ModelId;
 use crate::params::SendRequest;
 use crate::services::{prompt_history, PromptMessage};
@@ -189,12 +189,12 @@ impl Job {
             .store
             .append_turn(&session, &owner, &turn, is_new)
             .await
-            .map_err(|e: StoreError| match e {
-                StoreError::NotFound => ChatError::NoSuchChat,
-                e => {
+            .map_err(|e| match ChatError::from(e) {
+                ChatError::Store(e) => {
                     tracing::error!(error = ?e, "turn not saved");
                     ChatError::NotSaved
                 }
+                deleted => deleted,
             })?;
         if let Some(limits) = &services.limits {
             let tokens = turn_tokens(&turn);
