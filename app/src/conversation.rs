@@ -33,6 +33,40 @@ impl Role {
     }
 }
 
+/// Where a turn stands. A user message is stored `Pending` when its turn is accepted, before
+/// any model is asked; the turn's task then completes it with its replies, or marks it failed
+/// (or stopped). Replies are always `Complete`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnStatus {
+    #[default]
+    Complete,
+    Pending,
+    Failed,
+    Stopped,
+}
+
+impl TurnStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnStatus::Complete => "complete",
+            TurnStatus::Pending => "pending",
+            TurnStatus::Failed => "failed",
+            TurnStatus::Stopped => "stopped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TurnStatus> {
+        match s {
+            "complete" => Some(TurnStatus::Complete),
+            "pending" => Some(TurnStatus::Pending),
+            "failed" => Some(TurnStatus::Failed),
+            "stopped" => Some(TurnStatus::Stopped),
+            _ => None,
+        }
+    }
+}
+
 /// Token counts reported by a backend, when it reports them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenUsage {
@@ -57,6 +91,11 @@ pub struct StoredMessage {
     pub latency_ms: Option<u64>,
     pub usage: Option<TokenUsage>,
     pub finish_reason: Option<String>,
+    /// User messages: the client's turn id (the idempotency key of a send) and where the turn
+    /// stands; a failed turn keeps its error as a code (`error_codes`), never free text.
+    pub turn: Option<String>,
+    pub status: TurnStatus,
+    pub error: Option<String>,
 }
 
 /// A user message and its replies (one, or one per model when comparing), written to the store
@@ -103,37 +142,127 @@ impl NewTurn {
         self.user_text.chars().take(MAX_TITLE_CHARS).collect()
     }
 
-    /// The messages this turn becomes when it lands at `first_seq`: the user's, then each reply.
-    /// Both stores write exactly these.
-    pub fn into_stored(self, first_seq: u64) -> Vec<StoredMessage> {
+    /// The turn as it is accepted (its user message, pending) and as it completes.
+    pub fn split(self, turn: TurnId) -> (TurnRequest, Vec<NewReply>) {
         let model = self.model();
-        let mut stored = Vec::with_capacity(1 + self.replies.len());
-        stored.push(StoredMessage {
-            seq: first_seq,
+        (
+            TurnRequest {
+                turn,
+                text: self.user_text,
+                model,
+                params: self.params,
+                at_ms: self.user_at_ms,
+            },
+            self.replies,
+        )
+    }
+}
+
+/// A client-generated turn id: the idempotency key of a send. A send repeated with the same id
+/// (a retry after a lost response) gets the stored turn back instead of a second model call.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TurnId(String);
+
+impl TurnId {
+    /// 16 to 64 of `[A-Za-z0-9_-]`: safe as a Firestore document id and in a URL.
+    pub fn parse(s: &str) -> Option<TurnId> {
+        let s = s.trim();
+        let ok = (16..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| TurnId(s.to_string()))
+    }
+
+    /// A fresh random id (the server's, for forms that carry none).
+    #[cfg(feature = "ssr")]
+    pub fn generate() -> TurnId {
+        TurnId(crate::session::SessionId::generate().as_str().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A turn as it is accepted: the user's message, before any model has answered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TurnRequest {
+    pub turn: TurnId,
+    pub text: String,
+    /// The model it is addressed to (the first, when comparing).
+    pub model: ModelId,
+    pub params: GenParams,
+    pub at_ms: i64,
+}
+
+impl TurnRequest {
+    /// The session's title when this turn starts it.
+    pub fn title(&self) -> String {
+        self.text.chars().take(MAX_TITLE_CHARS).collect()
+    }
+
+    /// The pending user message this turn is stored as at `seq`.
+    pub fn to_stored(&self, seq: u64) -> StoredMessage {
+        StoredMessage {
+            seq,
             role: Role::User,
-            text: self.user_text,
-            model,
+            text: self.text.clone(),
+            model: self.model,
             params: self.params,
-            created_at_ms: self.user_at_ms,
+            created_at_ms: self.at_ms,
             latency_ms: None,
             usage: None,
             finish_reason: None,
-        });
-        for (i, reply) in self.replies.into_iter().enumerate() {
-            stored.push(StoredMessage {
-                seq: first_seq + 1 + i as u64,
-                role: Role::Model,
-                text: reply.text,
-                model: reply.model,
-                params: self.params,
-                created_at_ms: reply.at_ms,
-                latency_ms: Some(reply.latency_ms),
-                usage: reply.usage,
-                finish_reason: reply.finish_reason,
-            });
+            turn: Some(self.turn.as_str().to_string()),
+            status: TurnStatus::Pending,
+            error: None,
         }
-        stored
     }
+}
+
+impl NewReply {
+    /// The reply as stored at `seq`, with the parameters of the message it answers.
+    pub fn to_stored(&self, seq: u64, params: GenParams) -> StoredMessage {
+        StoredMessage {
+            seq,
+            role: Role::Model,
+            text: self.text.clone(),
+            model: self.model,
+            params,
+            created_at_ms: self.at_ms,
+            latency_ms: Some(self.latency_ms),
+            usage: self.usage,
+            finish_reason: self.finish_reason.clone(),
+            turn: None,
+            status: TurnStatus::Complete,
+            error: None,
+        }
+    }
+}
+
+/// How an accepted turn ends.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TurnOutcome {
+    /// Every target model answered; the replies are stored after the user message.
+    Answered(Vec<NewReply>),
+    /// No reply is kept; the error is stored as its code.
+    Failed(String),
+    Stopped,
+}
+
+/// What a store says to a turn being accepted. (One per turn, moved once: the variants' sizes
+/// do not matter.)
+#[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Begun {
+    /// Stored, pending: `history` is every message before it, `user` the message as stored.
+    Accepted {
+        history: Vec<StoredMessage>,
+        user: StoredMessage,
+        session: SessionSummary,
+    },
+    /// A turn with this id is already in the chat (a retry): its user message and replies.
+    Existing(Vec<StoredMessage>),
 }
 
 /// A message as the page shows it.
@@ -149,6 +278,14 @@ pub struct Message {
     /// For replies: how long the model took, and the tokens it reported.
     pub latency_ms: Option<u64>,
     pub total_tokens: Option<u32>,
+    /// User messages: the turn id and where the turn stands (a pending one shows the working
+    /// indicator; a failed one says why, in the server's words).
+    #[serde(default)]
+    pub turn: Option<String>,
+    #[serde(default)]
+    pub status: TurnStatus,
+    #[serde(default)]
+    pub error: Option<ChatError>,
 }
 
 /// One of the visitor's past sessions, as the sidebar lists it.
@@ -189,6 +326,9 @@ pub struct ChatView {
     pub models: Vec<ModelOption>,
     /// An error carried back by a plain (no-JavaScript) form post's redirect.
     pub error: Option<ChatError>,
+    /// A fresh turn id for the page's form, so a plain form post resent (back, then submit
+    /// again) is recognised as the same turn.
+    pub next_turn: String,
 }
 
 /// What a successful send returns: the messages now stored (the user's, then each reply).

@@ -62,6 +62,8 @@ pub fn to_code(error: &ChatError) -> String {
         }
         ChatError::NoSuchChat => "no_such_chat".into(),
         ChatError::NoOwner => "no_owner".into(),
+        ChatError::TurnPending => "turn_pending".into(),
+        ChatError::Interrupted => "interrupted".into(),
         ChatError::Transport(_) => "transport".into(),
     }
 }
@@ -164,6 +166,7 @@ pub fn from_code(code: &str) -> Option<ChatError> {
             "permission_denied" => StoreError::PermissionDenied,
             "failed" => StoreError::Failed,
             "not_found" => StoreError::NotFound,
+            "turn_pending" => StoreError::TurnPending,
             _ => return None,
         }
         .into(),
@@ -184,6 +187,8 @@ pub fn from_code(code: &str) -> Option<ChatError> {
         .into(),
         ["no_such_chat"] => ChatError::NoSuchChat,
         ["no_owner"] => ChatError::NoOwner,
+        ["turn_pending"] => ChatError::TurnPending,
+        ["interrupted"] => ChatError::Interrupted,
         ["transport"] => ChatError::Transport("request failed".into()),
         _ => return None,
     };
@@ -225,6 +230,8 @@ mod tests {
             .into(),
             ChatError::NoSuchChat,
             ChatError::NoOwner,
+            ChatError::TurnPending,
+            ChatError::Interrupted,
         ];
         for e in errors {
             let code = to_code(&e);

@@ -109,6 +109,9 @@ pub enum StoreError {
     /// The session does not exist (any more): deleted, or never written.
     #[error("That chat no longer exists.")]
     NotFound,
+    /// Another turn of this chat is still pending.
+    #[error("A reply is still on its way in this chat.")]
+    TurnPending,
 }
 
 impl StoreError {
@@ -121,6 +124,7 @@ impl StoreError {
             StoreError::PermissionDenied => "permission_denied",
             StoreError::Failed => "failed",
             StoreError::NotFound => "not_found",
+            StoreError::TurnPending => "turn_pending",
         }
     }
 }
@@ -171,6 +175,12 @@ pub enum ChatError {
     /// come from our page): only a page load issues one.
     #[error("This page needs to be reloaded before you can chat (your browser may be blocking cookies).")]
     NoOwner,
+    /// Turns in one chat go one at a time (each is sent with the replies before it).
+    #[error("A reply is still on its way in this chat. Wait for it, or start a new chat.")]
+    TurnPending,
+    /// The turn was accepted, but the server stopped before a reply came.
+    #[error("This message was not answered: the server stopped before the reply came. Please send it again.")]
+    Interrupted,
     /// The request did not reach the server function in one piece (network, bad encoding).
     #[error("The request could not be completed ({0}). Check your connection and try again.")]
     Transport(String),
@@ -182,6 +192,7 @@ impl From<StoreError> for ChatError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ChatError::NoSuchChat,
+            StoreError::TurnPending => ChatError::TurnPending,
             e => ChatError::Store(e),
         }
     }
@@ -195,6 +206,8 @@ impl ChatError {
             ChatError::NotSaved
             | ChatError::Store(_)
             | ChatError::Transport(_)
+            | ChatError::TurnPending
+            | ChatError::Interrupted
             | ChatError::Limited(_) => true,
         }
     }
@@ -230,7 +243,10 @@ impl ChatError {
             ChatError::NoSuchChat => S::NOT_FOUND,
             ChatError::NoOwner => S::FORBIDDEN,
             ChatError::Limited(_) => S::TOO_MANY_REQUESTS,
-            ChatError::NotSaved | ChatError::Store(_) => S::SERVICE_UNAVAILABLE,
+            ChatError::TurnPending => S::CONFLICT,
+            ChatError::NotSaved | ChatError::Store(_) | ChatError::Interrupted => {
+                S::SERVICE_UNAVAILABLE
+            }
             ChatError::Model(e) => match e {
                 ModelError::TimedOut(_) => S::GATEWAY_TIMEOUT,
                 ModelError::NotConfigured(_) | ModelError::Busy(_) => S::SERVICE_UNAVAILABLE,

@@ -2,7 +2,10 @@
 //! (vLLM, SQLite, …) and provides a [`Services`] value as Leptos context; `app` never depends on
 //! how they are built.
 
-use crate::conversation::{AppendedTurn, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
+use crate::conversation::{
+    AppendedTurn, Begun, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage, TurnId,
+    TurnOutcome, TurnRequest, TurnStatus,
+};
 use crate::errors::{ChatError, ModelError, StoreError};
 use crate::models::{Availability, ModelId, ModelOption};
 use crate::params::GenParams;
@@ -57,18 +60,65 @@ pub trait ChatStore: Send + Sync {
         owner: &OwnerId,
     ) -> Result<Option<Vec<StoredMessage>>, StoreError>;
 
-    /// Appends the user message and its replies in one atomic write. With `create` the session
-    /// is created, owned by `owner`; without it, it must exist and be `owner`'s, checked in the
-    /// same transaction, so a chat deleted meanwhile is never brought back
-    /// ([`StoreError::NotFound`]). Returns the stored messages, with their sequence numbers, and
-    /// the session's summary after the write.
+    /// Accepts a turn: stores its user message, pending, and returns the history before it.
+    /// With `create` the session is created (owned by `owner`) if it does not exist; without
+    /// it, it must exist. Either way it must be `owner`'s, checked in the same transaction as
+    /// the write, so a chat deleted meanwhile is never brought back ([`StoreError::NotFound`]).
+    /// A turn with the same id already in the chat is returned as [`Begun::Existing`] instead.
+    /// Turns in a chat go one at a time: while another is pending this is
+    /// [`StoreError::TurnPending`], unless that one was accepted before `stale_before_ms` (its
+    /// process is gone), in which case it is marked failed (`interrupted`) first.
+    async fn begin_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnRequest,
+        create: bool,
+        stale_before_ms: i64,
+    ) -> Result<Begun, StoreError>;
+
+    /// Completes the pending turn whose user message is `user` (as [`ChatStore::begin_turn`]
+    /// stored it): its replies are stored after it (or it is marked failed or stopped), in one
+    /// transaction. [`StoreError::NotFound`] if the chat was deleted meanwhile, or the turn is no
+    /// longer pending. Returns the turn's messages as stored and the session after the write.
+    async fn finish_turn(
+        &self,
+        session: &SessionId,
+        user: &StoredMessage,
+        outcome: &TurnOutcome,
+    ) -> Result<AppendedTurn, StoreError>;
+
+    /// The turn with id `turn` in the owner's chat: its user message and replies, if it is there.
+    async fn load_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError>;
+
+    /// A whole turn at once (accepted and answered): for seeding chats in tests and benchmarks.
     async fn append_turn(
         &self,
         session: &SessionId,
         owner: &OwnerId,
         turn: &NewTurn,
         create: bool,
-    ) -> Result<AppendedTurn, StoreError>;
+    ) -> Result<AppendedTurn, StoreError> {
+        if turn.replies.is_empty() {
+            return Err(StoreError::Failed);
+        }
+        let (request, replies) = turn.clone().split(TurnId::generate());
+        match self
+            .begin_turn(session, owner, &request, create, i64::MIN)
+            .await?
+        {
+            Begun::Accepted { user, .. } => {
+                self.finish_turn(session, &user, &TurnOutcome::Answered(replies))
+                    .await
+            }
+            Begun::Existing(_) => Err(StoreError::Failed),
+        }
+    }
 
     /// The owner's sessions, most recently updated first; `before` (an `updated_at_ms`) pages.
     async fn list_sessions(
@@ -118,11 +168,16 @@ pub trait TurnLimits: Send + Sync {
 /// The conversation as `target` should see it. After a compare, a user message has one reply
 /// per model; each model sees its own (any other model sees the first), so roles still alternate
 /// as Gemma's chat template requires.
+/// Turns that never completed (pending, failed, stopped) are left out: they have no reply.
 pub fn prompt_history(history: &[StoredMessage], target: ModelId) -> Vec<PromptMessage> {
     let mut out: Vec<PromptMessage> = Vec::with_capacity(history.len());
     let mut i = 0;
     while i < history.len() {
         let m = &history[i];
+        if m.role == Role::User && m.status != TurnStatus::Complete {
+            i += 1;
+            continue;
+        }
         if m.role == Role::User {
             out.push(PromptMessage {
                 role: Role::User,
@@ -160,6 +215,9 @@ pub struct Services {
     pub owner_key: OwnerKey,
     /// Turns still running in their own tasks, which graceful shutdown waits for.
     pub tasks: TurnTasks,
+    /// The longest a turn can take (model timeouts plus the store write). A turn pending for
+    /// longer lost its task (a crash): it is shown as failed, and the chat takes new turns.
+    pub turn_deadline: std::time::Duration,
 }
 
 /// Counts turns running in tasks that outlive their requests, so a graceful shutdown can wait
@@ -225,6 +283,9 @@ mod tests {
             latency_ms: None,
             usage: None,
             finish_reason: None,
+            turn: None,
+            status: TurnStatus::Complete,
+            error: None,
         }
     }
 
@@ -253,5 +314,26 @@ mod tests {
             .map(|p| p.role)
             .collect();
         assert_eq!(roles, [Role::User, Role::Model, Role::User, Role::Model]);
+    }
+
+    #[test]
+    fn turns_without_a_reply_are_left_out_of_the_prompt() {
+        let mut failed = stored(2, Role::User, ModelId::Gemma, "lost");
+        failed.status = TurnStatus::Failed;
+        let mut pending = stored(5, Role::User, ModelId::Gemma, "waiting");
+        pending.status = TurnStatus::Pending;
+        let history = [
+            stored(0, Role::User, ModelId::Gemma, "q1"),
+            stored(1, Role::Model, ModelId::Gemma, "a1"),
+            failed,
+            stored(3, Role::User, ModelId::Gemma, "q2"),
+            stored(4, Role::Model, ModelId::Gemma, "a2"),
+            pending,
+        ];
+        let texts: Vec<String> = prompt_history(&history, ModelId::Gemma)
+            .into_iter()
+            .map(|p| p.text)
+            .collect();
+        assert_eq!(texts, ["q1", "a1", "q2", "a2"]);
     }
 }

@@ -163,6 +163,16 @@ impl OwnerKey {
     pub fn person(&self, subject: &str) -> OwnerId {
         OwnerId(to_hex(&self.mac("person", subject).finalize().into_bytes()))
     }
+
+    /// The chat a new chat's first turn creates: derived from the owner and the turn id, so a
+    /// retry of that first send finds the chat it made instead of starting a second one. Keyed,
+    /// so nobody can work out another person's chat ids.
+    pub fn chat_for_turn(&self, owner: &OwnerId, turn: &crate::conversation::TurnId) -> SessionId {
+        let data = format!("{}/{}", owner.as_str(), turn.as_str());
+        SessionId(to_hex(
+            &self.mac("first-turn", &data).finalize().into_bytes(),
+        ))
+    }
 }
 
 impl fmt::Debug for OwnerKey {

@@ -143,6 +143,9 @@ pub enum ClientIpSource {
 
 /// What a graceful shutdown adds to the model timeout: the store write after the reply.
 pub const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
+/// What a turn's deadline adds to the model timeouts: the store writes before and after (each
+/// bounded by the store's own 10 s request timeout), and clock skew between replicas.
+const TURN_STORE_MARGIN: Duration = Duration::from_secs(30);
 
 /// Set `IAP_AUDIENCE` to require IAP's signed header on every request.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,6 +156,15 @@ pub struct IapConfig {
 }
 
 impl Config {
+    /// The longest a turn can take: the slower backend's connect and request timeouts (both
+    /// models run at once when comparing), plus the store writes. Past it, a turn still pending
+    /// has lost its task and is shown as failed.
+    pub fn turn_deadline(&self) -> Duration {
+        let vllm = self.vllm.connect_timeout + self.vllm.request_timeout;
+        let vertex = self.vertex.connect_timeout + self.vertex.request_timeout;
+        vllm.max(vertex) + TURN_STORE_MARGIN
+    }
+
     /// Reads the process environment. Leptos options come from `LEPTOS_SITE_ADDR`,
     /// `LEPTOS_SITE_ROOT` and friends (cargo-leptos sets them in development).
     pub fn from_env() -> Result<Config, ConfigError> {

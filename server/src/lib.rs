@@ -78,6 +78,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         limits,
         owner_key: owner_key.clone(),
         tasks: tasks.clone(),
+        turn_deadline: config.turn_deadline(),
     };
     let iap = match &config.iap {
         Some(iap) => {
@@ -179,6 +180,17 @@ async fn open_store(config: &config::StoreConfig) -> Result<Stores, StartError> 
         config::StoreConfig::Sqlite { path } => {
             let store = Arc::new(store::sqlite::SqliteStore::open(path)?);
             tracing::info!(path = %path.display(), "embedded SQLite store open");
+            // This process is the file's only user: turns still pending lost their task when
+            // the last one stopped (SIGKILL, a crash). Firestore, shared by replicas, relies on
+            // the turn deadline instead.
+            match store.fail_interrupted_turns().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    turns = n,
+                    "turns interrupted by the last shutdown marked failed"
+                ),
+                Err(e) => tracing::error!(error = ?e, "could not mark interrupted turns"),
+            }
             Ok((store.clone(), store))
         }
         config::StoreConfig::Firestore {

@@ -226,7 +226,30 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
         assert_eq!(reply.status, support::status_for(&expected), "{fault:?}");
         assert_eq!(reply.json(), expected, "{fault:?}");
     }
-    assert_eq!(count_all_messages(&server.sqlite_path()), 0);
+    // No reply is kept; each message is, marked failed with its error's code (never words).
+    let conn = rusqlite::Connection::open(server.sqlite_path()).expect("db");
+    let mut stmt = conn
+        .prepare("SELECT session_id, role, status, error FROM messages ORDER BY created_at_ms")
+        .expect("prepare");
+    let rows: Vec<(String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.1.as_str(), r.2.as_str(), r.3.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("user", "failed", "model.backend_error.gemma"),
+            ("user", "failed", "model.busy.gemma"),
+            ("user", "failed", "model.bad_reply.gemma"),
+            ("user", "failed", "model.empty.gemma"),
+        ]
+    );
+    // The page says so beside the message, in the server's words.
+    let page = me.get(&format!("/c/{}", rows[1].0)).await;
+    assert!(page.body.contains("Not answered: Gemma is busy right now."));
 
     // A model that is not running at all.
     let dead = Server::start(
@@ -457,10 +480,11 @@ async fn a_plain_form_post_works_without_javascript() {
     );
     assert_eq!(model.requests("gemma")[0]["temperature"], 0.3);
 
-    let page = me.get(&format!("/c/{chat}")).await;
+    let page = me.get_settled(&format!("/c/{chat}")).await;
     assert!(page.body.contains("no js here") && page.body.contains("Echo: no js here"));
 
-    // An error comes back through the redirect and is shown on the page.
+    // A model failure: the post goes to the chat at once, and once the turn has failed the
+    // page shows the message marked not answered, in the server's words.
     model.set(
         "gemma",
         Behaviour {
@@ -471,17 +495,30 @@ async fn a_plain_form_post_works_without_javascript() {
     let reply = me.post_form("/api/send", &form).await;
     assert_eq!(reply.status, 302);
     let location = reply.location.expect("redirect");
-    assert_eq!(
-        location,
-        format!("/c/{chat}?err=model.backend_error.gemma"),
-        "back to the chat, the error as a code, never as text"
-    );
-    let page = me.get(&location).await;
+    assert_eq!(location, format!("/c/{chat}"));
+    let page = me.get_settled(&location).await;
     assert!(
         page.body
-            .contains("Gemma had an internal error. Please try again."),
+            .contains("Not answered: Gemma had an internal error. Please try again."),
         "error shown without JS"
     );
+
+    // A refusal before the turn is accepted comes back through the redirect, as a code.
+    let mut empty = form;
+    empty[0] = ("message", "   ");
+    let reply = me.post_form("/api/send", &empty).await;
+    assert_eq!(reply.status, 302);
+    let location = reply.location.expect("redirect");
+    assert_eq!(
+        location,
+        format!("/c/{chat}?err=input.empty"),
+        "back to the chat, the error as a code, never as text"
+    );
+    assert!(me
+        .get(&location)
+        .await
+        .body
+        .contains("Type a message first."));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -548,6 +585,7 @@ async fn two_tabs_on_two_chats_never_mix() {
     ];
     assert_eq!(tab1.post_form("/api/send", &form).await.status, 302);
     assert_eq!(tab1.session(), a);
+    tab1.get_settled(&format!("/c/{a}")).await;
     let texts = |id: &str| {
         stored_messages(&server.sqlite_path(), id)
             .into_iter()

@@ -104,14 +104,18 @@ async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
             r#"hybrid_chat_model_tokens_total{model="gemini",kind="completion"}"#
         ) > 0.0
     );
-    assert_eq!(
-        sample(
-            &m,
-            r#"hybrid_chat_store_latency_seconds_count{op="append_turn",outcome="ok"}"#
-        ),
-        3.0,
-        "one store write per answered turn, none for the failed one"
-    );
+    // Each of the four turns is accepted (one write) and completed (one write), the failed
+    // one included: it is kept, marked failed.
+    for op in ["begin_turn", "finish_turn"] {
+        assert_eq!(
+            sample(
+                &m,
+                &format!(r#"hybrid_chat_store_latency_seconds_count{{op="{op}",outcome="ok"}}"#)
+            ),
+            4.0,
+            "{op}"
+        );
+    }
     assert_eq!(
         sample(&m, r#"hybrid_chat_model_in_flight{model="gemma"}"#),
         0.0

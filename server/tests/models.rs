@@ -176,7 +176,7 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
         ];
         let redirect = me.post_form("/api/send", &form).await;
         let page = me
-            .get(
+            .get_settled(
                 redirect
                     .location
                     .as_deref()
@@ -184,12 +184,29 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
                     .trim_start_matches(&server.url),
             )
             .await;
-        // Without JavaScript the error travels as a code, so a backend's own reason (SAFETY) is
-        // replaced by the server's words for it.
+        // The failed turn is kept and shown, its error stored as a code: a backend's own reason
+        // (SAFETY) is replaced by the server's words for it.
         let words = words.replace("(SAFETY)", "(safety filter)");
         assert!(
-            page.body.contains(&words),
+            page.body.contains(&words) && page.body.contains("Not answered: "),
             "{fault:?}: page lacks {words:?}"
+        );
+        // Both attempts are kept, marked failed with the error's code; no reply.
+        let error: app::errors::ChatError =
+            serde_json::from_value(json!({ "Model": expected })).expect("error");
+        let code = app::error_codes::to_code(&error);
+        let rows = support::turn_rows(&server.sqlite_path(), &me.session());
+        let last_two: Vec<_> = rows[rows.len() - 2..]
+            .iter()
+            .map(|r| (r.2.as_str(), r.3.as_str(), r.4.as_deref()))
+            .collect();
+        assert_eq!(
+            last_two,
+            [
+                ("second", "failed", Some(code.as_str())),
+                ("second", "failed", Some(code.as_str()))
+            ],
+            "{fault:?}"
         );
 
         assert_eq!(
@@ -413,7 +430,7 @@ async fn compare_works_as_a_plain_form_post_too() {
     ];
     let reply = me.post_form("/api/compare", &form).await;
     assert_eq!(reply.status, 302, "{}", reply.body);
-    let page = me.get(&format!("/c/{}", me.session())).await;
+    let page = me.get_settled(&format!("/c/{}", me.session())).await;
     assert!(
         page.body.contains("Echo: both please") && page.body.contains("Gemini echo: both please")
     );

@@ -182,6 +182,62 @@ async fn a_chat_deleted_during_a_pending_turn_stays_deleted() {
     assert_eq!(me.get(&format!("/c/{chat}")).await.status, 404);
 }
 
+/// A send whose response was lost is sent again with the same turn id: the server answers with
+/// the turn it already has (waiting for it if need be), and the model is asked once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_send_repeated_with_its_turn_id_is_answered_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let mut me = Visitor::new(&server);
+    assert_eq!(me.send("opening", "gemma").await.status, 200);
+    let chat = me.session();
+    model.set(
+        "gemma",
+        support::model_standin::Behaviour {
+            latency_ms: 1_500,
+            ..Default::default()
+        },
+    );
+    let form = [
+        ("message", "only once, please"),
+        ("model", "gemma"),
+        ("temperature", "0.9"),
+        ("top_p", "0.95"),
+        ("max_tokens", "64"),
+        ("turn", "lost-response-000000000001"),
+    ];
+    // The first attempt's response is lost: this client gives up after 300 ms.
+    let mut impatient = me.twin();
+    impatient.client = support::http()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .expect("client");
+    assert!(impatient.try_call("/api/send", &form).await.is_err());
+    // The retry, while the first is still with the model, waits for that same turn.
+    let retry = me.call("/api/send", &form).await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    let turn = retry.json();
+    assert_eq!(turn["user"]["seq"], json!(2));
+    assert_eq!(turn["replies"][0]["text"], json!("Echo: only once, please"));
+    // And once it is stored, the same id gets the same turn back at once.
+    let again = me.call("/api/send", &form).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json(), turn);
+    assert_eq!(model.requests("gemma").len(), 2, "the model was asked once");
+    let rows = support::turn_rows(&server.sqlite_path(), &chat);
+    assert_eq!(
+        rows.iter().filter(|r| r.2 == "only once, please").count(),
+        1
+    );
+    // A turn id that is not one is refused, and nothing is stored.
+    let mut bad = form;
+    bad[5] = ("turn", "x");
+    let refused = me.call("/api/send", &bad).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(support::turn_rows(&server.sqlite_path(), &chat).len(), 4);
+}
+
 /// Every chat stays reachable: the sidebar shows 50, a "More chats" link pages past them (a plain
 /// link, so it works without JavaScript), and a search finds titles among all of them.
 #[tokio::test(flavor = "multi_thread")]

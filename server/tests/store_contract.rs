@@ -3,7 +3,9 @@
 
 mod support;
 
-use app::conversation::{NewReply, NewTurn, Role, TokenUsage};
+use app::conversation::{
+    Begun, NewReply, NewTurn, Role, TokenUsage, TurnId, TurnOutcome, TurnStatus,
+};
 use app::errors::StoreError;
 use app::models::ModelId;
 use app::params::GenParams;
@@ -51,8 +53,8 @@ fn turn(n: usize, text_len: usize) -> NewTurn {
     )
 }
 
-fn number(text: &str) -> &str {
-    text.split_whitespace().nth(1).unwrap_or("")
+fn turn_id(s: &str) -> TurnId {
+    TurnId::parse(s).expect("turn id")
 }
 
 async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) {
@@ -299,42 +301,166 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
         "no title-only chat appeared"
     );
 
-    case("20 concurrent appends to one session all land, each turn together");
+    case("a turn is accepted pending, then completed; the history is what came before");
     reset().await;
     let s = SessionId::generate();
     store
         .append_turn(&s, &me, &turn(100, 0), true)
         .await
         .expect("the chat's first turn");
+    let (request, replies) = turn(1, 0).split(turn_id("turn-one-0000000001"));
+    let Begun::Accepted { history, user, .. } = store
+        .begin_turn(&s, &me, &request, false, 0)
+        .await
+        .expect("accepted")
+    else {
+        panic!("a new turn id is accepted")
+    };
+    assert_eq!(history.len(), 2);
+    assert_eq!((user.seq, user.status), (2, TurnStatus::Pending));
+    let loaded = store.load(&s).await.expect("load");
+    assert_eq!(
+        loaded.len(),
+        3,
+        "the user's message is stored before any reply"
+    );
+    assert_eq!(loaded[2].status, TurnStatus::Pending);
+
+    case("turns in one chat go one at a time: 20 tabs at once, none accepted while one pends");
     let tasks: Vec<_> = (0..20)
         .map(|n| {
             let (store, s, me) = (store.clone(), s.clone(), me.clone());
-            tokio::spawn(async move { store.append_turn(&s, &me, &turn(n, 0), false).await })
+            let (request, _) = turn(n, 0).split(turn_id(&format!("concurrent-turn-{n:04}")));
+            tokio::spawn(async move { store.begin_turn(&s, &me, &request, false, 0).await })
         })
         .collect();
     for t in tasks {
-        t.await.expect("join").expect("append");
+        assert_eq!(
+            t.await.expect("join").map(|_| ()),
+            Err(StoreError::TurnPending)
+        );
     }
-    let msgs = store.load(&s).await.expect("load");
-    assert_eq!(msgs.len(), 42);
+    assert_eq!(store.load(&s).await.expect("load").len(), 3);
+
+    case("the same turn id again is the stored turn, pending or complete, never a second one");
     assert_eq!(
-        msgs.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        (0..42).collect::<Vec<_>>()
+        store.begin_turn(&s, &me, &request, false, 0).await,
+        Ok(Begun::Existing(vec![user.clone()]))
     );
-    let mut seen: Vec<&str> = msgs[2..]
-        .chunks(2)
-        .map(|p| {
-            assert_eq!(
-                number(&p[0].text),
-                number(&p[1].text),
-                "a question and its answer stay together"
-            );
-            number(&p[0].text)
-        })
-        .collect();
-    seen.sort();
-    seen.dedup();
-    assert_eq!(seen.len(), 20, "no turn lost or doubled");
+    let done = store
+        .finish_turn(&s, &user, &TurnOutcome::Answered(replies))
+        .await
+        .expect("finished");
+    assert_eq!(done.messages.len(), 2);
+    assert_eq!(done.messages[0].status, TurnStatus::Complete);
+    assert_eq!((done.messages[1].seq, done.session.message_count), (3, 4));
+    let Ok(Begun::Existing(again)) = store.begin_turn(&s, &me, &request, false, 0).await else {
+        panic!("a repeated turn id is the existing turn")
+    };
+    assert_eq!(again, done.messages);
+    assert_eq!(
+        store
+            .load_turn(&s, &me, &request.turn)
+            .await
+            .expect("load turn"),
+        Some(done.messages.clone())
+    );
+    assert_eq!(
+        store
+            .load_turn(&s, &OwnerId::generate(), &request.turn)
+            .await
+            .expect("not mine"),
+        None
+    );
+    assert_eq!(
+        store
+            .finish_turn(&s, &user, &TurnOutcome::Stopped)
+            .await
+            .map(|_| ()),
+        Err(StoreError::NotFound),
+        "a turn completes once"
+    );
+
+    case("a failed turn keeps the message and the error's code, and the chat goes on");
+    let (request, _) = turn(2, 0).split(turn_id("turn-two-0000000002"));
+    let Ok(Begun::Accepted { user, .. }) = store.begin_turn(&s, &me, &request, false, 0).await
+    else {
+        panic!("accepted")
+    };
+    let failed = store
+        .finish_turn(
+            &s,
+            &user,
+            &TurnOutcome::Failed("model.timed_out.gemma".into()),
+        )
+        .await
+        .expect("failed");
+    assert_eq!(failed.messages.len(), 1);
+    let loaded = store.load(&s).await.expect("load");
+    assert_eq!(loaded.len(), 5);
+    assert_eq!(loaded[4].status, TurnStatus::Failed);
+    assert_eq!(loaded[4].error.as_deref(), Some("model.timed_out.gemma"));
+
+    case("a pending turn older than the deadline lost its task: marked interrupted, chat goes on");
+    let (request, _) = turn(3, 0).split(turn_id("turn-three-000000003"));
+    let Ok(Begun::Accepted { user: orphan, .. }) =
+        store.begin_turn(&s, &me, &request, false, 0).await
+    else {
+        panic!("accepted")
+    };
+    let (request, _) = turn(4, 0).split(turn_id("turn-four-0000000004"));
+    assert_eq!(
+        store
+            .begin_turn(&s, &me, &request, false, 0)
+            .await
+            .map(|_| ()),
+        Err(StoreError::TurnPending),
+        "not stale yet"
+    );
+    let stale_before = request.at_ms + 1;
+    let Ok(Begun::Accepted { history, .. }) = store
+        .begin_turn(&s, &me, &request, false, stale_before)
+        .await
+    else {
+        panic!("accepted once the other is stale")
+    };
+    let interrupted = &history[orphan.seq as usize];
+    assert_eq!(interrupted.status, TurnStatus::Failed);
+    assert_eq!(interrupted.error.as_deref(), Some("interrupted"));
+    assert_eq!(
+        store
+            .finish_turn(&s, &orphan, &TurnOutcome::Answered(turn(3, 0).replies))
+            .await
+            .map(|_| ()),
+        Err(StoreError::NotFound),
+        "its task, if it was only slow, cannot complete it any more"
+    );
+
+    case("a chat deleted while its turn is pending stays deleted when the turn completes");
+    let d = SessionId::generate();
+    let (request, replies) = turn(5, 0).split(turn_id("turn-five-0000000005"));
+    let Ok(Begun::Accepted { user, .. }) = store.begin_turn(&d, &me, &request, true, 0).await
+    else {
+        panic!("accepted")
+    };
+    assert_eq!(
+        store.summary(&d).await.expect("summary").map(|s| s.title),
+        Some("question 5".into())
+    );
+    store.delete(&d).await.expect("delete");
+    assert_eq!(
+        store
+            .finish_turn(&d, &user, &TurnOutcome::Answered(replies))
+            .await
+            .map(|_| ()),
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.summary(&d).await.expect("summary"), None);
+    assert!(store.load(&d).await.expect("load").is_empty());
+    assert_eq!(
+        store.load_turn(&d, &me, &request.turn).await.expect("turn"),
+        None
+    );
 
     case("a chat larger than 1 MiB (Firestore's document limit) is kept whole");
     let s = SessionId::generate();

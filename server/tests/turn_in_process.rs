@@ -6,7 +6,7 @@ use app::chat::ssr::Request;
 use app::errors::{ChatError, ModelError};
 use app::models::{Availability, ModelId};
 use app::params::GenParams;
-use app::services::{ChatModel, ModelReply, PromptMessage, Services};
+use app::services::{ChatModel, ChatStore, ModelReply, PromptMessage, Services};
 use app::session::{OwnerId, OwnerKey, OWNER_COOKIE};
 use async_trait::async_trait;
 use server::store::sqlite::SqliteStore;
@@ -47,6 +47,8 @@ impl ChatModel for Scripted {
 fn form(chat: Option<&str>, message: &str) -> Form {
     Form {
         chat: chat.map(String::from),
+        start: None,
+        turn: None,
         message: message.into(),
         model: Some("gemma".into()),
         temperature: "0.5".into(),
@@ -74,6 +76,7 @@ async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
             Ok("first answer".into()),
             Err(ModelError::TimedOut(ModelId::Gemma)),
             Ok("second answer".into()),
+            Ok("third answer".into()),
         ]),
         seen: Mutex::new(Vec::new()),
     });
@@ -86,6 +89,7 @@ async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
         limits: None,
         owner_key: key.clone(),
         tasks: Default::default(),
+        turn_deadline: std::time::Duration::from_secs(60),
     };
     let owner = OwnerId::generate();
     let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));
@@ -105,7 +109,8 @@ async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
     let chat = first.session.id.clone();
     assert_eq!(first.replies[0].text, "first answer");
 
-    // A model failure stores nothing; the next turn sees only what was stored.
+    // A model failure is kept as a failed turn (its reason as a code); the next turn's prompt
+    // leaves it out.
     let failed = turn::send(
         &request(&services, cookie.clone()),
         form(Some(&chat), "lost"),
@@ -121,16 +126,88 @@ async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
     )
     .await
     .expect("second turn");
-    assert_eq!(second.session.message_count, 4);
+    assert_eq!(second.session.message_count, 5);
     let seen = gemma.seen.lock().expect("lock").clone();
     let texts: Vec<&str> = seen[2].iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts, ["question one", "first answer", "question two"]);
+    let id = app::session::SessionId::parse(&chat).expect("id");
+    let stored = store.load(&id).await.expect("load");
+    assert_eq!(stored[2].text, "lost");
+    assert_eq!(stored[2].status, app::conversation::TurnStatus::Failed);
+    assert_eq!(stored[2].error.as_deref(), Some("model.timed_out.gemma"));
+
+    // The same turn id again (a retry after a lost response) returns the stored turn, and the
+    // model is not asked a second time.
+    let mut once = form(Some(&chat), "question three");
+    once.turn = Some("retry-me-0123456789".into());
+    let first_try = turn::send(&request(&services, cookie.clone()), once)
+        .await
+        .expect("third turn");
+    let mut again = form(Some(&chat), "question three");
+    again.turn = Some("retry-me-0123456789".into());
+    let second_try = turn::send(&request(&services, cookie.clone()), again)
+        .await
+        .expect("the same turn");
+    assert_eq!(second_try.user.seq, first_try.user.seq);
+    assert_eq!(second_try.replies, first_try.replies);
+    assert_eq!(second_try.replies[0].text, "third answer");
+    assert_eq!(gemma.seen.lock().expect("lock").len(), 4, "asked once");
+    // A turn id that failed returns its failure, not a new attempt.
+    let mut failed_again = form(Some(&chat), "lost");
+    failed_again.turn = stored[2].turn.clone();
+    assert_eq!(
+        turn::send(&request(&services, cookie.clone()), failed_again)
+            .await
+            .err(),
+        Some(ModelError::TimedOut(ModelId::Gemma).into())
+    );
+    assert_eq!(gemma.seen.lock().expect("lock").len(), 4);
 
     // Someone else's owner cannot send into the chat.
     let stranger = Some(format!("{OWNER_COOKIE}={}", key.sign(&OwnerId::generate())));
     let denied = turn::send(&request(&services, stranger), form(Some(&chat), "mine now")).await;
     assert_eq!(denied.err(), Some(ChatError::NoSuchChat));
-    use app::services::ChatStore;
-    let id = app::session::SessionId::parse(&chat).expect("id");
-    assert_eq!(store.load(&id).await.expect("load").len(), 4);
+    assert_eq!(store.load(&id).await.expect("load").len(), 7);
+}
+
+#[tokio::test]
+async fn a_first_send_retried_with_its_turn_id_does_not_start_a_second_chat() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(&dir.path().join("chat.sqlite3")).expect("store"));
+    let gemma = Arc::new(Scripted {
+        id: ModelId::Gemma,
+        replies: Mutex::new(vec![Ok("hello".into()), Ok("unused".into())]),
+        seen: Mutex::new(Vec::new()),
+    });
+    let _ = any_spawner::Executor::init_tokio();
+    let key = OwnerKey::generate();
+    let services = Services {
+        store: store.clone(),
+        models: vec![gemma.clone()],
+        limits: None,
+        owner_key: key.clone(),
+        tasks: Default::default(),
+        turn_deadline: std::time::Duration::from_secs(60),
+    };
+    let owner = OwnerId::generate();
+    let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));
+    let send = |turn: &str| {
+        let mut f = form(None, "first words");
+        f.turn = Some(turn.into());
+        let r = request(&services, cookie.clone());
+        async move { turn::send(&r, f).await }
+    };
+    let a = send("first-turn-of-a-chat").await.expect("first");
+    let b = send("first-turn-of-a-chat").await.expect("retried");
+    assert_eq!(a.session.id, b.session.id);
+    assert_eq!(b.replies[0].text, "hello");
+    assert_eq!(gemma.seen.lock().expect("lock").len(), 1);
+    let chats = store.list_sessions(&owner, 10, None).await.expect("list");
+    assert_eq!(chats.len(), 1, "one chat, not two");
+    // A malformed turn id is refused before anything is stored.
+    let bad = send("short").await;
+    assert_eq!(
+        bad.err(),
+        Some(ChatError::Transport("malformed request".into()))
+    );
 }

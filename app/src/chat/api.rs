@@ -1,6 +1,9 @@
 //! The server functions the page calls. Each is thin: it builds the request context and hands
 //! over to a use case in `chat::ssr`. `chat` names the chat a call is about (empty or absent:
 //! a new chat); the server checks it against the caller's owner every time.
+// A server function's arguments are its form's fields, one each, so a plain form post can carry
+// them; the send form has eight. (Module-wide: the macro also writes the browser's copy.)
+#![allow(clippy::too_many_arguments)]
 
 use crate::conversation::{ChatView, Message, SessionSummary, TurnView};
 use crate::errors::ChatError;
@@ -18,11 +21,14 @@ pub async fn load_chat() -> Result<ChatView, ChatError> {
     request.reported(ssr::page::load(&request).await)
 }
 
-/// Sends one message in chat `chat` (none: start one). The history comes from the store, never
-/// from the client.
+/// Sends one message in chat `chat` (none: start one, at `start` if given). `turn` is the
+/// client's id for this turn: a repeat with the same id returns the stored turn. The history
+/// comes from the store, never from the client.
 #[server(prefix = "/api", endpoint = "send")]
 pub async fn send_message(
     chat: Option<String>,
+    start: Option<String>,
+    turn: Option<String>,
     message: String,
     model: String,
     temperature: String,
@@ -32,6 +38,8 @@ pub async fn send_message(
     let request = Request::current()?;
     let form = ssr::turn::Form {
         chat,
+        start,
+        turn,
         message,
         model: Some(model),
         temperature,
@@ -45,6 +53,8 @@ pub async fn send_message(
 #[server(prefix = "/api", endpoint = "compare")]
 pub async fn compare_models(
     chat: Option<String>,
+    start: Option<String>,
+    turn: Option<String>,
     message: String,
     temperature: String,
     top_p: String,
@@ -53,6 +63,8 @@ pub async fn compare_models(
     let request = Request::current()?;
     let form = ssr::turn::Form {
         chat,
+        start,
+        turn,
         message,
         model: None,
         temperature,
@@ -60,6 +72,15 @@ pub async fn compare_models(
         max_tokens,
     };
     request.reported(ssr::turn::send(&request, form).await)
+}
+
+/// Where turn `turn` of chat `chat` stands: `None` while its reply is pending, the turn once
+/// it is answered, or the error it failed with. Polled by a page that shows a pending turn it
+/// did not send itself (after a reload, or in another tab).
+#[server(prefix = "/api", endpoint = "turn_status")]
+pub async fn turn_status(chat: String, turn: String) -> Result<Option<TurnView>, ChatError> {
+    let request = Request::current()?;
+    request.reported(ssr::turn::status(&request, &chat, &turn).await)
 }
 
 /// One of the visitor's chats, for switching to it without a page load.
@@ -83,12 +104,13 @@ pub async fn delete_session(id: String) -> Result<(), ChatError> {
 
 /// Every server function's URL, e.g. for metrics labels that must not grow without bound.
 #[cfg(feature = "ssr")]
-pub fn server_fn_paths() -> [&'static str; 6] {
+pub fn server_fn_paths() -> [&'static str; 7] {
     use leptos::server_fn::ServerFn;
     [
         LoadChat::PATH,
         SendMessage::PATH,
         CompareModels::PATH,
+        TurnStatus::PATH,
         OpenSession::PATH,
         RenameSession::PATH,
         DeleteSession::PATH,

@@ -33,7 +33,11 @@ pub fn ChatPage() -> impl IntoView {
 fn ChatScreen(initial: ChatView) -> impl IntoView {
     let state = ChatState::new(initial);
     provide_context(state);
-    Effect::new(move |_| state.hydrated.set(true));
+    Effect::new(move |_| {
+        state.hydrated.set(true);
+        // A reply still pending when the page loaded (a reload mid-reply) is followed here.
+        state.watch_pending();
+    });
     // Back and forward move between chats' addresses; the page follows without a reload.
     #[cfg(feature = "hydrate")]
     {

@@ -2,9 +2,11 @@
 //! `current`, mirrored in the address (`/c/{id}`, or `/` for a new chat) through the history
 //! API, so back/forward and bookmarks work and every tab keeps its own chat.
 
-use super::api::{compare_models, delete_session, open_session, rename_session, send_message};
+use super::api::{
+    compare_models, delete_session, open_session, rename_session, send_message, turn_status,
+};
 use super::chat_path;
-use crate::conversation::{ChatView, Message, SessionSummary, TurnView};
+use crate::conversation::{ChatView, Message, Role, SessionSummary, TurnStatus, TurnView};
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
 use crate::params::{GenParams, Settings};
@@ -34,8 +36,13 @@ pub struct Outgoing {
     pub text: String,
     pub target: Target,
     pub params: GenParams,
-    /// The chat it was sent in (`None`: it started a new one).
+    /// The chat it was sent in (`None`: it started a new one, at `start` when the page could
+    /// choose the id).
     pub chat: Option<String>,
+    pub start: Option<String>,
+    /// The turn's id: sent again unchanged when a retry may repeat a turn the server already
+    /// has (the response was lost), so the server answers with that turn.
+    pub turn: Option<String>,
 }
 
 /// The page's reactive state. Every field is a signal, so the struct is `Copy`.
@@ -62,6 +69,8 @@ pub struct ChatState {
     pub epoch: RwSignal<u32>,
     /// False during SSR and until hydration: controls stay usable without JavaScript.
     pub hydrated: RwSignal<bool>,
+    /// The turn id the no-JavaScript form posts with.
+    pub next_turn: StoredValue<String>,
 }
 
 impl ChatState {
@@ -90,12 +99,15 @@ impl ChatState {
                         target: Target::One(model),
                         params,
                         chat: current,
+                        start: None,
+                        turn: None,
                     },
                     e,
                 )
             })),
             epoch: RwSignal::new(0),
             hydrated: RwSignal::new(false),
+            next_turn: StoredValue::new(initial.next_turn),
         }
     }
 
@@ -120,7 +132,10 @@ impl ChatState {
 
     /// Sends the draft with the current settings, to the picked model or to both.
     pub fn submit_draft(self, both: bool) {
-        if self.pending.get_untracked().is_some() {
+        let waiting = self
+            .messages
+            .with_untracked(|ms| ms.last().is_some_and(|m| m.status == TurnStatus::Pending));
+        if self.pending.get_untracked().is_some() || waiting {
             return;
         }
         let text = self.draft.get_untracked();
@@ -129,6 +144,14 @@ impl ChatState {
         }
         let settings = self.settings_untracked();
         self.draft.set(String::new());
+        let chat = self.current.get_untracked();
+        // A new chat gets its id here, so its address is in the bar before the reply: a reload
+        // while waiting comes back to this chat and its pending message.
+        let start = if chat.is_none() { random_hex(32) } else { None };
+        if let Some(id) = &start {
+            self.current.set(Some(id.clone()));
+            navigate(&chat_path(id), false);
+        }
         self.send(Outgoing {
             text,
             target: if both {
@@ -137,13 +160,20 @@ impl ChatState {
                 Target::One(settings.model)
             },
             params: settings.params,
-            chat: self.current.get_untracked(),
+            chat,
+            start,
+            turn: random_hex(16),
         });
     }
 
     /// Sends the failed message again, exactly as it was, or to another target.
     pub fn retry(self, target: Option<Target>) {
-        if let Some((mut outgoing, _)) = self.failed.get_untracked() {
+        if let Some((mut outgoing, error)) = self.failed.get_untracked() {
+            // Only a lost response may hide a turn the server has: then the same id finds it.
+            // Any other failure was answered, so the retry is a new turn.
+            if !matches!(error, ChatError::Transport(_)) || target.is_some() {
+                outgoing.turn = random_hex(16);
+            }
             if !outgoing.text.is_empty() && self.pending.get_untracked().is_none() {
                 if self.draft.get_untracked() == outgoing.text {
                     self.draft.set(String::new());
@@ -175,15 +205,19 @@ impl ChatState {
         self.pending.set(Some(outgoing.clone()));
         let epoch = self.epoch.get_untracked();
         spawn_local(async move {
-            let (text, p, chat) = (
+            let (text, p, chat, start, turn) = (
                 outgoing.text.clone(),
                 outgoing.params,
                 outgoing.chat.clone(),
+                outgoing.start.clone(),
+                outgoing.turn.clone(),
             );
             let result = match outgoing.target {
                 Target::One(model) => {
                     send_message(
                         chat,
+                        start,
+                        turn,
                         text,
                         model.as_str().to_string(),
                         p.temperature.to_string(),
@@ -195,6 +229,8 @@ impl ChatState {
                 Target::Both => {
                     compare_models(
                         chat,
+                        start,
+                        turn,
                         text,
                         p.temperature.to_string(),
                         p.top_p.to_string(),
@@ -236,10 +272,79 @@ impl ChatState {
                     if self.draft.get_untracked().trim().is_empty() {
                         self.draft.set(outgoing.text.clone());
                     }
+                    // A new chat exists once a model was asked; refused before that (limits,
+                    // input), it was never made, so the page goes back to a new chat.
+                    if outgoing.start.is_some() && !matches!(error, ChatError::Model(_)) {
+                        self.current.set(None);
+                        navigate("/", false);
+                    }
                     self.failed.set(Some((outgoing, error)));
                 }
             }
         });
+    }
+
+    /// Follows a turn this page shows pending but did not send (after a reload, or sent from
+    /// another tab) until it is answered or fails: a small status request every 1.5 s.
+    pub fn watch_pending(self) {
+        let pending = self.messages.with_untracked(|ms| {
+            ms.iter()
+                .rev()
+                .find(|m| m.role == Role::User)
+                .filter(|m| m.status == TurnStatus::Pending)
+                .and_then(|m| m.turn.clone())
+        });
+        if let (Some(turn), Some(chat)) = (pending, self.current.get_untracked()) {
+            self.poll_turn(chat, turn, self.epoch.get_untracked());
+        }
+    }
+
+    fn poll_turn(self, chat: String, turn: String, epoch: u32) {
+        set_timeout(
+            move || {
+                spawn_local(async move {
+                    if self.epoch.get_untracked() != epoch {
+                        return;
+                    }
+                    let result = turn_status(chat.clone(), turn.clone()).await;
+                    if self.epoch.get_untracked() != epoch {
+                        return;
+                    }
+                    match result {
+                        // Still waiting, or the network blinked: ask again.
+                        Ok(None) | Err(ChatError::Transport(_)) => {
+                            self.poll_turn(chat, turn, epoch)
+                        }
+                        Ok(Some(TurnView {
+                            user,
+                            replies,
+                            session,
+                        })) => {
+                            self.messages.update(|ms| {
+                                ms.retain(|m| m.seq < user.seq);
+                                ms.push(user);
+                                ms.extend(replies);
+                            });
+                            self.sessions.update(|all| {
+                                all.retain(|s| s.id != session.id);
+                                all.insert(0, session);
+                            });
+                        }
+                        Err(error) => self.messages.update(|ms| {
+                            if let Some(m) = ms
+                                .iter_mut()
+                                .rev()
+                                .find(|m| m.turn.as_deref() == Some(turn.as_str()))
+                            {
+                                m.status = TurnStatus::Failed;
+                                m.error = Some(error);
+                            }
+                        }),
+                    }
+                });
+            },
+            std::time::Duration::from_millis(1500),
+        );
     }
 
     /// Shows an error that has no message to retry (opening, renaming…).
@@ -250,6 +355,8 @@ impl ChatState {
                 target: Target::One(self.model.get_untracked()),
                 params: self.settings_untracked().params,
                 chat: self.current.get_untracked(),
+                start: None,
+                turn: None,
             },
             error,
         )));
@@ -269,6 +376,7 @@ impl ChatState {
                     self.current.set(Some(id));
                     self.pending.set(None);
                     self.failed.set(None);
+                    self.watch_pending();
                 }
                 Err(error) => {
                     self.current.set(None);
@@ -331,6 +439,23 @@ impl ChatState {
             None => self.start_new_chat(false),
         }
     }
+}
+
+/// `bytes` random bytes from the browser's CSPRNG, as hex; `None` where there is none.
+#[cfg(feature = "hydrate")]
+fn random_hex(bytes: usize) -> Option<String> {
+    let mut buf = vec![0u8; bytes];
+    window()
+        .crypto()
+        .ok()?
+        .get_random_values_with_u8_array(&mut buf)
+        .ok()?;
+    Some(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn random_hex(_bytes: usize) -> Option<String> {
+    None
 }
 
 /// Puts `path` in the address bar: a new history entry (`push`) or in place of the current one.

@@ -5,6 +5,7 @@
 use crate::chat::api::{CompareModels, SendMessage};
 use crate::chat::state::{ChatState, Target};
 use crate::components::settings_panel::COMPOSER_FORM_ID;
+use crate::conversation::TurnStatus;
 use crate::errors::{ChatError, ModelError};
 use crate::models::ModelId;
 use crate::params::MAX_MESSAGE_CHARS;
@@ -27,10 +28,16 @@ fn gemini_could_help(error: &ChatError) -> bool {
 #[component]
 pub fn Composer() -> impl IntoView {
     let state = expect_context::<ChatState>();
-    let blocked = move || {
-        state.hydrated.get()
-            && (state.pending.with(|p| p.is_some()) || state.draft.with(|d| d.trim().is_empty()))
+    // A chat takes one turn at a time: the pending one may be this tab's, or one it is
+    // following after a reload.
+    let waiting = move || {
+        state.pending.with(|p| p.is_some())
+            || state
+                .messages
+                .with(|ms| ms.last().is_some_and(|m| m.status == TurnStatus::Pending))
     };
+    let blocked =
+        move || state.hydrated.get() && (waiting() || state.draft.with(|d| d.trim().is_empty()));
     let both_available = state.selectable(ModelId::Gemma) && state.selectable(ModelId::Gemini);
 
     view! {
@@ -68,6 +75,8 @@ pub fn Composer() -> impl IntoView {
         >
             // The chat this form sends to (empty: a new one). Without JavaScript it is the page's.
             <input type="hidden" name="chat" value=move || state.current.get().unwrap_or_default()/>
+            // This page's turn id: a plain form post sent twice (back, then submit) is one turn.
+            <input type="hidden" name="turn" value=state.next_turn.get_value()/>
             <textarea
                 name="message"
                 rows="3"

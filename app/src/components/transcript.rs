@@ -3,7 +3,7 @@
 //! message in flight and its "working" indicator.
 
 use crate::chat::state::ChatState;
-use crate::conversation::{Message, Role};
+use crate::conversation::{Message, Role, TurnStatus};
 use leptos::html::Div;
 use leptos::prelude::*;
 
@@ -16,13 +16,15 @@ enum Block {
 
 impl Block {
     /// Sequence and text: two chats both start at seq 0, so the seq alone would let a switch
-    /// reuse the other chat's rows.
-    fn key(&self) -> (u64, String) {
+    /// reuse the other chat's rows. The status: a pending message that completes is redrawn.
+    fn key(&self) -> (u64, String, TurnStatus) {
         let first = match self {
             Block::User(m) => Some(m),
             Block::Replies(r) => r.first(),
         };
-        first.map_or((u64::MAX, String::new()), |m| (m.seq, m.text.clone()))
+        first.map_or((u64::MAX, String::new(), TurnStatus::Complete), |m| {
+            (m.seq, m.text.clone(), m.status)
+        })
     }
 }
 
@@ -60,11 +62,7 @@ pub fn Transcript() -> impl IntoView {
             </Show>
             <For each=move || grouped.get() key=|b| b.key() let:block>
                 {match block {
-                    Block::User(m) => view! {
-                        <article class="message user" data-seq=m.seq>
-                            <p class="text">{m.text}</p>
-                        </article>
-                    }.into_any(),
+                    Block::User(m) => view! { <UserMessage message=m/> }.into_any(),
                     Block::Replies(replies) if replies.len() == 1 => replies.into_iter().map(|m| view! { <Reply message=m/> }).collect_view().into_any(),
                     Block::Replies(replies) => view! {
                         <div class="compare">
@@ -83,6 +81,37 @@ pub fn Transcript() -> impl IntoView {
                 </div>
             })}
         </div>
+    }
+}
+
+/// A user message, and where its turn stands when it is not complete: still waiting (after a
+/// reload, or in another tab) or not answered, with the reason.
+#[component]
+fn UserMessage(message: Message) -> impl IntoView {
+    let status = message.status;
+    let class = match status {
+        TurnStatus::Complete => "message user",
+        TurnStatus::Pending => "message user pending",
+        TurnStatus::Failed | TurnStatus::Stopped => "message user failed",
+    };
+    let note = match status {
+        TurnStatus::Failed => message.error.as_ref().map(|e| format!("Not answered: {e}")),
+        TurnStatus::Stopped => Some("Stopped before the reply came.".to_string()),
+        _ => None,
+    };
+    view! {
+        <article class=class data-seq=message.seq data-status=status.as_str()>
+            <p class="text">{message.text}</p>
+            {note.map(|n| view! { <p class="turn-note">{n}</p> })}
+        </article>
+        {(status == TurnStatus::Pending).then(|| view! {
+            <div class="working" role="status">
+                <span class="dots" aria-hidden="true"></span>
+                "Waiting for the reply…"
+            </div>
+            // Without JavaScript nothing polls: the page reloads itself until the reply is in.
+            <noscript inner_html=r#"<meta http-equiv="refresh" content="2">"#></noscript>
+        })}
     }
 }
 

@@ -2,7 +2,9 @@
 //! backends nor the server functions carry measuring code.
 
 use super::{Metrics, ModelLabels, OutcomeLabels, StoreLabels, TokenLabels};
-use app::conversation::{AppendedTurn, NewTurn, SessionSummary, StoredMessage};
+use app::conversation::{
+    AppendedTurn, Begun, SessionSummary, StoredMessage, TurnId, TurnOutcome, TurnRequest,
+};
 use app::errors::{ModelError, StoreError};
 use app::models::{Availability, ModelId};
 use app::params::GenParams;
@@ -137,18 +139,43 @@ impl ChatStore for MeteredStore {
             .await
     }
 
-    async fn append_turn(
+    async fn begin_turn(
         &self,
         session: &SessionId,
         owner: &OwnerId,
-        turn: &NewTurn,
+        turn: &TurnRequest,
         create: bool,
-    ) -> Result<AppendedTurn, StoreError> {
+        stale_before_ms: i64,
+    ) -> Result<Begun, StoreError> {
         self.timed(
-            "append_turn",
-            self.inner.append_turn(session, owner, turn, create),
+            "begin_turn",
+            self.inner
+                .begin_turn(session, owner, turn, create, stale_before_ms),
         )
         .await
+    }
+
+    async fn finish_turn(
+        &self,
+        session: &SessionId,
+        user: &StoredMessage,
+        outcome: &TurnOutcome,
+    ) -> Result<AppendedTurn, StoreError> {
+        self.timed(
+            "finish_turn",
+            self.inner.finish_turn(session, user, outcome),
+        )
+        .await
+    }
+
+    async fn load_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        self.timed("load_turn", self.inner.load_turn(session, owner, turn))
+            .await
     }
 
     async fn search_sessions(

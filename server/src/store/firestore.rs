@@ -12,7 +12,10 @@
 //! Firestore aborts one and the transaction reruns with the new count, so both land, in order.
 
 use crate::limits::UsageCounters;
-use app::conversation::{AppendedTurn, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
+use app::conversation::{
+    AppendedTurn, Begun, Role, SessionSummary, StoredMessage, TokenUsage, TurnId, TurnOutcome,
+    TurnRequest, TurnStatus,
+};
 use app::errors::StoreError;
 use app::models::ModelId;
 use app::params::GenParams;
@@ -30,6 +33,9 @@ use std::time::Duration;
 
 const SESSIONS: &str = "chat_sessions";
 const MESSAGES: &str = "messages";
+/// Per session: one small document per turn id (the client's idempotency key), naming the
+/// turn's user message, so a retried send is found with one read by id.
+const TURNS: &str = "turns";
 /// Per-visitor limit counters (server/src/limits.rs).
 const COUNTERS: &str = "visitor_usage";
 
@@ -46,6 +52,17 @@ struct SessionDoc {
     title: String,
     last_model: String,
     message_count: i64,
+    /// The pending turn's user message (`seq`) and when it was accepted: turns go one at a
+    /// time, and every turn's transaction reads this document anyway.
+    #[serde(default)]
+    pending_seq: Option<i64>,
+    #[serde(default)]
+    pending_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TurnDoc {
+    seq: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +80,13 @@ struct MessageDoc {
     completion_tokens: Option<i64>,
     total_tokens: Option<i64>,
     finish_reason: Option<String>,
+    #[serde(default)]
+    turn_id: Option<String>,
+    /// Absent on messages written before turns had a status: complete.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
 }
 
 impl From<&StoredMessage> for MessageDoc {
@@ -81,6 +105,9 @@ impl From<&StoredMessage> for MessageDoc {
             completion_tokens: m.usage.map(|u| u.completion_tokens as i64),
             total_tokens: m.usage.map(|u| u.total_tokens as i64),
             finish_reason: m.finish_reason.clone(),
+            turn_id: m.turn.clone(),
+            status: Some(m.status.as_str().to_string()),
+            error: m.error.clone(),
         }
     }
 }
@@ -106,6 +133,13 @@ impl MessageDoc {
                 total_tokens: total as u32,
             }),
             finish_reason: self.finish_reason,
+            turn: self.turn_id,
+            status: self
+                .status
+                .as_deref()
+                .and_then(TurnStatus::parse)
+                .unwrap_or_default(),
+            error: self.error,
         })
     }
 }
@@ -125,6 +159,28 @@ impl SessionDoc {
 
 fn message_id(seq: u64) -> String {
     format!("{seq:010}")
+}
+
+/// The fields a stale pending turn's user message is updated with.
+fn interrupted() -> MessageDoc {
+    MessageDoc {
+        seq: 0,
+        role: String::new(),
+        text: String::new(),
+        model: String::new(),
+        temperature: 0.0,
+        top_p: 0.0,
+        max_tokens: 0,
+        created_at_ms: 0,
+        latency_ms: None,
+        prompt_tokens: None,
+        completion_tokens: None,
+        total_tokens: None,
+        finish_reason: None,
+        turn_id: None,
+        status: Some(TurnStatus::Failed.as_str().into()),
+        error: Some("interrupted".into()),
+    }
 }
 
 /// Maps Firestore's errors to the store's, logging the detail here and only here.
@@ -178,6 +234,182 @@ impl FirestoreStore {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// One transaction reads the session document and the turn id's marker and writes the
+    /// pending user message, the marker and the session; the history is read beside it (not in
+    /// it, so its documents are not locked) and checked against the new message's position.
+    async fn begin(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnRequest,
+        create: bool,
+        stale_before_ms: i64,
+        read_history: bool,
+    ) -> Result<Begun, StoreError> {
+        let id = session.as_str().to_string();
+        let owner_s = owner.as_str().to_string();
+        let request = turn.clone();
+        let options = FirestoreTransactionOptions::new().with_max_retries(40);
+        let transaction = self.db.run_transaction_with_options(
+            move |db, transaction| {
+                let (id, owner, turn) = (id.clone(), owner_s.clone(), request.clone());
+                Box::pin(async move {
+                    let parent = db.parent_path(SESSIONS, &id)?;
+                    // Both read in this transaction, side by side: a chat deleted meanwhile (the
+                    // delete writes the session document first) is not brought back.
+                    let session_read = db.fluent().select().by_id_in(SESSIONS).obj().one(&id);
+                    let marker_read = db
+                        .fluent()
+                        .select()
+                        .by_id_in(TURNS)
+                        .parent(&parent)
+                        .obj()
+                        .one(turn.turn.as_str());
+                    let (existing, marker) = futures::join!(session_read, marker_read);
+                    let (existing, marker): (Option<SessionDoc>, Option<TurnDoc>) =
+                        (existing?, marker?);
+                    match &existing {
+                        Some(s) if s.owner != owner => return Ok(Err(StoreError::NotFound)),
+                        None if !create => return Ok(Err(StoreError::NotFound)),
+                        _ => {}
+                    }
+                    if let Some(m) = marker {
+                        return Ok(Ok(Err(m.seq as u64)));
+                    }
+                    let mut interrupted_seq = None;
+                    if let Some(s) = &existing {
+                        if let (Some(seq), Some(at)) = (s.pending_seq, s.pending_at_ms) {
+                            if at >= stale_before_ms {
+                                return Ok(Err(StoreError::TurnPending));
+                            }
+                            interrupted_seq = Some(seq as u64);
+                            db.fluent()
+                                .update()
+                                .fields(paths!(MessageDoc::{status, error}))
+                                .in_col(MESSAGES)
+                                .document_id(message_id(seq as u64))
+                                .parent(&parent)
+                                .object(&interrupted())
+                                .add_to_transaction(transaction)?;
+                        }
+                    }
+                    let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
+                    let user = turn.to_stored(next);
+                    db.fluent()
+                        .update()
+                        .in_col(MESSAGES)
+                        .document_id(message_id(next))
+                        .parent(&parent)
+                        .object(&MessageDoc::from(&user))
+                        .add_to_transaction(transaction)?;
+                    db.fluent()
+                        .update()
+                        .in_col(TURNS)
+                        .document_id(turn.turn.as_str())
+                        .parent(&parent)
+                        .object(&TurnDoc { seq: next as i64 })
+                        .add_to_transaction(transaction)?;
+                    let doc = SessionDoc {
+                        id: id.clone(),
+                        owner,
+                        created_at_ms: existing.as_ref().map_or(turn.at_ms, |s| s.created_at_ms),
+                        updated_at_ms: turn.at_ms,
+                        title: existing.map_or_else(|| turn.title(), |s| s.title),
+                        last_model: turn.model.as_str().into(),
+                        message_count: next as i64 + 1,
+                        pending_seq: Some(next as i64),
+                        pending_at_ms: Some(turn.at_ms),
+                    };
+                    db.fluent()
+                        .update()
+                        .in_col(SESSIONS)
+                        .document_id(&id)
+                        .object(&doc)
+                        .add_to_transaction(transaction)?;
+                    Ok(Ok(Ok((user, doc, interrupted_seq))))
+                })
+            },
+            options,
+        );
+        // A new chat has no history to read.
+        let (written, history) = if create || !read_history {
+            (transaction.await, Ok(Vec::new()))
+        } else {
+            futures::join!(transaction, self.load(session))
+        };
+        let (user, doc, interrupted_seq) = match written.map_err(store_error)?? {
+            Ok(accepted) => accepted,
+            Err(seq) => {
+                return Ok(Begun::Existing(self.turn_at(session, seq).await?));
+            }
+        };
+        let mut history = history?;
+        history.retain(|m| m.seq < user.seq);
+        if !read_history || user.seq == 0 {
+            return Ok(Begun::Accepted {
+                history,
+                user,
+                session: doc.summary().ok_or(StoreError::Failed)?,
+            });
+        }
+        // Read beside the transaction, the history may predate a turn that completed just
+        // before it: then it is short of the new message's position, and is read again.
+        if history.last().map_or(0, |m| m.seq + 1) != user.seq {
+            history = self.load(session).await?;
+            history.retain(|m| m.seq < user.seq);
+        }
+        // The stale turn this transaction marked interrupted may have been read before.
+        if let Some(m) = history.iter_mut().find(|m| Some(m.seq) == interrupted_seq) {
+            m.status = TurnStatus::Failed;
+            m.error = Some("interrupted".into());
+        }
+        Ok(Begun::Accepted {
+            history,
+            user,
+            session: doc.summary().ok_or(StoreError::Failed)?,
+        })
+    }
+
+    /// The turn whose user message is at `seq`: that message and the replies after it.
+    async fn turn_at(
+        &self,
+        session: &SessionId,
+        seq: u64,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let parent = self
+            .db
+            .parent_path(SESSIONS, session.as_str())
+            .map_err(store_error)?;
+        let docs: Vec<MessageDoc> = self
+            .db
+            .fluent()
+            .select()
+            .from(MESSAGES)
+            .parent(&parent)
+            .filter(|q| {
+                q.for_all([q
+                    .field(path!(MessageDoc::seq))
+                    .greater_than_or_equal(seq as i64)])
+            })
+            .order(|o| o.fields([o.field(path!(MessageDoc::seq)).ascending()]))
+            .limit(8)
+            .obj()
+            .stream_query_with_errors()
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        let mut out: Vec<StoredMessage> = docs
+            .into_iter()
+            .filter_map(MessageDoc::into_stored)
+            .collect();
+        if let Some(next) = out.iter().skip(1).position(|m| m.role == Role::User) {
+            out.truncate(next + 1);
+        }
+        Ok(out)
     }
 
     async fn session_doc(&self, id: &str) -> FirestoreResult<Option<SessionDoc>> {
@@ -243,26 +475,58 @@ impl ChatStore for FirestoreStore {
             .and_then(|d| OwnerId::parse(&d.owner)))
     }
 
+    async fn begin_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnRequest,
+        create: bool,
+        stale_before_ms: i64,
+    ) -> Result<Begun, StoreError> {
+        self.begin(session, owner, turn, create, stale_before_ms, true)
+            .await
+    }
+
+    /// Seeding needs no history: this skips the read that grows with the chat.
     async fn append_turn(
         &self,
         session: &SessionId,
         owner: &OwnerId,
-        turn: &NewTurn,
+        turn: &app::conversation::NewTurn,
         create: bool,
     ) -> Result<AppendedTurn, StoreError> {
         if turn.replies.is_empty() {
             return Err(StoreError::Failed);
         }
+        let (request, replies) = turn.clone().split(TurnId::generate());
+        match self
+            .begin(session, owner, &request, create, i64::MIN, false)
+            .await?
+        {
+            Begun::Accepted { user, .. } => {
+                self.finish_turn(session, &user, &TurnOutcome::Answered(replies))
+                    .await
+            }
+            Begun::Existing(_) => Err(StoreError::Failed),
+        }
+    }
+
+    async fn finish_turn(
+        &self,
+        session: &SessionId,
+        user: &StoredMessage,
+        outcome: &TurnOutcome,
+    ) -> Result<AppendedTurn, StoreError> {
         let id = session.as_str().to_string();
-        let owner = owner.as_str().to_string();
-        let turn = turn.clone();
-        // Contention only comes from one visitor's own tabs, so a generous retry budget is cheap.
+        let outcome = outcome.clone();
+        let pending_user = user.clone();
         let options = FirestoreTransactionOptions::new().with_max_retries(40);
         self.db
             .run_transaction_with_options(
                 move |db, transaction| {
-                    let (id, owner, turn) = (id.clone(), owner.clone(), turn.clone());
+                    let (id, outcome, user) = (id.clone(), outcome.clone(), pending_user.clone());
                     Box::pin(async move {
+                        let parent = db.parent_path(SESSIONS, &id)?;
                         let existing: Option<SessionDoc> = db
                             .fluent()
                             .select()
@@ -270,18 +534,31 @@ impl ChatStore for FirestoreStore {
                             .obj()
                             .one(&id)
                             .await?;
-                        // Read in this transaction: a chat deleted meanwhile (the delete writes
-                        // the session document first) is not brought back.
-                        let belongs = existing.as_ref().is_some_and(|s| s.owner == owner);
-                        if create == existing.is_some() || !(create || belongs) {
+                        // The session document names its pending turn: one read tells both that the
+                        // chat still exists and that this turn is still the pending one.
+                        let Some(mut doc) =
+                            existing.filter(|s| s.pending_seq == Some(user.seq as i64))
+                        else {
                             return Ok(None);
+                        };
+                        let (status, error, replies) = match &outcome {
+                            TurnOutcome::Answered(r) => (TurnStatus::Complete, None, r.as_slice()),
+                            TurnOutcome::Failed(code) => {
+                                (TurnStatus::Failed, Some(code.clone()), &[][..])
+                            }
+                            TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
+                        };
+                        let user = StoredMessage {
+                            status,
+                            error,
+                            ..user
+                        };
+                        let next = doc.message_count as u64;
+                        let mut messages = vec![user];
+                        for (i, reply) in replies.iter().enumerate() {
+                            messages.push(reply.to_stored(next + i as u64, messages[0].params));
                         }
-                        let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
-                        let title = turn.title();
-                        let model = turn.model();
-                        let stored = turn.into_stored(next);
-                        let parent = db.parent_path(SESSIONS, &id)?;
-                        for m in &stored {
+                        for m in &messages {
                             db.fluent()
                                 .update()
                                 .in_col(MESSAGES)
@@ -290,27 +567,22 @@ impl ChatStore for FirestoreStore {
                                 .object(&MessageDoc::from(m))
                                 .add_to_transaction(transaction)?;
                         }
-                        let now = stored.last().map_or(0, |m| m.created_at_ms);
-                        let doc = SessionDoc {
-                            id: id.clone(),
-                            owner: existing.as_ref().map_or(owner, |s| s.owner.clone()),
-                            created_at_ms: existing
-                                .as_ref()
-                                .map_or(stored.first().map_or(now, |m| m.created_at_ms), |s| {
-                                    s.created_at_ms
-                                }),
-                            updated_at_ms: now,
-                            title: existing.map_or(title, |s| s.title),
-                            last_model: model.as_str().into(),
-                            message_count: (next as usize + stored.len()) as i64,
-                        };
+                        doc.message_count = (next as usize + replies.len()) as i64;
+                        doc.updated_at_ms = doc
+                            .updated_at_ms
+                            .max(messages.last().map_or(0, |m| m.created_at_ms));
+                        if let Some(r) = replies.first() {
+                            doc.last_model = r.model.as_str().into();
+                        }
+                        doc.pending_seq = None;
+                        doc.pending_at_ms = None;
                         db.fluent()
                             .update()
                             .in_col(SESSIONS)
                             .document_id(&id)
                             .object(&doc)
                             .add_to_transaction(transaction)?;
-                        Ok(Some((stored, doc)))
+                        Ok(Some((messages, doc)))
                     })
                 },
                 options,
@@ -324,6 +596,34 @@ impl ChatStore for FirestoreStore {
                     session: doc.summary().ok_or(StoreError::Failed)?,
                 })
             })
+    }
+
+    async fn load_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        let parent = self
+            .db
+            .parent_path(SESSIONS, session.as_str())
+            .map_err(store_error)?;
+        let marker = self
+            .db
+            .fluent()
+            .select()
+            .by_id_in(TURNS)
+            .parent(&parent)
+            .obj::<TurnDoc>()
+            .one(turn.as_str());
+        let (doc, marker) = futures::join!(self.session_doc(session.as_str()), marker);
+        let owned = doc
+            .map_err(store_error)?
+            .is_some_and(|d| d.owner == owner.as_str());
+        match marker.map_err(store_error)? {
+            Some(m) if owned => Ok(Some(self.turn_at(session, m.seq as u64).await?)),
+            _ => Ok(None),
+        }
     }
 
     /// Firestore has no substring queries, so this pages through the owner's sessions, newest
@@ -445,8 +745,8 @@ impl ChatStore for FirestoreStore {
             .create_simple_batch_writer()
             .await
             .map_err(store_error)?;
-        // A batch takes at most 500 writes.
-        for chunk in messages.chunks(400) {
+        // A batch takes at most 500 writes (here at most two per message: it and its turn marker).
+        for chunk in messages.chunks(200) {
             let mut batch = writer.new_batch();
             for m in chunk {
                 self.db
@@ -457,6 +757,16 @@ impl ChatStore for FirestoreStore {
                     .document_id(message_id(m.seq))
                     .add_to_batch(&mut batch)
                     .map_err(store_error)?;
+                if let Some(turn) = &m.turn {
+                    self.db
+                        .fluent()
+                        .delete()
+                        .from(TURNS)
+                        .parent(&parent)
+                        .document_id(turn)
+                        .add_to_batch(&mut batch)
+                        .map_err(store_error)?;
+                }
             }
             batch.write().await.map_err(store_error)?;
         }

@@ -6,9 +6,12 @@
 //! rusqlite is synchronous, so calls run on tokio's blocking pool.
 
 use crate::limits::UsageCounters;
+use app::conversation::{
+    AppendedTurn, Begun, Role, SessionSummary, StoredMessage, TokenUsage, TurnId, TurnOutcome,
+    TurnRequest, TurnStatus,
+};
 #[cfg(test)]
-use app::conversation::NewReply;
-use app::conversation::{AppendedTurn, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage};
+use app::conversation::{NewReply, NewTurn};
 use app::errors::StoreError;
 use app::models::ModelId;
 use app::params::GenParams;
@@ -75,6 +78,12 @@ const MIGRATIONS: &[&str] = &[
          expires_at_ms INTEGER NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX usage_counters_by_expiry ON usage_counters (expires_at_ms);",
+    // 4: two-phase turns. A user message is stored pending when its turn is accepted and
+    // completed (or failed) by the turn's task; `turn_id` is the client's idempotency key.
+    "ALTER TABLE messages ADD COLUMN turn_id TEXT;
+     ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'complete';
+     ALTER TABLE messages ADD COLUMN error TEXT;
+     CREATE UNIQUE INDEX messages_by_turn ON messages (session_id, turn_id) WHERE turn_id IS NOT NULL;",
 ];
 
 #[derive(Clone)]
@@ -124,6 +133,20 @@ impl SqliteStore {
         })
     }
 
+    /// Marks every pending turn failed (`interrupted`). Called once at start-up: the file
+    /// belongs to this one process, so a turn still pending then lost its task to a crash or a
+    /// SIGKILL, and the person sees that on their next load instead of a reply that never comes.
+    pub async fn fail_interrupted_turns(&self) -> Result<usize, StoreError> {
+        self.with_conn(|conn| {
+            conn.execute(
+                "UPDATE messages SET status = 'failed', error = 'interrupted' WHERE status = 'pending'",
+                [],
+            )
+            .map_err(failed)
+        })
+        .await
+    }
+
     async fn with_conn<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -167,7 +190,48 @@ fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredMess
         latency_ms: row.get::<_, Option<i64>>("latency_ms")?.map(|v| v as u64),
         usage,
         finish_reason: row.get("finish_reason")?,
+        turn: row.get("turn_id")?,
+        status: TurnStatus::parse(&row.get::<_, String>("status")?).unwrap_or_default(),
+        error: row.get("error")?,
     }))
+}
+
+fn read_messages(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let rows = stmt.query_map(params, row_to_message).map_err(failed)?;
+    let mut out = Vec::new();
+    for row in rows {
+        // A row this version cannot read (unknown model) is skipped, not fatal.
+        if let Some(m) = row.map_err(failed)? {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// The turn whose user message is at `seq`: that message and the replies after it.
+fn turn_at(tx: &Connection, session: &str, seq: i64) -> Result<Vec<StoredMessage>, StoreError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 8",
+        )
+        .map_err(failed)?;
+    let mut out = read_messages(&mut stmt, params![session, seq])?;
+    if let Some(next) = out.iter().skip(1).position(|m| m.role == Role::User) {
+        out.truncate(next + 1);
+    }
+    Ok(out)
+}
+
+fn summary_of(tx: &Connection, session: &str) -> Result<Option<SessionSummary>, StoreError> {
+    tx.prepare_cached(
+        "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE id = ?1",
+    )
+    .and_then(|mut s| s.query_row([session], row_to_summary).optional())
+    .map(Option::flatten)
+    .map_err(failed)
 }
 
 fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<SessionSummary>> {
@@ -185,7 +249,7 @@ fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<SessionSum
     }))
 }
 
-const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 
 fn insert_message(
     tx: &rusqlite::Transaction<'_>,
@@ -207,6 +271,9 @@ fn insert_message(
         m.usage.map(|u| u.completion_tokens as i64),
         m.usage.map(|u| u.total_tokens as i64),
         m.finish_reason,
+        m.turn,
+        m.status.as_str(),
+        m.error,
     ])?;
     Ok(())
 }
@@ -219,15 +286,7 @@ impl ChatStore for SqliteStore {
             let mut stmt = conn
                 .prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")
                 .map_err(failed)?;
-            let rows = stmt.query_map([id], row_to_message).map_err(failed)?;
-            let mut out = Vec::new();
-            for row in rows {
-                // A row this version cannot read (unknown model) is skipped, not fatal.
-                if let Some(m) = row.map_err(failed)? {
-                    out.push(m);
-                }
-            }
-            Ok(out)
+            read_messages(&mut stmt, [id])
         })
         .await
     }
@@ -247,15 +306,7 @@ impl ChatStore for SqliteStore {
                      WHERE m.session_id = ?1 AND s.owner = ?2 ORDER BY m.seq",
                 )
                 .map_err(failed)?;
-            let rows = stmt
-                .query_map([id, owner], row_to_message)
-                .map_err(failed)?;
-            let mut out = Vec::new();
-            for row in rows {
-                if let Some(m) = row.map_err(failed)? {
-                    out.push(m);
-                }
-            }
+            let out = read_messages(&mut stmt, [id, owner])?;
             Ok((!out.is_empty()).then_some(out))
         })
         .await
@@ -274,16 +325,14 @@ impl ChatStore for SqliteStore {
         .await
     }
 
-    async fn append_turn(
+    async fn begin_turn(
         &self,
         session: &SessionId,
         owner: &OwnerId,
-        turn: &NewTurn,
+        turn: &TurnRequest,
         create: bool,
-    ) -> Result<AppendedTurn, StoreError> {
-        if turn.replies.is_empty() {
-            return Err(StoreError::Failed);
-        }
+        stale_before_ms: i64,
+    ) -> Result<Begun, StoreError> {
         let id = session.as_str().to_string();
         let owner = owner.as_str().to_string();
         let turn = turn.clone();
@@ -291,49 +340,147 @@ impl ChatStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(failed)?;
-            let title = turn.title();
-            let model = turn.model();
             if create {
                 tx.prepare_cached(
-                    "INSERT INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
+                    "INSERT OR IGNORE INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
                 )
-                .and_then(|mut s| s.execute(params![id, turn.user_at_ms, title, model.as_str(), owner]))
+                .and_then(|mut s| s.execute(params![id, turn.at_ms, turn.title(), turn.model.as_str(), owner]))
                 .map_err(failed)?;
             }
             // In the same transaction as the write: a chat deleted meanwhile stays deleted.
-            let found: Option<(i64, String, i64)> = tx
-                .prepare_cached(
-                    "SELECT message_count, title, created_at_ms FROM sessions WHERE id = ?1 AND owner = ?2",
-                )
-                .and_then(|mut s| {
-                    s.query_row([&id, &owner], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                        .optional()
-                })
+            let next: i64 = tx
+                .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1 AND owner = ?2")
+                .and_then(|mut s| s.query_row([&id, &owner], |r| r.get(0)).optional())
+                .map_err(failed)?
+                .ok_or(StoreError::NotFound)?;
+            let existing: Option<i64> = tx
+                .prepare_cached("SELECT seq FROM messages WHERE session_id = ?1 AND turn_id = ?2")
+                .and_then(|mut s| s.query_row([&id, turn.turn.as_str()], |r| r.get(0)).optional())
                 .map_err(failed)?;
-            let (next, title, created_at_ms) = found.ok_or(StoreError::NotFound)?;
-            let stored = turn.into_stored(next as u64);
-            for m in &stored {
-                insert_message(&tx, &id, m).map_err(failed)?;
+            if let Some(seq) = existing {
+                return Ok(Begun::Existing(turn_at(&tx, &id, seq)?));
             }
-            let last_at = stored.last().map(|m| m.created_at_ms).unwrap_or_default();
+            let pending: Option<(i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT seq, created_at_ms FROM messages WHERE session_id = ?1 AND role = 'user' AND status = 'pending'",
+                )
+                .and_then(|mut s| s.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(failed)?;
+            if let Some((seq, at_ms)) = pending {
+                if at_ms >= stale_before_ms {
+                    return Err(StoreError::TurnPending);
+                }
+                tx.prepare_cached(
+                    "UPDATE messages SET status = 'failed', error = 'interrupted' WHERE session_id = ?1 AND seq = ?2",
+                )
+                .and_then(|mut s| s.execute(params![id, seq]))
+                .map_err(failed)?;
+            }
+            let mut stmt = tx
+                .prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")
+                .map_err(failed)?;
+            let history = read_messages(&mut stmt, [&id])?;
+            drop(stmt);
+            let user = turn.to_stored(next as u64);
+            insert_message(&tx, &id, &user).map_err(failed)?;
             tx.prepare_cached(
                 "UPDATE sessions SET message_count = ?2, updated_at_ms = ?3, last_model = ?4 WHERE id = ?1",
             )
-            .and_then(|mut s| s.execute(params![id, next + stored.len() as i64, last_at, model.as_str()]))
+            .and_then(|mut s| s.execute(params![id, next + 1, turn.at_ms, turn.model.as_str()]))
             .map_err(failed)?;
+            let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
             tx.commit().map_err(failed)?;
-            let session = SessionSummary {
-                id,
-                title,
-                created_at_ms,
-                updated_at_ms: last_at,
-                last_model: model,
-                message_count: (next as usize + stored.len()) as u64,
-            };
-            Ok(AppendedTurn {
-                messages: stored,
+            Ok(Begun::Accepted {
+                history,
+                user,
                 session,
             })
+        })
+        .await
+    }
+
+    async fn finish_turn(
+        &self,
+        session: &SessionId,
+        user: &StoredMessage,
+        outcome: &TurnOutcome,
+    ) -> Result<AppendedTurn, StoreError> {
+        let id = session.as_str().to_string();
+        let outcome = outcome.clone();
+        let user = user.clone();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(failed)?;
+            let seq = user.seq as i64;
+            let next: i64 = tx
+                .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")
+                .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())
+                .map_err(failed)?
+                .ok_or(StoreError::NotFound)?;
+            // Still pending: not completed already, nor marked interrupted by a later turn.
+            let status: Option<String> = tx
+                .prepare_cached("SELECT status FROM messages WHERE session_id = ?1 AND seq = ?2")
+                .and_then(|mut s| s.query_row(params![id, seq], |r| r.get(0)).optional())
+                .map_err(failed)?;
+            if status.as_deref() != Some(TurnStatus::Pending.as_str()) {
+                return Err(StoreError::NotFound);
+            }
+            let (status, error, replies) = match &outcome {
+                TurnOutcome::Answered(replies) => (TurnStatus::Complete, None, replies.as_slice()),
+                TurnOutcome::Failed(code) => (TurnStatus::Failed, Some(code.clone()), &[][..]),
+                TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
+            };
+            tx.prepare_cached(
+                "UPDATE messages SET status = ?3, error = ?4 WHERE session_id = ?1 AND seq = ?2",
+            )
+            .and_then(|mut s| s.execute(params![id, seq, status.as_str(), error]))
+            .map_err(failed)?;
+            let mut messages = vec![StoredMessage {
+                status,
+                error,
+                ..user
+            }];
+            // Turns go one at a time, so the replies land right after their message.
+            for (i, reply) in replies.iter().enumerate() {
+                let m = reply.to_stored(next as u64 + i as u64, messages[0].params);
+                insert_message(&tx, &id, &m).map_err(failed)?;
+                messages.push(m);
+            }
+            let last = messages.last().map_or(0, |m| m.created_at_ms);
+            let model = replies.first().map_or(messages[0].model, |r| r.model);
+            tx.prepare_cached(
+                "UPDATE sessions SET message_count = ?2, updated_at_ms = max(updated_at_ms, ?3), last_model = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, next + replies.len() as i64, last, model.as_str()]))
+            .map_err(failed)?;
+            let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
+            tx.commit().map_err(failed)?;
+            Ok(AppendedTurn { messages, session })
+        })
+        .await
+    }
+
+    async fn load_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        let (id, owner, turn) = (
+            session.as_str().to_string(),
+            owner.as_str().to_string(),
+            turn.as_str().to_string(),
+        );
+        self.with_conn(move |conn| {
+            let seq: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT m.seq FROM messages m JOIN sessions s ON s.id = m.session_id \
+                     WHERE m.session_id = ?1 AND s.owner = ?2 AND m.turn_id = ?3",
+                )
+                .and_then(|mut s| s.query_row([&id, &owner, &turn], |r| r.get(0)).optional())
+                .map_err(failed)?;
+            seq.map(|seq| turn_at(conn, &id, seq)).transpose()
         })
         .await
     }
@@ -390,15 +537,7 @@ impl ChatStore for SqliteStore {
 
     async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError> {
         let id = session.as_str().to_string();
-        self.with_conn(move |conn| {
-            conn.prepare_cached(
-                "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE id = ?1",
-            )
-            .and_then(|mut s| s.query_row([id], row_to_summary).optional())
-            .map(Option::flatten)
-            .map_err(failed)
-        })
-        .await
+        self.with_conn(move |conn| summary_of(conn, &id)).await
     }
 
     async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {
@@ -624,31 +763,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrent_appends_to_one_session_all_land_in_order() {
+    async fn interrupted_turns_are_marked_failed_at_start_up() {
         let (_dir, store) = open();
         let s = SessionId::generate();
+        let (request, _) = turn(0).split(TurnId::parse("interrupted-turn-0001").expect("id"));
         store
-            .append_turn(&s, &owner(), &turn(99), true)
+            .begin_turn(&s, &owner(), &request, true, 0)
             .await
-            .expect("first turn");
-        let tasks: Vec<_> = (0..20)
-            .map(|n| {
-                let (store, s) = (store.clone(), s.clone());
-                tokio::spawn(async move { store.append_turn(&s, &owner(), &turn(n), false).await })
-            })
-            .collect();
-        for t in tasks {
-            t.await.expect("join").expect("append");
-        }
+            .expect("accepted");
+        assert_eq!(store.fail_interrupted_turns().await.expect("recover"), 1);
         let msgs = store.load(&s).await.expect("load");
-        assert_eq!(msgs.len(), 42);
-        for pair in msgs.chunks(2) {
-            let n = pair[0].text.trim_start_matches("question ");
-            assert_eq!(
-                pair[1].text,
-                format!("answer {n}"),
-                "each turn stays together"
-            );
-        }
+        assert_eq!(msgs[0].status, TurnStatus::Failed);
+        assert_eq!(msgs[0].error.as_deref(), Some("interrupted"));
+        // The chat takes a new turn at once.
+        store
+            .append_turn(&s, &owner(), &turn(1), false)
+            .await
+            .expect("next turn");
+        assert_eq!(store.fail_interrupted_turns().await.expect("recover"), 0);
     }
 }

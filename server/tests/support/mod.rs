@@ -395,9 +395,32 @@ impl Visitor {
         self.finish(response).await
     }
 
+    /// Loads a page the way a browser without JavaScript ends up seeing it: a chat whose turn is
+    /// pending refreshes itself, so this loads it again until no turn is pending (10 s at most).
+    pub async fn get_settled(&mut self, path: &str) -> Reply {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let page = self.get(path).await;
+            let refreshing = page.body.contains(r#"http-equiv="refresh""#);
+            if !refreshing || Instant::now() > deadline {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Calls a server function the way the hydrated page does (JSON reply, no redirect).
     pub async fn call(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
         self.post(path, form, "application/json").await
+    }
+
+    /// [`Visitor::call`], for a request that may be given up on (a client timeout).
+    pub async fn try_call(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Reply, reqwest::Error> {
+        self.try_post(path, form, "application/json").await
     }
 
     /// Posts a form the way a browser without JavaScript does.
@@ -478,10 +501,12 @@ pub fn urlencode(s: &str) -> String {
 }
 
 /// Counts the rows of each table for a session, straight from the SQLite file.
+/// The conversation a chat holds: its answered turns' messages (seq, role, text, model). A turn
+/// that failed or is pending is not part of it; [`turn_rows`] shows those too.
 pub fn stored_messages(db: &Path, session: &str) -> Vec<(i64, String, String, String)> {
     let conn = rusqlite::Connection::open(db).expect("open db");
     let mut stmt = conn
-        .prepare("SELECT seq, role, text, model FROM messages WHERE session_id = ?1 ORDER BY seq")
+        .prepare("SELECT seq, role, text, model FROM messages WHERE session_id = ?1 AND status = 'complete' ORDER BY seq")
         .expect("prepare");
     stmt.query_map([session], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -489,6 +514,35 @@ pub fn stored_messages(db: &Path, session: &str) -> Vec<(i64, String, String, St
     .expect("query")
     .map(|r| r.expect("row"))
     .collect()
+}
+
+/// Every row of a chat, whatever its turn's status: (seq, role, text, status, error code).
+pub fn turn_rows(db: &Path, session: &str) -> Vec<(i64, String, String, String, Option<String>)> {
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    let mut stmt = conn
+        .prepare("SELECT seq, role, text, status, error FROM messages WHERE session_id = ?1 ORDER BY seq")
+        .expect("prepare");
+    stmt.query_map([session], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .expect("query")
+    .map(|r| r.expect("row"))
+    .collect()
+}
+
+/// Whether a chat's rows are whole turns: gap-free, every answered user message followed by
+/// its reply (or replies), every failed or pending one by none.
+pub fn whole_turns(rows: &[(i64, String, String, String, Option<String>)]) -> bool {
+    rows.iter().enumerate().all(|(i, r)| {
+        let next_is_reply = rows.get(i + 1).is_some_and(|n| n.1 == "model");
+        r.0 == i as i64
+            && match (r.1.as_str(), r.3.as_str()) {
+                ("user", "complete") => next_is_reply,
+                ("user", _) => !next_is_reply,
+                ("model", s) => s == "complete" && i > 0,
+                _ => false,
+            }
+    })
 }
 
 pub fn count_all_messages(db: &Path) -> i64 {

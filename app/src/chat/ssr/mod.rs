@@ -6,7 +6,7 @@ pub mod page;
 pub mod sessions;
 pub mod turn;
 
-use crate::conversation::{Message, Role, StoredMessage};
+use crate::conversation::{Message, Role, StoredMessage, TurnStatus};
 use crate::errors::ChatError;
 use crate::markdown;
 use crate::services::Services;
@@ -101,6 +101,17 @@ impl Request {
         SessionId::parse(id.trim()).ok_or(ChatError::NoSuchChat)
     }
 
+    /// Pending turns accepted before this time have lost their task (see [`to_view`]).
+    pub fn stale_before_ms(&self) -> i64 {
+        now_ms().saturating_sub(self.services.turn_deadline.as_millis() as i64)
+    }
+
+    /// Stored messages as the page shows them.
+    pub fn views(&self, messages: Vec<StoredMessage>) -> Vec<Message> {
+        let stale = self.stale_before_ms();
+        messages.into_iter().map(|m| to_view(m, stale)).collect()
+    }
+
     /// Chat `id` with its messages, if it is the caller's: one store call (the owner check and
     /// the history read together).
     pub async fn owned_chat(
@@ -119,9 +130,26 @@ impl Request {
     }
 }
 
-/// A stored message as the page shows it; replies' Markdown is rendered and sanitised here.
-pub fn to_view(m: StoredMessage) -> Message {
+/// A stored message as the page shows it; replies' Markdown is rendered and sanitised here. A
+/// turn still pending although accepted before `stale_before_ms` lost its task (the server
+/// was killed): it is shown as failed, `interrupted`, never as waiting forever.
+pub fn to_view(m: StoredMessage, stale_before_ms: i64) -> Message {
     let html = (m.role == Role::Model).then(|| markdown::render(&m.text));
+    let (status, error) = match m.status {
+        TurnStatus::Pending if m.created_at_ms < stale_before_ms => {
+            (TurnStatus::Failed, Some(ChatError::Interrupted))
+        }
+        TurnStatus::Failed => (
+            TurnStatus::Failed,
+            Some(
+                m.error
+                    .as_deref()
+                    .and_then(crate::error_codes::from_code)
+                    .unwrap_or(ChatError::NotSaved),
+            ),
+        ),
+        status => (status, None),
+    };
     Message {
         seq: m.seq,
         role: m.role,
@@ -130,6 +158,9 @@ pub fn to_view(m: StoredMessage) -> Message {
         html,
         latency_ms: m.latency_ms,
         total_tokens: m.usage.map(|u| u.total_tokens),
+        turn: m.turn,
+        status,
+        error,
     }
 }
 

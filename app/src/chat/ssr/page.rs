@@ -1,7 +1,7 @@
 //! Loading the page: the chat in the address, the visitor's chats, the settings, and the
 //! browser's owner, issued or renewed here (a same-origin page load) and nowhere else.
 
-use super::{to_view, Request};
+use super::Request;
 use crate::chat::chat_in_path;
 use crate::conversation::ChatView;
 use crate::errors::ChatError;
@@ -38,10 +38,7 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
     let (current, messages) = match chat_in_path(parts.uri.path()) {
         None => (None, Vec::new()),
         Some(id) => match request.owned_chat(id).await {
-            Ok((id, _, stored)) => (
-                Some(id.as_str().to_string()),
-                stored.into_iter().map(to_view).collect(),
-            ),
+            Ok((id, _, stored)) => (Some(id.as_str().to_string()), request.views(stored)),
             Err(e) => {
                 request.set_status(e.status());
                 error = error.or(Some(e));
@@ -86,6 +83,7 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
         settings,
         models,
         error,
+        next_turn: crate::conversation::TurnId::generate().as_str().to_string(),
     })
 }
 

@@ -1,13 +1,13 @@
 //! The visitor's chats: open one, rename it, delete it. Each names its chat and is checked
 //! against the caller's owner; someone else's chat is "no such chat", like one that never was.
 
-use super::{to_view, Request};
+use super::Request;
 use crate::conversation::{Message, SessionSummary, MAX_TITLE_CHARS};
 use crate::errors::{ChatError, InputError};
 
 pub async fn open(request: &Request, id: &str) -> Result<Vec<Message>, ChatError> {
     let (_, _, messages) = request.owned_chat(id).await?;
-    Ok(messages.into_iter().map(to_view).collect())
+    Ok(request.views(messages))
 }
 
 pub async fn rename(request: &Request, id: &str, title: &str) -> Result<SessionSummary, ChatError> {
