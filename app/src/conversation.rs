@@ -47,6 +47,10 @@ pub enum TurnStatus {
 }
 
 impl TurnStatus {
+    pub fn is_complete(&self) -> bool {
+        *self == TurnStatus::Complete
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TurnStatus::Complete => "complete",
@@ -278,13 +282,14 @@ pub struct Message {
     /// For replies: how long the model took, and the tokens it reported.
     pub latency_ms: Option<u64>,
     pub total_tokens: Option<u32>,
-    /// User messages: the turn id and where the turn stands (a pending one shows the working
-    /// indicator; a failed one says why, in the server's words).
-    #[serde(default)]
+    /// User messages: where the turn stands (a pending one shows the working indicator and
+    /// carries its turn id, to be polled; a failed one says why, in the server's words). Left
+    /// out of the page's data when there is nothing to say: most messages are complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "TurnStatus::is_complete")]
     pub status: TurnStatus,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ChatError>,
 }
 

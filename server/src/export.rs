@@ -1,7 +1,7 @@
 //! `GET /export/{session}.md` and `.json`: one of the visitor's chats as a download. Someone
 //! else's id, a forged one and a missing one all get the same 404.
 
-use app::conversation::{Role, SessionSummary, StoredMessage};
+use app::conversation::{Role, SessionSummary, StoredMessage, TurnStatus};
 use app::services::Services;
 use app::session::{self, SessionId};
 use axum::extract::{Path, State};
@@ -122,6 +122,22 @@ pub fn markdown(summary: &SessionSummary, messages: &[StoredMessage]) -> String 
         }
         out.push_str(m.text.trim());
         out.push_str("\n\n");
+        // A turn without a reply says why, in the server's words (its error is stored as a code).
+        let note = match m.status {
+            TurnStatus::Complete => None,
+            TurnStatus::Pending => Some("No reply yet.".to_string()),
+            TurnStatus::Stopped => Some("Stopped before the reply came.".to_string()),
+            TurnStatus::Failed => Some(format!(
+                "Not answered: {}",
+                m.error
+                    .as_deref()
+                    .and_then(app::error_codes::from_code)
+                    .unwrap_or(app::errors::ChatError::NotSaved)
+            )),
+        };
+        if let Some(note) = note {
+            out.push_str(&format!("_{note}_\n\n"));
+        }
     }
     out
 }

@@ -250,6 +250,14 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
     // The page says so beside the message, in the server's words.
     let page = me.get(&format!("/c/{}", rows[1].0)).await;
     assert!(page.body.contains("Not answered: Gemma is busy right now."));
+    let md = me.get(&format!("/export/{}.md", rows[1].0)).await;
+    assert!(
+        md.body.contains(
+            "hello\n\n_Not answered: Gemma is busy right now. Please try again shortly._"
+        ),
+        "{}",
+        md.body
+    );
 
     // A model that is not running at all.
     let dead = Server::start(
@@ -478,10 +486,10 @@ async fn a_plain_form_post_works_without_javascript() {
         reply.cookie("hc_settings").as_deref(),
         Some("gemma|0.3|0.5|64")
     );
-    assert_eq!(model.requests("gemma")[0]["temperature"], 0.3);
-
+    // The post returns once the turn is accepted; the page refreshes itself until the reply is in.
     let page = me.get_settled(&format!("/c/{chat}")).await;
     assert!(page.body.contains("no js here") && page.body.contains("Echo: no js here"));
+    assert_eq!(model.requests("gemma")[0]["temperature"], 0.3);
 
     // A model failure: the post goes to the chat at once, and once the turn has failed the
     // page shows the message marked not answered, in the server's words.

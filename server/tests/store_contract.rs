@@ -57,7 +57,13 @@ fn turn_id(s: &str) -> TurnId {
     TurnId::parse(s).expect("turn id")
 }
 
-async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) {
+/// `replica` is a second store on the same data, as another server replica would hold.
+async fn contract(
+    name: &str,
+    store: Arc<dyn ChatStore>,
+    replica: Arc<dyn ChatStore>,
+    reset: impl AsyncFn(),
+) {
     let case = |c: &str| println!("[{name}] {c}");
     let me = OwnerId::generate();
 
@@ -462,6 +468,66 @@ async fn contract(name: &str, store: Arc<dyn ChatStore>, reset: impl AsyncFn()) 
         None
     );
 
+    case("two replicas take turns in one chat: what one knows never overwrites the other's");
+    let r = SessionId::generate();
+    store
+        .append_turn(&r, &me, &turn(1, 0), true)
+        .await
+        .expect("first, here");
+    replica
+        .append_turn(&r, &me, &turn(2, 0), false)
+        .await
+        .expect("second, on the replica");
+    let third = store
+        .append_turn(&r, &me, &turn(3, 0), false)
+        .await
+        .expect("third, here again");
+    assert_eq!(
+        third.messages[0].seq, 4,
+        "after the replica's turn, not over it"
+    );
+    assert_eq!(third.session.message_count, 6);
+    let texts: Vec<String> = store
+        .load(&r)
+        .await
+        .expect("load")
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "question 1",
+            "answer 1",
+            "question 2",
+            "answer 2",
+            "question 3",
+            "answer 3"
+        ]
+    );
+    replica
+        .rename(&r, "renamed on the replica")
+        .await
+        .expect("rename");
+    let fourth = store
+        .append_turn(&r, &me, &turn(4, 0), false)
+        .await
+        .expect("fourth");
+    assert_eq!(
+        fourth.session.title, "renamed on the replica",
+        "the rename survives"
+    );
+    replica.delete(&r).await.expect("deleted on the replica");
+    assert_eq!(
+        store
+            .append_turn(&r, &me, &turn(5, 0), false)
+            .await
+            .map(|_| ()),
+        Err(StoreError::NotFound),
+        "a chat deleted on the replica is not brought back here"
+    );
+    assert!(store.load(&r).await.expect("load").is_empty());
+
     case("a chat larger than 1 MiB (Firestore's document limit) is kept whole");
     let s = SessionId::generate();
     for n in 0..24 {
@@ -527,7 +593,8 @@ async fn sqlite_store_keeps_the_contract() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("chat.sqlite3");
     let store = Arc::new(SqliteStore::open(&path).expect("open"));
-    contract("sqlite", store.clone(), async || {}).await;
+    let replica = Arc::new(SqliteStore::open(&path).expect("open again"));
+    contract("sqlite", store.clone(), replica, async || {}).await;
     counters_contract("sqlite", store).await;
     let reopened = SqliteStore::open(&path).expect("reopen");
     assert_eq!(reopened.get("turns-b-1").await.expect("get"), 20);
@@ -544,7 +611,12 @@ async fn firestore_store_keeps_the_contract_on_the_emulator() {
         .expect("connect to the emulator");
     emulator.wipe("hybrid-chat-test", "chat-app-db").await;
     let store = Arc::new(store);
-    contract("firestore", store.clone(), async || {
+    let replica = Arc::new(
+        FirestoreStore::connect("hybrid-chat-test", "chat-app-db", Duration::from_secs(20))
+            .await
+            .expect("a second connection"),
+    );
+    contract("firestore", store.clone(), replica, async || {
         emulator.wipe("hybrid-chat-test", "chat-app-db").await
     })
     .await;

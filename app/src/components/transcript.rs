@@ -100,7 +100,7 @@ fn UserMessage(message: Message) -> impl IntoView {
         _ => None,
     };
     view! {
-        <article class=class data-seq=message.seq data-status=status.as_str()>
+        <article class=class data-seq=message.seq data-status=(!status.is_complete()).then_some(status.as_str())>
             <p class="text">{message.text}</p>
             {note.map(|n| view! { <p class="turn-note">{n}</p> })}
         </article>

@@ -7,9 +7,12 @@
 //! the session document (or in chunks of it) would cap a chat's length; a subcollection has no
 //! such limit and reads back in order by id.
 //!
-//! A turn is one transaction: it reads the session's message count and writes the session and
-//! every message of the turn. Two tabs appending at once conflict on the session document;
-//! Firestore aborts one and the transaction reruns with the new count, so both land, in order.
+//! A turn is two writes. Accepting it writes the pending user message, a marker under its turn id
+//! (`turns/{id}`, for retries) and the session document, which names the pending turn; completing
+//! it writes the replies and the session document. Each is one commit, conditional on the session
+//! document being the version this process last wrote (`FirestoreStore::known`), or else a
+//! transaction that reads it first. Turns in one chat go one at a time, so two tabs sending at
+//! once conflict on the session document: one is accepted, the other refused as pending.
 
 use crate::limits::UsageCounters;
 use app::conversation::{
@@ -24,11 +27,13 @@ use app::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use firestore::errors::FirestoreError;
 use firestore::{
-    path, paths, FirestoreDb, FirestoreDbOptions, FirestoreInstant, FirestoreResult,
-    FirestoreTransactionOptions, FirestoreWritePrecondition,
+    path, paths, FirestoreConsistencySelector, FirestoreDb, FirestoreDbOptions, FirestoreInstant,
+    FirestoreResult, FirestoreTransactionOptions, FirestoreWritePrecondition,
 };
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const SESSIONS: &str = "chat_sessions";
@@ -38,6 +43,8 @@ const MESSAGES: &str = "messages";
 const TURNS: &str = "turns";
 /// Per-visitor limit counters (server/src/limits.rs).
 const COUNTERS: &str = "visitor_usage";
+/// How many chats' session documents a process remembers (see `FirestoreStore::known`).
+const KNOWN_CHATS: usize = 10_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SessionDoc {
@@ -161,6 +168,138 @@ fn message_id(seq: u64) -> String {
     format!("{seq:010}")
 }
 
+/// The accepting transaction's reads and writes (see `ChatStore::begin_turn`): `Err(StoreError)`
+/// refuses the turn, `Ok(Err(seq))` names the turn already stored under this id, and
+/// `Ok(Ok(..))` is the pending message, the session document and the stale turn marked
+/// interrupted, if any.
+type Accepted = (StoredMessage, SessionDoc, Option<u64>);
+
+async fn accept(
+    db: &FirestoreDb,
+    transaction: &mut firestore::FirestoreTransaction<'_>,
+    session: &SessionId,
+    owner: &OwnerId,
+    turn: &TurnRequest,
+    create: bool,
+    stale_before_ms: i64,
+) -> FirestoreResult<Result<Result<Accepted, u64>, StoreError>> {
+    let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
+    let parent = db.parent_path(SESSIONS, &id)?;
+    // Both read in this transaction, side by side: a chat deleted meanwhile (the
+    // delete writes the session document first) is not brought back.
+    let session_read = db.fluent().select().by_id_in(SESSIONS).obj().one(&id);
+    let marker_read = db
+        .fluent()
+        .select()
+        .by_id_in(TURNS)
+        .parent(&parent)
+        .obj()
+        .one(turn.turn.as_str());
+    let (existing, marker) = futures::join!(session_read, marker_read);
+    let (existing, marker): (Option<SessionDoc>, Option<TurnDoc>) = (existing?, marker?);
+    match &existing {
+        Some(s) if s.owner != owner => return Ok(Err(StoreError::NotFound)),
+        None if !create => return Ok(Err(StoreError::NotFound)),
+        _ => {}
+    }
+    if let Some(m) = marker {
+        return Ok(Ok(Err(m.seq as u64)));
+    }
+    let mut interrupted_seq = None;
+    if let Some(s) = &existing {
+        if let (Some(seq), Some(at)) = (s.pending_seq, s.pending_at_ms) {
+            if at >= stale_before_ms {
+                return Ok(Err(StoreError::TurnPending));
+            }
+            interrupted_seq = Some(seq as u64);
+            db.fluent()
+                .update()
+                .fields(paths!(MessageDoc::{status, error}))
+                .in_col(MESSAGES)
+                .document_id(message_id(seq as u64))
+                .parent(&parent)
+                .object(&interrupted())
+                .add_to_transaction(transaction)?;
+        }
+    }
+    let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
+    let user = turn.to_stored(next);
+    db.fluent()
+        .update()
+        .in_col(MESSAGES)
+        .document_id(message_id(next))
+        .parent(&parent)
+        .object(&MessageDoc::from(&user))
+        .add_to_transaction(transaction)?;
+    db.fluent()
+        .update()
+        .in_col(TURNS)
+        .document_id(turn.turn.as_str())
+        .parent(&parent)
+        .object(&TurnDoc { seq: next as i64 })
+        .add_to_transaction(transaction)?;
+    let doc = SessionDoc {
+        id: id.clone(),
+        owner,
+        created_at_ms: existing.as_ref().map_or(turn.at_ms, |s| s.created_at_ms),
+        updated_at_ms: turn.at_ms,
+        title: existing.map_or_else(|| turn.title(), |s| s.title),
+        last_model: turn.model.as_str().into(),
+        message_count: next as i64 + 1,
+        pending_seq: Some(next as i64),
+        pending_at_ms: Some(turn.at_ms),
+    };
+    db.fluent()
+        .update()
+        .in_col(SESSIONS)
+        .document_id(&id)
+        .object(&doc)
+        .add_to_transaction(transaction)?;
+    Ok(Ok(Ok((user, doc, interrupted_seq))))
+}
+
+/// A pending turn completed with `outcome`: its messages as they are written (the user's, then
+/// any replies, right after it), and `doc` updated to match.
+fn completed(
+    user: &StoredMessage,
+    outcome: &TurnOutcome,
+    doc: &mut SessionDoc,
+) -> Vec<StoredMessage> {
+    let (status, error, replies) = match outcome {
+        TurnOutcome::Answered(r) => (TurnStatus::Complete, None, r.as_slice()),
+        TurnOutcome::Failed(code) => (TurnStatus::Failed, Some(code.clone()), &[][..]),
+        TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
+    };
+    let user = StoredMessage {
+        status,
+        error,
+        ..user.clone()
+    };
+    let next = doc.message_count as u64;
+    let mut messages = vec![user];
+    for (i, reply) in replies.iter().enumerate() {
+        messages.push(reply.to_stored(next + i as u64, messages[0].params));
+    }
+    doc.message_count = (next as usize + replies.len()) as i64;
+    doc.updated_at_ms = doc
+        .updated_at_ms
+        .max(messages.last().map_or(0, |m| m.created_at_ms));
+    if let Some(r) = replies.first() {
+        doc.last_model = r.model.as_str().into();
+    }
+    doc.pending_seq = None;
+    doc.pending_at_ms = None;
+    messages
+}
+
+/// Whether a transaction lost to another one and may run again.
+fn aborted(e: &FirestoreError) -> bool {
+    match e {
+        FirestoreError::DatabaseError(d) => d.retry_possible || d.public.code.contains("Aborted"),
+        _ => false,
+    }
+}
+
 /// The fields a stale pending turn's user message is updated with.
 fn interrupted() -> MessageDoc {
     MessageDoc {
@@ -211,6 +350,12 @@ fn store_error(e: FirestoreError) -> StoreError {
 #[derive(Clone)]
 pub struct FirestoreStore {
     db: FirestoreDb,
+    /// Per chat: its session document as this process last wrote it, and that write's time.
+    /// A turn's writes then commit on the condition that the document is still that version
+    /// (nothing touched the chat meanwhile, here or on another replica): one round trip each for
+    /// accepting and completing a turn, where a transaction takes three. If the condition fails,
+    /// a transaction decides after all. Bounded: cleared when it reaches `KNOWN_CHATS`.
+    known: Arc<Mutex<HashMap<String, (FirestoreInstant, SessionDoc)>>>,
 }
 
 impl FirestoreStore {
@@ -225,7 +370,12 @@ impl FirestoreStore {
                 .with_database_id(database.to_string())
                 .with_request_timeout(Duration::from_secs(10));
             match FirestoreDb::with_options(options).await {
-                Ok(db) => return Ok(FirestoreStore { db }),
+                Ok(db) => {
+                    return Ok(FirestoreStore {
+                        db,
+                        known: Default::default(),
+                    })
+                }
                 Err(e) if tokio::time::Instant::now() + delay < deadline => {
                     tracing::warn!(error = %e, ?delay, "Firestore not reachable yet; retrying");
                     tokio::time::sleep(delay).await;
@@ -248,103 +398,61 @@ impl FirestoreStore {
         stale_before_ms: i64,
         read_history: bool,
     ) -> Result<Begun, StoreError> {
-        let id = session.as_str().to_string();
-        let owner_s = owner.as_str().to_string();
-        let request = turn.clone();
-        let options = FirestoreTransactionOptions::new().with_max_retries(40);
-        let transaction = self.db.run_transaction_with_options(
-            move |db, transaction| {
-                let (id, owner, turn) = (id.clone(), owner_s.clone(), request.clone());
-                Box::pin(async move {
-                    let parent = db.parent_path(SESSIONS, &id)?;
-                    // Both read in this transaction, side by side: a chat deleted meanwhile (the
-                    // delete writes the session document first) is not brought back.
-                    let session_read = db.fluent().select().by_id_in(SESSIONS).obj().one(&id);
-                    let marker_read = db
-                        .fluent()
-                        .select()
-                        .by_id_in(TURNS)
-                        .parent(&parent)
-                        .obj()
-                        .one(turn.turn.as_str());
-                    let (existing, marker) = futures::join!(session_read, marker_read);
-                    let (existing, marker): (Option<SessionDoc>, Option<TurnDoc>) =
-                        (existing?, marker?);
-                    match &existing {
-                        Some(s) if s.owner != owner => return Ok(Err(StoreError::NotFound)),
-                        None if !create => return Ok(Err(StoreError::NotFound)),
-                        _ => {}
-                    }
-                    if let Some(m) = marker {
-                        return Ok(Ok(Err(m.seq as u64)));
-                    }
-                    let mut interrupted_seq = None;
-                    if let Some(s) = &existing {
-                        if let (Some(seq), Some(at)) = (s.pending_seq, s.pending_at_ms) {
-                            if at >= stale_before_ms {
-                                return Ok(Err(StoreError::TurnPending));
-                            }
-                            interrupted_seq = Some(seq as u64);
-                            db.fluent()
-                                .update()
-                                .fields(paths!(MessageDoc::{status, error}))
-                                .in_col(MESSAGES)
-                                .document_id(message_id(seq as u64))
-                                .parent(&parent)
-                                .object(&interrupted())
-                                .add_to_transaction(transaction)?;
+        // A transaction of our own (not `run_transaction`), for its commit time: the session
+        // document's version, which lets the turn's completion skip a transaction (see
+        // `finish_turn`).
+        let transaction = async {
+            if let Some((accepted, version)) =
+                self.begin_at_version(session, owner, turn, create).await?
+            {
+                return Ok(Ok(Ok((accepted, Some(version)))));
+            }
+            let mut delay = Duration::from_millis(10);
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let mut tx = self.db.begin_transaction().await?;
+                let db = self.db.clone_with_consistency_selector(
+                    FirestoreConsistencySelector::Transaction(tx.transaction_id().clone()),
+                );
+                let result =
+                    match accept(&db, &mut tx, session, owner, turn, create, stale_before_ms).await
+                    {
+                        Ok(Ok(Ok(accepted))) => {
+                            tx.commit().await.map(|r| Ok(Ok((accepted, r.commit_time))))
                         }
-                    }
-                    let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
-                    let user = turn.to_stored(next);
-                    db.fluent()
-                        .update()
-                        .in_col(MESSAGES)
-                        .document_id(message_id(next))
-                        .parent(&parent)
-                        .object(&MessageDoc::from(&user))
-                        .add_to_transaction(transaction)?;
-                    db.fluent()
-                        .update()
-                        .in_col(TURNS)
-                        .document_id(turn.turn.as_str())
-                        .parent(&parent)
-                        .object(&TurnDoc { seq: next as i64 })
-                        .add_to_transaction(transaction)?;
-                    let doc = SessionDoc {
-                        id: id.clone(),
-                        owner,
-                        created_at_ms: existing.as_ref().map_or(turn.at_ms, |s| s.created_at_ms),
-                        updated_at_ms: turn.at_ms,
-                        title: existing.map_or_else(|| turn.title(), |s| s.title),
-                        last_model: turn.model.as_str().into(),
-                        message_count: next as i64 + 1,
-                        pending_seq: Some(next as i64),
-                        pending_at_ms: Some(turn.at_ms),
+                        other => {
+                            let _ = tx.rollback().await;
+                            other.map(|r| r.map(|r| r.map(|a| (a, None))))
+                        }
                     };
-                    db.fluent()
-                        .update()
-                        .in_col(SESSIONS)
-                        .document_id(&id)
-                        .object(&doc)
-                        .add_to_transaction(transaction)?;
-                    Ok(Ok(Ok((user, doc, interrupted_seq))))
-                })
-            },
-            options,
-        );
+                match result {
+                    // Contention with another of this chat's tabs: run again, as
+                    // `run_transaction` would.
+                    Err(e) if aborted(&e) && attempt < 40 => {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(1));
+                    }
+                    other => return other,
+                }
+            }
+        };
         // A new chat has no history to read.
         let (written, history) = if create || !read_history {
             (transaction.await, Ok(Vec::new()))
         } else {
             futures::join!(transaction, self.load(session))
         };
-        let (user, doc, interrupted_seq) = match written.map_err(store_error)?? {
+        let ((user, doc, interrupted_seq), version) = match written.map_err(store_error)?? {
             Ok(accepted) => accepted,
             Err(seq) => {
                 return Ok(Begun::Existing(self.turn_at(session, seq).await?));
             }
         };
+        match version {
+            Some(version) => self.remember(&doc, version),
+            None => self.forget(session),
+        }
         let mut history = history?;
         history.retain(|m| m.seq < user.seq);
         if !read_history || user.seq == 0 {
@@ -370,6 +478,187 @@ impl FirestoreStore {
             user,
             session: doc.summary().ok_or(StoreError::Failed)?,
         })
+    }
+
+    /// Completes a turn in one commit, on the condition that the session document is still
+    /// `version` (as this process wrote it when accepting the turn): then nothing can have
+    /// touched the chat meanwhile, and no read is needed. `None` if it is not.
+    async fn finish_at_version(
+        &self,
+        session: &SessionId,
+        user: &StoredMessage,
+        outcome: &TurnOutcome,
+        version: FirestoreInstant,
+        mut doc: SessionDoc,
+    ) -> Result<Option<AppendedTurn>, StoreError> {
+        let messages = completed(user, outcome, &mut doc);
+        let parent = self
+            .db
+            .parent_path(SESSIONS, session.as_str())
+            .map_err(store_error)?;
+        let writer = self
+            .db
+            .create_simple_batch_writer()
+            .await
+            .map_err(store_error)?;
+        let mut batch = writer.new_batch();
+        for m in &messages {
+            self.db
+                .fluent()
+                .update()
+                .in_col(MESSAGES)
+                .document_id(message_id(m.seq))
+                .parent(&parent)
+                .object(&MessageDoc::from(m))
+                .add_to_batch(&mut batch)
+                .map_err(store_error)?;
+        }
+        self.db
+            .fluent()
+            .update()
+            .in_col(SESSIONS)
+            .precondition(FirestoreWritePrecondition::UpdateTime(version))
+            .document_id(session.as_str())
+            .object(&doc)
+            .add_to_batch(&mut batch)
+            .map_err(store_error)?;
+        let Some(committed) = self
+            .commit_if(std::mem::take(&mut batch.writes))
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        self.remember(&doc, committed);
+        Ok(Some(AppendedTurn {
+            messages,
+            session: doc.summary().ok_or(StoreError::Failed)?,
+        }))
+    }
+
+    /// Accepts a turn in one commit when this process knows the chat's session document (or the
+    /// chat is new): the checks are made against that version, and the commit is conditional on
+    /// it (and on the turn id being new). `None`: no such knowledge, or the condition failed.
+    async fn begin_at_version(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnRequest,
+        create: bool,
+    ) -> FirestoreResult<Option<(Accepted, FirestoreInstant)>> {
+        let (existing, precondition) = match self.known(session) {
+            // A pending turn (perhaps stale) or someone else's chat: the transaction decides.
+            Some((_, doc)) if doc.pending_seq.is_some() || doc.owner != owner.as_str() => {
+                return Ok(None)
+            }
+            Some((version, doc)) => (Some(doc), FirestoreWritePrecondition::UpdateTime(version)),
+            None if create => (None, FirestoreWritePrecondition::Exists(false)),
+            None => return Ok(None),
+        };
+        let id = session.as_str();
+        let parent = self.db.parent_path(SESSIONS, id)?;
+        let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
+        let user = turn.to_stored(next);
+        let doc = SessionDoc {
+            id: id.to_string(),
+            owner: owner.as_str().to_string(),
+            created_at_ms: existing.as_ref().map_or(turn.at_ms, |s| s.created_at_ms),
+            updated_at_ms: turn.at_ms,
+            title: existing.map_or_else(|| turn.title(), |s| s.title),
+            last_model: turn.model.as_str().into(),
+            message_count: next as i64 + 1,
+            pending_seq: Some(next as i64),
+            pending_at_ms: Some(turn.at_ms),
+        };
+        let writer = self.db.create_simple_batch_writer().await?;
+        let mut batch = writer.new_batch();
+        self.db
+            .fluent()
+            .update()
+            .in_col(MESSAGES)
+            .document_id(message_id(next))
+            .parent(&parent)
+            .object(&MessageDoc::from(&user))
+            .add_to_batch(&mut batch)?;
+        // A turn id already used fails the condition; the transaction then finds its turn.
+        self.db
+            .fluent()
+            .update()
+            .in_col(TURNS)
+            .precondition(FirestoreWritePrecondition::Exists(false))
+            .document_id(turn.turn.as_str())
+            .parent(&parent)
+            .object(&TurnDoc { seq: next as i64 })
+            .add_to_batch(&mut batch)?;
+        self.db
+            .fluent()
+            .update()
+            .in_col(SESSIONS)
+            .precondition(precondition)
+            .document_id(id)
+            .object(&doc)
+            .add_to_batch(&mut batch)?;
+        Ok(self
+            .commit_if(std::mem::take(&mut batch.writes))
+            .await?
+            .map(|version| ((user, doc, None), version)))
+    }
+
+    /// Commits `writes` at once, without a transaction: atomic, like a client library's write
+    /// batch (the crate's batch writer uses BatchWrite, which is not). `None` when a write's
+    /// precondition failed; otherwise the commit time.
+    async fn commit_if(
+        &self,
+        writes: Vec<firestore::gcloud_sdk::google::firestore::v1::Write>,
+    ) -> FirestoreResult<Option<FirestoreInstant>> {
+        use firestore::gcloud_sdk::google::firestore::v1::CommitRequest;
+        use firestore::gcloud_sdk::tonic;
+        let mut request = tonic::Request::new(CommitRequest {
+            database: self.db.get_database_path().clone(),
+            writes,
+            transaction: Vec::new(),
+            request_options: None,
+        });
+        request.set_timeout(Duration::from_secs(10));
+        match self.db.client().get().commit(request).await {
+            Ok(response) => {
+                let time = response.into_inner().commit_time.ok_or_else(|| {
+                    FirestoreError::from(tonic::Status::internal("commit without a time"))
+                })?;
+                // Exact to the nanosecond, as the precondition needs it.
+                firestore::timestamp_utils::from_timestamp(time).map(Some)
+            }
+            Err(status)
+                if matches!(
+                    status.code(),
+                    tonic::Code::FailedPrecondition
+                        | tonic::Code::NotFound
+                        | tonic::Code::AlreadyExists
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(status) => Err(FirestoreError::from(status)),
+        }
+    }
+
+    fn known(&self, session: &SessionId) -> Option<(FirestoreInstant, SessionDoc)> {
+        self.known.lock().ok()?.get(session.as_str()).cloned()
+    }
+
+    fn remember(&self, doc: &SessionDoc, version: FirestoreInstant) {
+        if let Ok(mut known) = self.known.lock() {
+            if known.len() >= KNOWN_CHATS {
+                known.clear();
+            }
+            known.insert(doc.id.clone(), (version, doc.clone()));
+        }
+    }
+
+    fn forget(&self, session: &SessionId) {
+        if let Ok(mut known) = self.known.lock() {
+            known.remove(session.as_str());
+        }
     }
 
     /// The turn whose user message is at `seq`: that message and the replies after it.
@@ -517,6 +806,20 @@ impl ChatStore for FirestoreStore {
         user: &StoredMessage,
         outcome: &TurnOutcome,
     ) -> Result<AppendedTurn, StoreError> {
+        let known = self
+            .known(session)
+            .filter(|(_, doc)| doc.pending_seq == Some(user.seq as i64));
+        if let Some((version, doc)) = known {
+            if let Some(done) = self
+                .finish_at_version(session, user, outcome, version, doc)
+                .await?
+            {
+                return Ok(done);
+            }
+        }
+        self.forget(session);
+        // The chat changed since this process accepted the turn (renamed, deleted, the turn
+        // marked interrupted), or another process accepted it: decide in a transaction.
         let id = session.as_str().to_string();
         let outcome = outcome.clone();
         let pending_user = user.clone();
@@ -541,23 +844,7 @@ impl ChatStore for FirestoreStore {
                         else {
                             return Ok(None);
                         };
-                        let (status, error, replies) = match &outcome {
-                            TurnOutcome::Answered(r) => (TurnStatus::Complete, None, r.as_slice()),
-                            TurnOutcome::Failed(code) => {
-                                (TurnStatus::Failed, Some(code.clone()), &[][..])
-                            }
-                            TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
-                        };
-                        let user = StoredMessage {
-                            status,
-                            error,
-                            ..user
-                        };
-                        let next = doc.message_count as u64;
-                        let mut messages = vec![user];
-                        for (i, reply) in replies.iter().enumerate() {
-                            messages.push(reply.to_stored(next + i as u64, messages[0].params));
-                        }
+                        let messages = completed(&user, &outcome, &mut doc);
                         for m in &messages {
                             db.fluent()
                                 .update()
@@ -567,15 +854,6 @@ impl ChatStore for FirestoreStore {
                                 .object(&MessageDoc::from(m))
                                 .add_to_transaction(transaction)?;
                         }
-                        doc.message_count = (next as usize + replies.len()) as i64;
-                        doc.updated_at_ms = doc
-                            .updated_at_ms
-                            .max(messages.last().map_or(0, |m| m.created_at_ms));
-                        if let Some(r) = replies.first() {
-                            doc.last_model = r.model.as_str().into();
-                        }
-                        doc.pending_seq = None;
-                        doc.pending_at_ms = None;
                         db.fluent()
                             .update()
                             .in_col(SESSIONS)
@@ -697,6 +975,7 @@ impl ChatStore for FirestoreStore {
     }
 
     async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {
+        self.forget(session);
         let Some(mut doc) = self
             .session_doc(session.as_str())
             .await
@@ -729,6 +1008,7 @@ impl ChatStore for FirestoreStore {
     /// included) follow in batches. A crash in between leaves messages no session points at,
     /// which no reader can reach and a second delete removes.
     async fn delete(&self, session: &SessionId) -> Result<(), StoreError> {
+        self.forget(session);
         let id = session.as_str();
         let parent = self.db.parent_path(SESSIONS, id).map_err(store_error)?;
         self.db

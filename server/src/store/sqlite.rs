@@ -1,8 +1,9 @@
 //! The embedded store: SQLite in one file, used when no Google Cloud project is configured.
 //!
 //! One row per session and one per message, keyed `(session_id, seq)`, so a chat of any length
-//! fits and reads come back in order. A turn is one `BEGIN IMMEDIATE` transaction, which also
-//! serialises two tabs appending to the same session: both turns land, in a consistent order.
+//! fits and reads come back in order. Accepting a turn and completing it are one `BEGIN
+//! IMMEDIATE` transaction each, which also serialises two tabs sending to the same chat: one is
+//! accepted, the other finds it pending.
 //! rusqlite is synchronous, so calls run on tokio's blocking pool.
 
 use crate::limits::UsageCounters;

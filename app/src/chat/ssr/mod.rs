@@ -158,7 +158,8 @@ pub fn to_view(m: StoredMessage, stale_before_ms: i64) -> Message {
         html,
         latency_ms: m.latency_ms,
         total_tokens: m.usage.map(|u| u.total_tokens),
-        turn: m.turn,
+        // Only a pending turn's id is any use to the page (it polls with it).
+        turn: m.turn.filter(|_| status == TurnStatus::Pending),
         status,
         error,
     }
