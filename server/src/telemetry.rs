@@ -15,7 +15,21 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(format: LogFormat, project: Option<String>) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let mut filter = rust_log
+        .as_deref()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    if quiet_credential_search(
+        rust_log.as_deref(),
+        std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").as_deref(),
+    ) {
+        if let Ok(directive) = "gcp_auth=error".parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match format {
         LogFormat::Text => builder.try_init(),
@@ -27,6 +41,16 @@ pub fn init(format: LogFormat, project: Option<String>) {
     if let Err(e) = result {
         eprintln!("hybrid-chat: logging was already initialised: {e}");
     }
+}
+
+/// Whether gcp_auth's own retries stay out of the log. Without credentials configured
+/// explicitly, its search tries the GKE metadata server, which on a laptop fails with a few
+/// WARN lines before the one line that matters (vertex: "Gemini is not configured", naming
+/// where it looked). With a key file named, or gcp_auth named in `RUST_LOG`, they are kept.
+fn quiet_credential_search(rust_log: Option<&str>, key_file: Option<&std::ffi::OsStr>) -> bool {
+    let explicit = key_file.is_some_and(|f| !f.is_empty());
+    let asked_for = rust_log.is_some_and(|v| v.contains("gcp_auth"));
+    !explicit && !asked_for
 }
 
 /// Cloud Logging's structured-log shape.
@@ -110,5 +134,22 @@ where
             );
         }
         writeln!(writer, "{}", Value::Object(line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quiet_credential_search;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn gcp_auth_retries_are_quiet_unless_credentials_or_its_logs_were_asked_for() {
+        assert!(quiet_credential_search(None, None));
+        assert!(quiet_credential_search(Some("warn"), Some(OsStr::new(""))));
+        assert!(!quiet_credential_search(
+            None,
+            Some(OsStr::new("/keys/sa.json"))
+        ));
+        assert!(!quiet_credential_search(Some("info,gcp_auth=debug"), None));
     }
 }

@@ -82,3 +82,61 @@ async fn json_logs_carry_severity_request_id_and_trace_but_never_message_text() 
         .iter()
         .any(|l| l["message"] == "shutting down: listener closed, finishing requests in flight"));
 }
+
+/// On a laptop without Google credentials, start-up says once why Gemini is off and where it
+/// looked, and gcp_auth's metadata-server retries stay out of the log.
+#[tokio::test(flavor = "multi_thread")]
+async fn start_up_without_credentials_is_one_clear_line_not_a_page_of_retries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = model_standin::start(0).await;
+    let server = Server::start(
+        dir.path(),
+        &model.url(),
+        &[
+            ("GOOGLE_APPLICATION_CREDENTIALS", support::UNSET),
+            ("RUST_LOG", ""),
+            // A laptop has a home; without one gcp_auth gives up before the metadata server.
+            ("HOME", dir.path().to_str().expect("utf-8 path")),
+        ],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server.log().contains("Gemini is not configured") && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = server.log();
+    let gemini: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Gemini is not configured"))
+        .collect();
+    assert_eq!(gemini.len(), 1, "{log}");
+    assert!(
+        gemini[0].contains("GOOGLE_APPLICATION_CREDENTIALS: unset")
+            && gemini[0].contains("GKE metadata server"),
+        "{log}"
+    );
+    assert!(!log.contains("gcp_auth"), "no gcp_auth retries: {log}");
+    let warnings = log.lines().filter(|l| l.contains("WARN")).count();
+    assert_eq!(warnings, 1, "only the Gemini line warns: {log}");
+    drop(server);
+
+    // The retries are there to be seen when asked for: the quiet above is the filter's doing.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(
+        dir.path(),
+        &model.url(),
+        &[
+            ("GOOGLE_APPLICATION_CREDENTIALS", support::UNSET),
+            ("RUST_LOG", "warn,gcp_auth=warn"),
+            ("HOME", dir.path().to_str().expect("utf-8 path")),
+        ],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server.log().contains("Gemini is not configured") && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(server.log().contains("gcp_auth"), "{}", server.log());
+}

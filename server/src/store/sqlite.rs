@@ -763,6 +763,82 @@ mod tests {
         assert_eq!(store.load(&b).await.expect("load b").len(), 2);
     }
 
+    /// A file from every earlier schema version opens, is brought up to date, and keeps its
+    /// chats: readable, complete, and (from version 2, which has owners) still taking turns.
+    #[tokio::test]
+    async fn every_earlier_schema_version_migrates_and_keeps_its_chats() {
+        let latest = MIGRATIONS.len() as i64 + 1;
+        for version in 1..latest {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("old.sqlite3");
+            let s = SessionId::generate();
+            {
+                let conn = Connection::open(&path).expect("create");
+                conn.execute_batch(SCHEMA).expect("version 1");
+                for migration in &MIGRATIONS[..(version - 1) as usize] {
+                    conn.execute_batch(migration).expect("earlier migration");
+                }
+                conn.execute_batch(&format!("PRAGMA user_version = {version};"))
+                    .expect("version");
+                conn.execute(
+                    "INSERT INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count) VALUES (?1, 1, 2, 'old chat', 'gemma', 2)",
+                    [s.as_str()],
+                )
+                .expect("session");
+                if version >= 2 {
+                    conn.execute(
+                        "UPDATE sessions SET owner = ?2 WHERE id = ?1",
+                        [s.as_str(), owner().as_str()],
+                    )
+                    .expect("owner");
+                }
+                for (seq, role, text) in [(0, "user", "old question"), (1, "model", "old answer")] {
+                    conn.execute(
+                        "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms) VALUES (?1, ?2, ?3, ?4, 'gemma', 1.0, 0.9, 64, 1)",
+                        params![s.as_str(), seq, role, text],
+                    )
+                    .expect("message");
+                }
+            }
+            let store = SqliteStore::open(&path).expect("migrate");
+            let now: i64 = store
+                .with_conn(|c| {
+                    c.query_row("PRAGMA user_version", [], |r| r.get(0))
+                        .map_err(failed)
+                })
+                .await
+                .expect("version");
+            assert_eq!(now, latest, "from version {version}");
+            let msgs = store.load(&s).await.expect("load");
+            assert_eq!(
+                msgs.iter()
+                    .map(|m| (m.text.as_str(), m.status))
+                    .collect::<Vec<_>>(),
+                [
+                    ("old question", TurnStatus::Complete),
+                    ("old answer", TurnStatus::Complete)
+                ],
+                "from version {version}"
+            );
+            assert_eq!(store.fail_interrupted_turns().await.expect("recover"), 0);
+            if version >= 2 {
+                let next = store
+                    .append_turn(&s, &owner(), &turn(2), false)
+                    .await
+                    .expect("a new turn in the old chat");
+                assert_eq!(next.messages[0].seq, 2, "from version {version}");
+                assert_eq!(next.session.title, "old chat");
+            } else {
+                // Before owners, a chat belongs to nobody: kept, but nobody's to open.
+                assert_eq!(store.owner_of(&s).await.expect("owner"), None);
+            }
+            drop(store);
+            // And opening it again changes nothing.
+            let again = SqliteStore::open(&path).expect("reopen");
+            assert!(again.load(&s).await.expect("load").len() >= 2);
+        }
+    }
+
     #[tokio::test]
     async fn interrupted_turns_are_marked_failed_at_start_up() {
         let (_dir, store) = open();

@@ -38,6 +38,9 @@ pub const OWNER_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5ee
 
 /// The owner cookie the server in `dir` (its SQLite file there) would issue to `owner`: signed
 /// with the key it keeps beside the database (made here first if the server has not started).
+/// An `extra_env` value that removes the variable instead of setting it.
+pub const UNSET: &str = "\0unset";
+
 pub fn owner_cookie(dir: &Path, owner: &app::session::OwnerId) -> String {
     let key = server::owner_key::load_or_create(&dir.join("owner.key")).expect("owner key");
     format!("hc_owner={}", key.sign(owner))
@@ -126,7 +129,11 @@ impl Server {
         let log = std::fs::File::create(dir.join("server.log")).expect("log file");
         cmd.stdout(log.try_clone().expect("log file")).stderr(log);
         for (k, v) in extra_env {
-            cmd.env(k, v);
+            if *v == UNSET {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         let child = cmd.spawn().expect("spawn hybrid-chat");
         Server {

@@ -43,7 +43,21 @@ enum Auth {
         provider: Arc<dyn gcp_auth::TokenProvider>,
         project: String,
     },
-    Missing(String),
+    /// gcp_auth found no credentials anywhere it looks.
+    NoCredentials,
+    /// Credentials, but no project to bill: none configured, and the credentials name none.
+    NoProject,
+}
+
+impl Auth {
+    /// Why Gemini is off, as the model picker says it.
+    fn missing(&self) -> Option<&'static str> {
+        match self {
+            Auth::NoCredentials => Some("Gemini needs Google Cloud credentials: Workload Identity on GKE, or GOOGLE_APPLICATION_CREDENTIALS pointing at a key file."),
+            Auth::NoProject => Some("Gemini needs a Google Cloud project: set GOOGLE_CLOUD_PROJECT."),
+            Auth::Searching | Auth::Ready { .. } => None,
+        }
+    }
 }
 
 pub struct VertexGemini {
@@ -53,6 +67,26 @@ pub struct VertexGemini {
     in_flight: InFlight,
     auth: RwLock<Auth>,
     last_call_unreachable: RwLock<bool>,
+}
+
+/// Where gcp_auth looked for credentials, in its order, and what it found: for the one log line
+/// that explains why Gemini is off.
+fn credential_places() -> String {
+    let key_file = match std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
+        Some(f) if !f.is_empty() => format!("{} (not usable)", f.to_string_lossy()),
+        _ => "unset".into(),
+    };
+    let adc = std::env::var_os("HOME").map(|h| {
+        std::path::Path::new(&h).join(".config/gcloud/application_default_credentials.json")
+    });
+    let adc = match adc {
+        Some(p) if p.exists() => format!("{} (not usable)", p.display()),
+        Some(p) => format!("{} (absent)", p.display()),
+        None => "no HOME".into(),
+    };
+    format!(
+        "GOOGLE_APPLICATION_CREDENTIALS: {key_file}; gcloud application default credentials: {adc}; GKE metadata server: not reachable; gcloud CLI: no account"
+    )
 }
 
 impl VertexGemini {
@@ -80,7 +114,16 @@ impl VertexGemini {
                 Auth::Ready { project, .. } => {
                     tracing::info!(%project, location = %this.config.location, model = %this.config.model, "Gemini on Vertex AI ready")
                 }
-                Auth::Missing(why) => tracing::warn!(reason = %why, "Gemini is not configured"),
+                // One line that says why, and where credentials were looked for.
+                Auth::NoCredentials => tracing::warn!(
+                    reason = found.missing().unwrap_or_default(),
+                    looked_at = %credential_places(),
+                    "Gemini is not configured"
+                ),
+                Auth::NoProject => tracing::warn!(
+                    reason = found.missing().unwrap_or_default(),
+                    "Gemini is not configured"
+                ),
                 Auth::Searching => {}
             }
             if let Ok(mut slot) = this.auth.write() {
@@ -94,20 +137,14 @@ impl VertexGemini {
             Ok(p) => p,
             Err(e) => {
                 tracing::debug!(error = %e, "gcp_auth found no credentials");
-                return Auth::Missing(
-                    "Gemini needs Google Cloud credentials: Workload Identity on GKE, or GOOGLE_APPLICATION_CREDENTIALS pointing at a key file.".into(),
-                );
+                return Auth::NoCredentials;
             }
         };
         let project = match &self.config.project {
             Some(p) => p.clone(),
             None => match provider.project_id().await {
                 Ok(p) => p.to_string(),
-                Err(_) => {
-                    return Auth::Missing(
-                        "Gemini needs a Google Cloud project: set GOOGLE_CLOUD_PROJECT.".into(),
-                    )
-                }
+                Err(_) => return Auth::NoProject,
             },
         };
         Auth::Ready { provider, project }
@@ -247,7 +284,9 @@ impl ChatModel for VertexGemini {
                     Availability::Available
                 }
             }
-            Ok(Auth::Missing(why)) => Availability::NotConfigured(why.clone()),
+            Ok(auth @ (Auth::NoCredentials | Auth::NoProject)) => {
+                Availability::NotConfigured(auth.missing().unwrap_or_default().to_string())
+            }
             _ => Availability::Unknown,
         }
     }
