@@ -8,6 +8,10 @@ use std::process::ExitCode;
 const BLOCKING_THREADS: usize = 4;
 
 fn main() -> ExitCode {
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        print!("{}", server::config::help());
+        return ExitCode::SUCCESS;
+    }
     let config = match server::config::Config::from_env() {
         Ok(config) => config,
         Err(e) => {

@@ -177,3 +177,23 @@ async fn a_turn_whose_visitor_left_is_stored_and_sigterm_waits_for_it() {
         "the turn was answered and stored after its visitor left"
     );
 }
+
+/// `hybrid-chat --help` lists every variable the server reads and starts nothing.
+#[test]
+fn help_lists_every_variable_and_exits() {
+    let out = std::process::Command::new(support::server_binary())
+        .arg("--help")
+        .env_clear()
+        .output()
+        .expect("run --help");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for v in server::config::variables() {
+        assert!(
+            text.contains(&format!("  {}\n", v.name)),
+            "{} missing",
+            v.name
+        );
+    }
+    assert!(server::config::variables().len() >= 30);
+}
