@@ -3,7 +3,7 @@
 //! text, and the words shown come from this server's own table. Codes are dot-separated words
 //! from closed sets, and whole numbers where a message needs one.
 
-use crate::errors::{ChatError, InputError, LimitError, ModelError, StoreError};
+use crate::errors::{BlockedPart, ChatError, InputError, LimitError, ModelError, StoreError};
 use crate::models::ModelId;
 use crate::params::{SliderSpec, MAX_MESSAGE_CHARS, MAX_TOKENS, TEMPERATURE, TOP_P};
 
@@ -41,7 +41,6 @@ pub fn to_code(error: &ChatError) -> String {
         ChatError::Model(e) => match e {
             ModelError::Rejected { model, .. } => format!("model.rejected.{}", model.as_str()),
             ModelError::Blocked { model, what, .. } => {
-                let what = if what == "reply" { "reply" } else { "message" };
                 format!("model.blocked_{what}.{}", model.as_str())
             }
             other => format!("model.{}.{}", other.kind(), model_of(other).as_str()),
@@ -65,6 +64,7 @@ pub fn to_code(error: &ChatError) -> String {
         ChatError::TurnPending => "turn_pending".into(),
         ChatError::Interrupted => "interrupted".into(),
         ChatError::Transport(_) => "transport".into(),
+        ChatError::Internal => "internal".into(),
     }
 }
 
@@ -151,7 +151,11 @@ pub fn from_code(code: &str) -> Option<ChatError> {
                 },
                 "blocked_message" | "blocked_reply" => ModelError::Blocked {
                     model: m,
-                    what: kind.trim_start_matches("blocked_").into(),
+                    what: if *kind == "blocked_reply" {
+                        BlockedPart::Reply
+                    } else {
+                        BlockedPart::Message
+                    },
                     reason: BLOCKED_REASON.into(),
                 },
                 _ => return None,
@@ -189,7 +193,8 @@ pub fn from_code(code: &str) -> Option<ChatError> {
         ["no_owner"] => ChatError::NoOwner,
         ["turn_pending"] => ChatError::TurnPending,
         ["interrupted"] => ChatError::Interrupted,
-        ["transport"] => ChatError::Transport("request failed".into()),
+        ["transport"] => ChatError::Transport(crate::errors::Transport::Failed),
+        ["internal"] => ChatError::Internal,
         _ => return None,
     };
     Some(error)
@@ -232,6 +237,7 @@ mod tests {
             ChatError::NoOwner,
             ChatError::TurnPending,
             ChatError::Interrupted,
+            ChatError::Internal,
         ];
         for e in errors {
             let code = to_code(&e);
@@ -257,11 +263,10 @@ mod tests {
         assert_eq!(code, "model.rejected.gemma");
         let back = from_code(&code).expect("known code").to_string();
         assert!(!back.contains("555"), "{back}");
-        let e = ChatError::Transport("visit evil.example".into());
-        assert!(!from_code(&to_code(&e))
-            .expect("known")
-            .to_string()
-            .contains("evil"));
+        // Transport causes are a closed set: free text cannot even be decoded as one.
+        assert!(
+            serde_json::from_str::<ChatError>(r#"{"Transport":"visit evil.example"}"#).is_err()
+        );
     }
 
     #[test]

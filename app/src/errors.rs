@@ -55,8 +55,7 @@ pub enum ModelError {
     #[error("{} blocked this {what} ({reason}). Try rephrasing your message.", .model.short_name())]
     Blocked {
         model: ModelId,
-        /// "message" (the prompt was blocked) or "reply" (the answer was stopped).
-        what: String,
+        what: BlockedPart,
         reason: String,
     },
     /// Gemini 2.5 counts its thinking against Max tokens, so it can run out before answering.
@@ -183,7 +182,54 @@ pub enum ChatError {
     Interrupted,
     /// The request did not reach the server function in one piece (network, bad encoding).
     #[error("The request could not be completed ({0}). Check your connection and try again.")]
-    Transport(String),
+    Transport(Transport),
+    /// The server itself is at fault (a missing piece of its own set-up): a 500, logged where
+    /// it happens.
+    #[error("Something went wrong on the server. Please try again in a moment.")]
+    Internal,
+}
+
+/// What a safety filter stopped: the prompt, or the answer. Serialised as `"message"` or
+/// `"reply"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockedPart {
+    Message,
+    Reply,
+}
+
+impl std::fmt::Display for BlockedPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BlockedPart::Message => "message",
+            BlockedPart::Reply => "reply",
+        })
+    }
+}
+
+/// Why a request did not reach its server function in one piece. Serialised as the words
+/// themselves, so the API's JSON stays `{"Transport": "malformed request"}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Transport {
+    #[serde(rename = "malformed request")]
+    Malformed,
+    #[serde(rename = "network error")]
+    Network,
+    #[serde(rename = "bad response")]
+    BadResponse,
+    #[serde(rename = "request failed")]
+    Failed,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Malformed => "malformed request",
+            Transport::Network => "network error",
+            Transport::BadResponse => "bad response",
+            Transport::Failed => "request failed",
+        })
+    }
 }
 
 /// A chat the store no longer has (deleted meanwhile) is "no such chat" to the person asking,
@@ -206,6 +252,7 @@ impl ChatError {
             ChatError::NotSaved
             | ChatError::Store(_)
             | ChatError::Transport(_)
+            | ChatError::Internal
             | ChatError::TurnPending
             | ChatError::Interrupted
             | ChatError::Limited(_) => true,
@@ -240,6 +287,7 @@ impl ChatError {
         use http::StatusCode as S;
         match self {
             ChatError::Input(_) | ChatError::Transport(_) => S::BAD_REQUEST,
+            ChatError::Internal => S::INTERNAL_SERVER_ERROR,
             ChatError::NoSuchChat => S::NOT_FOUND,
             ChatError::NoOwner => S::FORBIDDEN,
             ChatError::Limited(_) => S::TOO_MANY_REQUESTS,
@@ -268,13 +316,20 @@ impl FromServerFnError for ChatError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         // Argument decoding failures come from a malformed request; say so without echoing it.
-        let what = match value {
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => "malformed request",
-            ServerFnErrorErr::Request(_) => "network error",
-            ServerFnErrorErr::Response(_) => "bad response",
-            _ => "server error",
+        let error = match value {
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::UnsupportedRequestMethod(_) => {
+                ChatError::Transport(Transport::Malformed)
+            }
+            ServerFnErrorErr::Request(_) => ChatError::Transport(Transport::Network),
+            ServerFnErrorErr::Response(_) => ChatError::Transport(Transport::BadResponse),
+            ServerFnErrorErr::Registration(_)
+            | ServerFnErrorErr::ServerError(_)
+            | ServerFnErrorErr::MiddlewareError(_)
+            | ServerFnErrorErr::Serialization(_) => ChatError::Internal,
         };
-        let error = ChatError::Transport(what.to_string());
         // On the server this runs when a request's arguments cannot be decoded: a 400, not
         // the 500 server_fn would answer with.
         #[cfg(feature = "ssr")]
@@ -295,7 +350,7 @@ mod tests {
             "Gemma can't be reached right now. It may still be starting up; try again in a minute."
         );
         assert!(e.retryable());
-        let e = ChatError::Transport("malformed request".into());
+        let e = ChatError::Transport(Transport::Malformed);
         assert!(!e.to_string().contains("serde"));
     }
 

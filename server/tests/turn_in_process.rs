@@ -208,6 +208,6 @@ async fn a_first_send_retried_with_its_turn_id_does_not_start_a_second_chat() {
     let bad = send("short").await;
     assert_eq!(
         bad.err(),
-        Some(ChatError::Transport("malformed request".into()))
+        Some(ChatError::Transport(app::errors::Transport::Malformed))
     );
 }

@@ -27,11 +27,11 @@ impl Request {
     pub fn current() -> Result<Request, ChatError> {
         let services = use_context::<Services>().ok_or_else(|| {
             tracing::error!("Services were not provided as context");
-            ChatError::Transport("server error".into())
+            ChatError::Internal
         })?;
         let parts = use_context::<Parts>().ok_or_else(|| {
             tracing::error!("the request's parts were not provided as context");
-            ChatError::Transport("server error".into())
+            ChatError::Internal
         })?;
         Ok(Request {
             services,

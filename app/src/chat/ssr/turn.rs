@@ -69,7 +69,7 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
                 .ok_or(ModelError::NotConfigured(*id))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let malformed = || ChatError::Transport("malformed request".into());
+    let malformed = || ChatError::Transport(crate::errors::Transport::Malformed);
     let turn_id = match given(&form.turn) {
         Some(t) => TurnId::parse(t).ok_or_else(malformed)?,
         None => TurnId::generate(),

@@ -11,7 +11,7 @@ use super::in_flight::InFlight;
 use super::transport::{self, RawReply};
 use crate::config::VertexConfig;
 use app::conversation::{Role, TokenUsage};
-use app::errors::ModelError;
+use app::errors::{BlockedPart, ModelError};
 use app::models::{Availability, ModelId};
 use app::params::GenParams;
 use app::services::{ChatModel, ModelReply, PromptMessage};
@@ -221,7 +221,7 @@ impl VertexGemini {
             return Err(match parsed.prompt_feedback.and_then(|f| f.block_reason) {
                 Some(reason) => ModelError::Blocked {
                     model: MODEL,
-                    what: "message".into(),
+                    what: BlockedPart::Message,
                     reason,
                 },
                 None => ModelError::BadReply(MODEL),
@@ -243,7 +243,7 @@ impl VertexGemini {
             Some(reason) if BLOCKING_FINISH.contains(&reason) => {
                 return Err(ModelError::Blocked {
                     model: MODEL,
-                    what: "reply".into(),
+                    what: BlockedPart::Reply,
                     reason: reason.to_string(),
                 })
             }
@@ -404,7 +404,7 @@ mod tests {
                 raw(200, json!({"promptFeedback": {"blockReason": "SAFETY"}})),
                 ModelError::Blocked {
                     model: MODEL,
-                    what: "message".into(),
+                    what: BlockedPart::Message,
                     reason: "SAFETY".into(),
                 },
             ),
@@ -412,7 +412,7 @@ mod tests {
                 raw(200, json!({"candidates": [{"finishReason": "RECITATION"}]})),
                 ModelError::Blocked {
                     model: MODEL,
-                    what: "reply".into(),
+                    what: BlockedPart::Reply,
                     reason: "RECITATION".into(),
                 },
             ),
