@@ -9,9 +9,9 @@
 //!
 //! A turn is two writes. Accepting it writes the pending user message, a marker under its turn id
 //! (`turns/{id}`, for retries) and the session document, which names the pending turn; completing
-//! it writes the replies and the session document. Each is one commit, conditional on the session
-//! document being the version this process last wrote (`FirestoreStore::known`), or else a
-//! transaction that reads it first. Turns in one chat go one at a time, so two tabs sending at
+//! it writes the replies and the session document, in a transaction that reads it first. Accepting
+//! is one commit when this process completed the chat's previous turn (conditional on the session
+//! document still being the version it wrote, `FirestoreStore::known`), else a transaction too. Turns in one chat go one at a time, so two tabs sending at
 //! once conflict on the session document: one is accepted, the other refused as pending.
 
 use crate::limits::UsageCounters;
@@ -292,6 +292,48 @@ fn completed(
     messages
 }
 
+/// The completing transaction's reads and writes (see `ChatStore::finish_turn`): `None` if the
+/// chat is gone or this turn is no longer its pending one.
+async fn complete(
+    db: &FirestoreDb,
+    transaction: &mut firestore::FirestoreTransaction<'_>,
+    session: &SessionId,
+    user: &StoredMessage,
+    outcome: &TurnOutcome,
+) -> FirestoreResult<Option<(Vec<StoredMessage>, SessionDoc)>> {
+    let id = session.as_str();
+    let parent = db.parent_path(SESSIONS, id)?;
+    let existing: Option<SessionDoc> = db
+        .fluent()
+        .select()
+        .by_id_in(SESSIONS)
+        .obj()
+        .one(id)
+        .await?;
+    // The session document names its pending turn: one read tells both that the chat still
+    // exists and that this turn is still the pending one.
+    let Some(mut doc) = existing.filter(|s| s.pending_seq == Some(user.seq as i64)) else {
+        return Ok(None);
+    };
+    let messages = completed(user, outcome, &mut doc);
+    for m in &messages {
+        db.fluent()
+            .update()
+            .in_col(MESSAGES)
+            .document_id(message_id(m.seq))
+            .parent(&parent)
+            .object(&MessageDoc::from(m))
+            .add_to_transaction(transaction)?;
+    }
+    db.fluent()
+        .update()
+        .in_col(SESSIONS)
+        .document_id(id)
+        .object(&doc)
+        .add_to_transaction(transaction)?;
+    Ok(Some((messages, doc)))
+}
+
 /// Whether a transaction lost to another one and may run again.
 fn aborted(e: &FirestoreError) -> bool {
     match e {
@@ -350,10 +392,10 @@ fn store_error(e: FirestoreError) -> StoreError {
 #[derive(Clone)]
 pub struct FirestoreStore {
     db: FirestoreDb,
-    /// Per chat: its session document as this process last wrote it, and that write's time.
-    /// A turn's writes then commit on the condition that the document is still that version
-    /// (nothing touched the chat meanwhile, here or on another replica): one round trip each for
-    /// accepting and completing a turn, where a transaction takes three. If the condition fails,
+    /// Per chat: its session document as this process last wrote it (completing a turn), and
+    /// that write's time. The chat's next turn is then accepted in one commit, on the condition
+    /// that the document is still that version (nothing touched the chat meanwhile, here or on
+    /// another replica): one round trip where a transaction takes three. If the condition fails,
     /// a transaction decides after all. Bounded: cleared when it reaches `KNOWN_CHATS`.
     known: Arc<Mutex<HashMap<String, (FirestoreInstant, SessionDoc)>>>,
 }
@@ -478,62 +520,6 @@ impl FirestoreStore {
             user,
             session: doc.summary().ok_or(StoreError::Failed)?,
         })
-    }
-
-    /// Completes a turn in one commit, on the condition that the session document is still
-    /// `version` (as this process wrote it when accepting the turn): then nothing can have
-    /// touched the chat meanwhile, and no read is needed. `None` if it is not.
-    async fn finish_at_version(
-        &self,
-        session: &SessionId,
-        user: &StoredMessage,
-        outcome: &TurnOutcome,
-        version: FirestoreInstant,
-        mut doc: SessionDoc,
-    ) -> Result<Option<AppendedTurn>, StoreError> {
-        let messages = completed(user, outcome, &mut doc);
-        let parent = self
-            .db
-            .parent_path(SESSIONS, session.as_str())
-            .map_err(store_error)?;
-        let writer = self
-            .db
-            .create_simple_batch_writer()
-            .await
-            .map_err(store_error)?;
-        let mut batch = writer.new_batch();
-        for m in &messages {
-            self.db
-                .fluent()
-                .update()
-                .in_col(MESSAGES)
-                .document_id(message_id(m.seq))
-                .parent(&parent)
-                .object(&MessageDoc::from(m))
-                .add_to_batch(&mut batch)
-                .map_err(store_error)?;
-        }
-        self.db
-            .fluent()
-            .update()
-            .in_col(SESSIONS)
-            .precondition(FirestoreWritePrecondition::UpdateTime(version))
-            .document_id(session.as_str())
-            .object(&doc)
-            .add_to_batch(&mut batch)
-            .map_err(store_error)?;
-        let Some(committed) = self
-            .commit_if(std::mem::take(&mut batch.writes))
-            .await
-            .map_err(store_error)?
-        else {
-            return Ok(None);
-        };
-        self.remember(&doc, committed);
-        Ok(Some(AppendedTurn {
-            messages,
-            session: doc.summary().ok_or(StoreError::Failed)?,
-        }))
     }
 
     /// Accepts a turn in one commit when this process knows the chat's session document (or the
@@ -800,80 +786,49 @@ impl ChatStore for FirestoreStore {
         }
     }
 
+    /// Always a transaction that reads the session document first. During a store stall it is
+    /// that read which waits, so a completion reported as not saved cannot land later (a lone
+    /// commit, queued by a stalled database, could). Its commit time is remembered, so the
+    /// chat's next turn is accepted in one commit (`begin_at_version`).
     async fn finish_turn(
         &self,
         session: &SessionId,
         user: &StoredMessage,
         outcome: &TurnOutcome,
     ) -> Result<AppendedTurn, StoreError> {
-        let known = self
-            .known(session)
-            .filter(|(_, doc)| doc.pending_seq == Some(user.seq as i64));
-        if let Some((version, doc)) = known {
-            if let Some(done) = self
-                .finish_at_version(session, user, outcome, version, doc)
-                .await?
-            {
-                return Ok(done);
-            }
-        }
         self.forget(session);
-        // The chat changed since this process accepted the turn (renamed, deleted, the turn
-        // marked interrupted), or another process accepted it: decide in a transaction.
-        let id = session.as_str().to_string();
-        let outcome = outcome.clone();
-        let pending_user = user.clone();
-        let options = FirestoreTransactionOptions::new().with_max_retries(40);
-        self.db
-            .run_transaction_with_options(
-                move |db, transaction| {
-                    let (id, outcome, user) = (id.clone(), outcome.clone(), pending_user.clone());
-                    Box::pin(async move {
-                        let parent = db.parent_path(SESSIONS, &id)?;
-                        let existing: Option<SessionDoc> = db
-                            .fluent()
-                            .select()
-                            .by_id_in(SESSIONS)
-                            .obj()
-                            .one(&id)
-                            .await?;
-                        // The session document names its pending turn: one read tells both that the
-                        // chat still exists and that this turn is still the pending one.
-                        let Some(mut doc) =
-                            existing.filter(|s| s.pending_seq == Some(user.seq as i64))
-                        else {
-                            return Ok(None);
-                        };
-                        let messages = completed(&user, &outcome, &mut doc);
-                        for m in &messages {
-                            db.fluent()
-                                .update()
-                                .in_col(MESSAGES)
-                                .document_id(message_id(m.seq))
-                                .parent(&parent)
-                                .object(&MessageDoc::from(m))
-                                .add_to_transaction(transaction)?;
-                        }
-                        db.fluent()
-                            .update()
-                            .in_col(SESSIONS)
-                            .document_id(&id)
-                            .object(&doc)
-                            .add_to_transaction(transaction)?;
-                        Ok(Some((messages, doc)))
-                    })
-                },
-                options,
-            )
-            .await
-            .map_err(store_error)
-            .and_then(|written| {
-                let (messages, doc) = written.ok_or(StoreError::NotFound)?;
-                Ok(AppendedTurn {
-                    messages,
-                    session: doc.summary().ok_or(StoreError::Failed)?,
-                })
-            })
+        let mut delay = Duration::from_millis(10);
+        let mut attempt = 0;
+        let written =
+            loop {
+                attempt += 1;
+                let mut tx = self.db.begin_transaction().await.map_err(store_error)?;
+                let db = self.db.clone_with_consistency_selector(
+                    FirestoreConsistencySelector::Transaction(tx.transaction_id().clone()),
+                );
+                let result = match complete(&db, &mut tx, session, user, outcome).await {
+                    Ok(Some(written)) => tx.commit().await.map(|r| Some((written, r.commit_time))),
+                    other => {
+                        let _ = tx.rollback().await;
+                        other.map(|_| None)
+                    }
+                };
+                match result {
+                    Err(e) if aborted(&e) && attempt < 40 => {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(1));
+                    }
+                    other => break other.map_err(store_error)?,
+                }
+            };
+        let ((messages, doc), version) = written.ok_or(StoreError::NotFound)?;
+        if let Some(version) = version {
+            self.remember(&doc, version);
+        }
+        Ok(AppendedTurn {
+            messages,
+            session: doc.summary().ok_or(StoreError::Failed)?,
+        })
     }
 
     async fn load_turn(
