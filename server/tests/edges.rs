@@ -139,7 +139,13 @@ async fn the_error_banner_shows_only_the_servers_own_words() {
         assert_eq!(page.status, 200);
         // The attacker's words, not bare digits: the page carries random hex ids, which may
         // hold a "555" of their own.
-        for words in ["555 0100", "call 555", "call%20555", "Your account", "is locked"] {
+        for words in [
+            "555 0100",
+            "call 555",
+            "call%20555",
+            "Your account",
+            "is locked",
+        ] {
             assert!(!page.body.contains(words), "{path}: {words}");
         }
         assert!(
