@@ -141,11 +141,6 @@ impl NewTurn {
             .unwrap_or(ModelId::Gemma)
     }
 
-    /// A session's title: the start of its first message.
-    pub fn title(&self) -> String {
-        self.user_text.chars().take(MAX_TITLE_CHARS).collect()
-    }
-
     /// The turn as it is accepted (its user message, pending) and as it completes.
     pub fn split(self, turn: TurnId) -> (TurnRequest, Vec<NewReply>) {
         let model = self.model();
@@ -186,6 +181,15 @@ impl TurnId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The first turn of `messages` (which start at a user message): that message and the replies
+/// that follow it, up to the next user message.
+pub fn one_turn(mut messages: Vec<StoredMessage>) -> Vec<StoredMessage> {
+    if let Some(next) = messages.iter().skip(1).position(|m| m.role == Role::User) {
+        messages.truncate(next + 1);
+    }
+    messages
 }
 
 /// A turn as it is accepted: the user's message, before any model has answered.

@@ -66,18 +66,24 @@ fn request(services: &Services, cookie: Option<String>) -> Request {
     Request::new(services.clone(), parts, None)
 }
 
-#[tokio::test]
-async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
+/// A real SQLite file, a Gemma scripted with `replies`, the services a server function gets,
+/// and a browser's owner with its signed cookie.
+#[allow(clippy::type_complexity)]
+fn stack(
+    replies: Vec<Result<String, ModelError>>,
+) -> (
+    tempfile::TempDir,
+    Arc<SqliteStore>,
+    Arc<Scripted>,
+    Services,
+    OwnerId,
+    Option<String>,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(SqliteStore::open(&dir.path().join("chat.sqlite3")).expect("store"));
     let gemma = Arc::new(Scripted {
         id: ModelId::Gemma,
-        replies: Mutex::new(vec![
-            Ok("first answer".into()),
-            Err(ModelError::TimedOut(ModelId::Gemma)),
-            Ok("second answer".into()),
-            Ok("third answer".into()),
-        ]),
+        replies: Mutex::new(replies),
         seen: Mutex::new(Vec::new()),
     });
     // Turns run in tasks of their own, on the runtime leptos spawns onto.
@@ -93,6 +99,18 @@ async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
     };
     let owner = OwnerId::generate();
     let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));
+    (dir, store, gemma, services, owner, cookie)
+}
+
+#[tokio::test]
+async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
+    let (_dir, store, gemma, services, _owner, cookie) = stack(vec![
+        Ok("first answer".into()),
+        Err(ModelError::TimedOut(ModelId::Gemma)),
+        Ok("second answer".into()),
+        Ok("third answer".into()),
+    ]);
+    let key = services.owner_key.clone();
 
     // No owner: refused before anything is spent.
     let refused = turn::send(&request(&services, None), form(None, "hi")).await;
@@ -172,25 +190,8 @@ async fn a_turn_runs_in_process_against_sqlite_and_a_scripted_model() {
 
 #[tokio::test]
 async fn a_first_send_retried_with_its_turn_id_does_not_start_a_second_chat() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteStore::open(&dir.path().join("chat.sqlite3")).expect("store"));
-    let gemma = Arc::new(Scripted {
-        id: ModelId::Gemma,
-        replies: Mutex::new(vec![Ok("hello".into()), Ok("unused".into())]),
-        seen: Mutex::new(Vec::new()),
-    });
-    let _ = any_spawner::Executor::init_tokio();
-    let key = OwnerKey::generate();
-    let services = Services {
-        store: store.clone(),
-        models: vec![gemma.clone()],
-        limits: None,
-        owner_key: key.clone(),
-        tasks: Default::default(),
-        turn_deadline: std::time::Duration::from_secs(60),
-    };
-    let owner = OwnerId::generate();
-    let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));
+    let (_dir, store, gemma, services, owner, cookie) =
+        stack(vec![Ok("hello".into()), Ok("unused".into())]);
     let send = |turn: &str| {
         let mut f = form(None, "first words");
         f.turn = Some(turn.into());

@@ -16,8 +16,8 @@
 
 use crate::limits::UsageCounters;
 use app::conversation::{
-    AppendedTurn, Begun, Role, SessionSummary, StoredMessage, TokenUsage, TurnId, TurnOutcome,
-    TurnRequest, TurnStatus,
+    one_turn, AppendedTurn, Begun, Role, SessionSummary, StoredMessage, TokenUsage, TurnId,
+    TurnOutcome, TurnRequest, TurnStatus,
 };
 use app::errors::StoreError;
 use app::models::ModelId;
@@ -152,6 +152,23 @@ impl MessageDoc {
 }
 
 impl SessionDoc {
+    /// The session document once `turn` is accepted after `existing` (none: a new chat): the
+    /// turn is pending at the next position.
+    fn accepting(existing: Option<SessionDoc>, id: &str, owner: &str, turn: &TurnRequest) -> Self {
+        let next = existing.as_ref().map_or(0, |s| s.message_count);
+        SessionDoc {
+            id: id.to_string(),
+            owner: owner.to_string(),
+            created_at_ms: existing.as_ref().map_or(turn.at_ms, |s| s.created_at_ms),
+            updated_at_ms: turn.at_ms,
+            title: existing.map_or_else(|| turn.title(), |s| s.title),
+            last_model: turn.model.as_str().into(),
+            message_count: next + 1,
+            pending_seq: Some(next),
+            pending_at_ms: Some(turn.at_ms),
+        }
+    }
+
     fn summary(self) -> Option<SessionSummary> {
         Some(SessionSummary {
             last_model: ModelId::parse(&self.last_model)?,
@@ -238,17 +255,7 @@ async fn accept(
         .parent(&parent)
         .object(&TurnDoc { seq: next as i64 })
         .add_to_transaction(transaction)?;
-    let doc = SessionDoc {
-        id: id.clone(),
-        owner,
-        created_at_ms: existing.as_ref().map_or(turn.at_ms, |s| s.created_at_ms),
-        updated_at_ms: turn.at_ms,
-        title: existing.map_or_else(|| turn.title(), |s| s.title),
-        last_model: turn.model.as_str().into(),
-        message_count: next as i64 + 1,
-        pending_seq: Some(next as i64),
-        pending_at_ms: Some(turn.at_ms),
-    };
+    let doc = SessionDoc::accepting(existing, &id, &owner, turn);
     db.fluent()
         .update()
         .in_col(SESSIONS)
@@ -545,17 +552,7 @@ impl FirestoreStore {
         let parent = self.db.parent_path(SESSIONS, id)?;
         let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
         let user = turn.to_stored(next);
-        let doc = SessionDoc {
-            id: id.to_string(),
-            owner: owner.as_str().to_string(),
-            created_at_ms: existing.as_ref().map_or(turn.at_ms, |s| s.created_at_ms),
-            updated_at_ms: turn.at_ms,
-            title: existing.map_or_else(|| turn.title(), |s| s.title),
-            last_model: turn.model.as_str().into(),
-            message_count: next as i64 + 1,
-            pending_seq: Some(next as i64),
-            pending_at_ms: Some(turn.at_ms),
-        };
+        let doc = SessionDoc::accepting(existing, id, owner.as_str(), turn);
         let writer = self.db.create_simple_batch_writer().await?;
         let mut batch = writer.new_batch();
         self.db
@@ -677,14 +674,11 @@ impl FirestoreStore {
             .try_collect()
             .await
             .map_err(store_error)?;
-        let mut out: Vec<StoredMessage> = docs
-            .into_iter()
-            .filter_map(MessageDoc::into_stored)
-            .collect();
-        if let Some(next) = out.iter().skip(1).position(|m| m.role == Role::User) {
-            out.truncate(next + 1);
-        }
-        Ok(out)
+        Ok(one_turn(
+            docs.into_iter()
+                .filter_map(MessageDoc::into_stored)
+                .collect(),
+        ))
     }
 
     async fn session_doc(&self, id: &str) -> FirestoreResult<Option<SessionDoc>> {

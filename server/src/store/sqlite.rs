@@ -8,8 +8,8 @@
 
 use crate::limits::UsageCounters;
 use app::conversation::{
-    AppendedTurn, Begun, Role, SessionSummary, StoredMessage, TokenUsage, TurnId, TurnOutcome,
-    TurnRequest, TurnStatus,
+    one_turn, AppendedTurn, Begun, Role, SessionSummary, StoredMessage, TokenUsage, TurnId,
+    TurnOutcome, TurnRequest, TurnStatus,
 };
 #[cfg(test)]
 use app::conversation::{NewReply, NewTurn};
@@ -219,11 +219,7 @@ fn turn_at(tx: &Connection, session: &str, seq: i64) -> Result<Vec<StoredMessage
             "SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 8",
         )
         .map_err(failed)?;
-    let mut out = read_messages(&mut stmt, params![session, seq])?;
-    if let Some(next) = out.iter().skip(1).position(|m| m.role == Role::User) {
-        out.truncate(next + 1);
-    }
-    Ok(out)
+    Ok(one_turn(read_messages(&mut stmt, params![session, seq])?))
 }
 
 fn summary_of(tx: &Connection, session: &str) -> Result<Option<SessionSummary>, StoreError> {
