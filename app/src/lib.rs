@@ -1,6 +1,7 @@
 //! hybrid-chat's UI and its server functions, shared by the server (feature `ssr`) and the
 //! browser bundle (feature `hydrate`).
 
+pub mod announce;
 pub mod chat;
 pub mod components;
 pub mod conversation;

@@ -20,6 +20,8 @@ pub struct SliderSpec {
     pub max: f64,
     pub step: f64,
     pub default: f64,
+    /// What the value counts, said after it by screen readers ("1024 tokens").
+    pub unit: Option<&'static str>,
 }
 
 pub const TEMPERATURE: SliderSpec = SliderSpec {
@@ -29,6 +31,7 @@ pub const TEMPERATURE: SliderSpec = SliderSpec {
     max: 2.0,
     step: 0.05,
     default: 0.9,
+    unit: None,
 };
 
 pub const TOP_P: SliderSpec = SliderSpec {
@@ -38,6 +41,7 @@ pub const TOP_P: SliderSpec = SliderSpec {
     max: 1.0,
     step: 0.05,
     default: 0.95,
+    unit: None,
 };
 
 pub const MAX_TOKENS: SliderSpec = SliderSpec {
@@ -47,6 +51,7 @@ pub const MAX_TOKENS: SliderSpec = SliderSpec {
     max: 8192.0,
     step: 1.0,
     default: 1024.0,
+    unit: Some("tokens"),
 };
 
 impl SliderSpec {

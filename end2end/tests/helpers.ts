@@ -1,4 +1,5 @@
 import { expect, Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 
 const standin = () => process.env.STANDIN_URL!;
 
@@ -52,3 +53,27 @@ export async function send(page: Page, text: string) {
 
 export const replies = (page: Page) => page.locator('.message.model');
 export const userMessages = (page: Page) => page.locator('.message.user:not(.pending)');
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core in the page and fails on any violation, of any impact, listing each rule and
+ * the elements it found. The script is evaluated through the DevTools protocol, so the page's
+ * CSP (which forbids inline scripts) stays as it is.
+ */
+export async function expectAccessible(page: Page, what: string) {
+  await page.evaluate(axeSource);
+  const violations: any[] = await page.evaluate(async () => {
+    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    return result.violations;
+  });
+  const report = violations.map(
+    (v) =>
+      `${v.impact} ${v.id}: ${v.help}\n` +
+      v.nodes.map((n: any) => `    ${n.target.join(' ')}: ${n.failureSummary}`).join('\n'),
+  );
+  expect(report, `axe-core violations on ${what}`).toEqual([]);
+}
+
+/** The text of the page's one polite live region. */
+export const announcer = (page: Page) => page.locator('[data-announcer]');

@@ -6,6 +6,7 @@ use super::api::{
     compare_models, delete_session, open_session, rename_session, send_message, turn_status,
 };
 use super::chat_path;
+use crate::announce;
 use crate::conversation::{ChatView, Message, Role, SessionSummary, TurnStatus, TurnView};
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
@@ -71,6 +72,11 @@ pub struct ChatState {
     pub hydrated: RwSignal<bool>,
     /// The turn id the no-JavaScript form posts with.
     pub next_turn: StoredValue<String>,
+    /// What the page's polite live region says: the pending state, then each reply once.
+    pub announcement: RwSignal<String>,
+    /// An error found while nobody was looking at an alert (a followed turn failed): said
+    /// assertively, once.
+    pub alert: RwSignal<String>,
 }
 
 impl ChatState {
@@ -108,6 +114,8 @@ impl ChatState {
             epoch: RwSignal::new(0),
             hydrated: RwSignal::new(false),
             next_turn: StoredValue::new(initial.next_turn),
+            announcement: RwSignal::new(String::new()),
+            alert: RwSignal::new(String::new()),
         }
     }
 
@@ -202,6 +210,8 @@ impl ChatState {
 
     fn send(self, outgoing: Outgoing) {
         self.failed.set(None);
+        self.announcement
+            .set(format!("Sent. {}", outgoing.target.thinking()));
         self.pending.set(Some(outgoing.clone()));
         let epoch = self.epoch.get_untracked();
         spawn_local(async move {
@@ -257,6 +267,7 @@ impl ChatState {
                     replies,
                     session,
                 }) => {
+                    self.announcement.set(announce::replies(&replies));
                     self.messages.update(|m| {
                         m.push(user);
                         m.extend(replies);
@@ -320,6 +331,7 @@ impl ChatState {
                             replies,
                             session,
                         })) => {
+                            self.announcement.set(announce::replies(&replies));
                             self.messages.update(|ms| {
                                 ms.retain(|m| m.seq < user.seq);
                                 ms.push(user);
@@ -330,16 +342,20 @@ impl ChatState {
                                 all.insert(0, session);
                             });
                         }
-                        Err(error) => self.messages.update(|ms| {
-                            if let Some(m) = ms
-                                .iter_mut()
-                                .rev()
-                                .find(|m| m.turn.as_deref() == Some(turn.as_str()))
-                            {
-                                m.status = TurnStatus::Failed;
-                                m.error = Some(error);
-                            }
-                        }),
+                        Err(error) => {
+                            self.announcement.set(String::new());
+                            self.alert.set(format!("Not answered: {error}"));
+                            self.messages.update(|ms| {
+                                if let Some(m) = ms
+                                    .iter_mut()
+                                    .rev()
+                                    .find(|m| m.turn.as_deref() == Some(turn.as_str()))
+                                {
+                                    m.status = TurnStatus::Failed;
+                                    m.error = Some(error);
+                                }
+                            })
+                        }
                     }
                 });
             },
@@ -366,6 +382,9 @@ impl ChatState {
     /// (back/forward, which has moved the address already).
     pub fn open(self, id: String, push: bool) {
         self.epoch.update(|e| *e += 1);
+        // Opening a chat is silent: its messages are there to read, not to be read out.
+        self.announcement.set(String::new());
+        self.alert.set(String::new());
         if push {
             navigate(&chat_path(&id), true);
         }
@@ -389,12 +408,19 @@ impl ChatState {
 
     pub fn rename(self, id: String, title: String) {
         spawn_local(async move {
-            match rename_session(id, title).await {
-                Ok(summary) => self.sessions.update(|all| {
-                    if let Some(s) = all.iter_mut().find(|s| s.id == summary.id) {
-                        *s = summary;
-                    }
-                }),
+            match rename_session(id.clone(), title).await {
+                Ok(summary) => {
+                    self.sessions.update(|all| {
+                        if let Some(s) = all.iter_mut().find(|s| s.id == summary.id) {
+                            *s = summary;
+                        }
+                    });
+                    // The entry is drawn anew with its new name: focus goes to its link, not
+                    // back to the top of the page.
+                    request_animation_frame(move || {
+                        super::page::focus(&format!("[data-session=\"{id}\"] .session-title"))
+                    });
+                }
                 Err(error) => self.show_error(error),
             }
         });
@@ -422,6 +448,8 @@ impl ChatState {
 
     fn clear(self, push: bool) {
         self.epoch.update(|e| *e += 1);
+        self.announcement.set(String::new());
+        self.alert.set(String::new());
         self.current.set(None);
         self.messages.set(Vec::new());
         self.pending.set(None);

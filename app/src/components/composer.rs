@@ -1,8 +1,11 @@
-//! The message box. Enter sends, Shift+Enter is a newline. It is a real form posting to the
-//! send server function (and, with "Ask both", to compare), so it also works with JavaScript
-//! off; with JavaScript on, the submit is taken over to keep the page and show progress.
+//! The message box. Enter sends and Shift+Enter is a newline, except on touch screens, where
+//! Enter is a newline (as phone keyboards lead people to expect) and the Send button sends. It
+//! is a real form posting to the send server function (and, with "Ask both", to compare), so it
+//! also works with JavaScript off; with JavaScript on, the submit is taken over to keep the page
+//! and show progress.
 
 use crate::chat::api::{CompareModels, SendMessage};
+use crate::chat::page::{focus_message_box, MESSAGE_BOX_ID};
 use crate::chat::state::{ChatState, Target};
 use crate::components::settings_panel::COMPOSER_FORM_ID;
 use crate::conversation::TurnStatus;
@@ -52,11 +55,17 @@ pub fn Composer() -> impl IntoView {
                 <div class="error" role="alert">
                     <p>{error.to_string()}</p>
                     {can_retry.then(|| view! {
-                        <button type="button" class="retry" on:click=move |_| state.retry(None)>"Retry"</button>
+                        <button type="button" class="retry" on:click=move |_| {
+                            state.retry(None);
+                            focus_message_box();
+                        }>"Retry"</button>
                     })}
                     {offer_gemini.then(|| view! {
                         <button type="button" class="retry fallback"
-                            on:click=move |_| state.retry(Some(Target::One(ModelId::Gemini)))>
+                            on:click=move |_| {
+                                state.retry(Some(Target::One(ModelId::Gemini)));
+                                focus_message_box();
+                            }>
                             "Send to Gemini instead"
                         </button>
                     })}
@@ -71,6 +80,9 @@ pub fn Composer() -> impl IntoView {
             on:submit=move |ev| {
                 ev.prevent_default();
                 state.submit_draft(false);
+                // The Send button is disabled while the reply is on its way: keep the caret
+                // in the box rather than letting focus fall back to the page.
+                focus_message_box();
             }
         >
             // The chat this form sends to (empty: a new one). Without JavaScript it is the page's.
@@ -78,20 +90,26 @@ pub fn Composer() -> impl IntoView {
             // This page's turn id: a plain form post sent twice (back, then submit) is one turn.
             <input type="hidden" name="turn" value=state.next_turn.get_value()/>
             <textarea
+                id=MESSAGE_BOX_ID
                 name="message"
                 rows="3"
                 maxlength=MAX_MESSAGE_CHARS
-                placeholder="Message (Enter to send, Shift+Enter for a new line)"
+                placeholder="Message"
                 aria-label="Message"
+                aria-describedby="composer-keys"
                 prop:value=move || state.draft.get()
                 on:input=move |ev| state.draft.set(event_target_value(&ev))
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch_screen() {
                         ev.prevent_default();
                         state.submit_draft(false);
                     }
                 }
             ></textarea>
+            // Only true where the keydown handler runs: not before hydration, not on touch.
+            <p id="composer-keys" class="keys-hint">
+                {move || (state.hydrated.get() && !touch_screen()).then_some("Enter sends, Shift+Enter adds a line.")}
+            </p>
             <div class="actions">
                 <button type="submit" class="send" disabled=blocked>"Send"</button>
                 {both_available.then(|| view! {
@@ -104,6 +122,7 @@ pub fn Composer() -> impl IntoView {
                         on:click=move |ev| {
                             ev.prevent_default();
                             state.submit_draft(true);
+                            focus_message_box();
                         }
                     >
                         "Ask both"
@@ -112,4 +131,18 @@ pub fn Composer() -> impl IntoView {
             </div>
         </form>
     }
+}
+
+/// Whether the main pointer is a finger: there Enter makes a new line.
+fn touch_screen() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        window()
+            .match_media("(pointer: coarse)")
+            .ok()
+            .flatten()
+            .is_some_and(|q| q.matches())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
 }

@@ -4,6 +4,7 @@
 
 use crate::chat::api::{DeleteSession, RenameSession};
 use crate::chat::chat_path;
+use crate::chat::page::{close_drawer, CHATS_DRAWER_ID};
 use crate::chat::state::ChatState;
 use crate::conversation::SessionSummary;
 use leptos::prelude::*;
@@ -101,6 +102,7 @@ fn SessionEntry(summary: SessionSummary) -> impl IntoView {
                 on:click=move |ev| {
                     ev.prevent_default();
                     state.open(open_id.clone(), true);
+                    close_drawer(CHATS_DRAWER_ID);
                 }>{summary.title.clone()}</a>
             <p class="session-meta">{meta}</p>
             <details class="manage">

@@ -17,16 +17,27 @@ pub fn SettingsPanel() -> impl IntoView {
         .filter_map(|m| {
             m.availability.describe().map(|why| {
                 let class = format!("model-status {}", m.availability.css_class());
-                view! { <p class=class data-model=m.id.as_str()>{why.to_string()}</p> }
+                view! {
+                    <p class=class id=status_id(m.id) data-model=m.id.as_str()>{why.to_string()}</p>
+                }
             })
         })
         .collect_view();
+    // The picker's description is why a model cannot be picked, when one cannot.
+    let described_by = models
+        .iter()
+        .filter(|m| m.availability.describe().is_some())
+        .map(|m| status_id(m.id))
+        .collect::<Vec<_>>()
+        .join(" ");
 
     view! {
-        <section class="settings" aria-label="Settings">
+        <section class="settings" aria-labelledby="settings-heading">
+            <h2 id="settings-heading">"Settings"</h2>
             <label for="model">"Model"</label>
             <select
                 id="model"
+                aria-describedby=(!described_by.is_empty()).then_some(described_by)
                 name="model"
                 form=COMPOSER_FORM_ID
                 prop:value=move || state.model.get().as_str()
@@ -63,6 +74,10 @@ pub fn SettingsPanel() -> impl IntoView {
     }
 }
 
+fn status_id(model: ModelId) -> String {
+    format!("model-status-{}", model.as_str())
+}
+
 #[component]
 fn Slider(
     spec: SliderSpec,
@@ -93,6 +108,10 @@ fn Slider(
                 step=spec.step
                 value=shown
                 prop:value=shown
+                aria-valuetext=move || match spec.unit {
+                    Some(unit) => format!("{} {unit}", shown()),
+                    None => shown(),
+                }
                 on:input=move |ev| {
                     if let Ok(v) = spec.parse(&event_target_value(&ev)) {
                         on_input(v);

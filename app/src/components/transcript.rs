@@ -50,16 +50,21 @@ pub fn Transcript() -> impl IntoView {
     Effect::new(move |_| {
         state.messages.with(|m| m.len());
         state.pending.with(|p| p.is_some());
-        if let Some(el) = scroller.get() {
-            el.set_scroll_top(el.scroll_height());
-        }
+        // After the frame's layout: the new rows are drawn by then.
+        request_animation_frame(move || {
+            if let Some(el) = scroller.get_untracked() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
     });
 
     view! {
-        <div class="transcript" node_ref=scroller aria-live="polite">
-            <Show when=move || state.messages.with(|m| m.is_empty()) && state.pending.with(|p| p.is_none())>
-                <p class="empty">"Say hello. Pick a model on the left; you can switch at any message."</p>
-            </Show>
+        // Not a live region: opening a chat must not read it all aloud. New replies are
+        // announced once by the page's announcer.
+        <div class="transcript" node_ref=scroller>
+            // Always in the page and hidden by CSS once the chat has a message: drawn once, it is
+            // not painted again at hydration (it is a new chat's largest text, its LCP).
+            <p class="empty">"Say hello. Pick a model in the settings; you can switch at any message."</p>
             <For each=move || grouped.get() key=|b| b.key() let:block>
                 {match block {
                     Block::User(m) => view! { <UserMessage message=m/> }.into_any(),
@@ -75,7 +80,7 @@ pub fn Transcript() -> impl IntoView {
                 <article class="message user pending">
                     <p class="text">{out.text}</p>
                 </article>
-                <div class="working" role="status">
+                <div class="working">
                     <span class="dots" aria-hidden="true"></span>
                     {out.target.thinking()}
                 </div>
@@ -105,7 +110,7 @@ fn UserMessage(message: Message) -> impl IntoView {
             {note.map(|n| view! { <p class="turn-note">{n}</p> })}
         </article>
         {(status == TurnStatus::Pending).then(|| view! {
-            <div class="working" role="status">
+            <div class="working">
                 <span class="dots" aria-hidden="true"></span>
                 "Waiting for the reply…"
             </div>
@@ -127,7 +132,7 @@ fn Reply(message: Message) -> impl IntoView {
     view! {
         <article class="message model" data-seq=message.seq data-model=message.model.as_str()>
             <header class="author">
-                {message.model.label()}
+                <h3>{message.model.label()}</h3>
                 <span class="meta">{meta.join(" · ")}</span>
             </header>
             <div class="markdown" inner_html=message.html.unwrap_or_default()></div>
