@@ -79,6 +79,7 @@ async fn main() {
         "load_seconds": load_secs,
     });
     let turns = if quick { 40 } else { 200 };
+    let lighthouse_runs = if quick { 1 } else { 3 };
 
     for store in [&sqlite, &firestore] {
         eprintln!("== {}", store.name);
@@ -91,6 +92,7 @@ async fn main() {
         if store.name == "sqlite" {
             figures["first_load"] = first_load(&server).await;
             figures["browser"] = browser(&server.url, None);
+            figures["lighthouse"] = lighthouse(&server.url, None, lighthouse_runs);
         }
         for _ in 0..30 {
             Visitor::new(&server).get("/").await;
@@ -106,6 +108,7 @@ async fn main() {
         if store.name == "sqlite" {
             let url = format!("{}{path}", server.url);
             figures["browser_restore_500"] = browser(&url, Some(&cookie));
+            figures["lighthouse_500"] = lighthouse(&url, Some(&cookie), lighthouse_runs);
         }
 
         standin.set(
@@ -409,26 +412,40 @@ async fn load(server: &Server, sessions: usize, secs: u64) -> Value {
 
 /// First load to an interactive (hydrated) composer in Chromium, via end2end/bench/first-load.mjs.
 fn browser(url: &str, cookie: Option<&str>) -> Value {
+    node_json("first-load.mjs", url, "5", cookie)
+}
+
+/// Lighthouse's four category scores (mobile preset, Debian Chromium), median of `runs`, via
+/// end2end/bench/lighthouse.mjs.
+fn lighthouse(url: &str, cookie: Option<&str>, runs: u32) -> Value {
+    node_json("lighthouse.mjs", url, &runs.to_string(), cookie)
+}
+
+/// Runs one of end2end/bench's Node scripts and reads the JSON object it prints.
+fn node_json(script: &str, url: &str, runs: &str, cookie: Option<&str>) -> Value {
     // Run from the repository root (as .ci/bench and .ci/test do); else next to this source.
-    let script = [
-        PathBuf::from("end2end/bench/first-load.mjs"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/bench/first-load.mjs"),
+    let path = [
+        PathBuf::from("end2end/bench").join(script),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../end2end/bench")
+            .join(script),
     ]
     .into_iter()
     .find(|p| p.exists())
-    .expect("end2end/bench/first-load.mjs (run from the repository root)");
+    .unwrap_or_else(|| panic!("end2end/bench/{script} (run from the repository root)"));
     let mut cmd = Command::new("node");
-    cmd.arg(&script).arg(url).arg("5");
+    cmd.arg(&path).arg(url).arg(runs);
     if let Some(c) = cookie {
         cmd.arg(c);
     }
     let out = cmd.output().expect("run node");
     assert!(
         out.status.success(),
-        "browser benchmark failed: {}",
+        "{script} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("browser benchmark prints JSON")
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{script} prints one JSON object: {e}"))
 }
 
 /// (VmRSS, VmHWM) in KiB.
@@ -588,6 +605,26 @@ fn print_table(f: &Value) {
         "—".into(),
         "".into(),
     ));
+    for (page, key) in [
+        ("a new chat", "lighthouse"),
+        ("a 500-message chat", "lighthouse_500"),
+    ] {
+        let l = &f[key];
+        rows.push((
+            format!("Lighthouse mobile: perf / a11y / best pr. / SEO, {page}"),
+            format!(
+                "{} / {} / {} / {}",
+                l["performance"], l["accessibility"], l["best_practices"], l["seo"]
+            ),
+            if key == "lighthouse" {
+                "a11y 95 (Gradio)"
+            } else {
+                "—"
+            }
+            .into(),
+            "≥ 99 / 100 / 100 / 100".into(),
+        ));
+    }
     let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
     let w2 = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
