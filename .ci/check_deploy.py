@@ -4,7 +4,7 @@
 - every variable the server reads is documented in the README;
 - the container port and probe paths are the ones the server listens on and routes.
 
-Reads the server's variable list (server/src/config_variables.tsv) and server/src/routes.rs, so a
+Reads the server's variable list (server/src/config/variables.tsv) and server/src/routes.rs, so a
 renamed variable or route fails here.
 """
 
@@ -24,10 +24,10 @@ def check(name, ok, detail=""):
 
 
 # The server's own list of the variables it reads (also behind `hybrid-chat --help`, and kept
-# equal to the README's table by a unit test in server/src/config.rs).
+# equal to the README's table by a unit test in server/src/config/variables.rs).
 variables = [
     line.split("\t")
-    for line in (ROOT / "server/src/config_variables.tsv").read_text().splitlines()
+    for line in (ROOT / "server/src/config/variables.tsv").read_text().splitlines()
     if line.strip() and not line.startswith("#")
 ]
 check("the variable list is well formed (name, default, reader, meaning)",

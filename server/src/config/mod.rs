@@ -1,0 +1,107 @@
+//! The server's configuration: one typed struct, read once at start from environment variables,
+//! with defaults that work on a laptop. Each section has its reader in a module of its own;
+//! `variables.tsv` lists every variable (name, default, meaning) for `--help`, the README and
+//! CI's deploy check.
+
+mod access;
+mod env;
+mod models;
+mod operations;
+mod store;
+mod variables;
+
+pub use access::{ClientIpSource, IapConfig, LimitsConfig};
+pub use env::{ConfigError, Secret};
+pub use models::{VertexConfig, VllmApi, VllmConfig};
+pub use operations::{LogFormat, SHUTDOWN_MARGIN};
+pub use store::{OwnerKeySource, StoreConfig};
+pub use variables::{help, variables, Variable};
+
+use env::Env;
+use leptos::config::LeptosOptions;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Listen address and site root, from Leptos's own `LEPTOS_*` variables.
+    pub leptos: LeptosOptions,
+    pub store: StoreConfig,
+    pub vllm: VllmConfig,
+    pub vertex: VertexConfig,
+    /// Instructions sent ahead of every conversation, to both models.
+    pub system_prompt: Option<String>,
+    pub log_format: LogFormat,
+    /// After SIGTERM: how long `/readyz` answers 503 while the server still accepts requests,
+    /// so load balancers stop routing here before the listener closes.
+    pub shutdown_drain: Duration,
+    /// Then, the longest a graceful shutdown waits for requests in flight. Defaults to the model
+    /// timeout plus a margin, so a turn that started just before SIGTERM can still finish.
+    pub shutdown_grace: Duration,
+    /// Where `/metrics` is served: `None` on the main listener (a laptop), or its own address,
+    /// which no public Service exposes (GKE).
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The key that signs owner cookies.
+    pub owner_key: OwnerKeySource,
+    /// Where a visitor's address comes from, for the limits.
+    pub client_ip: ClientIpSource,
+    /// Identity-Aware Proxy; `None` leaves sessions owned by the browser.
+    pub iap: Option<IapConfig>,
+    pub limits: LimitsConfig,
+}
+
+/// What a turn's deadline adds to the model timeouts: the store writes before and after (each
+/// bounded by the store's own 10 s request timeout), and clock skew between replicas.
+const TURN_STORE_MARGIN: Duration = Duration::from_secs(30);
+
+impl Config {
+    /// The longest a turn can take: the slower backend's connect and request timeouts (both
+    /// models run at once when comparing), plus the store writes. Past it, a turn still pending
+    /// has lost its task and is shown as failed.
+    pub fn turn_deadline(&self) -> Duration {
+        let vllm = self.vllm.connect_timeout + self.vllm.request_timeout;
+        let vertex = self.vertex.connect_timeout + self.vertex.request_timeout;
+        vllm.max(vertex) + TURN_STORE_MARGIN
+    }
+
+    /// Reads the process environment. Leptos options come from `LEPTOS_SITE_ADDR`,
+    /// `LEPTOS_SITE_ROOT` and friends (cargo-leptos sets them in development).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let mut leptos = leptos::config::get_configuration(None)
+            .map_err(|e| ConfigError::new("LEPTOS_*", "", &e.to_string()))?
+            .leptos_options;
+        // A plain `cargo build` does not bake in cargo-leptos's output name; the bundle is ours.
+        if leptos.output_name.is_empty() {
+            leptos.output_name = "hybrid-chat".into();
+        }
+        Config::from_lookup(leptos, |key| std::env::var(key).ok())
+    }
+
+    /// Builds the config from any variable lookup, so tests need not touch the process env.
+    pub fn from_lookup(
+        leptos: LeptosOptions,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let env = Env::new(&lookup);
+        let store = store::read(&env)?;
+        let (vllm, vertex) = models::read(&env)?;
+        let (shutdown_drain, shutdown_grace) = operations::shutdown(&env, vllm.request_timeout)?;
+        Ok(Config {
+            leptos,
+            owner_key: store::owner_key(&env, &store)?,
+            store,
+            vllm,
+            vertex,
+            system_prompt: env.var("SYSTEM_PROMPT"),
+            log_format: operations::log_format(&env)?,
+            shutdown_drain,
+            shutdown_grace,
+            metrics_addr: operations::metrics_addr(&env)?,
+            iap: access::iap(&env)?,
+            client_ip: access::client_ip(&env)?,
+            limits: access::limits(&env)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! The two backends: Gemma on vLLM and Gemini on Vertex AI. They share the model timeouts and
+//! the in-flight cap.
+
+use super::env::{ConfigError, Env, Secret};
+use std::time::Duration;
+
+/// Which of vLLM's two HTTP APIs the Gemma deployment serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VllmApi {
+    /// `vllm serve` (image `vllm/vllm-openai`): `POST /v1/chat/completions`; vLLM applies
+    /// Gemma's chat template.
+    Chat,
+    /// The codelab's model-garden container (`vllm.entrypoints.api_server`): `POST /generate`
+    /// with a raw prompt, which we build with Gemma's template.
+    Generate,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VllmConfig {
+    pub api: VllmApi,
+    /// Base URL of the vLLM (or any OpenAI-compatible) server, without `/v1`.
+    pub base_url: String,
+    /// The served model name sent in each request.
+    pub model: String,
+    pub api_key: Option<Secret>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Most requests sent to the backend at once; more wait briefly, then get "busy".
+    pub max_in_flight: usize,
+    pub probe_interval: Duration,
+}
+
+/// Gemini through Vertex AI's REST `generateContent`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VertexConfig {
+    /// `None`: ask the credentials (gcp_auth) for their project.
+    pub project: Option<String>,
+    pub location: String,
+    pub model: String,
+    /// `https://aiplatform.googleapis.com` for `global`, `https://{loc}-aiplatform…` otherwise.
+    pub base_url: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_in_flight: usize,
+}
+
+pub(super) fn read(env: &Env) -> Result<(VllmConfig, VertexConfig), ConfigError> {
+    let connect_timeout = env.secs("MODEL_CONNECT_TIMEOUT_SECS", 5.0)?;
+    let request_timeout = env.secs("MODEL_TIMEOUT_SECS", 120.0)?;
+    let max_in_flight = env.count("MODEL_MAX_IN_FLIGHT", 64)?;
+
+    let vllm = VllmConfig {
+        api: env.one_of(
+            "VLLM_API",
+            &[("chat", VllmApi::Chat), ("generate", VllmApi::Generate)],
+            VllmApi::Chat,
+        )?,
+        base_url: env
+            .base_url("VLLM_BASE_URL")?
+            .unwrap_or_else(|| "http://127.0.0.1:8000".into()),
+        model: env.text("VLLM_MODEL", "google/gemma-3-12b-it"),
+        api_key: env.var("VLLM_API_KEY").map(Secret),
+        connect_timeout,
+        request_timeout,
+        max_in_flight,
+        probe_interval: env.secs("MODEL_PROBE_INTERVAL_SECS", 15.0)?,
+    };
+
+    let location = env.text("VERTEX_LOCATION", "global");
+    if !location
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(ConfigError::new(
+            "VERTEX_LOCATION",
+            location,
+            "expected a location such as `global` or `us-central1`",
+        ));
+    }
+    let default_host = if location == "global" {
+        "https://aiplatform.googleapis.com".to_string()
+    } else {
+        format!("https://{location}-aiplatform.googleapis.com")
+    };
+    let vertex = VertexConfig {
+        project: env.var("GOOGLE_CLOUD_PROJECT"),
+        base_url: env.base_url("VERTEX_BASE_URL")?.unwrap_or(default_host),
+        location,
+        model: env.text("VERTEX_MODEL", "gemini-2.5-flash"),
+        connect_timeout,
+        request_timeout,
+        max_in_flight,
+    };
+    Ok((vllm, vertex))
+}
