@@ -20,12 +20,36 @@ pub struct PromptMessage {
     pub text: String,
 }
 
-/// A model's whole reply.
+/// A model's whole reply. Its text is never blank: [`ModelReply::new`] is the one place a blank
+/// answer becomes [`ModelError::Empty`], whichever backend it came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelReply {
-    pub text: String,
+    pub(crate) text: String,
     pub finish_reason: Option<String>,
     pub usage: Option<TokenUsage>,
+}
+
+impl ModelReply {
+    pub fn new(
+        model: ModelId,
+        text: &str,
+        finish_reason: Option<String>,
+        usage: Option<TokenUsage>,
+    ) -> Result<ModelReply, ModelError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ModelError::Empty(model));
+        }
+        Ok(ModelReply {
+            text: text.to_string(),
+            finish_reason,
+            usage,
+        })
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 /// A chat model: a conversation and parameters in, one reply (or a typed error) out.

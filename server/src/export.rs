@@ -2,10 +2,11 @@
 //! else's id, a forged one and a missing one all get the same 404.
 
 use app::conversation::{Role, SessionSummary, StoredMessage, TurnStatus};
+use app::errors::ChatError;
 use app::services::Services;
 use app::session::{self, SessionId};
 use axum::extract::{Path, State};
-use axum::http::{header, request::Parts, StatusCode};
+use axum::http::{header, request::Parts};
 use axum::response::{IntoResponse, Response};
 
 pub async fn export(
@@ -16,21 +17,21 @@ pub async fn export(
     let (id, format) = match file.rsplit_once('.') {
         Some((id, "md")) => (id, Format::Markdown),
         Some((id, "json")) => (id, Format::Json),
-        _ => return not_found(),
+        _ => return refuse(ChatError::NoSuchChat),
     };
     let (Some(id), Some(owner)) = (
         SessionId::parse(id),
         session::owner_from(&parts, &services.owner_key),
     ) else {
-        return not_found();
+        return refuse(ChatError::NoSuchChat);
     };
     let (summary, messages) = match (
         services.store.summary(&id).await,
         services.store.load_owned(&id, &owner).await,
     ) {
         (Ok(Some(summary)), Ok(Some(messages))) => (summary, messages),
-        (Ok(_), Ok(_)) => return not_found(),
-        _ => return unavailable(),
+        (Ok(_), Ok(_)) => return refuse(ChatError::NoSuchChat),
+        (Err(e), _) | (_, Err(e)) => return refuse(ChatError::Store(e)),
     };
     let (body, content_type, ext) = match format {
         Format::Markdown => (
@@ -67,14 +68,13 @@ enum Format {
     Json,
 }
 
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "No such chat.").into_response()
-}
-
-fn unavailable() -> Response {
+/// A download that cannot be given: the status and the words of the shared error table, as
+/// every server function answers. Someone else's chat is "no such chat", like a missing one.
+fn refuse(error: ChatError) -> Response {
     (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The chat history is unavailable right now.",
+        error.status(),
+        [(header::CACHE_CONTROL, "no-store")],
+        error.to_string(),
     )
         .into_response()
 }
@@ -132,7 +132,7 @@ pub fn markdown(summary: &SessionSummary, messages: &[StoredMessage]) -> String 
                 m.error
                     .as_deref()
                     .and_then(app::error_codes::from_code)
-                    .unwrap_or(app::errors::ChatError::NotSaved)
+                    .unwrap_or(ChatError::NotSaved)
             )),
         };
         if let Some(note) = note {

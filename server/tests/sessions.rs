@@ -128,8 +128,12 @@ async fn one_visitor_can_never_reach_anothers_chats() {
         let reply = bob.call(path, &form).await;
         assert_eq!(reply.json(), json!("NoSuchChat"), "{path}");
     }
-    assert_eq!(bob.get(&format!("/export/{hers}.md")).await.status, 404);
-    assert_eq!(bob.get(&format!("/export/{hers}.json")).await.status, 404);
+    for ext in ["md", "json"] {
+        let refused = bob.get(&format!("/export/{hers}.{ext}")).await;
+        assert_eq!(refused.status, 404);
+        // In the words every other refusal uses, and nothing of hers.
+        assert_eq!(refused.body, "That chat no longer exists.");
+    }
 
     // Even knowing her chat's address, Bob can neither read it nor send into it.
     let page = bob.get(&format!("/c/{hers}")).await;

@@ -36,11 +36,7 @@ impl ChatModel for Scripted {
     ) -> Result<ModelReply, ModelError> {
         self.seen.lock().expect("lock").push(conversation.to_vec());
         let text = self.replies.lock().expect("lock").remove(0)?;
-        Ok(ModelReply {
-            text,
-            finish_reason: Some("stop".into()),
-            usage: None,
-        })
+        ModelReply::new(self.id, &text, Some("stop".into()), None)
     }
 }
 

@@ -294,11 +294,7 @@ impl Job {
                 let started = Instant::now();
                 let reply = backend.complete(&prompt, &params).await;
                 let latency_ms = started.elapsed().as_millis() as u64;
-                let reply = match reply {
-                    Ok(r) if r.text.trim().is_empty() => Err(ModelError::Empty(model)),
-                    other => other,
-                }
-                .inspect_err(|e| {
+                let reply = reply.inspect_err(|e| {
                     tracing::warn!(%model, latency_ms, error = ?e, "model call failed");
                 })?;
                 tracing::info!(

@@ -248,14 +248,9 @@ impl VertexGemini {
                 })
             }
             Some("MAX_TOKENS") if text.is_empty() => return Err(ModelError::OutOfTokens(MODEL)),
-            _ if text.is_empty() => return Err(ModelError::Empty(MODEL)),
             _ => {}
         }
-        Ok(ModelReply {
-            text,
-            finish_reason: finish,
-            usage,
-        })
+        ModelReply::new(MODEL, &text, finish, usage)
     }
 }
 
@@ -385,7 +380,7 @@ mod tests {
             "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2, "totalTokenCount": 30}
         })))
         .expect("reply");
-        assert_eq!(reply.text, "Hello world");
+        assert_eq!(reply.text(), "Hello world");
         assert_eq!(reply.finish_reason.as_deref(), Some("STOP"));
         assert_eq!(
             reply.usage,

@@ -145,16 +145,13 @@ impl VllmChat {
             .into_iter()
             .next()
             .ok_or(ModelError::BadReply(MODEL))?;
-        let text = generate::reply_text(&prediction, prompt);
-        if text.is_empty() {
-            return Err(ModelError::Empty(MODEL));
-        }
         // The model-garden server reports neither usage nor a finish reason.
-        Ok(ModelReply {
-            text,
-            finish_reason: None,
-            usage: None,
-        })
+        ModelReply::new(
+            MODEL,
+            &generate::reply_text(&prediction, prompt),
+            None,
+            None,
+        )
     }
 
     fn parse_reply(raw: RawReply) -> Result<ModelReply, ModelError> {
@@ -173,24 +170,17 @@ impl VllmChat {
             .into_iter()
             .next()
             .ok_or(ModelError::BadReply(MODEL))?;
-        let text = choice
-            .message
-            .and_then(|m| m.content)
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        if text.is_empty() {
-            return Err(ModelError::Empty(MODEL));
-        }
-        Ok(ModelReply {
-            text,
-            finish_reason: choice.finish_reason,
-            usage: parsed.usage.map(|u| TokenUsage {
+        let text = choice.message.and_then(|m| m.content).unwrap_or_default();
+        ModelReply::new(
+            MODEL,
+            &text,
+            choice.finish_reason,
+            parsed.usage.map(|u| TokenUsage {
                 prompt_tokens: u.prompt_tokens,
                 completion_tokens: u.completion_tokens,
                 total_tokens: u.total_tokens,
             }),
-        })
+        )
     }
 }
 
@@ -342,7 +332,7 @@ mod tests {
         let body =
             json!({"predictions": [format!("Prompt:\n{prompt}\nOutput:\nHello!")]}).to_string();
         let reply = VllmChat::parse_generate(raw(200, &body), &prompt).expect("reply");
-        assert_eq!(reply.text, "Hello!");
+        assert_eq!(reply.text(), "Hello!");
         assert_eq!(
             VllmChat::parse_generate(raw(200, r#"{"predictions":[]}"#), &prompt).err(),
             Some(ModelError::BadReply(MODEL))
@@ -364,7 +354,7 @@ mod tests {
             r#"{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":" Hi there! "},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}"#,
         ))
         .expect("reply");
-        assert_eq!(reply.text, "Hi there!");
+        assert_eq!(reply.text(), "Hi there!");
         assert_eq!(reply.finish_reason.as_deref(), Some("stop"));
         assert_eq!(
             reply.usage,
