@@ -46,7 +46,19 @@ pub enum StartError {
     },
 }
 
-pub async fn run(config: Config) -> Result<(), StartError> {
+/// Everything the server serves, built from its config: the router (with `/metrics` on it
+/// unless `METRICS_ADDR` gives them a listener of their own) and what shutdown needs. Tests
+/// drive the same router in-process.
+pub struct App {
+    pub router: axum::Router,
+    /// `/metrics` for its own listener, when `METRICS_ADDR` is set.
+    pub metrics_router: Option<axum::Router>,
+    pub tasks: app::services::TurnTasks,
+    pub draining: health::Draining,
+}
+
+/// Opens the store, starts the model backends and builds the router.
+pub async fn build(config: &Config) -> Result<App, StartError> {
     let _ = any_spawner::Executor::init_tokio();
     // reqwest and gcp_auth both use rustls; pick its ring provider once for the process.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -54,7 +66,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let metrics = Metrics::new();
     let (store, counters) = open_store(&config.store).await?;
     let store = MeteredStore::wrap(store, metrics.clone());
-    let models = backends::start(&config)?
+    let models = backends::start(config)?
         .into_iter()
         .map(|model| MeteredModel::wrap(model, metrics.clone()))
         .collect();
@@ -93,21 +105,39 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         None => None,
     };
 
-    let addr = config.leptos.site_addr;
     let draining = health::Draining::default();
-    let metrics_route = match config.metrics_addr {
-        Some(_) => routes::MetricsRoute::Elsewhere,
-        None => routes::MetricsRoute::Here,
+    let (metrics_route, metrics_router) = match config.metrics_addr {
+        Some(_) => (
+            routes::MetricsRoute::Elsewhere,
+            Some(routes::metrics_router(metrics.clone())),
+        ),
+        None => (routes::MetricsRoute::Here, None),
     };
-    let app = routes::router(
+    let router = routes::router(
         config.leptos.clone(),
         services,
-        metrics.clone(),
+        metrics,
         metrics_route,
         draining.clone(),
         config.client_ip,
         iap,
     );
+    Ok(App {
+        router,
+        metrics_router,
+        tasks,
+        draining,
+    })
+}
+
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let App {
+        router: app,
+        metrics_router,
+        tasks,
+        draining,
+    } = build(&config).await?;
+    let addr = config.leptos.site_addr;
     let listener = bind(addr).await?;
     let metrics_listener = match config.metrics_addr {
         Some(addr) => Some(bind(addr).await?),
@@ -132,8 +162,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         let _ = closing_tx.send(true);
     });
 
-    if let Some(listener) = metrics_listener {
-        let metrics_app = routes::metrics_router(metrics);
+    if let (Some(listener), Some(metrics_app)) = (metrics_listener, metrics_router) {
         let closed = until_closed(closing.clone());
         tokio::spawn(std::future::IntoFuture::into_future(
             axum::serve(listener, metrics_app).with_graceful_shutdown(closed),

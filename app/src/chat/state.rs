@@ -46,6 +46,14 @@ pub struct Outgoing {
     pub turn: Option<String>,
 }
 
+/// An error the page shows above the composer, and the send it came from, if there is one to
+/// retry (opening, renaming or a no-JavaScript post's error have none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub error: ChatError,
+    pub send: Option<Outgoing>,
+}
+
 /// The page's reactive state. Every field is a signal, so the struct is `Copy`.
 #[derive(Clone, Copy)]
 pub struct ChatState {
@@ -64,7 +72,7 @@ pub struct ChatState {
     pub max_tokens: RwSignal<u32>,
     pub draft: RwSignal<String>,
     pub pending: RwSignal<Option<Outgoing>>,
-    pub failed: RwSignal<Option<(Outgoing, ChatError)>>,
+    pub failed: RwSignal<Option<Failure>>,
     /// Bumped whenever the open chat changes, so a reply still in flight for another chat is
     /// not shown in this one (it is stored in its own chat all the same).
     pub epoch: RwSignal<u32>,
@@ -82,7 +90,6 @@ pub struct ChatState {
 impl ChatState {
     pub fn new(initial: ChatView) -> Self {
         let Settings { model, params } = initial.settings;
-        let current = initial.current.clone();
         ChatState {
             messages: RwSignal::new(initial.messages),
             sessions: RwSignal::new(initial.sessions),
@@ -98,19 +105,7 @@ impl ChatState {
             draft: RwSignal::new(String::new()),
             pending: RwSignal::new(None),
             // An error from a no-JavaScript post arrives with the page; it has no retry payload.
-            failed: RwSignal::new(initial.error.map(|e| {
-                (
-                    Outgoing {
-                        text: String::new(),
-                        target: Target::One(model),
-                        params,
-                        chat: current,
-                        start: None,
-                        turn: None,
-                    },
-                    e,
-                )
-            })),
+            failed: RwSignal::new(initial.error.map(|error| Failure { error, send: None })),
             epoch: RwSignal::new(0),
             hydrated: RwSignal::new(false),
             next_turn: StoredValue::new(initial.next_turn),
@@ -176,13 +171,17 @@ impl ChatState {
 
     /// Sends the failed message again, exactly as it was, or to another target.
     pub fn retry(self, target: Option<Target>) {
-        if let Some((mut outgoing, error)) = self.failed.get_untracked() {
+        if let Some(Failure {
+            error,
+            send: Some(mut outgoing),
+        }) = self.failed.get_untracked()
+        {
             // Only a lost response may hide a turn the server has: then the same id finds it.
             // Any other failure was answered, so the retry is a new turn.
             if !matches!(error, ChatError::Transport(_)) || target.is_some() {
                 outgoing.turn = random_hex(16);
             }
-            if !outgoing.text.is_empty() && self.pending.get_untracked().is_none() {
+            if self.pending.get_untracked().is_none() {
                 if self.draft.get_untracked() == outgoing.text {
                     self.draft.set(String::new());
                 }
@@ -289,7 +288,10 @@ impl ChatState {
                         self.current.set(None);
                         navigate("/", false);
                     }
-                    self.failed.set(Some((outgoing, error)));
+                    self.failed.set(Some(Failure {
+                        error,
+                        send: Some(outgoing),
+                    }));
                 }
             }
         });
@@ -365,17 +367,7 @@ impl ChatState {
 
     /// Shows an error that has no message to retry (opening, renaming…).
     fn show_error(self, error: ChatError) {
-        self.failed.set(Some((
-            Outgoing {
-                text: String::new(),
-                target: Target::One(self.model.get_untracked()),
-                params: self.settings_untracked().params,
-                chat: self.current.get_untracked(),
-                start: None,
-                turn: None,
-            },
-            error,
-        )));
+        self.failed.set(Some(Failure { error, send: None }));
     }
 
     /// Switches to one of the visitor's chats; `push` adds it to the history (a click), or not

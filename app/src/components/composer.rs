@@ -6,7 +6,7 @@
 
 use crate::chat::api::{CompareModels, SendMessage};
 use crate::chat::page::{focus_message_box, MESSAGE_BOX_ID};
-use crate::chat::state::{ChatState, Target};
+use crate::chat::state::{ChatState, Failure, Target};
 use crate::components::settings_panel::COMPOSER_FORM_ID;
 use crate::conversation::TurnStatus;
 use crate::errors::{ChatError, ModelError};
@@ -44,11 +44,9 @@ pub fn Composer() -> impl IntoView {
     let both_available = state.selectable(ModelId::Gemma) && state.selectable(ModelId::Gemini);
 
     view! {
-        {move || state.failed.get().map(|(outgoing, error)| {
-            let has_text = !outgoing.text.is_empty();
-            let can_retry = error.retryable() && has_text;
-            let offer_gemini = has_text
-                && outgoing.target == Target::One(ModelId::Gemma)
+        {move || state.failed.get().map(|Failure { error, send }| {
+            let can_retry = error.retryable() && send.is_some();
+            let offer_gemini = send.is_some_and(|s| s.target == Target::One(ModelId::Gemma))
                 && gemini_could_help(&error)
                 && state.selectable(ModelId::Gemini);
             view! {

@@ -1,11 +1,53 @@
-//! The one HTTP path every backend call takes: send, read a size-capped body, and turn network
-//! failures and status codes into `ModelError`s. Bodies are logged (truncated) here, never shown
-//! to the user.
+//! The one HTTP path every backend call takes: send, read a size-capped body, turn network
+//! failures and status codes into `ModelError`s, and decode the reply. A backend supplies only
+//! its wire types: the reply, and its error body ([`WireError`]). Bodies are logged (truncated)
+//! here, never shown to the user.
 
 use app::errors::ModelError;
 use app::models::ModelId;
 use reqwest::{Client, StatusCode};
+use serde::de::DeserializeOwned;
 use std::time::Duration;
+
+/// A backend's error body: what it says went wrong when it answers with a failed status.
+pub trait WireError: DeserializeOwned {
+    /// Its own explanation, shown for 4xx (where it describes the user's request).
+    fn message(self) -> Option<String>;
+
+    /// Whether it says "out of quota" in a status that does not (Vertex's `RESOURCE_EXHAUSTED`).
+    fn quota_exhausted(&self) -> bool {
+        false
+    }
+}
+
+/// A successful reply decoded as `T`, or the error its status (and error body `E`) means.
+pub fn decode<T: DeserializeOwned, E: WireError>(
+    model: ModelId,
+    raw: RawReply,
+) -> Result<T, ModelError> {
+    if !raw.status.is_success() {
+        let detail = serde_json::from_slice::<E>(&raw.body).ok();
+        if detail.as_ref().is_some_and(E::quota_exhausted) {
+            tracing::warn!(%model, status = raw.status.as_u16(), "quota exhausted");
+            return Err(ModelError::Busy(model));
+        }
+        return Err(status_error(
+            model,
+            raw.status,
+            detail.and_then(E::message),
+            &raw.body,
+        ));
+    }
+    serde_json::from_slice(&raw.body).map_err(|e| {
+        tracing::warn!(
+            %model,
+            error = %e,
+            reply = std::any::type_name::<T>(),
+            "unreadable reply"
+        );
+        ModelError::BadReply(model)
+    })
+}
 
 /// Replies larger than this are refused rather than buffered: no chat reply is 4 MiB.
 pub const MAX_BODY_BYTES: usize = 4 << 20;

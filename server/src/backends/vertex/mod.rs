@@ -16,7 +16,6 @@ use app::models::{Availability, ModelId};
 use app::params::GenParams;
 use app::services::{ChatModel, ModelReply, PromptMessage};
 use async_trait::async_trait;
-use reqwest::StatusCode;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use wire::{
@@ -193,25 +192,7 @@ impl VertexGemini {
     }
 
     fn parse_reply(raw: RawReply) -> Result<ModelReply, ModelError> {
-        if !raw.status.is_success() {
-            let detail = ErrorBody::parse(&raw.body);
-            if raw.status == StatusCode::TOO_MANY_REQUESTS
-                || detail.as_ref().and_then(|d| d.status.as_deref()) == Some("RESOURCE_EXHAUSTED")
-            {
-                tracing::warn!(model = %MODEL, "Vertex AI quota exhausted");
-                return Err(ModelError::Busy(MODEL));
-            }
-            return Err(transport::status_error(
-                MODEL,
-                raw.status,
-                detail.and_then(|d| d.message),
-                &raw.body,
-            ));
-        }
-        let parsed: GenerateContentResponse = serde_json::from_slice(&raw.body).map_err(|e| {
-            tracing::warn!(model = %MODEL, error = %e, "unreadable generateContent reply");
-            ModelError::BadReply(MODEL)
-        })?;
+        let parsed: GenerateContentResponse = transport::decode::<_, ErrorBody>(MODEL, raw)?;
         let usage = parsed.usage_metadata.map(|u| TokenUsage {
             prompt_tokens: u.prompt_token_count,
             completion_tokens: u.candidates_token_count,
@@ -316,6 +297,7 @@ impl ChatModel for VertexGemini {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::StatusCode;
     use serde_json::{json, Value};
 
     fn raw(status: u16, body: Value) -> RawReply {

@@ -103,10 +103,14 @@ pub struct ErrorDetail {
     pub status: Option<String>,
 }
 
-impl ErrorBody {
-    pub fn parse(body: &[u8]) -> Option<ErrorDetail> {
-        serde_json::from_slice::<ErrorBody>(body)
-            .ok()
-            .map(|b| b.error)
+/// Google's error body: `{"error": {"code", "message", "status"}}`. Quota is
+/// `RESOURCE_EXHAUSTED`, whatever the HTTP status (429 is "busy" on its own).
+impl crate::backends::transport::WireError for ErrorBody {
+    fn message(self) -> Option<String> {
+        self.error.message
+    }
+
+    fn quota_exhausted(&self) -> bool {
+        self.error.status.as_deref() == Some("RESOURCE_EXHAUSTED")
     }
 }

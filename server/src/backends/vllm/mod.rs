@@ -129,17 +129,7 @@ impl VllmChat {
     }
 
     fn parse_generate(raw: RawReply, prompt: &str) -> Result<ModelReply, ModelError> {
-        if !raw.status.is_success() {
-            let message = ErrorBody::message_in(&raw.body);
-            return Err(transport::status_error(
-                MODEL, raw.status, message, &raw.body,
-            ));
-        }
-        let parsed: generate::GenerateResponse =
-            serde_json::from_slice(&raw.body).map_err(|e| {
-                tracing::warn!(model = %MODEL, error = %e, "unreadable /generate reply");
-                ModelError::BadReply(MODEL)
-            })?;
+        let parsed: generate::GenerateResponse = transport::decode::<_, ErrorBody>(MODEL, raw)?;
         let prediction = parsed
             .predictions
             .into_iter()
@@ -155,16 +145,7 @@ impl VllmChat {
     }
 
     fn parse_reply(raw: RawReply) -> Result<ModelReply, ModelError> {
-        if !raw.status.is_success() {
-            let message = ErrorBody::message_in(&raw.body);
-            return Err(transport::status_error(
-                MODEL, raw.status, message, &raw.body,
-            ));
-        }
-        let parsed: ChatResponse = serde_json::from_slice(&raw.body).map_err(|e| {
-            tracing::warn!(model = %MODEL, error = %e, "unreadable chat completion");
-            ModelError::BadReply(MODEL)
-        })?;
+        let parsed: ChatResponse = transport::decode::<_, ErrorBody>(MODEL, raw)?;
         let choice = parsed
             .choices
             .into_iter()

@@ -65,9 +65,9 @@ pub struct ErrorDetail {
     pub message: Option<String>,
 }
 
-impl ErrorBody {
-    pub fn message_in(body: &[u8]) -> Option<String> {
-        let parsed: ErrorBody = serde_json::from_slice(body).ok()?;
-        parsed.message.or(parsed.error.and_then(|e| e.message))
+/// vLLM's error bodies: `{"message": …}` (`/generate`) or OpenAI's `{"error": {"message": …}}`.
+impl crate::backends::transport::WireError for ErrorBody {
+    fn message(self) -> Option<String> {
+        self.message.or(self.error.and_then(|e| e.message))
     }
 }
