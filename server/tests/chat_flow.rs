@@ -229,7 +229,8 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
     // No reply is kept; each message is, marked failed with its error's code (never words).
     let conn = rusqlite::Connection::open(server.sqlite_path()).expect("db");
     let mut stmt = conn
-        .prepare("SELECT session_id, role, status, error FROM messages ORDER BY created_at_ms")
+        // Two failed turns can share a millisecond; the error code orders them for the check.
+        .prepare("SELECT session_id, role, status, error FROM messages ORDER BY error")
         .expect("prepare");
     let rows: Vec<(String, String, String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
@@ -242,15 +243,15 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
             .collect::<Vec<_>>(),
         [
             ("user", "failed", "model.backend_error.gemma"),
-            ("user", "failed", "model.busy.gemma"),
             ("user", "failed", "model.bad_reply.gemma"),
+            ("user", "failed", "model.busy.gemma"),
             ("user", "failed", "model.empty.gemma"),
         ]
     );
     // The page says so beside the message, in the server's words.
-    let page = me.get(&format!("/c/{}", rows[1].0)).await;
+    let page = me.get(&format!("/c/{}", rows[2].0)).await;
     assert!(page.body.contains("Not answered: Gemma is busy right now."));
-    let md = me.get(&format!("/export/{}.md", rows[1].0)).await;
+    let md = me.get(&format!("/export/{}.md", rows[2].0)).await;
     assert!(
         md.body.contains(
             "hello\n\n_Not answered: Gemma is busy right now. Please try again shortly._"

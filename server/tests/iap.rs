@@ -4,115 +4,12 @@
 
 mod support;
 
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use serde_json::{json, Value};
-use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use serde_json::json;
+use std::time::Duration;
+use support::iap_keys::{b64url, claims, now, Key, AUDIENCE};
+use support::in_process;
 use support::model_standin::{self, StandIn};
 use support::{Server, Visitor};
-
-const AUDIENCE: &str = "/projects/123456/global/backendServices/987654";
-const ISSUER: &str = "https://cloud.google.com/iap";
-
-/// A P-256 key pair made with openssl: PKCS#8 DER for signing, and its public point as a JWK.
-struct Key {
-    kid: String,
-    pkcs8: Vec<u8>,
-    jwk: Value,
-}
-
-fn openssl(args: &[&str], input: Option<&[u8]>) -> Vec<u8> {
-    use std::io::Write;
-    let mut child = Command::new("openssl")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run openssl");
-    if let Some(input) = input {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write to openssl");
-    } else {
-        drop(child.stdin.take());
-    }
-    let out = child.wait_with_output().expect("openssl output");
-    assert!(out.status.success(), "openssl {args:?} failed");
-    out.stdout
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-impl Key {
-    fn generate(kid: &str) -> Key {
-        let pem = openssl(
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-            ],
-            None,
-        );
-        let pkcs8 = openssl(
-            &["pkcs8", "-topk8", "-nocrypt", "-outform", "DER"],
-            Some(&pem),
-        );
-        let spki = openssl(&["pkey", "-pubout", "-outform", "DER"], Some(&pem));
-        // An uncompressed P-256 point ends the SubjectPublicKeyInfo: 0x04, X (32), Y (32).
-        let point = &spki[spki.len() - 65..];
-        assert_eq!(point[0], 4);
-        Key {
-            kid: kid.into(),
-            pkcs8,
-            jwk: json!({
-                "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
-                "x": b64url(&point[1..33]), "y": b64url(&point[33..]),
-            }),
-        }
-    }
-
-    fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
-        encode(&header, claims, &EncodingKey::from_ec_der(&self.pkcs8)).expect("sign")
-    }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
-fn claims(email: &str) -> Value {
-    json!({
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": format!("accounts.google.com:{}", email.len() * 1000 + email.as_bytes()[0] as usize),
-        "email": email,
-        "iat": now(),
-        "exp": now() + 600,
-    })
-}
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -145,18 +42,6 @@ fn as_user(server: &Server, token: Option<String>) -> Visitor {
     let mut v = Visitor::new(server);
     v.assertion = token;
     v
-}
-
-/// A refused request: the 401 page, nothing of the app, and no turn stored.
-async fn assert_refused(setup: &Setup, token: Option<String>) {
-    let mut v = as_user(&setup.server, token);
-    let page = v.get("/").await;
-    assert_eq!(page.status, 401);
-    assert!(page.body.contains("Sign-in required"));
-    assert!(!page.body.contains("composer"), "no part of the app");
-    let send = v.send("let me in", "gemma").await;
-    assert_eq!(send.status, 401);
-    assert_eq!(support::count_all_messages(&setup.server.sqlite_path()), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -199,46 +84,6 @@ async fn keys_are_fetched_once_and_cached() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn no_token_gets_401() {
-    assert_refused(&iap_server().await, None).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_audience_gets_401() {
-    let s = iap_server().await;
-    let mut c = claims("alice@example.com");
-    c["aud"] = json!("/projects/123456/global/backendServices/111");
-    assert_refused(&s, Some(s.key.sign(&c))).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_issuer_gets_401() {
-    let s = iap_server().await;
-    let mut c = claims("alice@example.com");
-    c["iss"] = json!("https://accounts.google.com");
-    assert_refused(&s, Some(s.key.sign(&c))).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_expired_token_gets_401() {
-    let s = iap_server().await;
-    let mut c = claims("alice@example.com");
-    c["iat"] = json!(now() - 7200);
-    c["exp"] = json!(now() - 3600);
-    assert_refused(&s, Some(s.key.sign(&c))).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_token_issued_in_the_future_gets_401() {
-    // Google's FUTURE_ISSUE test case: `iat` an hour ahead, otherwise valid.
-    let s = iap_server().await;
-    let mut c = claims("alice@example.com");
-    c["iat"] = json!(now() + 3600);
-    c["exp"] = json!(now() + 7200);
-    assert_refused(&s, Some(s.key.sign(&c))).await;
-}
-
 /// The same store served without IAP: a cookie crafted from a signed-in person's subject (not
 /// a secret) names nobody, because their owner id is keyed and cookies must be signed.
 #[tokio::test(flavor = "multi_thread")]
@@ -269,45 +114,6 @@ async fn a_crafted_cookie_cannot_claim_a_signed_in_persons_chats() {
         assert_eq!(mallory.get(&format!("/c/{chat}")).await.status, 404);
         assert_eq!(mallory.get(&format!("/export/{chat}.md")).await.status, 404);
     }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_bad_signature_gets_401() {
-    let s = iap_server().await;
-    // Same key id, different key: the signature does not verify with the published key.
-    let impostor = Key::generate("iap-key-1");
-    assert_refused(&s, Some(impostor.sign(&claims("alice@example.com")))).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_key_id_gets_401() {
-    let s = iap_server().await;
-    let stranger = Key::generate("not-published");
-    assert_refused(&s, Some(stranger.sign(&claims("alice@example.com")))).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn alg_none_gets_401() {
-    let s = iap_server().await;
-    let header = b64url(br#"{"alg":"none","typ":"JWT","kid":"iap-key-1"}"#);
-    let body = b64url(claims("alice@example.com").to_string().as_bytes());
-    assert_refused(&s, Some(format!("{header}.{body}."))).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_garbage_header_gets_401() {
-    let s = iap_server().await;
-    assert_refused(&s, Some("garbage.!!!.###".into())).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn probes_and_metrics_need_no_identity() {
-    let s = iap_server().await;
-    let mut v = Visitor::new(&s.server);
-    assert_eq!(v.get("/healthz").await.status, 200);
-    assert_eq!(v.get("/readyz").await.status, 200);
-    assert_eq!(v.get("/healthz/store").await.status, 200);
-    assert_eq!(v.get("/metrics").await.status, 200);
 }
 
 /// The `iap` deployment sets IAP_REQUIRED: without an audience (or with a blank one) the server
@@ -369,4 +175,109 @@ async fn each_user_sees_their_own_chats_from_any_browser_and_never_anothers() {
     assert_ne!(bob.session(), alice_chat, "Bob got a chat of his own");
     let rows = support::stored_messages(&s.server.sqlite_path(), &alice_chat);
     assert_eq!(rows.len(), 2, "Alice's chat is untouched");
+}
+
+/// Every way an assertion can be wrong, in-process against one app: each gets the 401 page
+/// (nothing of the app), a send gets 401, and nothing is stored. Probes and metrics need no
+/// identity.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_missing_or_bad_assertion_is_refused() {
+    let h = in_process::harness(&[
+        ("IAP_AUDIENCE", AUDIENCE),
+        ("IAP_JWKS_URL", "{standin}/iap/jwk"),
+    ])
+    .await;
+    let key = Key::generate("iap-key-1");
+    h.model.set_jwks(json!({ "keys": [key.jwk.clone()] }));
+    let alice = claims("alice@example.com");
+    let with = |change: &dyn Fn(&mut serde_json::Value)| {
+        let mut c = alice.clone();
+        change(&mut c);
+        key.sign(&c)
+    };
+    let impostor = Key::generate("iap-key-1"); // same key id, another key
+    let stranger = Key::generate("not-published");
+    let unsigned = format!(
+        "{}.{}.",
+        b64url(br#"{"alg":"none","typ":"JWT","kid":"iap-key-1"}"#),
+        b64url(alice.to_string().as_bytes())
+    );
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no assertion", None),
+        (
+            "another backend's audience",
+            Some(with(&|c| {
+                c["aud"] = json!("/projects/123456/global/backendServices/111")
+            })),
+        ),
+        (
+            "another issuer",
+            Some(with(&|c| c["iss"] = json!("https://accounts.google.com"))),
+        ),
+        (
+            "expired an hour ago",
+            Some(with(&|c| {
+                c["iat"] = json!(now() - 7200);
+                c["exp"] = json!(now() - 3600);
+            })),
+        ),
+        (
+            // Google's FUTURE_ISSUE test case: `iat` an hour ahead, otherwise valid.
+            "issued in the future",
+            Some(with(&|c| {
+                c["iat"] = json!(now() + 3600);
+                c["exp"] = json!(now() + 7200);
+            })),
+        ),
+        ("a bad signature", Some(impostor.sign(&alice))),
+        ("an unknown key id", Some(stranger.sign(&alice))),
+        ("alg none", Some(unsigned)),
+        ("garbage", Some("garbage.!!!.###".into())),
+    ];
+    for (what, token) in cases {
+        let headers: Vec<(&str, &str)> = token
+            .as_deref()
+            .map(|t| ("x-goog-iap-jwt-assertion", t))
+            .into_iter()
+            .collect();
+        let page = h.get_with("/", &headers).await;
+        assert_eq!(page.status, 401, "{what}");
+        assert!(page.body.contains("Sign-in required"), "{what}");
+        assert!(
+            !page.body.contains("composer"),
+            "{what}: no part of the app"
+        );
+        let send = h
+            .post(
+                "/api/send",
+                None,
+                in_process::form(&[
+                    ("message", "let me in"),
+                    ("model", "gemma"),
+                    ("temperature", "0.9"),
+                    ("top_p", "0.95"),
+                    ("max_tokens", "64"),
+                ]),
+                &headers,
+            )
+            .await;
+        assert_eq!(send.status, 401, "{what}");
+    }
+    assert_eq!(support::count_all_messages(&h.db), 0, "nothing stored");
+
+    // The real thing gets in.
+    let token = key.sign(&alice);
+    let page = h
+        .get_with("/", &[("x-goog-iap-jwt-assertion", token.as_str())])
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("composer"));
+
+    for path in ["/healthz", "/readyz", "/healthz/store", "/metrics"] {
+        assert_eq!(
+            h.get(path, None).await.status,
+            200,
+            "{path} needs no identity"
+        );
+    }
 }

@@ -1,9 +1,12 @@
 //! Test harness: runs the real `hybrid-chat` binary against a stand-in model and a temp SQLite
-//! file, and talks to it over HTTP like a browser would.
+//! file, and talks to it over HTTP like a browser would ([`Server`], [`Visitor`]); or the same
+//! app in-process, for tests that need no process ([`in_process`]).
 
 #![allow(dead_code)]
 
 pub mod firestore_emulator;
+pub mod iap_keys;
+pub mod in_process;
 pub mod model_standin;
 
 use std::net::TcpListener;

@@ -2,17 +2,20 @@
 //! `current`, mirrored in the address (`/c/{id}`, or `/` for a new chat) through the history
 //! API, so back/forward and bookmarks work and every tab keeps its own chat.
 
-use super::api::{
-    compare_models, delete_session, open_session, rename_session, send_message, turn_status,
-};
+use super::api::{compare_models, delete_session, open_session, rename_session, send_message};
 use super::chat_path;
 use crate::announce;
-use crate::conversation::{ChatView, Message, Role, SessionSummary, TurnStatus, TurnView};
+use crate::conversation::{ChatView, Message, SessionSummary, TurnStatus, TurnView};
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
 use crate::params::{GenParams, Settings};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+
+mod browser;
+mod follow;
+
+use browser::{navigate, random_hex};
 
 /// Who a message is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,74 +300,6 @@ impl ChatState {
         });
     }
 
-    /// Follows a turn this page shows pending but did not send (after a reload, or sent from
-    /// another tab) until it is answered or fails: a small status request every 1.5 s.
-    pub fn watch_pending(self) {
-        let pending = self.messages.with_untracked(|ms| {
-            ms.iter()
-                .rev()
-                .find(|m| m.role == Role::User)
-                .filter(|m| m.status == TurnStatus::Pending)
-                .and_then(|m| m.turn.clone())
-        });
-        if let (Some(turn), Some(chat)) = (pending, self.current.get_untracked()) {
-            self.poll_turn(chat, turn, self.epoch.get_untracked());
-        }
-    }
-
-    fn poll_turn(self, chat: String, turn: String, epoch: u32) {
-        set_timeout(
-            move || {
-                spawn_local(async move {
-                    if self.epoch.get_untracked() != epoch {
-                        return;
-                    }
-                    let result = turn_status(chat.clone(), turn.clone()).await;
-                    if self.epoch.get_untracked() != epoch {
-                        return;
-                    }
-                    match result {
-                        // Still waiting, or the network blinked: ask again.
-                        Ok(None) | Err(ChatError::Transport(_)) => {
-                            self.poll_turn(chat, turn, epoch)
-                        }
-                        Ok(Some(TurnView {
-                            user,
-                            replies,
-                            session,
-                        })) => {
-                            self.announcement.set(announce::replies(&replies));
-                            self.messages.update(|ms| {
-                                ms.retain(|m| m.seq < user.seq);
-                                ms.push(user);
-                                ms.extend(replies);
-                            });
-                            self.sessions.update(|all| {
-                                all.retain(|s| s.id != session.id);
-                                all.insert(0, session);
-                            });
-                        }
-                        Err(error) => {
-                            self.announcement.set(String::new());
-                            self.alert.set(format!("Not answered: {error}"));
-                            self.messages.update(|ms| {
-                                if let Some(m) = ms
-                                    .iter_mut()
-                                    .rev()
-                                    .find(|m| m.turn.as_deref() == Some(turn.as_str()))
-                                {
-                                    m.status = TurnStatus::Failed;
-                                    m.error = Some(error);
-                                }
-                            })
-                        }
-                    }
-                });
-            },
-            std::time::Duration::from_millis(1500),
-        );
-    }
-
     /// Shows an error that has no message to retry (opening, renaming…).
     fn show_error(self, error: ChatError) {
         self.failed.set(Some(Failure { error, send: None }));
@@ -460,41 +395,3 @@ impl ChatState {
         }
     }
 }
-
-/// `bytes` random bytes from the browser's CSPRNG, as hex; `None` where there is none.
-#[cfg(feature = "hydrate")]
-fn random_hex(bytes: usize) -> Option<String> {
-    let mut buf = vec![0u8; bytes];
-    window()
-        .crypto()
-        .ok()?
-        .get_random_values_with_u8_array(&mut buf)
-        .ok()?;
-    Some(buf.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn random_hex(_bytes: usize) -> Option<String> {
-    None
-}
-
-/// Puts `path` in the address bar: a new history entry (`push`) or in place of the current one.
-#[cfg(feature = "hydrate")]
-fn navigate(path: &str, push: bool) {
-    let Ok(history) = window().history() else {
-        return;
-    };
-    let here = window().location().pathname().unwrap_or_default();
-    if here == path {
-        return;
-    }
-    let state = wasm_bindgen::JsValue::NULL;
-    let _ = if push {
-        history.push_state_with_url(&state, "", Some(path))
-    } else {
-        history.replace_state_with_url(&state, "", Some(path))
-    };
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn navigate(_path: &str, _push: bool) {}

@@ -1,0 +1,43 @@
+//! The browser's pieces the state needs: random ids, and the address bar. Both are no-ops on the
+//! server, which renders the page without them.
+
+#[cfg(feature = "hydrate")]
+use leptos::prelude::*;
+
+/// `bytes` random bytes from the browser's CSPRNG, as hex; `None` where there is none.
+#[cfg(feature = "hydrate")]
+pub(super) fn random_hex(bytes: usize) -> Option<String> {
+    let mut buf = vec![0u8; bytes];
+    window()
+        .crypto()
+        .ok()?
+        .get_random_values_with_u8_array(&mut buf)
+        .ok()?;
+    Some(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub(super) fn random_hex(_bytes: usize) -> Option<String> {
+    None
+}
+
+/// Puts `path` in the address bar: a new history entry (`push`) or in place of the current one.
+#[cfg(feature = "hydrate")]
+pub(super) fn navigate(path: &str, push: bool) {
+    let Ok(history) = window().history() else {
+        return;
+    };
+    let here = window().location().pathname().unwrap_or_default();
+    if here == path {
+        return;
+    }
+    let state = wasm_bindgen::JsValue::NULL;
+    let _ = if push {
+        history.push_state_with_url(&state, "", Some(path))
+    } else {
+        history.replace_state_with_url(&state, "", Some(path))
+    };
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub(super) fn navigate(_path: &str, _push: bool) {}
