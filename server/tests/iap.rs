@@ -182,13 +182,17 @@ async fn each_user_sees_their_own_chats_from_any_browser_and_never_anothers() {
 /// identity.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_missing_or_bad_assertion_is_refused() {
-    let h = in_process::harness(&[
-        ("IAP_AUDIENCE", AUDIENCE),
-        ("IAP_JWKS_URL", "{standin}/iap/jwk"),
-    ])
-    .await;
     let key = Key::generate("iap-key-1");
-    h.model.set_jwks(json!({ "keys": [key.jwk.clone()] }));
+    let standin = model_standin::start(0).await;
+    standin.set_jwks(json!({ "keys": [key.jwk.clone()] }));
+    let h = in_process::harness_on(
+        standin,
+        &[
+            ("IAP_AUDIENCE", AUDIENCE),
+            ("IAP_JWKS_URL", "{standin}/iap/jwk"),
+        ],
+    )
+    .await;
     let alice = claims("alice@example.com");
     let with = |change: &dyn Fn(&mut serde_json::Value)| {
         let mut c = alice.clone();

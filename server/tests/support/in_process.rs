@@ -48,8 +48,13 @@ impl Answer {
 /// The app on a fresh SQLite file and its own model stand-in; `extra` adds or overrides
 /// variables (`{standin}` in a value is the stand-in's URL).
 pub async fn harness(extra: &[(&str, &str)]) -> Harness {
+    harness_on(model_standin::start(0).await, extra).await
+}
+
+/// [`harness`] on a stand-in set up beforehand (IAP's keys must be published before the app
+/// starts, as Google's are).
+pub async fn harness_on(model: StandIn, extra: &[(&str, &str)]) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
     let url = model.url();
     let db = dir.path().join("chat.sqlite3").display().to_string();
     let mut env: HashMap<String, String> = [

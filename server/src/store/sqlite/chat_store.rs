@@ -1,0 +1,303 @@
+//! `ChatStore` on SQLite: every read and write of chats, each in one transaction.
+
+use super::rows::*;
+use super::*;
+
+#[async_trait]
+impl ChatStore for SqliteStore {
+    async fn load(&self, session: &SessionId) -> Result<Vec<StoredMessage>, StoreError> {
+        let id = session.as_str().to_string();
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")
+                .map_err(failed)?;
+            read_messages(&mut stmt, [id])
+        })
+        .await
+    }
+
+    async fn load_owned(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
+        self.with_conn(move |conn| {
+            // One query: the owner check is the join. A session always has its first turn, so
+            // no rows means not there, or not this owner's.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT m.* FROM messages m JOIN sessions s ON s.id = m.session_id \
+                     WHERE m.session_id = ?1 AND s.owner = ?2 ORDER BY m.seq",
+                )
+                .map_err(failed)?;
+            let out = read_messages(&mut stmt, [id, owner])?;
+            Ok((!out.is_empty()).then_some(out))
+        })
+        .await
+    }
+
+    async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError> {
+        let id = session.as_str().to_string();
+        self.with_conn(move |conn| {
+            let owner: Option<String> = conn
+                .prepare_cached("SELECT owner FROM sessions WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+                .map_err(failed)?;
+            // A session from before owners existed belongs to nobody, so nobody can open it.
+            Ok(owner.and_then(|o| OwnerId::parse(&o)))
+        })
+        .await
+    }
+
+    async fn begin_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnRequest,
+        create: bool,
+        stale_before_ms: i64,
+    ) -> Result<Begun, StoreError> {
+        let id = session.as_str().to_string();
+        let owner = owner.as_str().to_string();
+        let turn = turn.clone();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(failed)?;
+            if create {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
+                )
+                .and_then(|mut s| s.execute(params![id, turn.at_ms, turn.title(), turn.model.as_str(), owner]))
+                .map_err(failed)?;
+            }
+            // In the same transaction as the write: a chat deleted meanwhile stays deleted.
+            let next: i64 = tx
+                .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1 AND owner = ?2")
+                .and_then(|mut s| s.query_row([&id, &owner], |r| r.get(0)).optional())
+                .map_err(failed)?
+                .ok_or(StoreError::NotFound)?;
+            let existing: Option<i64> = tx
+                .prepare_cached("SELECT seq FROM messages WHERE session_id = ?1 AND turn_id = ?2")
+                .and_then(|mut s| s.query_row([&id, turn.turn.as_str()], |r| r.get(0)).optional())
+                .map_err(failed)?;
+            if let Some(seq) = existing {
+                return Ok(Begun::Existing(turn_at(&tx, &id, seq)?));
+            }
+            let pending: Option<(i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT seq, created_at_ms FROM messages WHERE session_id = ?1 AND role = 'user' AND status = 'pending'",
+                )
+                .and_then(|mut s| s.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(failed)?;
+            if let Some((seq, at_ms)) = pending {
+                if at_ms >= stale_before_ms {
+                    return Err(StoreError::TurnPending);
+                }
+                tx.prepare_cached(
+                    "UPDATE messages SET status = 'failed', error = 'interrupted' WHERE session_id = ?1 AND seq = ?2",
+                )
+                .and_then(|mut s| s.execute(params![id, seq]))
+                .map_err(failed)?;
+            }
+            let mut stmt = tx
+                .prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")
+                .map_err(failed)?;
+            let history = read_messages(&mut stmt, [&id])?;
+            drop(stmt);
+            let user = turn.to_stored(next as u64);
+            insert_message(&tx, &id, &user).map_err(failed)?;
+            tx.prepare_cached(
+                "UPDATE sessions SET message_count = ?2, updated_at_ms = ?3, last_model = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, next + 1, turn.at_ms, turn.model.as_str()]))
+            .map_err(failed)?;
+            let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
+            tx.commit().map_err(failed)?;
+            Ok(Begun::Accepted {
+                history,
+                user,
+                session,
+            })
+        })
+        .await
+    }
+
+    async fn finish_turn(
+        &self,
+        session: &SessionId,
+        user: &StoredMessage,
+        outcome: &TurnOutcome,
+    ) -> Result<AppendedTurn, StoreError> {
+        let id = session.as_str().to_string();
+        let outcome = outcome.clone();
+        let user = user.clone();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(failed)?;
+            let seq = user.seq as i64;
+            let next: i64 = tx
+                .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")
+                .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())
+                .map_err(failed)?
+                .ok_or(StoreError::NotFound)?;
+            // Still pending: not completed already, nor marked interrupted by a later turn.
+            let status: Option<String> = tx
+                .prepare_cached("SELECT status FROM messages WHERE session_id = ?1 AND seq = ?2")
+                .and_then(|mut s| s.query_row(params![id, seq], |r| r.get(0)).optional())
+                .map_err(failed)?;
+            if status.as_deref() != Some(TurnStatus::Pending.as_str()) {
+                return Err(StoreError::NotFound);
+            }
+            let (status, error, replies) = match &outcome {
+                TurnOutcome::Answered(replies) => (TurnStatus::Complete, None, replies.as_slice()),
+                TurnOutcome::Failed(code) => (TurnStatus::Failed, Some(code.clone()), &[][..]),
+                TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
+            };
+            tx.prepare_cached(
+                "UPDATE messages SET status = ?3, error = ?4 WHERE session_id = ?1 AND seq = ?2",
+            )
+            .and_then(|mut s| s.execute(params![id, seq, status.as_str(), error]))
+            .map_err(failed)?;
+            let mut messages = vec![StoredMessage {
+                status,
+                error,
+                ..user
+            }];
+            // Turns go one at a time, so the replies land right after their message.
+            for (i, reply) in replies.iter().enumerate() {
+                let m = reply.to_stored(next as u64 + i as u64, messages[0].params);
+                insert_message(&tx, &id, &m).map_err(failed)?;
+                messages.push(m);
+            }
+            let last = messages.last().map_or(0, |m| m.created_at_ms);
+            let model = replies.first().map_or(messages[0].model, |r| r.model);
+            tx.prepare_cached(
+                "UPDATE sessions SET message_count = ?2, updated_at_ms = max(updated_at_ms, ?3), last_model = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, next + replies.len() as i64, last, model.as_str()]))
+            .map_err(failed)?;
+            let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
+            tx.commit().map_err(failed)?;
+            Ok(AppendedTurn { messages, session })
+        })
+        .await
+    }
+
+    async fn load_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        let (id, owner, turn) = (
+            session.as_str().to_string(),
+            owner.as_str().to_string(),
+            turn.as_str().to_string(),
+        );
+        self.with_conn(move |conn| {
+            let seq: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT m.seq FROM messages m JOIN sessions s ON s.id = m.session_id \
+                     WHERE m.session_id = ?1 AND s.owner = ?2 AND m.turn_id = ?3",
+                )
+                .and_then(|mut s| s.query_row([&id, &owner, &turn], |r| r.get(0)).optional())
+                .map_err(failed)?;
+            seq.map(|seq| turn_at(conn, &id, seq)).transpose()
+        })
+        .await
+    }
+
+    async fn search_sessions(
+        &self,
+        owner: &OwnerId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let (owner, query) = (owner.as_str().to_string(), query.to_lowercase());
+        self.with_conn(move |conn| {
+            // instr, not LIKE: the query is matched as typed, `%` and `_` included.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions \
+                     WHERE owner = ?1 AND instr(lower(title), ?2) > 0 ORDER BY updated_at_ms DESC, id LIMIT ?3",
+                )
+                .map_err(failed)?;
+            let rows = stmt
+                .query_map(params![owner, query, limit as i64], row_to_summary)
+                .map_err(failed)?;
+            let mut out = Vec::new();
+            for row in rows {
+                if let Some(s) = row.map_err(failed)? {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn list_sessions(
+        &self,
+        owner: &OwnerId,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let owner = owner.as_str().to_string();
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE owner = ?1 AND updated_at_ms < ?2 ORDER BY updated_at_ms DESC, id LIMIT ?3",
+                )
+                .map_err(failed)?;
+            let rows = stmt
+                .query_map(params![owner, before.unwrap_or(i64::MAX), limit as i64], row_to_summary)
+                .map_err(failed)?;
+            rows.filter_map(|r| r.map_err(failed).transpose()).collect()
+        })
+        .await
+    }
+
+    async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError> {
+        let id = session.as_str().to_string();
+        self.with_conn(move |conn| summary_of(conn, &id)).await
+    }
+
+    async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {
+        let (id, title) = (session.as_str().to_string(), title.to_string());
+        self.with_conn(move |conn| {
+            let changed = conn
+                .prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id, title]))
+                .map_err(failed)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete(&self, session: &SessionId) -> Result<(), StoreError> {
+        let id = session.as_str().to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(failed)?;
+            tx.execute("DELETE FROM messages WHERE session_id = ?1", [&id])
+                .map_err(failed)?;
+            tx.execute("DELETE FROM sessions WHERE id = ?1", [&id])
+                .map_err(failed)?;
+            tx.commit().map_err(failed)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(|_| StoreError::Unavailable)
+        })
+        .await
+    }
+}

@@ -1,0 +1,127 @@
+//! The embedded store: SQLite in one file, used when no Google Cloud project is configured.
+//!
+//! One row per session and one per message, keyed `(session_id, seq)`, so a chat of any length
+//! fits and reads come back in order. Accepting a turn and completing it are one `BEGIN
+//! IMMEDIATE` transaction each, which also serialises two tabs sending to the same chat: one is
+//! accepted, the other finds it pending.
+//! rusqlite is synchronous, so calls run on tokio's blocking pool.
+//!
+//! `schema.rs` holds the tables and their migrations, `rows.rs` the mapping between rows and
+//! messages, `chat_store.rs` and `counters.rs` the two traits the app needs.
+
+mod chat_store;
+mod counters;
+mod rows;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use crate::limits::UsageCounters;
+use app::conversation::{
+    one_turn, AppendedTurn, Begun, Role, SessionSummary, StoredMessage, TokenUsage, TurnId,
+    TurnOutcome, TurnRequest, TurnStatus,
+};
+#[cfg(test)]
+use app::conversation::{NewReply, NewTurn};
+use app::errors::StoreError;
+use app::models::ModelId;
+use app::params::GenParams;
+use app::services::ChatStore;
+use app::session::{OwnerId, SessionId};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use thiserror::Error;
+
+use schema::{MIGRATIONS, SCHEMA};
+
+/// Why the store could not open; start-up reports it and stops.
+#[derive(Debug, Error)]
+pub enum OpenError {
+    #[error("cannot create the data directory {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open SQLite database {path}: {source}")]
+    Sqlite {
+        path: String,
+        source: rusqlite::Error,
+    },
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn failed(e: impl std::fmt::Display) -> StoreError {
+    tracing::error!(error = %e, "sqlite store error");
+    StoreError::Failed
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, OpenError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| OpenError::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let sqlite_err = |source| OpenError::Sqlite {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sqlite_err)?;
+        // WAL: readers never block the writer; synchronous=NORMAL is durable across a process
+        // crash (only an OS crash can lose the last commit).
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(sqlite_err)?;
+        conn.execute_batch(SCHEMA).map_err(sqlite_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite_err)?;
+        for (i, migration) in MIGRATIONS.iter().enumerate() {
+            let target = i as i64 + 2;
+            if version < target {
+                conn.execute_batch(&format!(
+                    "BEGIN; {migration} PRAGMA user_version = {target}; COMMIT;"
+                ))
+                .map_err(sqlite_err)?;
+            }
+        }
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Marks every pending turn failed (`interrupted`). Called once at start-up: the file
+    /// belongs to this one process, so a turn still pending then lost its task to a crash or a
+    /// SIGKILL, and the person sees that on their next load instead of a reply that never comes.
+    pub async fn fail_interrupted_turns(&self) -> Result<usize, StoreError> {
+        self.with_conn(|conn| {
+            conn.execute(
+                "UPDATE messages SET status = 'failed', error = 'interrupted' WHERE status = 'pending'",
+                [],
+            )
+            .map_err(failed)
+        })
+        .await
+    }
+
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::Unavailable)?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(failed)?
+    }
+}

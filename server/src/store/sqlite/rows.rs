@@ -1,0 +1,123 @@
+//! Rows to messages and summaries, and messages to rows.
+
+use super::*;
+
+pub(super) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredMessage>> {
+    let role: String = row.get("role")?;
+    let model: String = row.get("model")?;
+    let (Some(role), Some(model)) = (Role::parse(&role), ModelId::parse(&model)) else {
+        return Ok(None);
+    };
+    let total: Option<i64> = row.get("total_tokens")?;
+    let usage = match total {
+        Some(total) => Some(TokenUsage {
+            prompt_tokens: row.get::<_, Option<i64>>("prompt_tokens")?.unwrap_or(0) as u32,
+            completion_tokens: row.get::<_, Option<i64>>("completion_tokens")?.unwrap_or(0) as u32,
+            total_tokens: total as u32,
+        }),
+        None => None,
+    };
+    Ok(Some(StoredMessage {
+        seq: row.get::<_, i64>("seq")? as u64,
+        role,
+        text: row.get("text")?,
+        model,
+        params: GenParams {
+            temperature: row.get::<_, f64>("temperature")? as f32,
+            top_p: row.get::<_, f64>("top_p")? as f32,
+            max_tokens: row.get::<_, i64>("max_tokens")? as u32,
+        },
+        created_at_ms: row.get("created_at_ms")?,
+        latency_ms: row.get::<_, Option<i64>>("latency_ms")?.map(|v| v as u64),
+        usage,
+        finish_reason: row.get("finish_reason")?,
+        turn: row.get("turn_id")?,
+        status: TurnStatus::parse(&row.get::<_, String>("status")?).unwrap_or_default(),
+        error: row.get("error")?,
+    }))
+}
+
+pub(super) fn read_messages(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let rows = stmt.query_map(params, row_to_message).map_err(failed)?;
+    let mut out = Vec::new();
+    for row in rows {
+        // A row this version cannot read (unknown model) is skipped, not fatal.
+        if let Some(m) = row.map_err(failed)? {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// The turn whose user message is at `seq`: that message and the replies after it.
+pub(super) fn turn_at(
+    tx: &Connection,
+    session: &str,
+    seq: i64,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 8",
+        )
+        .map_err(failed)?;
+    Ok(one_turn(read_messages(&mut stmt, params![session, seq])?))
+}
+
+pub(super) fn summary_of(
+    tx: &Connection,
+    session: &str,
+) -> Result<Option<SessionSummary>, StoreError> {
+    tx.prepare_cached(
+        "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE id = ?1",
+    )
+    .and_then(|mut s| s.query_row([session], row_to_summary).optional())
+    .map(Option::flatten)
+    .map_err(failed)
+}
+
+pub(super) fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<SessionSummary>> {
+    let model: String = row.get(4)?;
+    let Some(last_model) = ModelId::parse(&model) else {
+        return Ok(None);
+    };
+    Ok(Some(SessionSummary {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        created_at_ms: row.get(2)?,
+        updated_at_ms: row.get(3)?,
+        last_model,
+        message_count: row.get::<_, i64>(5)? as u64,
+    }))
+}
+
+pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+
+pub(super) fn insert_message(
+    tx: &rusqlite::Transaction<'_>,
+    session: &str,
+    m: &StoredMessage,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(INSERT_MESSAGE)?.execute(params![
+        session,
+        m.seq as i64,
+        m.role.as_str(),
+        m.text,
+        m.model.as_str(),
+        m.params.temperature as f64,
+        m.params.top_p as f64,
+        m.params.max_tokens as i64,
+        m.created_at_ms,
+        m.latency_ms.map(|v| v as i64),
+        m.usage.map(|u| u.prompt_tokens as i64),
+        m.usage.map(|u| u.completion_tokens as i64),
+        m.usage.map(|u| u.total_tokens as i64),
+        m.finish_reason,
+        m.turn,
+        m.status.as_str(),
+        m.error,
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! The tables, and the migrations that bring an older file up to them (in order; the file
+//! records how many it has applied).
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    id             TEXT PRIMARY KEY,
+    created_at_ms  INTEGER NOT NULL,
+    updated_at_ms  INTEGER NOT NULL,
+    title          TEXT NOT NULL,
+    last_model     TEXT NOT NULL,
+    message_count  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    session_id        TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq               INTEGER NOT NULL,
+    role              TEXT NOT NULL CHECK (role IN ('user', 'model')),
+    text              TEXT NOT NULL,
+    model             TEXT NOT NULL,
+    temperature       REAL NOT NULL,
+    top_p             REAL NOT NULL,
+    max_tokens        INTEGER NOT NULL,
+    created_at_ms     INTEGER NOT NULL,
+    latency_ms        INTEGER,
+    prompt_tokens     INTEGER,
+    completion_tokens INTEGER,
+    total_tokens      INTEGER,
+    finish_reason     TEXT,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+";
+
+/// Schema changes after version 1, applied in order to an existing file.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 2: sessions belong to an owner (the browser that created them).
+    "ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+     CREATE INDEX IF NOT EXISTS sessions_by_owner ON sessions (owner, updated_at_ms DESC);",
+    // 3: per-visitor limit counters (server/src/limits.rs).
+    "CREATE TABLE usage_counters (
+         key           TEXT PRIMARY KEY,
+         value         INTEGER NOT NULL,
+         expires_at_ms INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX usage_counters_by_expiry ON usage_counters (expires_at_ms);",
+    // 4: two-phase turns. A user message is stored pending when its turn is accepted and
+    // completed (or failed) by the turn's task; `turn_id` is the client's idempotency key.
+    "ALTER TABLE messages ADD COLUMN turn_id TEXT;
+     ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'complete';
+     ALTER TABLE messages ADD COLUMN error TEXT;
+     CREATE UNIQUE INDEX messages_by_turn ON messages (session_id, turn_id) WHERE turn_id IS NOT NULL;",
+];
