@@ -4,16 +4,13 @@
 //!
 //! `bench [OUT.json]`; `BENCH_QUICK=1` shortens the load runs (for a smoke test).
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::firestore_emulator::Emulator;
-use support::model_standin::{self, Behaviour, StandIn};
-use support::{http, Server, Visitor};
+use testkit::standin::{self, Behaviour, StandIn};
+use testkit::Emulator;
+use testkit::{http, Server, Visitor};
 
 const PROJECT: &str = "hybrid-chat-bench";
 
@@ -51,7 +48,7 @@ async fn main() {
         site_root.display()
     );
 
-    let standin = model_standin::start(0).await;
+    let standin = standin::start(0).await;
     let emulator = Emulator::start().await;
     let sqlite = Store {
         name: "sqlite",
@@ -67,7 +64,7 @@ async fn main() {
             ("CHAT_STORE".into(), "firestore".into()),
             ("FIRESTORE_EMULATOR_HOST".into(), emulator.host.clone()),
             ("GOOGLE_CLOUD_PROJECT".into(), PROJECT.into()),
-            ("OWNER_KEY".into(), support::OWNER_KEY.into()),
+            ("OWNER_KEY".into(), testkit::OWNER_KEY.into()),
             ("LEPTOS_SITE_ROOT".into(), site_root.display().to_string()),
             ("MODEL_MAX_IN_FLIGHT".into(), "512".into()),
         ],
@@ -86,7 +83,7 @@ async fn main() {
         let mut f = json!({});
         f["cold_start"] = cold_start(&standin, store).await;
 
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = testkit::tempdir();
         let server = Server::start(dir.path(), &standin.url(), &store.env()).await;
         wait_ready(&http().build().expect("client"), &server).await;
         if store.name == "sqlite" {
@@ -111,13 +108,7 @@ async fn main() {
             figures["lighthouse_500"] = lighthouse(&url, Some(&cookie), lighthouse_runs);
         }
 
-        standin.set(
-            "gemma",
-            Behaviour {
-                latency_ms: 500,
-                ..Behaviour::default()
-            },
-        );
+        standin.set("gemma", Behaviour::slow(500));
         for sessions in [64, 256] {
             f[format!("load_{sessions}")] = load(&server, sessions, load_secs).await;
         }
@@ -177,7 +168,7 @@ async fn cold_start(standin: &StandIn, store: &Store) -> Value {
     let mut ready = Vec::new();
     let mut page = Vec::new();
     for _ in 0..5 {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = testkit::tempdir();
         let started = Instant::now();
         let server = Server::spawn(dir.path(), &standin.url(), &store.env());
         wait_ready(&client, &server).await;

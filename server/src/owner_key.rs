@@ -44,7 +44,7 @@ mod tests {
 
     #[test]
     fn a_key_is_made_once_and_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = testkit::tempdir();
         let path = dir.path().join("sub/owner.key");
         let first = load_or_create(&path).expect("created");
         let again = load_or_create(&path).expect("read");

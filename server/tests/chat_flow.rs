@@ -1,7 +1,5 @@
 //! End-to-end over HTTP: the real server binary, a stand-in vLLM and a temp SQLite file.
 
-mod support;
-
 use app::conversation::{NewReply, NewTurn, TokenUsage};
 use app::models::ModelId;
 use app::params::GenParams;
@@ -9,14 +7,12 @@ use app::services::ChatStore;
 use app::session::{OwnerId, SessionId};
 use serde_json::json;
 use server::store::sqlite::SqliteStore;
-use support::model_standin::{self, Behaviour, Fault};
-use support::{count_all_messages, stored_messages, Server, Visitor};
+use testkit::standin::{self, Behaviour, Fault};
+use testkit::{count_all_messages, stored_messages, Server, Stack, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack { server, model, dir } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
 
     let reply = me.send("Tell me a *Kubernetes* joke", "gemma").await;
@@ -97,8 +93,8 @@ async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_model_receives_the_whole_conversation_including_other_models_turns() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
+    let dir = testkit::tempdir();
+    let model = standin::start(0).await;
 
     // An earlier turn answered by Gemini, written straight to the store.
     let session = SessionId::generate();
@@ -134,7 +130,7 @@ async fn the_model_receives_the_whole_conversation_including_other_models_turns(
     let server = Server::start(dir.path(), &model.url(), &[]).await;
     let mut me = Visitor::new(&server);
     me.chat = Some(session.as_str().to_string());
-    me.owner = Some(support::owner_cookie(dir.path(), &owner));
+    me.owner = Some(testkit::owner_cookie(dir.path(), &owner));
 
     assert_eq!(me.send("And a node?", "gemma").await.status, 200);
     assert_eq!(me.send("Thanks!", "gemma").await.status, 200);
@@ -161,19 +157,15 @@ async fn the_model_receives_the_whole_conversation_including_other_models_turns(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[("MODEL_TIMEOUT_SECS", "1")]).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[("MODEL_TIMEOUT_SECS", "1")]).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("first", "gemma").await.status, 200);
 
-    model.set(
-        "gemma",
-        Behaviour {
-            fault: Some(Fault::Hang),
-            ..Default::default()
-        },
-    );
+    model.set("gemma", Behaviour::fault(Fault::Hang));
     let started = std::time::Instant::now();
     let reply = me.send("second", "gemma").await;
     assert!(
@@ -200,9 +192,7 @@ async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack { server, model, dir } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
 
     let cases = [
@@ -215,15 +205,9 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
         (Fault::Empty, json!({"Model": {"Empty": "gemma"}})),
     ];
     for (fault, expected) in cases {
-        model.set(
-            "gemma",
-            Behaviour {
-                fault: Some(fault),
-                ..Default::default()
-            },
-        );
+        model.set("gemma", Behaviour::fault(fault));
         let reply = me.send("hello", "gemma").await;
-        assert_eq!(reply.status, support::status_for(&expected), "{fault:?}");
+        assert_eq!(reply.status, testkit::status_for(&expected), "{fault:?}");
         assert_eq!(reply.json(), expected, "{fault:?}");
     }
     // No reply is kept; each message is, marked failed with its error's code (never words).
@@ -263,7 +247,7 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
     // A model that is not running at all.
     let dead = Server::start(
         &dir.path().join("dead"),
-        &format!("http://127.0.0.1:{}", support::free_port()),
+        &format!("http://127.0.0.1:{}", testkit::free_port()),
         &[],
     )
     .await;
@@ -286,15 +270,12 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_gets_clear_errors_and_reaches_no_model() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
     // Without credentials Gemini is "not configured", which is itself an answer to test.
-    let server = Server::start(
-        dir.path(),
-        &model.url(),
-        &[("GOOGLE_APPLICATION_CREDENTIALS", "")],
-    )
-    .await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[("GOOGLE_APPLICATION_CREDENTIALS", "")]).await;
     let mut me = Visitor::new(&server);
     let long = "x".repeat(32_001);
     let send = |m: &'static str,
@@ -343,7 +324,7 @@ async fn bad_input_gets_clear_errors_and_reaches_no_model() {
     ];
     for (form, expected) in cases {
         let reply = me.call("/api/send", &form).await;
-        assert_eq!(reply.status, support::status_for(&expected), "{form:?}");
+        assert_eq!(reply.status, testkit::status_for(&expected), "{form:?}");
         assert_eq!(reply.json(), expected, "{form:?}");
     }
     let mut too_long = send("", "gemma", "1", "0.5", "10");
@@ -375,9 +356,11 @@ async fn bad_input_gets_clear_errors_and_reaches_no_model() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_garbage_and_someone_elses_chat_ids_get_no_chat() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
 
     let mut alice = Visitor::new(&server);
     assert_eq!(alice.send("alice's secret plan", "gemma").await.status, 200);
@@ -463,9 +446,11 @@ async fn forged_garbage_and_someone_elses_chat_ids_get_no_chat() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_form_post_works_without_javascript() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
 
     let form = [
@@ -494,13 +479,7 @@ async fn a_plain_form_post_works_without_javascript() {
 
     // A model failure: the post goes to the chat at once, and once the turn has failed the
     // page shows the message marked not answered, in the server's words.
-    model.set(
-        "gemma",
-        Behaviour {
-            fault: Some(Fault::Status500),
-            ..Default::default()
-        },
-    );
+    model.set("gemma", Behaviour::fault(Fault::Status500));
     let reply = me.post_form("/api/send", &form).await;
     assert_eq!(reply.status, 302);
     let location = reply.location.expect("redirect");
@@ -532,9 +511,11 @@ async fn a_plain_form_post_works_without_javascript() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_chat_is_the_address_slash_and_the_old_one_keeps_its_own() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("old chat", "gemma").await.status, 200);
     let old = me.session();
@@ -571,9 +552,11 @@ async fn a_new_chat_is_the_address_slash_and_the_old_one_keeps_its_own() {
 /// the other tab did last (there is no browser-wide "current chat").
 #[tokio::test(flavor = "multi_thread")]
 async fn two_tabs_on_two_chats_never_mix() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     let mut tab1 = Visitor::new(&server);
     assert_eq!(tab1.send("A: first", "gemma").await.status, 200);
     let a = tab1.session();
@@ -611,9 +594,11 @@ async fn two_tabs_on_two_chats_never_mix() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn probes_and_security_headers() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model: _model,
+        dir,
+    } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
     let live = me.get("/healthz").await;
     assert_eq!((live.status, live.body.as_str()), (200, "ok"));

@@ -2,15 +2,14 @@
 //! redirects kept on this origin, error banners only from the server's own words, chat pages
 //! never cached, HSTS over HTTPS.
 
-mod support;
-
-use support::count_all_messages;
-use support::in_process::{form, harness};
+use testkit::count_all_messages;
+use testkit::form::{encode, SendForm};
+use testkit::in_process::harness;
 
 const HOST: &str = "app.test";
 
 fn fields(message: &str) -> String {
-    form(&[
+    encode(&[
         ("message", message),
         ("model", "gemma"),
         ("temperature", "0.9"),
@@ -23,7 +22,7 @@ fn fields(message: &str) -> String {
 async fn cross_site_posts_are_refused_and_change_nothing() {
     let h = harness(&[]).await;
     let me = h.visitor().await;
-    assert_eq!(h.send(&me, &[("message", "my own chat")]).await.status, 200);
+    assert_eq!(h.send(&me, &SendForm::new("my own chat")).await.status, 200);
     let stored_before = count_all_messages(&h.db);
     let calls_before = h.model.requests("gemma").len();
 
@@ -84,7 +83,7 @@ async fn a_no_js_redirect_never_leaves_this_origin() {
             .post(
                 "/api/send",
                 None,
-                form(&[("message", "")]),
+                encode(&[("message", "")]),
                 &[
                     ("host", HOST),
                     ("accept", "text/html"),

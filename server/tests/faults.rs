@@ -5,13 +5,11 @@
 //! is finished and stored whole. Prints tried / handled / lost per scenario and
 //! fails if anything was lost or unhandled. (`harness = false`: one run, one table.)
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
-use support::firestore_emulator::Emulator;
-use support::model_standin::{self, Behaviour, Fault, StandIn};
-use support::{
+use testkit::standin::{self, Behaviour, Fault, StandIn};
+use testkit::Emulator;
+use testkit::{
     count_all_messages, stored_messages, turn_rows, whole_turns, Reply, Server, Visitor,
 };
 
@@ -62,7 +60,7 @@ fn main() {
         .build()
         .expect("runtime");
     let results = runtime.block_on(async {
-        let standin = model_standin::start(0).await;
+        let standin = standin::start(0).await;
         vec![
             ("bad input", bad_input(&standin).await),
             (
@@ -119,7 +117,7 @@ async fn sqlite_server(dir: &std::path::Path, standin: &StandIn) -> Server {
 /// Every malformed thing a browser or a script can send: a clear 4xx, no model call, nothing
 /// stored. Forged cookies are not errors: they get a fresh session of their own.
 async fn bad_input(standin: &StandIn) -> Tally {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = testkit::tempdir();
     let server = sqlite_server(dir.path(), standin).await;
     let mut t = Tally::default();
     let mut me = Visitor::new(&server);
@@ -303,7 +301,7 @@ async fn bad_input(standin: &StandIn) -> Tally {
 /// 50 sessions, then 200 sends at once (four tabs per session) while the model fails about one
 /// call in five. Every session stays consistent, every failure is reported, nothing twice.
 async fn concurrent_with_faults(standin: &StandIn) -> Tally {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = testkit::tempdir();
     let server = sqlite_server(dir.path(), standin).await;
     let mut t = Tally::default();
     let mut visitors = Vec::new();
@@ -315,12 +313,7 @@ async fn concurrent_with_faults(standin: &StandIn) -> Tally {
     }
     standin.set(
         "gemma",
-        Behaviour {
-            latency_ms: 20,
-            fault: Some(Fault::Status500),
-            fault_percent: Some(20),
-            ..Behaviour::default()
-        },
+        Behaviour::fault(Fault::Status500).latency(20).percent(20),
     );
     let mut tasks = Vec::new();
     for (i, v) in visitors.iter().enumerate() {
@@ -401,16 +394,10 @@ async fn concurrent_with_faults(standin: &StandIn) -> Tally {
 /// A burst of turns, the server killed with SIGKILL in the middle of it, then started again on
 /// the same file: every turn it acknowledged is there once, and no turn is half-written.
 async fn killed_mid_burst(standin: &StandIn) -> Tally {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = testkit::tempdir();
     let server = sqlite_server(dir.path(), standin).await;
     let mut t = Tally::default();
-    standin.set(
-        "gemma",
-        Behaviour {
-            latency_ms: 150,
-            ..Behaviour::default()
-        },
-    );
+    standin.set("gemma", Behaviour::slow(150));
     let mut tasks = Vec::new();
     for i in 0..40 {
         let mut v = Visitor::new(&server);
@@ -524,7 +511,7 @@ async fn killed_mid_burst(standin: &StandIn) -> Tally {
 /// turns is finished within the grace period and stored whole, and a new process finds none
 /// pending.
 async fn terminated_with_abandoned_turns(standin: &StandIn) -> Tally {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = testkit::tempdir();
     standin.set("gemma", Behaviour::default());
     // No drain window: the listener closes at once, so what keeps the turns alive is the wait
     // for their tasks, not requests still being served.
@@ -536,20 +523,14 @@ async fn terminated_with_abandoned_turns(standin: &StandIn) -> Tally {
         let reply = v.send(&format!("leaver {i} opening"), "gemma").await;
         assert_eq!(reply.status, 200, "set-up turn: {}", reply.body);
         // Requests this tab gives up on after 300 ms.
-        v.client = support::http()
+        v.client = testkit::http()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_millis(300))
             .build()
             .expect("client");
         visitors.push(v);
     }
-    standin.set(
-        "gemma",
-        Behaviour {
-            latency_ms: 1_000,
-            ..Behaviour::default()
-        },
-    );
+    standin.set("gemma", Behaviour::slow(1_000));
     let tasks: Vec<_> = visitors
         .into_iter()
         .enumerate()
@@ -613,7 +594,7 @@ async fn terminated_with_abandoned_turns(standin: &StandIn) -> Tally {
 async fn store_outage(standin: &StandIn) -> Tally {
     let mut t = Tally::default();
     let emulator = Emulator::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = testkit::tempdir();
     standin.set("gemma", Behaviour::default());
     let server = Server::start(
         dir.path(),
@@ -622,7 +603,7 @@ async fn store_outage(standin: &StandIn) -> Tally {
             ("CHAT_STORE", "firestore"),
             ("FIRESTORE_EMULATOR_HOST", emulator.host.as_str()),
             ("GOOGLE_CLOUD_PROJECT", "hybrid-chat-faults"),
-            ("OWNER_KEY", support::OWNER_KEY),
+            ("OWNER_KEY", testkit::OWNER_KEY),
         ],
     )
     .await;
@@ -648,13 +629,7 @@ async fn store_outage(standin: &StandIn) -> Tally {
     }
     // The model is slow enough that the database stalls between accepting the turn and
     // storing its reply.
-    standin.set(
-        "gemma",
-        Behaviour {
-            latency_ms: 800,
-            ..Behaviour::default()
-        },
-    );
+    standin.set("gemma", Behaviour::slow(800));
     let during: Vec<_> = tabs
         .iter()
         .enumerate()

@@ -3,26 +3,21 @@
 //! not take every replica out of the load balancer), and a lost database is reported without losing the
 //! user's text or leaving half a turn.
 
-mod support;
-
 use serde_json::json;
-use support::firestore_emulator::Emulator;
-use support::model_standin;
-use support::{Server, Visitor};
+use testkit::Emulator;
+use testkit::{Server, Stack, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn chats_live_in_firestore_and_store_health_follows_it() {
     let emulator = Emulator::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
     let env = [
         ("CHAT_STORE", "firestore"),
         ("FIRESTORE_EMULATOR_HOST", emulator.host.as_str()),
         ("GOOGLE_CLOUD_PROJECT", "hybrid-chat-e2e"),
         ("FIRESTORE_DATABASE", "chat-app-db"),
-        ("OWNER_KEY", support::OWNER_KEY),
+        ("OWNER_KEY", testkit::OWNER_KEY),
     ];
-    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let Stack { server, model, dir } = Stack::start(&env).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.get("/readyz").await.status, 200);
     assert_eq!(me.get("/healthz/store").await.status, 200);

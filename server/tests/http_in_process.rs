@@ -4,14 +4,13 @@
 //! export, unknown paths, cross-site and oversized requests. What needs a process (restarts,
 //! signals, logs, a store that goes away) stays in the process tests.
 
-mod support;
-
 use app::errors::{ChatError, InputError, LimitError, ModelError};
 use app::models::ModelId;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use support::in_process::{form, harness};
-use support::model_standin::{Behaviour, Fault};
+use testkit::form::{encode, SendForm};
+use testkit::in_process::harness;
+use testkit::standin::{Behaviour, Fault};
 
 /// What is tried, the fault Gemma has, the form fields, and the status and error expected.
 type Case<'a> = (
@@ -88,7 +87,7 @@ async fn each_failure_has_its_status_and_its_typed_error() {
             },
         );
         let me = h.visitor().await;
-        let answer = h.send(&me, &fields).await;
+        let answer = h.send(&me, &SendForm::new("hello").with(&fields)).await;
         assert_eq!(answer.status, status, "{what}: {}", answer.body);
         assert_eq!(answer.error(), error, "{what}");
     }
@@ -106,7 +105,7 @@ async fn each_failure_has_its_status_and_its_typed_error() {
         ("max tokens 0", vec![("max_tokens", "0")]),
     ] {
         let me = h.visitor().await;
-        let answer = h.send(&me, &fields).await;
+        let answer = h.send(&me, &SendForm::new("hello").with(&fields)).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{what}");
         assert!(
             matches!(answer.error(), ChatError::Input(_)),
@@ -117,7 +116,7 @@ async fn each_failure_has_its_status_and_its_typed_error() {
 
     // Gemini has no credentials here: refused before anything is stored.
     let me = h.visitor().await;
-    let answer = h.send(&me, &[("model", "gemini")]).await;
+    let answer = h.send(&me, &SendForm::new("hello").model("gemini")).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(matches!(
         answer.error(),
@@ -130,7 +129,7 @@ async fn each_failure_has_its_status_and_its_typed_error() {
             .post(
                 "/api/send",
                 cookie,
-                form(&[
+                encode(&[
                     ("message", "hi"),
                     ("model", "gemma"),
                     ("temperature", "0.9"),
@@ -146,7 +145,7 @@ async fn each_failure_has_its_status_and_its_typed_error() {
 
     // And it all still works: a whole turn.
     let me = h.visitor().await;
-    let answer = h.send(&me, &[]).await;
+    let answer = h.send(&me, &SendForm::new("hello")).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let turn: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
     assert_eq!(turn["replies"][0]["text"], "Echo: hello");
@@ -156,8 +155,11 @@ async fn each_failure_has_its_status_and_its_typed_error() {
 async fn the_turn_limit_answers_429_with_when_it_resets() {
     let h = harness(&[("TURNS_PER_WINDOW", "1"), ("TURN_WINDOW_SECS", "600")]).await;
     let me = h.visitor().await;
-    assert_eq!(h.send(&me, &[]).await.status, StatusCode::OK);
-    let refused = h.send(&me, &[]).await;
+    assert_eq!(
+        h.send(&me, &SendForm::new("hello")).await.status,
+        StatusCode::OK
+    );
+    let refused = h.send(&me, &SendForm::new("hello")).await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(
         matches!(
@@ -220,7 +222,7 @@ async fn pages_carry_the_security_headers_the_csp_and_a_private_owner_cookie() {
 async fn export_unknown_paths_cross_site_and_oversized_requests() {
     let h = harness(&[]).await;
     let me = h.visitor().await;
-    let turn = h.send(&me, &[("message", "export me")]).await;
+    let turn = h.send(&me, &SendForm::new("export me")).await;
     assert_eq!(turn.status, StatusCode::OK, "{}", turn.body);
     let chat = serde_json::from_str::<serde_json::Value>(&turn.body).expect("json")["session"]
         ["id"]
@@ -272,7 +274,7 @@ async fn export_unknown_paths_cross_site_and_oversized_requests() {
         vec![("sec-fetch-site", "cross-site")],
         vec![("origin", "https://evil.example")],
     ] {
-        let fields = form(&[
+        let fields = encode(&[
             ("chat", chat.as_str()),
             ("message", "from elsewhere"),
             ("model", "gemma"),
@@ -286,7 +288,7 @@ async fn export_unknown_paths_cross_site_and_oversized_requests() {
     assert_eq!(h.model.requests("gemma").len(), before, "no model call");
 
     // A body over the 1 MiB limit is refused whole.
-    let huge = form(&[("message", &"y".repeat(2 << 20)), ("model", "gemma")]);
+    let huge = encode(&[("message", &"y".repeat(2 << 20)), ("model", "gemma")]);
     let refused = h.post("/api/send", Some(&me), huge, &[]).await;
     assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
 

@@ -2,25 +2,23 @@
 //! signed-in person's chats follow them across browsers. Keys are generated for the run and
 //! published by the stand-in's JWKS endpoint, as IAP publishes its own.
 
-mod support;
-
 use serde_json::json;
 use std::time::Duration;
-use support::iap_keys::{b64url, claims, now, Key, AUDIENCE};
-use support::in_process;
-use support::model_standin::{self, StandIn};
-use support::{Server, Visitor};
+use testkit::iap::{b64url, claims, now, Key, AUDIENCE};
+use testkit::in_process;
+use testkit::standin::{self, StandIn};
+use testkit::{Server, Visitor};
 
 struct Setup {
-    _dir: tempfile::TempDir,
+    _dir: testkit::TempDir,
     standin: StandIn,
     server: Server,
     key: Key,
 }
 
 async fn iap_server() -> Setup {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let standin = model_standin::start(0).await;
+    let dir = testkit::tempdir();
+    let standin = standin::start(0).await;
     let key = Key::generate("iap-key-1");
     standin.set_jwks(json!({ "keys": [key.jwk.clone()] }));
     let jwks = format!("{}/iap/jwk", standin.url());
@@ -124,7 +122,7 @@ async fn iap_required_without_an_audience_refuses_to_start() {
         &[("IAP_REQUIRED", "true")][..],
         &[("IAP_REQUIRED", "true"), ("IAP_AUDIENCE", " ")][..],
     ] {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = testkit::tempdir();
         let server = Server::spawn(dir.path(), "http://127.0.0.1:9", env);
         let log_dir = server.dir.clone();
         let status = server
@@ -173,7 +171,7 @@ async fn each_user_sees_their_own_chats_from_any_browser_and_never_anothers() {
     bob.chat = None;
     assert_eq!(bob.send("bob's turn", "gemma").await.status, 200);
     assert_ne!(bob.session(), alice_chat, "Bob got a chat of his own");
-    let rows = support::stored_messages(&s.server.sqlite_path(), &alice_chat);
+    let rows = testkit::stored_messages(&s.server.sqlite_path(), &alice_chat);
     assert_eq!(rows.len(), 2, "Alice's chat is untouched");
 }
 
@@ -183,7 +181,7 @@ async fn each_user_sees_their_own_chats_from_any_browser_and_never_anothers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_missing_or_bad_assertion_is_refused() {
     let key = Key::generate("iap-key-1");
-    let standin = model_standin::start(0).await;
+    let standin = standin::start(0).await;
     standin.set_jwks(json!({ "keys": [key.jwk.clone()] }));
     let h = in_process::harness_on(
         standin,
@@ -255,7 +253,7 @@ async fn every_missing_or_bad_assertion_is_refused() {
             .post(
                 "/api/send",
                 None,
-                in_process::form(&[
+                testkit::form::encode(&[
                     ("message", "let me in"),
                     ("model", "gemma"),
                     ("temperature", "0.9"),
@@ -267,7 +265,7 @@ async fn every_missing_or_bad_assertion_is_refused() {
             .await;
         assert_eq!(send.status, 401, "{what}");
     }
-    assert_eq!(support::count_all_messages(&h.db), 0, "nothing stored");
+    assert_eq!(testkit::count_all_messages(&h.db), 0, "nothing stored");
 
     // The real thing gets in.
     let token = key.sign(&alice);

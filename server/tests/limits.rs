@@ -1,12 +1,9 @@
 //! Per-visitor limits: a polite refusal that stores nothing and says when it resets, counters
 //! kept in the store (so they survive a restart), and a window that really ends.
 
-mod support;
-
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::model_standin;
-use support::{count_all_messages, Server, Visitor};
+use testkit::{count_all_messages, Server, Stack, Visitor};
 
 const WINDOW_SECS: u64 = 3;
 
@@ -21,7 +18,7 @@ async fn start_of_window() {
 }
 
 fn refused_count(metrics: &str, limit: &str) -> f64 {
-    support::metric(
+    testkit::metric(
         metrics,
         &format!(r#"hybrid_chat_turns_refused_total{{limit="{limit}"}}"#),
     )
@@ -29,10 +26,8 @@ fn refused_count(metrics: &str, limit: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_turn_limit_refuses_politely_survives_a_restart_and_lifts_when_the_window_ends() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
     let env = [("TURNS_PER_WINDOW", "2"), ("TURN_WINDOW_SECS", "3")];
-    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let Stack { server, model, dir } = Stack::start(&env).await;
     let mut me = Visitor::new(&server);
     // The first turn makes the browser's owner cookie (it counts against the address, as a
     // cookieless request does); later turns count against the browser.
@@ -79,10 +74,8 @@ async fn the_turn_limit_refuses_politely_survives_a_restart_and_lifts_when_the_w
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_daily_token_budget_refuses_once_spent_and_holds_across_a_restart() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
     let env = [("TOKENS_PER_DAY", "40")];
-    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let Stack { server, model, dir } = Stack::start(&env).await;
     let mut me = Visitor::new(&server);
     let mut answered = 0;
     let refusal = loop {
@@ -121,14 +114,16 @@ async fn the_daily_token_budget_refuses_once_spent_and_holds_across_a_restart() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rotating_owners_does_not_reset_the_limit() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
     let env = [
         ("TURNS_PER_WINDOW", "2"),
         ("TURN_WINDOW_SECS", "3600"),
         ("ADDRESS_LIMIT_MULTIPLIER", "1"),
     ];
-    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let Stack {
+        server,
+        model: _model,
+        dir: _dir,
+    } = Stack::start(&env).await;
     // A script that takes a fresh owner (a new page load) for every turn: each is a new
     // browser, but they share one address, which counts too.
     let statuses = {
@@ -148,9 +143,11 @@ async fn rotating_owners_does_not_reset_the_limit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_limits_configured_nothing_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model: _model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
     for i in 0..30 {
         assert_eq!(me.send(&format!("turn {i}"), "gemma").await.status, 200);
@@ -161,10 +158,12 @@ async fn without_limits_configured_nothing_is_refused() {
 /// forging one per request buys nothing either.
 #[tokio::test(flavor = "multi_thread")]
 async fn random_owner_cookies_are_refused_not_counted_afresh() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
     let env = [("TURNS_PER_WINDOW", "2"), ("TURN_WINDOW_SECS", "3600")];
-    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&env).await;
     for _ in 0..5 {
         let mut forger = Visitor::new(&server);
         forger.owner = Some(format!(
@@ -181,15 +180,17 @@ async fn random_owner_cookies_are_refused_not_counted_afresh() {
 /// IPv6 counts by /64: a client cannot walk through its own 2^64 addresses.
 #[tokio::test(flavor = "multi_thread")]
 async fn ipv6_addresses_count_by_slash_64_behind_the_load_balancer() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
     let env = [
         ("TURNS_PER_WINDOW", "2"),
         ("TURN_WINDOW_SECS", "3600"),
         ("ADDRESS_LIMIT_MULTIPLIER", "1"),
         ("CLIENT_IP_SOURCE", "google-load-balancer"),
     ];
-    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let Stack {
+        server,
+        model: _model,
+        dir: _dir,
+    } = Stack::start(&env).await;
     let send_from = |xff: &str| {
         let mut v = Visitor::new(&server);
         // What a client wrote first is its own word; the load balancer appends the truth.
@@ -207,10 +208,12 @@ async fn ipv6_addresses_count_by_slash_64_behind_the_load_balancer() {
 /// owner is renewed (set again, sliding expiry) on every page load.
 #[tokio::test(flavor = "multi_thread")]
 async fn owners_are_issued_sparingly_and_renewed_on_use() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
     let env = [("NEW_OWNERS_PER_HOUR", "2")];
-    let server = Server::start(dir.path(), &model.url(), &env).await;
+    let Stack {
+        server,
+        model: _model,
+        dir: _dir,
+    } = Stack::start(&env).await;
 
     let mut first = Visitor::new(&server);
     let page = first.get("/").await;

@@ -1,24 +1,20 @@
 //! On GKE the server logs Cloud Logging's structured JSON: checked on the real binary.
 
-mod support;
-
 use serde_json::Value;
-use support::model_standin;
-use support::{Server, Visitor};
+use testkit::standin;
+use testkit::{Server, Stack, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_carry_severity_request_id_and_trace_but_never_message_text() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(
-        dir.path(),
-        &model.url(),
-        &[
-            ("LOG_FORMAT", "json"),
-            ("RUST_LOG", "info,tower_http=debug"),
-            ("GOOGLE_CLOUD_PROJECT", "my-proj"),
-        ],
-    )
+    let Stack {
+        server,
+        model: _model,
+        dir,
+    } = Stack::start(&[
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info,tower_http=debug"),
+        ("GOOGLE_CLOUD_PROJECT", "my-proj"),
+    ])
     .await;
     let mut me = Visitor::new(&server);
     me.get("/").await; // the page load issues the owner a send needs
@@ -87,13 +83,13 @@ async fn json_logs_carry_severity_request_id_and_trace_but_never_message_text() 
 /// looked, and gcp_auth's metadata-server retries stay out of the log.
 #[tokio::test(flavor = "multi_thread")]
 async fn start_up_without_credentials_is_one_clear_line_not_a_page_of_retries() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
+    let dir = testkit::tempdir();
+    let model = standin::start(0).await;
     let server = Server::start(
         dir.path(),
         &model.url(),
         &[
-            ("GOOGLE_APPLICATION_CREDENTIALS", support::UNSET),
+            ("GOOGLE_APPLICATION_CREDENTIALS", testkit::UNSET),
             ("RUST_LOG", ""),
             // A laptop has a home; without one gcp_auth gives up before the metadata server.
             ("HOME", dir.path().to_str().expect("utf-8 path")),
@@ -122,12 +118,12 @@ async fn start_up_without_credentials_is_one_clear_line_not_a_page_of_retries() 
     drop(server);
 
     // The retries are there to be seen when asked for: the quiet above is the filter's doing.
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = testkit::tempdir();
     let server = Server::start(
         dir.path(),
         &model.url(),
         &[
-            ("GOOGLE_APPLICATION_CREDENTIALS", support::UNSET),
+            ("GOOGLE_APPLICATION_CREDENTIALS", testkit::UNSET),
             ("RUST_LOG", "warn,gcp_auth=warn"),
             ("HOME", dir.path().to_str().expect("utf-8 path")),
         ],

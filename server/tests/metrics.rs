@@ -1,15 +1,15 @@
 //! `/metrics`: each family moves when the thing it counts happens, and labels stay bounded.
 
-mod support;
-
-use support::model_standin::{self, Behaviour, Fault};
-use support::{metric as sample, Server, Visitor};
+use testkit::standin::{Behaviour, Fault};
+use testkit::{metric as sample, Stack, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     server.wait_for_gemini().await;
     let mut me = Visitor::new(&server);
 
@@ -21,13 +21,7 @@ async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
         assert_eq!(me.send(text, "gemma").await.status, 200);
     }
     assert_eq!(me.send("three", "gemini").await.status, 200);
-    model.set(
-        "gemma",
-        Behaviour {
-            fault: Some(Fault::Status500),
-            ..Behaviour::default()
-        },
-    );
+    model.set("gemma", Behaviour::fault(Fault::Status500));
     assert_eq!(me.send("four", "gemma").await.status, 502);
     // Garbage paths must not become labels; chat addresses share one.
     me.get("/api/no-such-function-1").await;
@@ -125,16 +119,12 @@ async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn in_flight_gauge_shows_calls_waiting_on_a_slow_model() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
-    model.set(
-        "gemma",
-        Behaviour {
-            latency_ms: 1500,
-            ..Behaviour::default()
-        },
-    );
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
+    model.set("gemma", Behaviour::slow(1500));
     let sends: Vec<_> = (0..3)
         .map(|i| {
             let mut v = Visitor::new(&server);
@@ -161,15 +151,12 @@ async fn in_flight_gauge_shows_calls_waiting_on_a_slow_model() {
 /// for it, and the metrics port serves the same families.
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_addr_moves_metrics_off_the_public_port() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let metrics_addr = format!("127.0.0.1:{}", support::free_port());
-    let server = Server::start(
-        dir.path(),
-        &model.url(),
-        &[("METRICS_ADDR", metrics_addr.as_str())],
-    )
-    .await;
+    let metrics_addr = format!("127.0.0.1:{}", testkit::free_port());
+    let Stack {
+        server,
+        model: _model,
+        dir: _dir,
+    } = Stack::start(&[("METRICS_ADDR", metrics_addr.as_str())]).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("counted", "gemma").await.status, 200);
 
@@ -178,7 +165,7 @@ async fn metrics_addr_moves_metrics_off_the_public_port() {
         public.status, 404,
         "the public port must not serve /metrics"
     );
-    let private = support::http()
+    let private = testkit::http()
         .build()
         .expect("client")
         .get(format!("http://{metrics_addr}/metrics"))

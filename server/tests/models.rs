@@ -1,18 +1,12 @@
 //! Both models through the real server binary: Gemini on a Vertex AI stand-in with gcp_auth's
 //! real service-account flow, the codelab's `/generate` Gemma, every fault, and the in-flight cap.
 
-mod support;
-
 use serde_json::{json, Value};
-use support::model_standin::{self, Behaviour, Fault};
-use support::{stored_messages, Server, Visitor};
+use testkit::standin::{self, Behaviour, Fault};
+use testkit::{stored_messages, Server, Stack, Visitor};
 
-async fn started(
-    extra_env: &[(&str, &str)],
-) -> (tempfile::TempDir, model_standin::StandIn, Server) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), extra_env).await;
+async fn started(extra_env: &[(&str, &str)]) -> (testkit::TempDir, standin::StandIn, Server) {
+    let Stack { server, model, dir } = Stack::start(extra_env).await;
     server.wait_for_gemini().await;
     (dir, model, server)
 }
@@ -146,27 +140,13 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
         (Fault::Hang, json!({"TimedOut": "gemini"}), "took too long"),
     ];
     for (fault, expected, words) in cases {
-        model.set(
-            "gemini",
-            Behaviour {
-                fault: Some(fault),
-                fault_times: Some(1),
-                ..Default::default()
-            },
-        );
+        model.set("gemini", Behaviour::fault(fault).once());
         let reply = me.send("second", "gemini").await;
-        assert_eq!(reply.status, support::status_for(&expected), "{fault:?}");
+        assert_eq!(reply.status, testkit::status_for(&expected), "{fault:?}");
         assert_eq!(reply.json(), json!({ "Model": expected }), "{fault:?}");
 
         // The page shows the same words after a no-JavaScript post.
-        model.set(
-            "gemini",
-            Behaviour {
-                fault: Some(fault),
-                fault_times: Some(1),
-                ..Default::default()
-            },
-        );
+        model.set("gemini", Behaviour::fault(fault).once());
         let form = [
             ("message", "second"),
             ("model", "gemini"),
@@ -195,7 +175,7 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
         let error: app::errors::ChatError =
             serde_json::from_value(json!({ "Model": expected })).expect("error");
         let code = app::error_codes::to_code(&error);
-        let rows = support::turn_rows(&server.sqlite_path(), &me.session());
+        let rows = testkit::turn_rows(&server.sqlite_path(), &me.session());
         let last_two: Vec<_> = rows[rows.len() - 2..]
             .iter()
             .map(|r| (r.2.as_str(), r.3.as_str(), r.4.as_deref()))
@@ -251,14 +231,11 @@ async fn the_codelabs_generate_api_gets_gemmas_template_and_clean_replies() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_credentials_gemini_is_not_configured_and_gemma_still_works() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(
-        dir.path(),
-        &model.url(),
-        &[("GOOGLE_APPLICATION_CREDENTIALS", "")],
-    )
-    .await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[("GOOGLE_APPLICATION_CREDENTIALS", "")]).await;
     let mut me = Visitor::new(&server);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let page = me.get("/").await;
@@ -281,13 +258,7 @@ async fn without_credentials_gemini_is_not_configured_and_gemma_still_works() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_never_exceeds_the_in_flight_cap() {
     let (_dir, model, server) = started(&[("MODEL_MAX_IN_FLIGHT", "4")]).await;
-    model.set(
-        "gemma",
-        Behaviour {
-            latency_ms: 150,
-            ..Default::default()
-        },
-    );
+    model.set("gemma", Behaviour::slow(150));
     // Clients first, so the 50 sends start together.
     let visitors: Vec<Visitor> = (0..50).map(|_| Visitor::new(&server)).collect();
     let tasks: Vec<_> = visitors
@@ -322,7 +293,7 @@ async fn a_burst_never_exceeds_the_in_flight_cap() {
         "never more than 4 at once, and the cap was reached"
     );
     assert_eq!(
-        support::count_all_messages(&server.sqlite_path()),
+        testkit::count_all_messages(&server.sqlite_path()),
         2 * ok as i64,
         "only answered turns are stored"
     );
@@ -331,13 +302,7 @@ async fn a_burst_never_exceeds_the_in_flight_cap() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oversized_vllm_reply_is_refused_not_buffered() {
     let (_dir, model, server) = started(&[]).await;
-    model.set(
-        "gemma",
-        Behaviour {
-            fault: Some(Fault::Oversized),
-            ..Default::default()
-        },
-    );
+    model.set("gemma", Behaviour::fault(Fault::Oversized));
     let mut me = Visitor::new(&server);
     assert_eq!(
         me.send("hi", "gemma").await.json(),
@@ -398,14 +363,7 @@ async fn compare_asks_both_models_stores_both_and_each_keeps_its_own_thread() {
     assert!(page.body.contains(r#"<div class="compare">"#));
 
     // A failure of either model stores nothing.
-    model.set(
-        "gemini",
-        Behaviour {
-            fault: Some(Fault::Status500),
-            fault_times: Some(1),
-            ..Default::default()
-        },
-    );
+    model.set("gemini", Behaviour::fault(Fault::Status500).once());
     assert_eq!(
         me.call("/api/compare", &form).await.json(),
         json!({"Model": {"BackendError": "gemini"}})

@@ -1,17 +1,17 @@
 //! Past sessions through the real binary: listing, switching, rename, delete, export, and that
 //! one visitor can never list, read, rename, delete or export another's chats.
 
-mod support;
-
 use serde_json::json;
-use support::model_standin;
-use support::{Server, Visitor};
+use testkit::standin::Behaviour;
+use testkit::{Stack, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
 
     assert_eq!(me.send("first chat question", "gemma").await.status, 200);
@@ -87,7 +87,7 @@ async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
         "a deleted chat is not brought back"
     );
     assert_eq!(
-        support::stored_messages(&server.sqlite_path(), &first).len(),
+        testkit::stored_messages(&server.sqlite_path(), &first).len(),
         0
     );
     assert_eq!(me.get(&format!("/export/{first}.md")).await.status, 404);
@@ -99,9 +99,11 @@ async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_visitor_can_never_reach_anothers_chats() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model: _model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     let mut alice = Visitor::new(&server);
     assert_eq!(
         alice.send("alice's private plan", "gemma").await.status,
@@ -147,7 +149,7 @@ async fn one_visitor_can_never_reach_anothers_chats() {
     assert!(page.contains("alice&#x27;s private plan") || page.contains("alice's private plan"));
     assert!(!page.contains("pwned") && !page.contains("hijack"));
     assert_eq!(
-        support::stored_messages(&server.sqlite_path(), &hers).len(),
+        testkit::stored_messages(&server.sqlite_path(), &hers).len(),
         2
     );
 }
@@ -156,19 +158,15 @@ async fn one_visitor_can_never_reach_anothers_chats() {
 /// answered "no such chat", nothing is stored, and the chat does not reappear in the list.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chat_deleted_during_a_pending_turn_stays_deleted() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("soon deleted", "gemma").await.status, 200);
     let chat = me.session();
-    model.set(
-        "gemma",
-        support::model_standin::Behaviour {
-            latency_ms: 1_500,
-            ..Default::default()
-        },
-    );
+    model.set("gemma", Behaviour::slow(1_500));
     let mut tab = me.twin();
     let pending = tokio::spawn(async move { tab.send("in flight", "gemma").await });
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
@@ -179,7 +177,7 @@ async fn a_chat_deleted_during_a_pending_turn_stays_deleted() {
     assert_eq!(late.status, 404, "{}", late.body);
     assert_eq!(late.json(), json!("NoSuchChat"));
     assert_eq!(
-        support::stored_messages(&server.sqlite_path(), &chat).len(),
+        testkit::stored_messages(&server.sqlite_path(), &chat).len(),
         0
     );
     assert!(!me.get("/").await.body.contains("soon deleted"));
@@ -190,19 +188,15 @@ async fn a_chat_deleted_during_a_pending_turn_stays_deleted() {
 /// the turn it already has (waiting for it if need be), and the model is asked once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_send_repeated_with_its_turn_id_is_answered_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("opening", "gemma").await.status, 200);
     let chat = me.session();
-    model.set(
-        "gemma",
-        support::model_standin::Behaviour {
-            latency_ms: 1_500,
-            ..Default::default()
-        },
-    );
+    model.set("gemma", Behaviour::slow(1_500));
     let form = [
         ("message", "only once, please"),
         ("model", "gemma"),
@@ -213,7 +207,7 @@ async fn a_send_repeated_with_its_turn_id_is_answered_once() {
     ];
     // The first attempt's response is lost: this client gives up after 300 ms.
     let mut impatient = me.twin();
-    impatient.client = support::http()
+    impatient.client = testkit::http()
         .timeout(std::time::Duration::from_millis(300))
         .build()
         .expect("client");
@@ -229,7 +223,7 @@ async fn a_send_repeated_with_its_turn_id_is_answered_once() {
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.json(), turn);
     assert_eq!(model.requests("gemma").len(), 2, "the model was asked once");
-    let rows = support::turn_rows(&server.sqlite_path(), &chat);
+    let rows = testkit::turn_rows(&server.sqlite_path(), &chat);
     assert_eq!(
         rows.iter().filter(|r| r.2 == "only once, please").count(),
         1
@@ -239,16 +233,18 @@ async fn a_send_repeated_with_its_turn_id_is_answered_once() {
     bad[5] = ("turn", "x");
     let refused = me.call("/api/send", &bad).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
-    assert_eq!(support::turn_rows(&server.sqlite_path(), &chat).len(), 4);
+    assert_eq!(testkit::turn_rows(&server.sqlite_path(), &chat).len(), 4);
 }
 
 /// Every chat stays reachable: the sidebar shows 50, a "More chats" link pages past them (a plain
 /// link, so it works without JavaScript), and a search finds titles among all of them.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sidebar_pages_past_fifty_and_searches_every_title() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    let server = Server::start(dir.path(), &model.url(), &[]).await;
+    let Stack {
+        server,
+        model: _model,
+        dir: _dir,
+    } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
     for i in 0..55 {
         me.chat = None;

@@ -1,27 +1,15 @@
 //! SIGTERM (what Kubernetes sends before killing a pod): stop accepting, let the turn in flight
 //! finish and be stored, exit 0.
 
-mod support;
-
 use std::time::Duration;
-use support::model_standin::{self, Behaviour, StandIn};
-use support::{stored_messages, Reply, Server, Visitor};
+use testkit::standin::{self, Behaviour, StandIn};
+use testkit::{stored_messages, Reply, Server, Stack, Visitor};
 
 /// A server whose Gemma takes `latency_ms` to answer.
-async fn slow_server(
-    latency_ms: u64,
-    env: &[(&str, &str)],
-) -> (tempfile::TempDir, StandIn, Server) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = model_standin::start(0).await;
-    model.set(
-        "gemma",
-        Behaviour {
-            latency_ms,
-            ..Default::default()
-        },
-    );
-    let server = Server::start(dir.path(), &model.url(), env).await;
+async fn slow_server(latency_ms: u64, env: &[(&str, &str)]) -> (testkit::TempDir, StandIn, Server) {
+    let model = standin::start(0).await;
+    model.set("gemma", Behaviour::slow(latency_ms));
+    let Stack { server, model, dir } = Stack::start_on(model, env).await;
     (dir, model, server)
 }
 
@@ -39,7 +27,7 @@ fn turn_in_flight(
 
 /// Whether a new connection to `url` is refused (the listener is closed).
 async fn refused(url: &str) -> bool {
-    support::http()
+    testkit::http()
         .timeout(Duration::from_secs(2))
         .build()
         .expect("client")
@@ -128,7 +116,7 @@ async fn during_the_drain_window_readiness_fails_but_new_requests_succeed() {
 
     // After the window: no new connections, and a clean exit.
     tokio::time::sleep(Duration::from_millis(3_000)).await;
-    let late = support::http()
+    let late = testkit::http()
         .timeout(Duration::from_secs(2))
         .build()
         .expect("client")
@@ -151,7 +139,7 @@ async fn a_turn_whose_visitor_left_is_stored_and_sigterm_waits_for_it() {
     let (_dir, model, server) = slow_server(1_500, &[]).await;
     let mut me = Visitor::new(&server);
     me.get("/").await; // the owner
-    let impatient = support::http()
+    let impatient = testkit::http()
         .timeout(Duration::from_millis(300))
         .build()
         .expect("client");
@@ -172,7 +160,7 @@ async fn a_turn_whose_visitor_left_is_stored_and_sigterm_waits_for_it() {
     assert!(status.success(), "exit status {status:?}");
     assert_eq!(model.requests("gemma").len(), 1, "the model was asked once");
     assert_eq!(
-        support::count_all_messages(&db),
+        testkit::count_all_messages(&db),
         2,
         "the turn was answered and stored after its visitor left"
     );
@@ -181,7 +169,7 @@ async fn a_turn_whose_visitor_left_is_stored_and_sigterm_waits_for_it() {
 /// `hybrid-chat --help` lists every variable the server reads and starts nothing.
 #[test]
 fn help_lists_every_variable_and_exits() {
-    let out = std::process::Command::new(support::server_binary())
+    let out = std::process::Command::new(testkit::server_binary())
         .arg("--help")
         .env_clear()
         .output()

@@ -1,8 +1,6 @@
 //! One contract, two stores: the embedded SQLite file and Firestore on Google's emulator must
 //! behave the same and lose nothing.
 
-mod support;
-
 use app::conversation::{
     Begun, NewReply, NewTurn, Role, TokenUsage, TurnId, TurnOutcome, TurnStatus,
 };
@@ -16,7 +14,7 @@ use server::store::firestore::FirestoreStore;
 use server::store::sqlite::SqliteStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::firestore_emulator::Emulator;
+use testkit::Emulator;
 
 fn turn(n: usize, text_len: usize) -> NewTurn {
     let pad = |s: String| {
@@ -590,7 +588,7 @@ async fn counters_contract(name: &str, counters: Arc<dyn UsageCounters>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sqlite_store_keeps_the_contract() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = testkit::tempdir();
     let path = dir.path().join("chat.sqlite3");
     let store = Arc::new(SqliteStore::open(&path).expect("open"));
     let replica = Arc::new(SqliteStore::open(&path).expect("open again"));

@@ -68,14 +68,14 @@ fn request(services: &Services, cookie: Option<String>) -> Request {
 fn stack(
     replies: Vec<Result<String, ModelError>>,
 ) -> (
-    tempfile::TempDir,
+    testkit::TempDir,
     Arc<SqliteStore>,
     Arc<Scripted>,
     Services,
     OwnerId,
     Option<String>,
 ) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = testkit::tempdir();
     let store = Arc::new(SqliteStore::open(&dir.path().join("chat.sqlite3")).expect("store"));
     let gemma = Arc::new(Scripted {
         id: ModelId::Gemma,

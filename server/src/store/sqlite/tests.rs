@@ -35,8 +35,8 @@ fn owner() -> OwnerId {
     OwnerId::parse(&"a".repeat(64)).expect("owner")
 }
 
-fn open() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().expect("tempdir");
+fn open() -> (testkit::TempDir, SqliteStore) {
+    let dir = testkit::tempdir();
     let store = SqliteStore::open(&dir.path().join("nested/chat.sqlite3")).expect("open");
     (dir, store)
 }
@@ -116,7 +116,7 @@ async fn a_compared_turn_stores_one_question_and_both_answers_together() {
 
 #[tokio::test]
 async fn sessions_are_isolated_and_survive_reopening() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = testkit::tempdir();
     let path = dir.path().join("chat.sqlite3");
     let (a, b) = (SessionId::generate(), SessionId::generate());
     {
@@ -145,7 +145,7 @@ async fn sessions_are_isolated_and_survive_reopening() {
 async fn every_earlier_schema_version_migrates_and_keeps_its_chats() {
     let latest = MIGRATIONS.len() as i64 + 1;
     for version in 1..latest {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = testkit::tempdir();
         let path = dir.path().join("old.sqlite3");
         let s = SessionId::generate();
         {

@@ -1,9 +1,11 @@
 //! The app in-process: the router `server::build` makes (the one `run` serves) on a real SQLite
 //! file and a model stand-in of its own, driven with `tower::ServiceExt::oneshot`. No server
 //! process, so a request costs microseconds; what needs a process (restarts, signals, logs, a
-//! store that goes away) uses [`super::Server`].
+//! store that goes away) uses [`crate::Server`].
 
-use super::model_standin::{self, StandIn};
+use crate::env::{app_env, overlay};
+use crate::form::SendForm;
+use crate::standin::{self, StandIn};
 use app::errors::ChatError;
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
@@ -11,7 +13,6 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use server::config::Config;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tower::ServiceExt;
@@ -21,7 +22,7 @@ pub struct Harness {
     pub model: StandIn,
     /// The SQLite file the app stores into.
     pub db: PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: crate::TempDir,
 }
 
 pub struct Answer {
@@ -48,36 +49,25 @@ impl Answer {
 /// The app on a fresh SQLite file and its own model stand-in; `extra` adds or overrides
 /// variables (`{standin}` in a value is the stand-in's URL).
 pub async fn harness(extra: &[(&str, &str)]) -> Harness {
-    harness_on(model_standin::start(0).await, extra).await
+    harness_on(standin::start(0).await, extra).await
 }
 
 /// [`harness`] on a stand-in set up beforehand (IAP's keys must be published before the app
 /// starts, as Google's are).
 pub async fn harness_on(model: StandIn, extra: &[(&str, &str)]) -> Harness {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::tempdir();
     let url = model.url();
-    let db = dir.path().join("chat.sqlite3").display().to_string();
-    let mut env: HashMap<String, String> = [
-        ("CHAT_STORE", "sqlite"),
-        ("SQLITE_PATH", db.as_str()),
-        ("VLLM_BASE_URL", url.as_str()),
-        ("VERTEX_BASE_URL", url.as_str()),
-        ("MODEL_TIMEOUT_SECS", "3"),
-        ("MODEL_PROBE_INTERVAL_SECS", "0.5"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.replace("{standin}", &url))),
-    );
+    let env = overlay(app_env(dir.path(), &url, None), extra, &url);
+    let lookup = |k: &str| {
+        env.iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.clone())
+    };
     let leptos = LeptosOptions::builder()
         .output_name("hybrid-chat")
         .site_root(dir.path().join("site").display().to_string())
         .build();
-    let config = Config::from_lookup(leptos, |k| env.get(k).cloned()).expect("config");
+    let config = Config::from_lookup(leptos, lookup).expect("config");
     let app = server::build(&config).await.expect("the app builds");
     // The peer address a real listener would give (the limits key on it).
     let router = app
@@ -89,14 +79,6 @@ pub async fn harness_on(model: StandIn, extra: &[(&str, &str)]) -> Harness {
         db: dir.path().join("chat.sqlite3"),
         _dir: dir,
     }
-}
-
-pub fn form(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", super::urlencode(k), super::urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 impl Harness {
@@ -170,18 +152,9 @@ impl Harness {
         set.split(';').next().expect("a cookie").to_string()
     }
 
-    pub async fn send(&self, cookie: &str, fields: &[(&str, &str)]) -> Answer {
-        let mut all: Vec<(&str, &str)> = vec![
-            ("message", "hello"),
-            ("model", "gemma"),
-            ("temperature", "0.9"),
-            ("top_p", "0.95"),
-            ("max_tokens", "64"),
-        ];
-        for (k, v) in fields {
-            all.retain(|(name, _)| name != k);
-            all.push((k, v));
-        }
-        self.post("/api/send", Some(cookie), form(&all), &[]).await
+    /// Posts the composer's form as the page's script does.
+    pub async fn send(&self, cookie: &str, form: &SendForm) -> Answer {
+        self.post("/api/send", Some(cookie), form.encode(), &[])
+            .await
     }
 }

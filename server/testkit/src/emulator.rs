@@ -1,8 +1,6 @@
 //! Google's Firestore emulator, started by the tests on a random port. Fails loudly if the jar
 //! is missing: a store test never silently skips.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,7 +15,7 @@ pub struct Emulator {
 
 impl Emulator {
     pub async fn start() -> Emulator {
-        Emulator::start_on(super::free_port()).await
+        Emulator::start_on(crate::free_port()).await
     }
 
     /// Starts on a given port, e.g. the one a stopped emulator had, to bring a database "back".
@@ -48,7 +46,7 @@ impl Emulator {
             child,
             host: format!("127.0.0.1:{port}"),
         };
-        let client = super::http().build().expect("client");
+        let client = crate::http().build().expect("client");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = client
@@ -93,7 +91,7 @@ impl Emulator {
             "http://{}/emulator/v1/projects/{project}/databases/{database}/documents",
             self.host
         );
-        let r = super::http()
+        let r = crate::http()
             .build()
             .expect("client")
             .delete(url)

@@ -1,8 +1,6 @@
-//! Runs the model stand-ins (vLLM, Vertex AI, OAuth) as a process, for the Playwright tests: `standin [PORT]`.
-//! Prints `STANDIN_URL=http://127.0.0.1:PORT` once listening.
-
-#[path = "../tests/support/model_standin.rs"]
-mod model_standin;
+//! Runs the model stand-ins (vLLM, Vertex AI, OAuth, IAP's keys) as a process, for a person
+//! trying the app without a GPU: `standin [PORT]`. Prints `STANDIN_URL=http://127.0.0.1:PORT`
+//! once listening.
 
 use std::io::Write;
 
@@ -12,7 +10,7 @@ async fn main() {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    let standin = model_standin::start(port).await;
+    let standin = testkit::standin::start(port).await;
     println!("STANDIN_URL={}", standin.url());
     let _ = std::io::stdout().flush();
     std::future::pending::<()>().await;

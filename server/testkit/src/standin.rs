@@ -11,8 +11,6 @@
 //! faults. Control: `POST /_standin/behaviour/{backend}`, `GET /_standin/requests/{backend}`,
 //! `GET /_standin/stats`, `POST /_standin/reset`.
 
-#![allow(dead_code)]
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -65,6 +63,60 @@ pub struct Behaviour {
     pub reply: Option<String>,
     /// `GET /health` answers 503 when set.
     pub unhealthy: bool,
+}
+
+impl Behaviour {
+    /// Answers with `fault` to every request (narrow it with [`Behaviour::once`],
+    /// [`Behaviour::times`] or [`Behaviour::percent`]).
+    pub fn fault(fault: Fault) -> Behaviour {
+        Behaviour {
+            fault: Some(fault),
+            ..Behaviour::default()
+        }
+    }
+
+    /// Answers normally after `ms` milliseconds.
+    pub fn slow(ms: u64) -> Behaviour {
+        Behaviour::default().latency(ms)
+    }
+
+    /// `GET /health` answers 503; requests are still served.
+    pub fn unhealthy() -> Behaviour {
+        Behaviour {
+            unhealthy: true,
+            ..Behaviour::default()
+        }
+    }
+
+    /// Always answers `text`.
+    pub fn replying(text: &str) -> Behaviour {
+        Behaviour {
+            reply: Some(text.to_string()),
+            ..Behaviour::default()
+        }
+    }
+
+    pub fn latency(mut self, ms: u64) -> Behaviour {
+        self.latency_ms = ms;
+        self
+    }
+
+    /// The fault hits the next request only.
+    pub fn once(self) -> Behaviour {
+        self.times(1)
+    }
+
+    /// The fault hits the next `n` requests only.
+    pub fn times(mut self, n: u32) -> Behaviour {
+        self.fault_times = Some(n);
+        self
+    }
+
+    /// The fault hits about `percent` % of requests, at random.
+    pub fn percent(mut self, percent: u32) -> Behaviour {
+        self.fault_percent = Some(percent);
+        self
+    }
 }
 
 #[derive(Default)]
