@@ -7,6 +7,7 @@ use app::services::ChatStore;
 use app::session::{OwnerId, SessionId};
 use serde_json::json;
 use server::store::sqlite::SqliteStore;
+use testkit::form::SendForm;
 use testkit::standin::{self, Behaviour, Fault};
 use testkit::{count_all_messages, stored_messages, Server, Stack, Visitor};
 
@@ -453,14 +454,11 @@ async fn a_plain_form_post_works_without_javascript() {
     } = Stack::start(&[]).await;
     let mut me = Visitor::new(&server);
 
-    let form = [
-        ("message", "no js here"),
-        ("model", "gemma"),
-        ("temperature", "0.3"),
-        ("top_p", "0.5"),
-        ("max_tokens", "64"),
-    ];
-    let reply = me.post_form("/api/send", &form).await;
+    let form = SendForm::new("no js here")
+        .set("temperature", "0.3")
+        .set("top_p", "0.5")
+        .max_tokens(64);
+    let reply = me.post_form("/api/send", &form.fields()).await;
     assert_eq!(reply.status, 302, "{}", reply.body);
     let chat = me.session();
     assert_eq!(
@@ -480,7 +478,7 @@ async fn a_plain_form_post_works_without_javascript() {
     // A model failure: the post goes to the chat at once, and once the turn has failed the
     // page shows the message marked not answered, in the server's words.
     model.set("gemma", Behaviour::fault(Fault::Status500));
-    let reply = me.post_form("/api/send", &form).await;
+    let reply = me.post_form("/api/send", &form.fields()).await;
     assert_eq!(reply.status, 302);
     let location = reply.location.expect("redirect");
     assert_eq!(location, format!("/c/{chat}"));
@@ -492,9 +490,8 @@ async fn a_plain_form_post_works_without_javascript() {
     );
 
     // A refusal before the turn is accepted comes back through the redirect, as a code.
-    let mut empty = form;
-    empty[0] = ("message", "   ");
-    let reply = me.post_form("/api/send", &empty).await;
+    let empty = form.set("message", "   ");
+    let reply = me.post_form("/api/send", &empty.fields()).await;
     assert_eq!(reply.status, 302);
     let location = reply.location.expect("redirect");
     assert_eq!(
@@ -568,14 +565,13 @@ async fn two_tabs_on_two_chats_never_mix() {
 
     // Tab 1 still shows A: its messages (send, compare, a no-JS post) land in A.
     assert_eq!(tab1.send("A: second", "gemma").await.status, 200);
-    let form = [
-        ("message", "A: third, no JS"),
-        ("model", "gemma"),
-        ("temperature", "0.5"),
-        ("top_p", "0.5"),
-        ("max_tokens", "64"),
-    ];
-    assert_eq!(tab1.post_form("/api/send", &form).await.status, 302);
+    let form = SendForm::new("A: third, no JS")
+        .set("temperature", "0.5")
+        .set("top_p", "0.5");
+    assert_eq!(
+        tab1.post_form("/api/send", &form.fields()).await.status,
+        302
+    );
     assert_eq!(tab1.session(), a);
     tab1.get_settled(&format!("/c/{a}")).await;
     let texts = |id: &str| {

@@ -9,13 +9,7 @@ use testkit::in_process::harness;
 const HOST: &str = "app.test";
 
 fn fields(message: &str) -> String {
-    encode(&[
-        ("message", message),
-        ("model", "gemma"),
-        ("temperature", "0.9"),
-        ("top_p", "0.95"),
-        ("max_tokens", "64"),
-    ])
+    SendForm::new(message).encode()
 }
 
 #[tokio::test(flavor = "multi_thread")]

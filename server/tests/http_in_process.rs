@@ -126,18 +126,7 @@ async fn each_failure_has_its_status_and_its_typed_error() {
     // No owner cookie (cookies off, or not from our page) and a forged one: nobody.
     for cookie in [None, Some("hc_owner=forged.value")] {
         let answer = h
-            .post(
-                "/api/send",
-                cookie,
-                encode(&[
-                    ("message", "hi"),
-                    ("model", "gemma"),
-                    ("temperature", "0.9"),
-                    ("top_p", "0.95"),
-                    ("max_tokens", "64"),
-                ]),
-                &[],
-            )
+            .post("/api/send", cookie, SendForm::new("hi").encode(), &[])
             .await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{cookie:?}");
         assert_eq!(answer.error(), ChatError::NoOwner);

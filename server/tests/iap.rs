@@ -4,6 +4,7 @@
 
 use serde_json::json;
 use std::time::Duration;
+use testkit::form::SendForm;
 use testkit::iap::{b64url, claims, now, Key, AUDIENCE};
 use testkit::in_process;
 use testkit::standin::{self, StandIn};
@@ -253,13 +254,7 @@ async fn every_missing_or_bad_assertion_is_refused() {
             .post(
                 "/api/send",
                 None,
-                testkit::form::encode(&[
-                    ("message", "let me in"),
-                    ("model", "gemma"),
-                    ("temperature", "0.9"),
-                    ("top_p", "0.95"),
-                    ("max_tokens", "64"),
-                ]),
+                SendForm::new("let me in").encode(),
                 &headers,
             )
             .await;

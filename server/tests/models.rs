@@ -2,6 +2,7 @@
 //! real service-account flow, the codelab's `/generate` Gemma, every fault, and the in-flight cap.
 
 use serde_json::{json, Value};
+use testkit::form::SendForm;
 use testkit::standin::{self, Behaviour, Fault};
 use testkit::{stored_messages, Server, Stack, Visitor};
 
@@ -147,14 +148,12 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
 
         // The page shows the same words after a no-JavaScript post.
         model.set("gemini", Behaviour::fault(fault).once());
-        let form = [
-            ("message", "second"),
-            ("model", "gemini"),
-            ("temperature", "1"),
-            ("top_p", "1"),
-            ("max_tokens", "10"),
-        ];
-        let redirect = me.post_form("/api/send", &form).await;
+        let form = SendForm::new("second")
+            .model("gemini")
+            .set("temperature", "1")
+            .set("top_p", "1")
+            .max_tokens("10");
+        let redirect = me.post_form("/api/send", &form.fields()).await;
         let page = me
             .get_settled(
                 redirect
@@ -379,14 +378,11 @@ async fn compare_works_as_a_plain_form_post_too() {
     let (_dir, model, server) = started(&[]).await;
     let mut me = Visitor::new(&server);
     // The browser posts every field of the composer form, `model` included.
-    let form = [
-        ("message", "both please"),
-        ("model", "gemma"),
-        ("temperature", "1"),
-        ("top_p", "1"),
-        ("max_tokens", "10"),
-    ];
-    let reply = me.post_form("/api/compare", &form).await;
+    let form = SendForm::new("both please")
+        .set("temperature", "1")
+        .set("top_p", "1")
+        .max_tokens("10");
+    let reply = me.post_form("/api/compare", &form.fields()).await;
     assert_eq!(reply.status, 302, "{}", reply.body);
     let page = me.get_settled(&format!("/c/{}", me.session())).await;
     assert!(

@@ -2,6 +2,7 @@
 //! one visitor can never list, read, rename, delete or export another's chats.
 
 use serde_json::json;
+use testkit::form::SendForm;
 use testkit::standin::Behaviour;
 use testkit::{Stack, Visitor};
 
@@ -197,29 +198,25 @@ async fn a_send_repeated_with_its_turn_id_is_answered_once() {
     assert_eq!(me.send("opening", "gemma").await.status, 200);
     let chat = me.session();
     model.set("gemma", Behaviour::slow(1_500));
-    let form = [
-        ("message", "only once, please"),
-        ("model", "gemma"),
-        ("temperature", "0.9"),
-        ("top_p", "0.95"),
-        ("max_tokens", "64"),
-        ("turn", "lost-response-000000000001"),
-    ];
+    let form = SendForm::new("only once, please").set("turn", "lost-response-000000000001");
     // The first attempt's response is lost: this client gives up after 300 ms.
     let mut impatient = me.twin();
     impatient.client = testkit::http()
         .timeout(std::time::Duration::from_millis(300))
         .build()
         .expect("client");
-    assert!(impatient.try_call("/api/send", &form).await.is_err());
+    assert!(impatient
+        .try_call("/api/send", &form.fields())
+        .await
+        .is_err());
     // The retry, while the first is still with the model, waits for that same turn.
-    let retry = me.call("/api/send", &form).await;
+    let retry = me.call("/api/send", &form.fields()).await;
     assert_eq!(retry.status, 200, "{}", retry.body);
     let turn = retry.json();
     assert_eq!(turn["user"]["seq"], json!(2));
     assert_eq!(turn["replies"][0]["text"], json!("Echo: only once, please"));
     // And once it is stored, the same id gets the same turn back at once.
-    let again = me.call("/api/send", &form).await;
+    let again = me.call("/api/send", &form.fields()).await;
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.json(), turn);
     assert_eq!(model.requests("gemma").len(), 2, "the model was asked once");
@@ -229,9 +226,8 @@ async fn a_send_repeated_with_its_turn_id_is_answered_once() {
         1
     );
     // A turn id that is not one is refused, and nothing is stored.
-    let mut bad = form;
-    bad[5] = ("turn", "x");
-    let refused = me.call("/api/send", &bad).await;
+    let bad = form.set("turn", "x");
+    let refused = me.call("/api/send", &bad.fields()).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert_eq!(testkit::turn_rows(&server.sqlite_path(), &chat).len(), 4);
 }
