@@ -1,0 +1,334 @@
+//! `ChatStore` on Firestore.
+
+use super::docs::{message_id, MessageDoc, SessionDoc, TurnDoc};
+use super::errors::store_error;
+use super::turns::{aborted, complete};
+use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
+use app::conversation::{
+    AppendedTurn, Begun, SessionSummary, StoredMessage, TurnId, TurnOutcome, TurnRequest,
+};
+use app::errors::StoreError;
+use app::services::ChatStore;
+use app::session::{OwnerId, SessionId};
+use async_trait::async_trait;
+use firestore::{path, paths, FirestoreConsistencySelector, FirestoreWritePrecondition};
+use futures::TryStreamExt;
+use std::time::Duration;
+
+#[async_trait]
+impl ChatStore for FirestoreStore {
+    async fn load(&self, session: &SessionId) -> Result<Vec<StoredMessage>, StoreError> {
+        let parent = self
+            .db
+            .parent_path(SESSIONS, session.as_str())
+            .map_err(store_error)?;
+        // A query stream (not a listing) so a server error mid-stream is reported, not dropped.
+        let docs: Vec<MessageDoc> = self
+            .db
+            .fluent()
+            .select()
+            .from(MESSAGES)
+            .parent(&parent)
+            .order(|o| o.fields([o.field(path!(MessageDoc::seq)).ascending()]))
+            .obj()
+            .stream_query_with_errors()
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        Ok(docs
+            .into_iter()
+            .filter_map(MessageDoc::into_stored)
+            .collect())
+    }
+
+    async fn load_owned(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        // Side by side: the session document (its owner) and the messages, in one round trip's
+        // time instead of two.
+        let (doc, messages) =
+            futures::join!(self.session_doc(session.as_str()), self.load(session));
+        let doc = doc.map_err(store_error)?;
+        match doc {
+            Some(d) if d.owner == owner.as_str() => Ok(Some(messages?)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError> {
+        Ok(self
+            .session_doc(session.as_str())
+            .await
+            .map_err(store_error)?
+            .and_then(|d| OwnerId::parse(&d.owner)))
+    }
+
+    async fn begin_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnRequest,
+        create: bool,
+        stale_before_ms: i64,
+    ) -> Result<Begun, StoreError> {
+        self.begin(session, owner, turn, create, stale_before_ms, true)
+            .await
+    }
+
+    /// Seeding needs no history: this skips the read that grows with the chat.
+    async fn append_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &app::conversation::NewTurn,
+        create: bool,
+    ) -> Result<AppendedTurn, StoreError> {
+        if turn.replies.is_empty() {
+            return Err(StoreError::Failed);
+        }
+        let (request, replies) = turn.clone().split(TurnId::generate());
+        match self
+            .begin(session, owner, &request, create, i64::MIN, false)
+            .await?
+        {
+            Begun::Accepted { user, .. } => {
+                self.finish_turn(session, &user, &TurnOutcome::Answered(replies))
+                    .await
+            }
+            Begun::Existing(_) => Err(StoreError::Failed),
+        }
+    }
+
+    /// Always a transaction that reads the session document first. During a store stall it is
+    /// that read which waits, so a completion reported as not saved cannot land later (a lone
+    /// commit, queued by a stalled database, could). Its commit time is remembered, so the
+    /// chat's next turn is accepted in one commit (`begin_at_version`).
+    async fn finish_turn(
+        &self,
+        session: &SessionId,
+        user: &StoredMessage,
+        outcome: &TurnOutcome,
+    ) -> Result<AppendedTurn, StoreError> {
+        self.forget(session);
+        let mut delay = Duration::from_millis(10);
+        let mut attempt = 0;
+        let written =
+            loop {
+                attempt += 1;
+                let mut tx = self.db.begin_transaction().await.map_err(store_error)?;
+                let db = self.db.clone_with_consistency_selector(
+                    FirestoreConsistencySelector::Transaction(tx.transaction_id().clone()),
+                );
+                let result = match complete(&db, &mut tx, session, user, outcome).await {
+                    Ok(Some(written)) => tx.commit().await.map(|r| Some((written, r.commit_time))),
+                    other => {
+                        let _ = tx.rollback().await;
+                        other.map(|_| None)
+                    }
+                };
+                match result {
+                    Err(e) if aborted(&e) && attempt < 40 => {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(1));
+                    }
+                    other => break other.map_err(store_error)?,
+                }
+            };
+        let ((messages, doc), version) = written.ok_or(StoreError::NotFound)?;
+        if let Some(version) = version {
+            self.remember(&doc, version);
+        }
+        Ok(AppendedTurn {
+            messages,
+            session: doc.summary().ok_or(StoreError::Failed)?,
+        })
+    }
+
+    async fn load_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnId,
+    ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+        let parent = self
+            .db
+            .parent_path(SESSIONS, session.as_str())
+            .map_err(store_error)?;
+        let marker = self
+            .db
+            .fluent()
+            .select()
+            .by_id_in(TURNS)
+            .parent(&parent)
+            .obj::<TurnDoc>()
+            .one(turn.as_str());
+        let (doc, marker) = futures::join!(self.session_doc(session.as_str()), marker);
+        let owned = doc
+            .map_err(store_error)?
+            .is_some_and(|d| d.owner == owner.as_str());
+        match marker.map_err(store_error)? {
+            Some(m) if owned => Ok(Some(self.turn_at(session, m.seq as u64).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Firestore has no substring queries, so this pages through the owner's sessions, newest
+    /// first, and matches titles here: at most SEARCH_SCAN sessions are read, which covers any
+    /// person's chats in practice and bounds the cost of a search.
+    async fn search_sessions(
+        &self,
+        owner: &OwnerId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        const PAGE: usize = 300;
+        const SEARCH_SCAN: usize = 3_000;
+        let query = query.to_lowercase();
+        let mut found = Vec::new();
+        let mut before = None;
+        let mut scanned = 0;
+        while scanned < SEARCH_SCAN && found.len() < limit {
+            let page = self.list_sessions(owner, PAGE, before).await?;
+            scanned += page.len();
+            before = page.last().map(|s| s.updated_at_ms);
+            let last_page = page.len() < PAGE;
+            found.extend(
+                page.into_iter()
+                    .filter(|s| s.title.to_lowercase().contains(&query)),
+            );
+            if last_page {
+                break;
+            }
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn list_sessions(
+        &self,
+        owner: &OwnerId,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let owner = owner.as_str().to_string();
+        let docs: Vec<SessionDoc> = self
+            .db
+            .fluent()
+            .select()
+            .from(SESSIONS)
+            .filter(|q| {
+                q.for_all([
+                    q.field(path!(SessionDoc::owner)).eq(owner.clone()),
+                    before.and_then(|b| q.field(path!(SessionDoc::updated_at_ms)).less_than(b)),
+                ])
+            })
+            .order(|o| o.fields([o.field(path!(SessionDoc::updated_at_ms)).descending()]))
+            .limit(limit as u32)
+            .obj()
+            .stream_query_with_errors()
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        Ok(docs.into_iter().filter_map(SessionDoc::summary).collect())
+    }
+
+    async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError> {
+        Ok(self
+            .session_doc(session.as_str())
+            .await
+            .map_err(store_error)?
+            .and_then(SessionDoc::summary))
+    }
+
+    async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {
+        self.forget(session);
+        let Some(mut doc) = self
+            .session_doc(session.as_str())
+            .await
+            .map_err(store_error)?
+        else {
+            return Err(StoreError::NotFound);
+        };
+        doc.title = title.to_string();
+        // Only the title is written, so a turn landing meanwhile keeps its count; and only if
+        // the session still exists, so a delete in between is not undone by a title-only
+        // document (Firestore's update would otherwise create it).
+        self.db
+            .fluent()
+            .update()
+            .fields(paths!(SessionDoc::{title}))
+            .in_col(SESSIONS)
+            .precondition(FirestoreWritePrecondition::Exists(true))
+            .document_id(session.as_str())
+            .object(&doc)
+            .execute::<()>()
+            .await
+            .map_err(|e| match store_error(e) {
+                StoreError::Failed => StoreError::NotFound,
+                other => other,
+            })
+    }
+
+    /// The session document goes first: every turn's transaction reads it, so from then on no
+    /// turn can land here; the messages (read after that, so a turn that landed just before is
+    /// included) follow in batches. A crash in between leaves messages no session points at,
+    /// which no reader can reach and a second delete removes.
+    async fn delete(&self, session: &SessionId) -> Result<(), StoreError> {
+        self.forget(session);
+        let id = session.as_str();
+        let parent = self.db.parent_path(SESSIONS, id).map_err(store_error)?;
+        self.db
+            .fluent()
+            .delete()
+            .from(SESSIONS)
+            .document_id(id)
+            .execute()
+            .await
+            .map_err(store_error)?;
+        let messages = self.load(session).await?;
+        let writer = self
+            .db
+            .create_simple_batch_writer()
+            .await
+            .map_err(store_error)?;
+        // A batch takes at most 500 writes (here at most two per message: it and its turn marker).
+        for chunk in messages.chunks(200) {
+            let mut batch = writer.new_batch();
+            for m in chunk {
+                self.db
+                    .fluent()
+                    .delete()
+                    .from(MESSAGES)
+                    .parent(&parent)
+                    .document_id(message_id(m.seq))
+                    .add_to_batch(&mut batch)
+                    .map_err(store_error)?;
+                if let Some(turn) = &m.turn {
+                    self.db
+                        .fluent()
+                        .delete()
+                        .from(TURNS)
+                        .parent(&parent)
+                        .document_id(turn)
+                        .add_to_batch(&mut batch)
+                        .map_err(store_error)?;
+                }
+            }
+            batch.write().await.map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.session_doc("readiness-probe")
+            .await
+            .map(|_| ())
+            .map_err(store_error)
+    }
+}

@@ -1,0 +1,152 @@
+//! Chat sessions in Firestore: database `chat-app-db` (configurable), collection
+//! `chat_sessions`, one document per session (created and updated time, title, last model,
+//! message count).
+//!
+//! Messages live in the session's `messages` subcollection, one document each, with the
+//! zero-padded sequence number as id. A document holds at most 1 MiB, so keeping the messages in
+//! the session document (or in chunks of it) would cap a chat's length; a subcollection has no
+//! such limit and reads back in order by id.
+//!
+//! A turn is two writes. Accepting it writes the pending user message, a marker under its turn id
+//! (`turns/{id}`, for retries) and the session document, which names the pending turn; completing
+//! it writes the replies and the session document, in a transaction that reads it first. Accepting
+//! is one commit when this process completed the chat's previous turn (conditional on the session
+//! document still being the version it wrote, `FirestoreStore::known`), else a transaction too. Turns in one chat go one at a time,
+//! so two tabs sending at once conflict on the session document: one is accepted, the other
+//! refused as pending.
+//!
+//! Here: the store and its reads; `docs` (documents ↔ messages), `turns` (the two writes),
+//! `chat_store` (the `ChatStore` trait), `counters` (limits), `errors` (Firestore's as ours).
+
+mod chat_store;
+mod counters;
+mod docs;
+mod errors;
+mod turns;
+
+use app::conversation::{one_turn, StoredMessage};
+use app::errors::StoreError;
+use app::session::SessionId;
+use docs::{MessageDoc, SessionDoc};
+use errors::store_error;
+use firestore::{path, FirestoreDb, FirestoreDbOptions, FirestoreInstant, FirestoreResult};
+use futures::TryStreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SESSIONS: &str = "chat_sessions";
+const MESSAGES: &str = "messages";
+/// Per session: one small document per turn id (the client's idempotency key), naming the
+/// turn's user message, so a retried send is found with one read by id.
+const TURNS: &str = "turns";
+/// Per-visitor limit counters (server/src/limits.rs).
+const COUNTERS: &str = "visitor_usage";
+/// How many chats' session documents a process remembers (see `FirestoreStore::known`).
+const KNOWN_CHATS: usize = 10_000;
+
+#[derive(Clone)]
+pub struct FirestoreStore {
+    db: FirestoreDb,
+    /// Per chat: its session document as this process last wrote it (completing a turn), and
+    /// that write's time. The chat's next turn is then accepted in one commit, on the condition
+    /// that the document is still that version (nothing touched the chat meanwhile, here or on
+    /// another replica): one round trip where a transaction takes three. If the condition fails,
+    /// a transaction decides after all. Bounded: cleared when it reaches `KNOWN_CHATS`.
+    known: Arc<Mutex<HashMap<String, (FirestoreInstant, SessionDoc)>>>,
+}
+
+impl FirestoreStore {
+    /// Connects, retrying for up to `wait`: on start-up the database (or the emulator) may not
+    /// be accepting connections yet. `FIRESTORE_EMULATOR_HOST` is honoured by the crate.
+    pub async fn connect(project: &str, database: &str, wait: Duration) -> FirestoreResult<Self> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut delay = Duration::from_millis(200);
+        loop {
+            // Bounded requests: a hung database fails the turn ("not saved") instead of hanging it.
+            let options = FirestoreDbOptions::new(project.to_string())
+                .with_database_id(database.to_string())
+                .with_request_timeout(Duration::from_secs(10));
+            match FirestoreDb::with_options(options).await {
+                Ok(db) => {
+                    return Ok(FirestoreStore {
+                        db,
+                        known: Default::default(),
+                    })
+                }
+                Err(e) if tokio::time::Instant::now() + delay < deadline => {
+                    tracing::warn!(error = %e, ?delay, "Firestore not reachable yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn known(&self, session: &SessionId) -> Option<(FirestoreInstant, SessionDoc)> {
+        self.known.lock().ok()?.get(session.as_str()).cloned()
+    }
+
+    fn remember(&self, doc: &SessionDoc, version: FirestoreInstant) {
+        if let Ok(mut known) = self.known.lock() {
+            if known.len() >= KNOWN_CHATS {
+                known.clear();
+            }
+            known.insert(doc.id.clone(), (version, doc.clone()));
+        }
+    }
+
+    fn forget(&self, session: &SessionId) {
+        if let Ok(mut known) = self.known.lock() {
+            known.remove(session.as_str());
+        }
+    }
+
+    /// The turn whose user message is at `seq`: that message and the replies after it.
+    pub(super) async fn turn_at(
+        &self,
+        session: &SessionId,
+        seq: u64,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let parent = self
+            .db
+            .parent_path(SESSIONS, session.as_str())
+            .map_err(store_error)?;
+        let docs: Vec<MessageDoc> = self
+            .db
+            .fluent()
+            .select()
+            .from(MESSAGES)
+            .parent(&parent)
+            .filter(|q| {
+                q.for_all([q
+                    .field(path!(MessageDoc::seq))
+                    .greater_than_or_equal(seq as i64)])
+            })
+            .order(|o| o.fields([o.field(path!(MessageDoc::seq)).ascending()]))
+            .limit(8)
+            .obj()
+            .stream_query_with_errors()
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        Ok(one_turn(
+            docs.into_iter()
+                .filter_map(MessageDoc::into_stored)
+                .collect(),
+        ))
+    }
+
+    async fn session_doc(&self, id: &str) -> FirestoreResult<Option<SessionDoc>> {
+        self.db
+            .fluent()
+            .select()
+            .by_id_in(SESSIONS)
+            .obj()
+            .one(id)
+            .await
+    }
+}

@@ -1,0 +1,372 @@
+//! A turn's two writes: accepting it (one conditional commit, or a transaction) and
+//! completing it (a transaction that reads the session first).
+
+use super::docs::{interrupted, message_id, MessageDoc, SessionDoc, TurnDoc};
+use super::errors::store_error;
+use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
+use app::conversation::{Begun, StoredMessage, TurnOutcome, TurnRequest, TurnStatus};
+use app::errors::StoreError;
+use app::services::ChatStore;
+use app::session::{OwnerId, SessionId};
+use firestore::errors::FirestoreError;
+use firestore::{
+    paths, FirestoreConsistencySelector, FirestoreDb, FirestoreInstant, FirestoreResult,
+    FirestoreWritePrecondition,
+};
+use std::time::Duration;
+
+/// The accepting transaction's reads and writes (see `ChatStore::begin_turn`): `Err(StoreError)`
+/// refuses the turn, `Ok(Err(seq))` names the turn already stored under this id, and
+/// `Ok(Ok(..))` is the pending message, the session document and the stale turn marked
+/// interrupted, if any.
+pub(super) type Accepted = (StoredMessage, SessionDoc, Option<u64>);
+
+pub(super) async fn accept(
+    db: &FirestoreDb,
+    transaction: &mut firestore::FirestoreTransaction<'_>,
+    session: &SessionId,
+    owner: &OwnerId,
+    turn: &TurnRequest,
+    create: bool,
+    stale_before_ms: i64,
+) -> FirestoreResult<Result<Result<Accepted, u64>, StoreError>> {
+    let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
+    let parent = db.parent_path(SESSIONS, &id)?;
+    // Both read in this transaction, side by side: a chat deleted meanwhile (the
+    // delete writes the session document first) is not brought back.
+    let session_read = db.fluent().select().by_id_in(SESSIONS).obj().one(&id);
+    let marker_read = db
+        .fluent()
+        .select()
+        .by_id_in(TURNS)
+        .parent(&parent)
+        .obj()
+        .one(turn.turn.as_str());
+    let (existing, marker) = futures::join!(session_read, marker_read);
+    let (existing, marker): (Option<SessionDoc>, Option<TurnDoc>) = (existing?, marker?);
+    match &existing {
+        Some(s) if s.owner != owner => return Ok(Err(StoreError::NotFound)),
+        None if !create => return Ok(Err(StoreError::NotFound)),
+        _ => {}
+    }
+    if let Some(m) = marker {
+        return Ok(Ok(Err(m.seq as u64)));
+    }
+    let mut interrupted_seq = None;
+    if let Some(s) = &existing {
+        if let (Some(seq), Some(at)) = (s.pending_seq, s.pending_at_ms) {
+            if at >= stale_before_ms {
+                return Ok(Err(StoreError::TurnPending));
+            }
+            interrupted_seq = Some(seq as u64);
+            db.fluent()
+                .update()
+                .fields(paths!(MessageDoc::{status, error}))
+                .in_col(MESSAGES)
+                .document_id(message_id(seq as u64))
+                .parent(&parent)
+                .object(&interrupted())
+                .add_to_transaction(transaction)?;
+        }
+    }
+    let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
+    let user = turn.to_stored(next);
+    db.fluent()
+        .update()
+        .in_col(MESSAGES)
+        .document_id(message_id(next))
+        .parent(&parent)
+        .object(&MessageDoc::from(&user))
+        .add_to_transaction(transaction)?;
+    db.fluent()
+        .update()
+        .in_col(TURNS)
+        .document_id(turn.turn.as_str())
+        .parent(&parent)
+        .object(&TurnDoc { seq: next as i64 })
+        .add_to_transaction(transaction)?;
+    let doc = SessionDoc::accepting(existing, &id, &owner, turn);
+    db.fluent()
+        .update()
+        .in_col(SESSIONS)
+        .document_id(&id)
+        .object(&doc)
+        .add_to_transaction(transaction)?;
+    Ok(Ok(Ok((user, doc, interrupted_seq))))
+}
+
+/// A pending turn completed with `outcome`: its messages as they are written (the user's, then
+/// any replies, right after it), and `doc` updated to match.
+pub(super) fn completed(
+    user: &StoredMessage,
+    outcome: &TurnOutcome,
+    doc: &mut SessionDoc,
+) -> Vec<StoredMessage> {
+    let (status, error, replies) = match outcome {
+        TurnOutcome::Answered(r) => (TurnStatus::Complete, None, r.as_slice()),
+        TurnOutcome::Failed(code) => (TurnStatus::Failed, Some(code.clone()), &[][..]),
+        TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
+    };
+    let user = StoredMessage {
+        status,
+        error,
+        ..user.clone()
+    };
+    let next = doc.message_count as u64;
+    let mut messages = vec![user];
+    for (i, reply) in replies.iter().enumerate() {
+        messages.push(reply.to_stored(next + i as u64, messages[0].params));
+    }
+    doc.message_count = (next as usize + replies.len()) as i64;
+    doc.updated_at_ms = doc
+        .updated_at_ms
+        .max(messages.last().map_or(0, |m| m.created_at_ms));
+    if let Some(r) = replies.first() {
+        doc.last_model = r.model.as_str().into();
+    }
+    doc.pending_seq = None;
+    doc.pending_at_ms = None;
+    messages
+}
+
+/// The completing transaction's reads and writes (see `ChatStore::finish_turn`): `None` if the
+/// chat is gone or this turn is no longer its pending one.
+pub(super) async fn complete(
+    db: &FirestoreDb,
+    transaction: &mut firestore::FirestoreTransaction<'_>,
+    session: &SessionId,
+    user: &StoredMessage,
+    outcome: &TurnOutcome,
+) -> FirestoreResult<Option<(Vec<StoredMessage>, SessionDoc)>> {
+    let id = session.as_str();
+    let parent = db.parent_path(SESSIONS, id)?;
+    let existing: Option<SessionDoc> = db
+        .fluent()
+        .select()
+        .by_id_in(SESSIONS)
+        .obj()
+        .one(id)
+        .await?;
+    // The session document names its pending turn: one read tells both that the chat still
+    // exists and that this turn is still the pending one.
+    let Some(mut doc) = existing.filter(|s| s.pending_seq == Some(user.seq as i64)) else {
+        return Ok(None);
+    };
+    let messages = completed(user, outcome, &mut doc);
+    for m in &messages {
+        db.fluent()
+            .update()
+            .in_col(MESSAGES)
+            .document_id(message_id(m.seq))
+            .parent(&parent)
+            .object(&MessageDoc::from(m))
+            .add_to_transaction(transaction)?;
+    }
+    db.fluent()
+        .update()
+        .in_col(SESSIONS)
+        .document_id(id)
+        .object(&doc)
+        .add_to_transaction(transaction)?;
+    Ok(Some((messages, doc)))
+}
+
+/// Whether a transaction lost to another one and may run again.
+pub(super) fn aborted(e: &FirestoreError) -> bool {
+    match e {
+        FirestoreError::DatabaseError(d) => d.retry_possible || d.public.code.contains("Aborted"),
+        _ => false,
+    }
+}
+
+impl FirestoreStore {
+    /// One transaction reads the session document and the turn id's marker and writes the
+    /// pending user message, the marker and the session; the history is read beside it (not in
+    /// it, so its documents are not locked) and checked against the new message's position.
+    pub(super) async fn begin(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnRequest,
+        create: bool,
+        stale_before_ms: i64,
+        read_history: bool,
+    ) -> Result<Begun, StoreError> {
+        // A transaction of our own (not `run_transaction`), for its commit time: the session
+        // document's version, which lets the turn's completion skip a transaction (see
+        // `finish_turn`).
+        let transaction = async {
+            if let Some((accepted, version)) =
+                self.begin_at_version(session, owner, turn, create).await?
+            {
+                return Ok(Ok(Ok((accepted, Some(version)))));
+            }
+            let mut delay = Duration::from_millis(10);
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let mut tx = self.db.begin_transaction().await?;
+                let db = self.db.clone_with_consistency_selector(
+                    FirestoreConsistencySelector::Transaction(tx.transaction_id().clone()),
+                );
+                let result =
+                    match accept(&db, &mut tx, session, owner, turn, create, stale_before_ms).await
+                    {
+                        Ok(Ok(Ok(accepted))) => {
+                            tx.commit().await.map(|r| Ok(Ok((accepted, r.commit_time))))
+                        }
+                        other => {
+                            let _ = tx.rollback().await;
+                            other.map(|r| r.map(|r| r.map(|a| (a, None))))
+                        }
+                    };
+                match result {
+                    // Contention with another of this chat's tabs: run again, as
+                    // `run_transaction` would.
+                    Err(e) if aborted(&e) && attempt < 40 => {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(1));
+                    }
+                    other => return other,
+                }
+            }
+        };
+        // A new chat has no history to read.
+        let (written, history) = if create || !read_history {
+            (transaction.await, Ok(Vec::new()))
+        } else {
+            futures::join!(transaction, self.load(session))
+        };
+        let ((user, doc, interrupted_seq), version) = match written.map_err(store_error)?? {
+            Ok(accepted) => accepted,
+            Err(seq) => {
+                return Ok(Begun::Existing(self.turn_at(session, seq).await?));
+            }
+        };
+        match version {
+            Some(version) => self.remember(&doc, version),
+            None => self.forget(session),
+        }
+        let mut history = history?;
+        history.retain(|m| m.seq < user.seq);
+        if !read_history || user.seq == 0 {
+            return Ok(Begun::Accepted {
+                history,
+                user,
+                session: doc.summary().ok_or(StoreError::Failed)?,
+            });
+        }
+        // Read beside the transaction, the history may predate a turn that completed just
+        // before it: then it is short of the new message's position, and is read again.
+        if history.last().map_or(0, |m| m.seq + 1) != user.seq {
+            history = self.load(session).await?;
+            history.retain(|m| m.seq < user.seq);
+        }
+        // The stale turn this transaction marked interrupted may have been read before.
+        if let Some(m) = history.iter_mut().find(|m| Some(m.seq) == interrupted_seq) {
+            m.status = TurnStatus::Failed;
+            m.error = Some("interrupted".into());
+        }
+        Ok(Begun::Accepted {
+            history,
+            user,
+            session: doc.summary().ok_or(StoreError::Failed)?,
+        })
+    }
+
+    /// Accepts a turn in one commit when this process knows the chat's session document (or the
+    /// chat is new): the checks are made against that version, and the commit is conditional on
+    /// it (and on the turn id being new). `None`: no such knowledge, or the condition failed.
+    pub(super) async fn begin_at_version(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        turn: &TurnRequest,
+        create: bool,
+    ) -> FirestoreResult<Option<(Accepted, FirestoreInstant)>> {
+        let (existing, precondition) = match self.known(session) {
+            // A pending turn (perhaps stale) or someone else's chat: the transaction decides.
+            Some((_, doc)) if doc.pending_seq.is_some() || doc.owner != owner.as_str() => {
+                return Ok(None)
+            }
+            Some((version, doc)) => (Some(doc), FirestoreWritePrecondition::UpdateTime(version)),
+            None if create => (None, FirestoreWritePrecondition::Exists(false)),
+            None => return Ok(None),
+        };
+        let id = session.as_str();
+        let parent = self.db.parent_path(SESSIONS, id)?;
+        let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
+        let user = turn.to_stored(next);
+        let doc = SessionDoc::accepting(existing, id, owner.as_str(), turn);
+        let writer = self.db.create_simple_batch_writer().await?;
+        let mut batch = writer.new_batch();
+        self.db
+            .fluent()
+            .update()
+            .in_col(MESSAGES)
+            .document_id(message_id(next))
+            .parent(&parent)
+            .object(&MessageDoc::from(&user))
+            .add_to_batch(&mut batch)?;
+        // A turn id already used fails the condition; the transaction then finds its turn.
+        self.db
+            .fluent()
+            .update()
+            .in_col(TURNS)
+            .precondition(FirestoreWritePrecondition::Exists(false))
+            .document_id(turn.turn.as_str())
+            .parent(&parent)
+            .object(&TurnDoc { seq: next as i64 })
+            .add_to_batch(&mut batch)?;
+        self.db
+            .fluent()
+            .update()
+            .in_col(SESSIONS)
+            .precondition(precondition)
+            .document_id(id)
+            .object(&doc)
+            .add_to_batch(&mut batch)?;
+        Ok(self
+            .commit_if(std::mem::take(&mut batch.writes))
+            .await?
+            .map(|version| ((user, doc, None), version)))
+    }
+
+    /// Commits `writes` at once, without a transaction: atomic, like a client library's write
+    /// batch (the crate's batch writer uses BatchWrite, which is not). `None` when a write's
+    /// precondition failed; otherwise the commit time.
+    pub(super) async fn commit_if(
+        &self,
+        writes: Vec<firestore::gcloud_sdk::google::firestore::v1::Write>,
+    ) -> FirestoreResult<Option<FirestoreInstant>> {
+        use firestore::gcloud_sdk::google::firestore::v1::CommitRequest;
+        use firestore::gcloud_sdk::tonic;
+        let mut request = tonic::Request::new(CommitRequest {
+            database: self.db.get_database_path().clone(),
+            writes,
+            transaction: Vec::new(),
+            request_options: None,
+        });
+        request.set_timeout(Duration::from_secs(10));
+        match self.db.client().get().commit(request).await {
+            Ok(response) => {
+                let time = response.into_inner().commit_time.ok_or_else(|| {
+                    FirestoreError::from(tonic::Status::internal("commit without a time"))
+                })?;
+                // Exact to the nanosecond, as the precondition needs it.
+                firestore::timestamp_utils::from_timestamp(time).map(Some)
+            }
+            Err(status)
+                if matches!(
+                    status.code(),
+                    tonic::Code::FailedPrecondition
+                        | tonic::Code::NotFound
+                        | tonic::Code::AlreadyExists
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(status) => Err(FirestoreError::from(status)),
+        }
+    }
+}
