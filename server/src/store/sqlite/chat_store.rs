@@ -8,9 +8,8 @@ impl ChatStore for SqliteStore {
     async fn load(&self, session: &SessionId) -> Result<Vec<StoredMessage>, StoreError> {
         let id = session.as_str().to_string();
         self.with_conn(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")
-                .map_err(failed)?;
+            let mut stmt =
+                conn.prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")?;
             read_messages(&mut stmt, [id])
         })
         .await
@@ -25,12 +24,10 @@ impl ChatStore for SqliteStore {
         self.with_conn(move |conn| {
             // One query: the owner check is the join. A session always has its first turn, so
             // no rows means not there, or not this owner's.
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT m.* FROM messages m JOIN sessions s ON s.id = m.session_id \
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.* FROM messages m JOIN sessions s ON s.id = m.session_id \
                      WHERE m.session_id = ?1 AND s.owner = ?2 ORDER BY m.seq",
-                )
-                .map_err(failed)?;
+            )?;
             let out = read_messages(&mut stmt, [id, owner])?;
             Ok((!out.is_empty()).then_some(out))
         })
@@ -42,8 +39,7 @@ impl ChatStore for SqliteStore {
         self.with_conn(move |conn| {
             let owner: Option<String> = conn
                 .prepare_cached("SELECT owner FROM sessions WHERE id = ?1")
-                .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
-                .map_err(failed)?;
+                .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())?;
             // A session from before owners existed belongs to nobody, so nobody can open it.
             Ok(owner.and_then(|o| OwnerId::parse(&o)))
         })
@@ -63,25 +59,21 @@ impl ChatStore for SqliteStore {
         let turn = turn.clone();
         self.with_conn(move |conn| {
             let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(failed)?;
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             if create {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
                 )
-                .and_then(|mut s| s.execute(params![id, turn.at_ms, turn.title(), turn.model.as_str(), owner]))
-                .map_err(failed)?;
+                .and_then(|mut s| s.execute(params![id, turn.at_ms, turn.title(), turn.model.as_str(), owner]))?;
             }
             // In the same transaction as the write: a chat deleted meanwhile stays deleted.
             let next: i64 = tx
                 .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1 AND owner = ?2")
-                .and_then(|mut s| s.query_row([&id, &owner], |r| r.get(0)).optional())
-                .map_err(failed)?
+                .and_then(|mut s| s.query_row([&id, &owner], |r| r.get(0)).optional())?
                 .ok_or(StoreError::NotFound)?;
             let existing: Option<i64> = tx
                 .prepare_cached("SELECT seq FROM messages WHERE session_id = ?1 AND turn_id = ?2")
-                .and_then(|mut s| s.query_row([&id, turn.turn.as_str()], |r| r.get(0)).optional())
-                .map_err(failed)?;
+                .and_then(|mut s| s.query_row([&id, turn.turn.as_str()], |r| r.get(0)).optional())?;
             if let Some(seq) = existing {
                 return Ok(Begun::Existing(turn_at(&tx, &id, seq)?));
             }
@@ -89,32 +81,28 @@ impl ChatStore for SqliteStore {
                 .prepare_cached(
                     "SELECT seq, created_at_ms FROM messages WHERE session_id = ?1 AND role = 'user' AND status = 'pending'",
                 )
-                .and_then(|mut s| s.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-                .map_err(failed)?;
+                .and_then(|mut s| s.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?))).optional())?;
             if let Some((seq, at_ms)) = pending {
                 if at_ms >= stale_before_ms {
-                    return Err(StoreError::TurnPending);
+                    return Err(StoreError::TurnPending.into());
                 }
                 tx.prepare_cached(
                     "UPDATE messages SET status = 'failed', error = 'interrupted' WHERE session_id = ?1 AND seq = ?2",
                 )
-                .and_then(|mut s| s.execute(params![id, seq]))
-                .map_err(failed)?;
+                .and_then(|mut s| s.execute(params![id, seq]))?;
             }
             let mut stmt = tx
-                .prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")
-                .map_err(failed)?;
+                .prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")?;
             let history = read_messages(&mut stmt, [&id])?;
             drop(stmt);
             let user = turn.to_stored(next as u64);
-            insert_message(&tx, &id, &user).map_err(failed)?;
+            insert_message(&tx, &id, &user)?;
             tx.prepare_cached(
                 "UPDATE sessions SET message_count = ?2, updated_at_ms = ?3, last_model = ?4 WHERE id = ?1",
             )
-            .and_then(|mut s| s.execute(params![id, next + 1, turn.at_ms, turn.model.as_str()]))
-            .map_err(failed)?;
+            .and_then(|mut s| s.execute(params![id, next + 1, turn.at_ms, turn.model.as_str()]))?;
             let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
-            tx.commit().map_err(failed)?;
+            tx.commit()?;
             Ok(Begun::Accepted {
                 history,
                 user,
@@ -135,21 +123,18 @@ impl ChatStore for SqliteStore {
         let user = user.clone();
         self.with_conn(move |conn| {
             let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(failed)?;
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let seq = user.seq as i64;
             let next: i64 = tx
                 .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")
-                .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())
-                .map_err(failed)?
+                .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())?
                 .ok_or(StoreError::NotFound)?;
             // Still pending: not completed already, nor marked interrupted by a later turn.
             let status: Option<String> = tx
                 .prepare_cached("SELECT status FROM messages WHERE session_id = ?1 AND seq = ?2")
-                .and_then(|mut s| s.query_row(params![id, seq], |r| r.get(0)).optional())
-                .map_err(failed)?;
+                .and_then(|mut s| s.query_row(params![id, seq], |r| r.get(0)).optional())?;
             if status.as_deref() != Some(TurnStatus::Pending.as_str()) {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
             let (status, error, replies) = match &outcome {
                 TurnOutcome::Answered(replies) => (TurnStatus::Complete, None, replies.as_slice()),
@@ -159,8 +144,7 @@ impl ChatStore for SqliteStore {
             tx.prepare_cached(
                 "UPDATE messages SET status = ?3, error = ?4 WHERE session_id = ?1 AND seq = ?2",
             )
-            .and_then(|mut s| s.execute(params![id, seq, status.as_str(), error]))
-            .map_err(failed)?;
+            .and_then(|mut s| s.execute(params![id, seq, status.as_str(), error]))?;
             let mut messages = vec![StoredMessage {
                 status,
                 error,
@@ -169,7 +153,7 @@ impl ChatStore for SqliteStore {
             // Turns go one at a time, so the replies land right after their message.
             for (i, reply) in replies.iter().enumerate() {
                 let m = reply.to_stored(next as u64 + i as u64, messages[0].params);
-                insert_message(&tx, &id, &m).map_err(failed)?;
+                insert_message(&tx, &id, &m)?;
                 messages.push(m);
             }
             let last = messages.last().map_or(0, |m| m.created_at_ms);
@@ -177,10 +161,9 @@ impl ChatStore for SqliteStore {
             tx.prepare_cached(
                 "UPDATE sessions SET message_count = ?2, updated_at_ms = max(updated_at_ms, ?3), last_model = ?4 WHERE id = ?1",
             )
-            .and_then(|mut s| s.execute(params![id, next + replies.len() as i64, last, model.as_str()]))
-            .map_err(failed)?;
+            .and_then(|mut s| s.execute(params![id, next + replies.len() as i64, last, model.as_str()]))?;
             let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
-            tx.commit().map_err(failed)?;
+            tx.commit()?;
             Ok(AppendedTurn { messages, session })
         })
         .await
@@ -203,8 +186,7 @@ impl ChatStore for SqliteStore {
                     "SELECT m.seq FROM messages m JOIN sessions s ON s.id = m.session_id \
                      WHERE m.session_id = ?1 AND s.owner = ?2 AND m.turn_id = ?3",
                 )
-                .and_then(|mut s| s.query_row([&id, &owner, &turn], |r| r.get(0)).optional())
-                .map_err(failed)?;
+                .and_then(|mut s| s.query_row([&id, &owner, &turn], |r| r.get(0)).optional())?;
             seq.map(|seq| turn_at(conn, &id, seq)).transpose()
         })
         .await
@@ -223,14 +205,12 @@ impl ChatStore for SqliteStore {
                 .prepare_cached(
                     "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions \
                      WHERE owner = ?1 AND instr(lower(title), ?2) > 0 ORDER BY updated_at_ms DESC, id LIMIT ?3",
-                )
-                .map_err(failed)?;
+                )?;
             let rows = stmt
-                .query_map(params![owner, query, limit as i64], row_to_summary)
-                .map_err(failed)?;
+                .query_map(params![owner, query, limit as i64], row_to_summary)?;
             let mut out = Vec::new();
             for row in rows {
-                if let Some(s) = row.map_err(failed)? {
+                if let Some(s) = row? {
                     out.push(s);
                 }
             }
@@ -250,12 +230,10 @@ impl ChatStore for SqliteStore {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE owner = ?1 AND updated_at_ms < ?2 ORDER BY updated_at_ms DESC, id LIMIT ?3",
-                )
-                .map_err(failed)?;
+                )?;
             let rows = stmt
-                .query_map(params![owner, before.unwrap_or(i64::MAX), limit as i64], row_to_summary)
-                .map_err(failed)?;
-            rows.filter_map(|r| r.map_err(failed).transpose()).collect()
+                .query_map(params![owner, before.unwrap_or(i64::MAX), limit as i64], row_to_summary)?;
+            rows.filter_map(|r| r.map_err(Fail::from).transpose()).collect()
         })
         .await
     }
@@ -270,10 +248,9 @@ impl ChatStore for SqliteStore {
         self.with_conn(move |conn| {
             let changed = conn
                 .prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")
-                .and_then(|mut s| s.execute(params![id, title]))
-                .map_err(failed)?;
+                .and_then(|mut s| s.execute(params![id, title]))?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
             Ok(())
         })
@@ -283,12 +260,10 @@ impl ChatStore for SqliteStore {
     async fn delete(&self, session: &SessionId) -> Result<(), StoreError> {
         let id = session.as_str().to_string();
         self.with_conn(move |conn| {
-            let tx = conn.transaction().map_err(failed)?;
-            tx.execute("DELETE FROM messages WHERE session_id = ?1", [&id])
-                .map_err(failed)?;
-            tx.execute("DELETE FROM sessions WHERE id = ?1", [&id])
-                .map_err(failed)?;
-            tx.commit().map_err(failed)
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM messages WHERE session_id = ?1", [&id])?;
+            tx.execute("DELETE FROM sessions WHERE id = ?1", [&id])?;
+            Ok(tx.commit()?)
         })
         .await
     }
@@ -296,7 +271,7 @@ impl ChatStore for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.with_conn(|conn| {
             conn.query_row("SELECT 1", [], |_| Ok(()))
-                .map_err(|_| StoreError::Unavailable)
+                .map_err(|_| StoreError::Unavailable.into())
         })
         .await
     }

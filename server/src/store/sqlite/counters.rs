@@ -7,9 +7,7 @@ impl UsageCounters for SqliteStore {
     async fn add(&self, key: &str, delta: i64, expires_at_ms: i64) -> Result<i64, StoreError> {
         let key = key.to_string();
         self.with_conn(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(failed)?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value: i64 = tx
                 .prepare_cached(
                     "INSERT INTO usage_counters (key, value, expires_at_ms) VALUES (?1, ?2, ?3)
@@ -18,17 +16,15 @@ impl UsageCounters for SqliteStore {
                 )
                 .and_then(|mut stmt| {
                     stmt.query_row(params![key, delta, expires_at_ms], |r| r.get(0))
-                })
-                .map_err(failed)?;
+                })?;
             // A new counter means a new window began: a good moment to drop the expired ones.
             if value == delta {
                 tx.prepare_cached("DELETE FROM usage_counters WHERE expires_at_ms < ?1")
                     .and_then(|mut stmt| {
                         stmt.execute(params![expires_at_ms - 2 * 24 * 3600 * 1000])
-                    })
-                    .map_err(failed)?;
+                    })?;
             }
-            tx.commit().map_err(failed)?;
+            tx.commit()?;
             Ok(value)
         })
         .await
@@ -40,7 +36,7 @@ impl UsageCounters for SqliteStore {
             conn.prepare_cached("SELECT value FROM usage_counters WHERE key = ?1")
                 .and_then(|mut stmt| stmt.query_row(params![key], |r| r.get(0)).optional())
                 .map(Option::unwrap_or_default)
-                .map_err(failed)
+                .map_err(Fail::from)
         })
         .await
     }

@@ -56,6 +56,17 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
 }
 
+/// How a call fails inside its connection: SQLite itself (logged, and reported as
+/// `StoreError::Failed` in one place, [`SqliteStore::with_conn`]) or a refusal the store makes.
+/// `?` converts both, so no statement maps its own error.
+#[derive(Debug, Error)]
+enum Fail {
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 fn failed(e: impl std::fmt::Display) -> StoreError {
     tracing::error!(error = %e, "sqlite store error");
     StoreError::Failed
@@ -107,19 +118,22 @@ impl SqliteStore {
                 "UPDATE messages SET status = 'failed', error = 'interrupted' WHERE status = 'pending'",
                 [],
             )
-            .map_err(failed)
+            .map_err(Fail::from)
         })
         .await
     }
 
     async fn with_conn<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&mut Connection) -> Result<T, Fail> + Send + 'static,
     ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().map_err(|_| StoreError::Unavailable)?;
-            f(&mut guard)
+            f(&mut guard).map_err(|e| match e {
+                Fail::Sql(e) => failed(e),
+                Fail::Store(e) => e,
+            })
         })
         .await
         .map_err(failed)?

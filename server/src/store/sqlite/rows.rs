@@ -40,12 +40,12 @@ pub(super) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
 pub(super) fn read_messages(
     stmt: &mut rusqlite::CachedStatement<'_>,
     params: impl rusqlite::Params,
-) -> Result<Vec<StoredMessage>, StoreError> {
-    let rows = stmt.query_map(params, row_to_message).map_err(failed)?;
+) -> Result<Vec<StoredMessage>, Fail> {
+    let rows = stmt.query_map(params, row_to_message)?;
     let mut out = Vec::new();
     for row in rows {
         // A row this version cannot read (unknown model) is skipped, not fatal.
-        if let Some(m) = row.map_err(failed)? {
+        if let Some(m) = row? {
             out.push(m);
         }
     }
@@ -57,25 +57,20 @@ pub(super) fn turn_at(
     tx: &Connection,
     session: &str,
     seq: i64,
-) -> Result<Vec<StoredMessage>, StoreError> {
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 8",
-        )
-        .map_err(failed)?;
+) -> Result<Vec<StoredMessage>, Fail> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 8",
+    )?;
     Ok(one_turn(read_messages(&mut stmt, params![session, seq])?))
 }
 
-pub(super) fn summary_of(
-    tx: &Connection,
-    session: &str,
-) -> Result<Option<SessionSummary>, StoreError> {
+pub(super) fn summary_of(tx: &Connection, session: &str) -> Result<Option<SessionSummary>, Fail> {
     tx.prepare_cached(
         "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE id = ?1",
     )
     .and_then(|mut s| s.query_row([session], row_to_summary).optional())
     .map(Option::flatten)
-    .map_err(failed)
+    .map_err(Fail::from)
 }
 
 pub(super) fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<SessionSummary>> {

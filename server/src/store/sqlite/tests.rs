@@ -180,7 +180,7 @@ async fn every_earlier_schema_version_migrates_and_keeps_its_chats() {
         let now: i64 = store
             .with_conn(|c| {
                 c.query_row("PRAGMA user_version", [], |r| r.get(0))
-                    .map_err(failed)
+                    .map_err(Fail::from)
             })
             .await
             .expect("version");
