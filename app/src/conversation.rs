@@ -109,8 +109,58 @@ pub struct NewTurn {
     pub params: GenParams,
     pub user_text: String,
     pub user_at_ms: i64,
-    /// At least one; the user message is recorded as addressed to the first reply's model.
-    pub replies: Vec<NewReply>,
+    /// The user message is recorded as addressed to the first reply's model.
+    pub replies: Replies,
+}
+
+/// One reply or more: a turn is answered by at least one model, so an empty answered turn
+/// cannot be built and no store has to refuse one. Reads as a slice; grows only by `push`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replies(Vec<NewReply>);
+
+/// A turn was about to be answered by no model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoReplies;
+
+impl Replies {
+    pub fn one(reply: NewReply) -> Self {
+        Replies(vec![reply])
+    }
+
+    pub fn first(&self) -> &NewReply {
+        &self.0[0]
+    }
+
+    pub fn push(&mut self, reply: NewReply) {
+        self.0.push(reply);
+    }
+}
+
+impl TryFrom<Vec<NewReply>> for Replies {
+    type Error = NoReplies;
+
+    fn try_from(replies: Vec<NewReply>) -> Result<Self, NoReplies> {
+        if replies.is_empty() {
+            Err(NoReplies)
+        } else {
+            Ok(Replies(replies))
+        }
+    }
+}
+
+impl std::ops::Deref for Replies {
+    type Target = [NewReply];
+
+    fn deref(&self) -> &[NewReply] {
+        &self.0
+    }
+}
+
+/// Elements can change in place; a slice cannot shrink, so the invariant holds.
+impl std::ops::DerefMut for Replies {
+    fn deref_mut(&mut self) -> &mut [NewReply] {
+        &mut self.0
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -130,19 +180,16 @@ impl NewTurn {
             params,
             user_text,
             user_at_ms,
-            replies: vec![reply],
+            replies: Replies::one(reply),
         }
     }
 
     pub fn model(&self) -> ModelId {
-        self.replies
-            .first()
-            .map(|r| r.model)
-            .unwrap_or(ModelId::Gemma)
+        self.replies.first().model
     }
 
     /// The turn as it is accepted (its user message, pending) and as it completes.
-    pub fn split(self, turn: TurnId) -> (TurnRequest, Vec<NewReply>) {
+    pub fn split(self, turn: TurnId) -> (TurnRequest, Replies) {
         let model = self.model();
         (
             TurnRequest {
@@ -252,7 +299,7 @@ impl NewReply {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TurnOutcome {
     /// Every target model answered; the replies are stored after the user message.
-    Answered(Vec<NewReply>),
+    Answered(Replies),
     /// No reply is kept; the error is stored as its code.
     Failed(String),
     Stopped,
@@ -347,4 +394,38 @@ pub struct TurnView {
     pub replies: Vec<Message>,
     /// The session as it now stands, for the sidebar.
     pub session: SessionSummary,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(model: ModelId) -> NewReply {
+        NewReply {
+            model,
+            text: "hi".into(),
+            at_ms: 1,
+            latency_ms: 2,
+            usage: None,
+            finish_reason: None,
+        }
+    }
+
+    #[test]
+    fn an_answered_turn_has_a_reply_or_is_not_built() {
+        assert_eq!(Replies::try_from(Vec::new()), Err(NoReplies));
+        let mut both = Replies::try_from(vec![reply(ModelId::Gemini)]).expect("one reply");
+        both.push(reply(ModelId::Gemma));
+        both[1].text = "changed in place".into();
+        assert_eq!(both.len(), 2);
+        assert_eq!(both.first().model, ModelId::Gemini);
+        let turn = NewTurn {
+            params: GenParams::default(),
+            user_text: "q".into(),
+            user_at_ms: 0,
+            replies: both,
+        };
+        // The user message is addressed to the first reply's model.
+        assert_eq!(turn.model(), ModelId::Gemini);
+    }
 }

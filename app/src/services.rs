@@ -128,9 +128,6 @@ pub trait ChatStore: Send + Sync {
         turn: &NewTurn,
         create: bool,
     ) -> Result<AppendedTurn, StoreError> {
-        if turn.replies.is_empty() {
-            return Err(StoreError::Failed);
-        }
         let (request, replies) = turn.clone().split(TurnId::generate());
         match self
             .begin_turn(session, owner, &request, create, i64::MIN)

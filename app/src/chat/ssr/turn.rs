@@ -7,7 +7,8 @@
 use super::{now_ms, to_view, Request};
 use crate::chat::chat_path;
 use crate::conversation::{
-    Begun, NewReply, Role, StoredMessage, TurnId, TurnOutcome, TurnRequest, TurnStatus, TurnView,
+    Begun, NewReply, NoReplies, Replies, Role, StoredMessage, TurnId, TurnOutcome, TurnRequest,
+    TurnStatus, TurnView,
 };
 use crate::errors::{ChatError, ModelError};
 use crate::models::ModelId;
@@ -313,21 +314,21 @@ impl Job {
                 })
             }
         });
+        // One call per target, and a turn has at least one target.
         let replies = futures::future::join_all(calls)
             .await
             .into_iter()
-            .collect::<Result<Vec<_>, _>>();
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ChatError::from)
+            .and_then(|all| Replies::try_from(all).map_err(|NoReplies| ChatError::Internal));
         // The turn is completed in the store either way: with its replies, or marked failed with
         // the error's code, so whoever opens the chat next sees what happened to it.
         let (outcome, failure) = match replies {
             Ok(replies) => (TurnOutcome::Answered(replies), None),
-            Err(e) => {
-                let e = ChatError::from(e);
-                (
-                    TurnOutcome::Failed(crate::error_codes::to_code(&e)),
-                    Some(e),
-                )
-            }
+            Err(e) => (
+                TurnOutcome::Failed(crate::error_codes::to_code(&e)),
+                Some(e),
+            ),
         };
         // A chat deleted while its turn was with the model stays deleted: the store refuses to
         // complete a turn in a chat that no longer exists, inside its own transaction.

@@ -87,9 +87,6 @@ impl ChatStore for FirestoreStore {
         turn: &app::conversation::NewTurn,
         create: bool,
     ) -> Result<AppendedTurn, StoreError> {
-        if turn.replies.is_empty() {
-            return Err(StoreError::Failed);
-        }
         let (request, replies) = turn.clone().split(TurnId::generate());
         match self
             .begin(session, owner, &request, create, i64::MIN, false)

@@ -103,7 +103,7 @@ pub(super) fn completed(
     doc: &mut SessionDoc,
 ) -> Vec<StoredMessage> {
     let (status, error, replies) = match outcome {
-        TurnOutcome::Answered(r) => (TurnStatus::Complete, None, r.as_slice()),
+        TurnOutcome::Answered(r) => (TurnStatus::Complete, None, &r[..]),
         TurnOutcome::Failed(code) => (TurnStatus::Failed, Some(code.clone()), &[][..]),
         TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
     };

@@ -137,7 +137,7 @@ impl ChatStore for SqliteStore {
                 return Err(StoreError::NotFound.into());
             }
             let (status, error, replies) = match &outcome {
-                TurnOutcome::Answered(replies) => (TurnStatus::Complete, None, replies.as_slice()),
+                TurnOutcome::Answered(replies) => (TurnStatus::Complete, None, &replies[..]),
                 TurnOutcome::Failed(code) => (TurnStatus::Failed, Some(code.clone()), &[][..]),
                 TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
             };
