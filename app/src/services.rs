@@ -3,7 +3,7 @@
 //! how they are built.
 
 use crate::conversation::{
-    AppendedTurn, Begun, NewTurn, Role, SessionSummary, StoredMessage, TokenUsage, TurnId,
+    AppendedTurn, Begun, NewTurn, Replies, Role, SessionSummary, StoredMessage, TokenUsage, TurnId,
     TurnOutcome, TurnRequest, TurnStatus,
 };
 use crate::errors::{ChatError, ModelError, StoreError};
@@ -129,16 +129,10 @@ pub trait ChatStore: Send + Sync {
         create: bool,
     ) -> Result<AppendedTurn, StoreError> {
         let (request, replies) = turn.clone().split(TurnId::generate());
-        match self
+        let begun = self
             .begin_turn(session, owner, &request, create, i64::MIN)
-            .await?
-        {
-            Begun::Accepted { user, .. } => {
-                self.finish_turn(session, &user, &TurnOutcome::Answered(replies))
-                    .await
-            }
-            Begun::Existing(_) => Err(StoreError::Failed),
-        }
+            .await?;
+        answer_seeded(self, session, begun, replies).await
     }
 
     /// The owner's sessions, most recently updated first; `before` (an `updated_at_ms`) pages.
@@ -169,6 +163,25 @@ pub trait ChatStore: Send + Sync {
 
     /// Cheap reachability check for `/healthz/store`.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// The second half of [`ChatStore::append_turn`]: answers the turn it has just begun. Shared by
+/// the default and by a store that begins seeded turns its own way.
+pub async fn answer_seeded<S: ChatStore + ?Sized>(
+    store: &S,
+    session: &SessionId,
+    begun: Begun,
+    replies: Replies,
+) -> Result<AppendedTurn, StoreError> {
+    match begun {
+        Begun::Accepted { user, .. } => {
+            store
+                .finish_turn(session, &user, &TurnOutcome::Answered(replies))
+                .await
+        }
+        // A fresh turn id was just generated: finding it stored means the store is broken.
+        Begun::Existing(_) => Err(StoreError::Failed),
+    }
 }
 
 /// Per-visitor limits (turns per window, tokens per day). Checked before a turn reaches a

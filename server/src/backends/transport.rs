@@ -68,6 +68,17 @@ pub struct RawReply {
     pub body: Vec<u8>,
 }
 
+#[cfg(test)]
+impl RawReply {
+    /// A reply as a backend sends it, for the wire-mapping tests.
+    pub(crate) fn of(status: u16, body: impl Into<Vec<u8>>) -> RawReply {
+        RawReply {
+            status: StatusCode::from_u16(status).expect("a valid status"),
+            body: body.into(),
+        }
+    }
+}
+
 pub async fn post_json(
     client: &Client,
     model: ModelId,

@@ -1,14 +1,10 @@
 //! Vertex AI's wire mapping: requests, replies, finish reasons and error bodies.
 
 use super::*;
-use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 fn raw(status: u16, body: Value) -> RawReply {
-    RawReply {
-        status: StatusCode::from_u16(status).expect("status"),
-        body: body.to_string().into_bytes(),
-    }
+    RawReply::of(status, body.to_string())
 }
 
 #[test]

@@ -228,14 +228,10 @@ impl ChatModel for VllmChat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::StatusCode;
     use serde_json::{json, Value};
 
     fn raw(status: u16, body: &str) -> RawReply {
-        RawReply {
-            status: StatusCode::from_u16(status).expect("status"),
-            body: body.as_bytes().to_vec(),
-        }
+        RawReply::of(status, body)
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `ChatStore` on Firestore.
 
-use super::docs::{message_id, MessageDoc, SessionDoc, TurnDoc};
+use super::docs::{message_id, SessionDoc, TurnDoc};
 use super::errors::store_error;
 use super::turns::{aborted, complete};
 use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
@@ -18,29 +18,7 @@ use std::time::Duration;
 #[async_trait]
 impl ChatStore for FirestoreStore {
     async fn load(&self, session: &SessionId) -> Result<Vec<StoredMessage>, StoreError> {
-        let parent = self
-            .db
-            .parent_path(SESSIONS, session.as_str())
-            .map_err(store_error)?;
-        // A query stream (not a listing) so a server error mid-stream is reported, not dropped.
-        let docs: Vec<MessageDoc> = self
-            .db
-            .fluent()
-            .select()
-            .from(MESSAGES)
-            .parent(&parent)
-            .order(|o| o.fields([o.field(path!(MessageDoc::seq)).ascending()]))
-            .obj()
-            .stream_query_with_errors()
-            .await
-            .map_err(store_error)?
-            .try_collect()
-            .await
-            .map_err(store_error)?;
-        Ok(docs
-            .into_iter()
-            .filter_map(MessageDoc::into_stored)
-            .collect())
+        self.messages_from(session, 0, None).await
     }
 
     async fn load_owned(
@@ -88,16 +66,10 @@ impl ChatStore for FirestoreStore {
         create: bool,
     ) -> Result<AppendedTurn, StoreError> {
         let (request, replies) = turn.clone().split(TurnId::generate());
-        match self
+        let begun = self
             .begin(session, owner, &request, create, i64::MIN, false)
-            .await?
-        {
-            Begun::Accepted { user, .. } => {
-                self.finish_turn(session, &user, &TurnOutcome::Answered(replies))
-                    .await
-            }
-            Begun::Existing(_) => Err(StoreError::Failed),
-        }
+            .await?;
+        app::services::answer_seeded(self, session, begun, replies).await
     }
 
     /// Always a transaction that reads the session document first. During a store stall it is

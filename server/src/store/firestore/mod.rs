@@ -109,11 +109,22 @@ impl FirestoreStore {
         session: &SessionId,
         seq: u64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
+        Ok(one_turn(self.messages_from(session, seq, Some(8)).await?))
+    }
+
+    /// A chat's messages from `seq` on, in order, at most `limit`. A query stream (not a
+    /// listing), so a server error mid-stream is reported, not dropped.
+    pub(super) async fn messages_from(
+        &self,
+        session: &SessionId,
+        seq: u64,
+        limit: Option<u32>,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
         let parent = self
             .db
             .parent_path(SESSIONS, session.as_str())
             .map_err(store_error)?;
-        let docs: Vec<MessageDoc> = self
+        let mut query = self
             .db
             .fluent()
             .select()
@@ -124,8 +135,11 @@ impl FirestoreStore {
                     .field(path!(MessageDoc::seq))
                     .greater_than_or_equal(seq as i64)])
             })
-            .order(|o| o.fields([o.field(path!(MessageDoc::seq)).ascending()]))
-            .limit(8)
+            .order(|o| o.fields([o.field(path!(MessageDoc::seq)).ascending()]));
+        if let Some(limit) = limit {
+            query = query.limit(limit);
+        }
+        let docs: Vec<MessageDoc> = query
             .obj()
             .stream_query_with_errors()
             .await
@@ -133,11 +147,10 @@ impl FirestoreStore {
             .try_collect()
             .await
             .map_err(store_error)?;
-        Ok(one_turn(
-            docs.into_iter()
-                .filter_map(MessageDoc::into_stored)
-                .collect(),
-        ))
+        Ok(docs
+            .into_iter()
+            .filter_map(MessageDoc::into_stored)
+            .collect())
     }
 
     async fn session_doc(&self, id: &str) -> FirestoreResult<Option<SessionDoc>> {
