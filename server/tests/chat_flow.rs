@@ -13,7 +13,7 @@ use testkit::{count_all_messages, stored_messages, Server, Stack, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_turn_is_stored_whole_and_rendered_again_after_a_restart() {
-    let Stack { server, model, dir } = Stack::start(&[]).await;
+    let (dir, model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
 
     let reply = me.send("Tell me a *Kubernetes* joke", "gemma").await;
@@ -158,11 +158,9 @@ async fn the_model_receives_the_whole_conversation_including_other_models_turns(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[("MODEL_TIMEOUT_SECS", "1")]).await;
+    let (_dir, model, server) = Stack::start(&[("MODEL_TIMEOUT_SECS", "1")])
+        .await
+        .into_parts();
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("first", "gemma").await.status, 200);
 
@@ -193,7 +191,7 @@ async fn a_hanging_model_times_out_with_a_clear_error_and_nothing_half_written()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
-    let Stack { server, model, dir } = Stack::start(&[]).await;
+    let (dir, model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
 
     let cases = [
@@ -272,11 +270,9 @@ async fn backend_faults_reach_the_user_as_words_and_store_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_gets_clear_errors_and_reaches_no_model() {
     // Without credentials Gemini is "not configured", which is itself an answer to test.
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[("GOOGLE_APPLICATION_CREDENTIALS", "")]).await;
+    let (_dir, model, server) = Stack::start(&[("GOOGLE_APPLICATION_CREDENTIALS", "")])
+        .await
+        .into_parts();
     let mut me = Visitor::new(&server);
     let long = "x".repeat(32_001);
     let send = |m: &'static str,
@@ -357,11 +353,7 @@ async fn bad_input_gets_clear_errors_and_reaches_no_model() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_garbage_and_someone_elses_chat_ids_get_no_chat() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, model, server) = Stack::start(&[]).await.into_parts();
 
     let mut alice = Visitor::new(&server);
     assert_eq!(alice.send("alice's secret plan", "gemma").await.status, 200);
@@ -447,11 +439,7 @@ async fn forged_garbage_and_someone_elses_chat_ids_get_no_chat() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_form_post_works_without_javascript() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
 
     let form = SendForm::new("no js here")
@@ -508,11 +496,7 @@ async fn a_plain_form_post_works_without_javascript() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_chat_is_the_address_slash_and_the_old_one_keeps_its_own() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("old chat", "gemma").await.status, 200);
     let old = me.session();
@@ -549,11 +533,7 @@ async fn a_new_chat_is_the_address_slash_and_the_old_one_keeps_its_own() {
 /// the other tab did last (there is no browser-wide "current chat").
 #[tokio::test(flavor = "multi_thread")]
 async fn two_tabs_on_two_chats_never_mix() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, model, server) = Stack::start(&[]).await.into_parts();
     let mut tab1 = Visitor::new(&server);
     assert_eq!(tab1.send("A: first", "gemma").await.status, 200);
     let a = tab1.session();
@@ -590,11 +570,7 @@ async fn two_tabs_on_two_chats_never_mix() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn probes_and_security_headers() {
-    let Stack {
-        server,
-        model: _model,
-        dir,
-    } = Stack::start(&[]).await;
+    let (dir, _model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
     let live = me.get("/healthz").await;
     assert_eq!((live.status, live.body.as_str()), (200, "ok"));

@@ -17,7 +17,7 @@ async fn chats_live_in_firestore_and_store_health_follows_it() {
         ("FIRESTORE_DATABASE", "chat-app-db"),
         ("OWNER_KEY", testkit::OWNER_KEY),
     ];
-    let Stack { server, model, dir } = Stack::start(&env).await;
+    let (dir, model, server) = Stack::start(&env).await.into_parts();
     let mut me = Visitor::new(&server);
     assert_eq!(me.get("/readyz").await.status, 200);
     assert_eq!(me.get("/healthz/store").await.status, 200);

@@ -27,7 +27,7 @@ fn refused_count(metrics: &str, limit: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_turn_limit_refuses_politely_survives_a_restart_and_lifts_when_the_window_ends() {
     let env = [("TURNS_PER_WINDOW", "2"), ("TURN_WINDOW_SECS", "3")];
-    let Stack { server, model, dir } = Stack::start(&env).await;
+    let (dir, model, server) = Stack::start(&env).await.into_parts();
     let mut me = Visitor::new(&server);
     // The first turn makes the browser's owner cookie (it counts against the address, as a
     // cookieless request does); later turns count against the browser.
@@ -75,7 +75,7 @@ async fn the_turn_limit_refuses_politely_survives_a_restart_and_lifts_when_the_w
 #[tokio::test(flavor = "multi_thread")]
 async fn the_daily_token_budget_refuses_once_spent_and_holds_across_a_restart() {
     let env = [("TOKENS_PER_DAY", "40")];
-    let Stack { server, model, dir } = Stack::start(&env).await;
+    let (dir, model, server) = Stack::start(&env).await.into_parts();
     let mut me = Visitor::new(&server);
     let mut answered = 0;
     let refusal = loop {
@@ -119,11 +119,7 @@ async fn rotating_owners_does_not_reset_the_limit() {
         ("TURN_WINDOW_SECS", "3600"),
         ("ADDRESS_LIMIT_MULTIPLIER", "1"),
     ];
-    let Stack {
-        server,
-        model: _model,
-        dir: _dir,
-    } = Stack::start(&env).await;
+    let (_dir, _model, server) = Stack::start(&env).await.into_parts();
     // A script that takes a fresh owner (a new page load) for every turn: each is a new
     // browser, but they share one address, which counts too.
     let statuses = {
@@ -143,11 +139,7 @@ async fn rotating_owners_does_not_reset_the_limit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_limits_configured_nothing_is_refused() {
-    let Stack {
-        server,
-        model: _model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, _model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
     for i in 0..30 {
         assert_eq!(me.send(&format!("turn {i}"), "gemma").await.status, 200);
@@ -159,11 +151,7 @@ async fn without_limits_configured_nothing_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn random_owner_cookies_are_refused_not_counted_afresh() {
     let env = [("TURNS_PER_WINDOW", "2"), ("TURN_WINDOW_SECS", "3600")];
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&env).await;
+    let (_dir, model, server) = Stack::start(&env).await.into_parts();
     for _ in 0..5 {
         let mut forger = Visitor::new(&server);
         forger.owner = Some(format!(
@@ -186,11 +174,7 @@ async fn ipv6_addresses_count_by_slash_64_behind_the_load_balancer() {
         ("ADDRESS_LIMIT_MULTIPLIER", "1"),
         ("CLIENT_IP_SOURCE", "google-load-balancer"),
     ];
-    let Stack {
-        server,
-        model: _model,
-        dir: _dir,
-    } = Stack::start(&env).await;
+    let (_dir, _model, server) = Stack::start(&env).await.into_parts();
     let send_from = |xff: &str| {
         let mut v = Visitor::new(&server);
         // What a client wrote first is its own word; the load balancer appends the truth.
@@ -209,11 +193,7 @@ async fn ipv6_addresses_count_by_slash_64_behind_the_load_balancer() {
 #[tokio::test(flavor = "multi_thread")]
 async fn owners_are_issued_sparingly_and_renewed_on_use() {
     let env = [("NEW_OWNERS_PER_HOUR", "2")];
-    let Stack {
-        server,
-        model: _model,
-        dir: _dir,
-    } = Stack::start(&env).await;
+    let (_dir, _model, server) = Stack::start(&env).await.into_parts();
 
     let mut first = Visitor::new(&server);
     let page = first.get("/").await;

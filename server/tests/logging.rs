@@ -6,16 +6,13 @@ use testkit::{Server, Stack, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_carry_severity_request_id_and_trace_but_never_message_text() {
-    let Stack {
-        server,
-        model: _model,
-        dir,
-    } = Stack::start(&[
+    let (dir, _model, server) = Stack::start(&[
         ("LOG_FORMAT", "json"),
         ("RUST_LOG", "info,tower_http=debug"),
         ("GOOGLE_CLOUD_PROJECT", "my-proj"),
     ])
-    .await;
+    .await
+    .into_parts();
     let mut me = Visitor::new(&server);
     me.get("/").await; // the page load issues the owner a send needs
     let send = me

@@ -5,11 +5,7 @@ use testkit::{metric as sample, Stack, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, model, server) = Stack::start(&[]).await.into_parts();
     server.wait_for_gemini().await;
     let mut me = Visitor::new(&server);
 
@@ -119,11 +115,7 @@ async fn metrics_count_requests_turns_tokens_store_calls_and_faults() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn in_flight_gauge_shows_calls_waiting_on_a_slow_model() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, model, server) = Stack::start(&[]).await.into_parts();
     model.set("gemma", Behaviour::slow(1500));
     let sends: Vec<_> = (0..3)
         .map(|i| {
@@ -152,11 +144,9 @@ async fn in_flight_gauge_shows_calls_waiting_on_a_slow_model() {
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_addr_moves_metrics_off_the_public_port() {
     let metrics_addr = format!("127.0.0.1:{}", testkit::free_port());
-    let Stack {
-        server,
-        model: _model,
-        dir: _dir,
-    } = Stack::start(&[("METRICS_ADDR", metrics_addr.as_str())]).await;
+    let (_dir, _model, server) = Stack::start(&[("METRICS_ADDR", metrics_addr.as_str())])
+        .await
+        .into_parts();
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("counted", "gemma").await.status, 200);
 

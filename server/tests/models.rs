@@ -7,7 +7,7 @@ use testkit::standin::{self, Behaviour, Fault};
 use testkit::{stored_messages, Server, Stack, Visitor};
 
 async fn started(extra_env: &[(&str, &str)]) -> (testkit::TempDir, standin::StandIn, Server) {
-    let Stack { server, model, dir } = Stack::start(extra_env).await;
+    let (dir, model, server) = Stack::start(extra_env).await.into_parts();
     server.wait_for_gemini().await;
     (dir, model, server)
 }
@@ -230,11 +230,9 @@ async fn the_codelabs_generate_api_gets_gemmas_template_and_clean_replies() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_credentials_gemini_is_not_configured_and_gemma_still_works() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[("GOOGLE_APPLICATION_CREDENTIALS", "")]).await;
+    let (_dir, model, server) = Stack::start(&[("GOOGLE_APPLICATION_CREDENTIALS", "")])
+        .await
+        .into_parts();
     let mut me = Visitor::new(&server);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let page = me.get("/").await;

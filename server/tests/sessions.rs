@@ -8,11 +8,7 @@ use testkit::{Stack, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
 
     assert_eq!(me.send("first chat question", "gemma").await.status, 200);
@@ -100,11 +96,7 @@ async fn a_visitor_lists_switches_renames_exports_and_deletes_their_chats() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_visitor_can_never_reach_anothers_chats() {
-    let Stack {
-        server,
-        model: _model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, _model, server) = Stack::start(&[]).await.into_parts();
     let mut alice = Visitor::new(&server);
     assert_eq!(
         alice.send("alice's private plan", "gemma").await.status,
@@ -159,11 +151,7 @@ async fn one_visitor_can_never_reach_anothers_chats() {
 /// answered "no such chat", nothing is stored, and the chat does not reappear in the list.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chat_deleted_during_a_pending_turn_stays_deleted() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("soon deleted", "gemma").await.status, 200);
     let chat = me.session();
@@ -189,11 +177,7 @@ async fn a_chat_deleted_during_a_pending_turn_stays_deleted() {
 /// the turn it already has (waiting for it if need be), and the model is asked once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_send_repeated_with_its_turn_id_is_answered_once() {
-    let Stack {
-        server,
-        model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
     assert_eq!(me.send("opening", "gemma").await.status, 200);
     let chat = me.session();
@@ -236,11 +220,7 @@ async fn a_send_repeated_with_its_turn_id_is_answered_once() {
 /// link, so it works without JavaScript), and a search finds titles among all of them.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sidebar_pages_past_fifty_and_searches_every_title() {
-    let Stack {
-        server,
-        model: _model,
-        dir: _dir,
-    } = Stack::start(&[]).await;
+    let (_dir, _model, server) = Stack::start(&[]).await.into_parts();
     let mut me = Visitor::new(&server);
     for i in 0..55 {
         me.chat = None;

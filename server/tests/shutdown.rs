@@ -9,7 +9,7 @@ use testkit::{stored_messages, Reply, Server, Stack, Visitor};
 async fn slow_server(latency_ms: u64, env: &[(&str, &str)]) -> (testkit::TempDir, StandIn, Server) {
     let model = standin::start(0).await;
     model.set("gemma", Behaviour::slow(latency_ms));
-    let Stack { server, model, dir } = Stack::start_on(model, env).await;
+    let (dir, model, server) = Stack::start_on(model, env).await.into_parts();
     (dir, model, server)
 }
 

@@ -1,14 +1,14 @@
 //! The usual test set-up in one value: a temp dir, a model stand-in and the server binary on a
 //! SQLite file in that dir, pointed at the stand-in.
 
-use crate::{standin, Server, StandIn, Visitor};
+use crate::{standin, Server, StandIn, TempDir, Visitor};
 use std::path::Path;
 
 /// Fields drop in order: the server stops before its stand-in and its files go.
 pub struct Stack {
     pub server: Server,
     pub model: StandIn,
-    pub dir: crate::TempDir,
+    pub dir: TempDir,
 }
 
 impl Stack {
@@ -27,6 +27,13 @@ impl Stack {
     /// A new browser tab with no cookies yet.
     pub fn visitor(&self) -> Visitor {
         Visitor::new(&self.server)
+    }
+
+    /// The parts, in the order they must be declared to drop as the struct does: bind them as
+    /// `let (_dir, model, server) = …`, so the server stops first and its files go last.
+    pub fn into_parts(self) -> (TempDir, StandIn, Server) {
+        let Stack { server, model, dir } = self;
+        (dir, model, server)
     }
 
     pub fn path(&self) -> &Path {
