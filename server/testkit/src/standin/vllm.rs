@@ -1,0 +1,183 @@
+//! vLLM's routes: OpenAI-compatible chat, the model garden's `/generate`, health and models.
+
+use super::faults::{enter, transport_fault, words};
+use super::{lock, Fault, Shared, GEMMA_NAME};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub(super) async fn health(State(s): State<Arc<Shared>>) -> StatusCode {
+    if lock(&s.behaviour).get("gemma").is_some_and(|b| b.unhealthy) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+pub(super) async fn models() -> Json<Value> {
+    Json(
+        json!({"object": "list", "data": [{"id": GEMMA_NAME, "object": "model", "owned_by": "vllm"}]}),
+    )
+}
+
+pub(super) fn vllm_error(status: StatusCode, message: &str) -> Response {
+    let body = json!({"object": "error", "message": message, "type": "BadRequestError", "param": null, "code": status.as_u16()});
+    (status, Json(body)).into_response()
+}
+
+pub(super) fn check_sampling(body: &Value, max_key: &str) -> Result<(), String> {
+    for (key, lo, hi) in [("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)] {
+        match body.get(key).and_then(Value::as_f64) {
+            Some(v) if v >= lo && v <= hi => {}
+            _ => return Err(format!("{key} must be a number in [{lo}, {hi}]")),
+        }
+    }
+    if body
+        .get(max_key)
+        .and_then(Value::as_u64)
+        .is_none_or(|v| v < 1)
+    {
+        return Err(format!("{max_key} must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Checks a chat request the way vLLM with Gemma's template does; returns the last user text.
+pub(super) fn validate_chat(body: &Value) -> Result<String, String> {
+    if body.get("model").and_then(Value::as_str) != Some(GEMMA_NAME) {
+        return Err(format!(
+            "The model `{}` does not exist.",
+            body.get("model").unwrap_or(&Value::Null)
+        ));
+    }
+    check_sampling(body, "max_tokens")?;
+    let mut messages: &[Value] = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .filter(|m| !m.is_empty())
+        .ok_or("messages must be a non-empty list")?;
+    if messages[0].get("role").and_then(Value::as_str) == Some("system") {
+        messages = &messages[1..];
+    }
+    let mut last_user = String::new();
+    for (i, m) in messages.iter().enumerate() {
+        let role = m.get("role").and_then(Value::as_str).unwrap_or("");
+        let content = m
+            .get("content")
+            .and_then(Value::as_str)
+            .ok_or("content must be a string")?;
+        let expected = if i % 2 == 0 { "user" } else { "assistant" };
+        if role != expected {
+            // Gemma's chat template raises exactly this.
+            return Err(
+                "Conversation roles must alternate user/assistant/user/assistant/...".into(),
+            );
+        }
+        if role == "user" {
+            last_user = content.to_string();
+        }
+    }
+    if messages.len().is_multiple_of(2) {
+        return Err("The last message must come from the user.".into());
+    }
+    Ok(last_user)
+}
+
+pub(super) async fn chat_completions(
+    State(s): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return vllm_error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+    };
+    let (_guard, behaviour, fault) = enter(&s, "gemma", &body).await;
+    let last_user = match validate_chat(&body) {
+        Ok(text) => text,
+        Err(message) => return vllm_error(StatusCode::BAD_REQUEST, &message),
+    };
+    if let Some(r) = transport_fault(fault) {
+        return r;
+    }
+    let content = match fault {
+        Some(Fault::Status429) => {
+            return vllm_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests")
+        }
+        Some(Fault::Empty | Fault::SafetyBlock | Fault::ReplySafety | Fault::MaxTokensNoText) => {
+            Value::Null
+        }
+        _ => Value::String(
+            behaviour
+                .reply
+                .clone()
+                .unwrap_or_else(|| format!("Echo: {last_user}")),
+        ),
+    };
+    let prompt_tokens: usize = body["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x["content"].as_str())
+                .map(words)
+                .sum()
+        })
+        .unwrap_or(0);
+    let completion_tokens = content.as_str().map(words).unwrap_or(0);
+    Json(json!({
+        "id": "chatcmpl-standin",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": GEMMA_NAME,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content, "tool_calls": []},
+            "logprobs": null,
+            "finish_reason": "stop",
+            "stop_reason": null
+        }],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+    }))
+    .into_response()
+}
+
+pub(super) async fn generate(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")).into_response(),
+    };
+    let (_guard, behaviour, fault) = enter(&s, "gemma", &body).await;
+    let prompt = body.get("prompt").and_then(Value::as_str).unwrap_or("");
+    if let Err(m) = check_sampling(&body, "max_tokens") {
+        return (StatusCode::BAD_REQUEST, m).into_response();
+    }
+    if !prompt.ends_with("<start_of_turn>model\n") || !prompt.starts_with("<start_of_turn>user\n") {
+        return (
+            StatusCode::BAD_REQUEST,
+            "prompt is not in Gemma's chat format",
+        )
+            .into_response();
+    }
+    if let Some(r) = transport_fault(fault) {
+        return r;
+    }
+    let last_user = prompt
+        .rsplit("<start_of_turn>user\n")
+        .next()
+        .and_then(|t| t.split("<end_of_turn>").next())
+        .unwrap_or("");
+    let text = match fault {
+        Some(Fault::Status429) => return (StatusCode::TOO_MANY_REQUESTS, "busy").into_response(),
+        Some(Fault::Empty) => String::new(),
+        _ => behaviour
+            .reply
+            .clone()
+            .unwrap_or_else(|| format!("Echo: {last_user}")),
+    };
+    // The model-garden server echoes the prompt; the model often runs past its turn.
+    Json(json!({"predictions": [format!("Prompt:\n{prompt}\nOutput:\n{text}<end_of_turn>\n<start_of_turn>user\n")]})).into_response()
+}
+
+// ---- OAuth and Vertex AI ----
