@@ -1,0 +1,63 @@
+//! The browser bundle's weight is a budget, written here and nowhere else: a change that pushes
+//! the wasm over it fails CI instead of quietly slowing every first load. Raise the budget only
+//! with the reason in the commit (the README's Performance section keeps the history).
+//!
+//! Reads what `cargo leptos build --release` and `deploy/precompress.sh` made (both run before
+//! the tests in `.ci/test`, as the README's test command does); a missing or stale file fails.
+
+use std::path::PathBuf;
+
+/// Brotli-11 bytes of `hybrid-chat.wasm`, as the server sends it (KB = 1,000 bytes, as in the
+/// README). 206.5 KB today; the open page-weight issue aims at 150 KB for the whole first load.
+const WASM_BROTLI_BUDGET: u64 = 210_000;
+
+fn pkg() -> PathBuf {
+    let workspace = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let site = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    workspace.join(site).join("pkg")
+}
+
+#[test]
+fn the_wasm_stays_within_its_brotli_budget() {
+    let wasm = pkg().join("hybrid-chat.wasm");
+    let brotli = pkg().join("hybrid-chat.wasm.br");
+    let meta = |p: &PathBuf| {
+        std::fs::metadata(p).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}. Build it first: cargo leptos build --release && sh deploy/precompress.sh target/site",
+                p.display()
+            )
+        })
+    };
+    let (raw, compressed) = (meta(&wasm), meta(&brotli));
+    // Whole seconds: brotli copies the wasm's time to its output without the fraction.
+    let modified = |m: &std::fs::Metadata| {
+        m.modified()
+            .expect("mtime")
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+    };
+    assert!(
+        modified(&compressed) >= modified(&raw),
+        "{} is older than the wasm: run deploy/precompress.sh again",
+        brotli.display()
+    );
+    assert!(
+        raw.len() > 100_000,
+        "not a release bundle: {} bytes",
+        raw.len()
+    );
+    println!(
+        "wasm: {} bytes, {} brotli (budget {})",
+        raw.len(),
+        compressed.len(),
+        WASM_BROTLI_BUDGET
+    );
+    assert!(
+        compressed.len() <= WASM_BROTLI_BUDGET,
+        "the wasm is {:.1} KB brotli, over its {:.1} KB budget",
+        compressed.len() as f64 / 1000.0,
+        WASM_BROTLI_BUDGET as f64 / 1000.0
+    );
+}
