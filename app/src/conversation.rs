@@ -333,6 +333,9 @@ pub struct Message {
     /// For replies: how long the model took, and the tokens it reported.
     pub latency_ms: Option<u64>,
     pub total_tokens: Option<u32>,
+    /// For replies: the model stopped at the Max tokens limit, so the text is cut off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut_off: bool,
     /// User messages: where the turn stands (a pending one shows the working indicator and
     /// carries its turn id, to be polled; a failed one says why, in the server's words). Left
     /// out of the page's data when there is nothing to say: most messages are complete.

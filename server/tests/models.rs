@@ -394,3 +394,28 @@ async fn compare_works_as_a_plain_form_post_too() {
         (1, 1)
     );
 }
+
+/// A reply stopped by the token limit says so under it, in either model's words for it (vLLM's
+/// `finish_reason: length`, Vertex's `MAX_TOKENS`); a whole reply does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_cut_off_at_max_tokens_says_so() {
+    let (_dir, model, server) = started(&[]).await;
+    let note = "Cut off: the reply reached the Max tokens limit.";
+    let mut me = Visitor::new(&server);
+    assert_eq!(me.send("the whole story", "gemma").await.status, 200);
+    let page = me.get(&format!("/c/{}", me.session())).await;
+    assert!(page.body.contains("Echo: the whole story") && !page.body.contains(note));
+
+    for (backend, n) in [("gemma", 1), ("gemini", 2)] {
+        model.set(backend, Behaviour::fault(Fault::CutOff));
+        let reply = me.send("and then?", backend).await;
+        assert_eq!(reply.status, 200, "{backend}: {}", reply.body);
+        let page = me.get(&format!("/c/{}", me.session())).await;
+        assert_eq!(
+            page.body.matches(note).count(),
+            n,
+            "{backend}: {}",
+            page.body
+        );
+    }
+}

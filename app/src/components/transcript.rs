@@ -136,6 +136,9 @@ fn Reply(message: Message) -> impl IntoView {
                 <span class="meta">{meta.join(" · ")}</span>
             </header>
             <div class="markdown" inner_html=message.html.unwrap_or_default()></div>
+            {message.cut_off.then(|| view! {
+                <p class="turn-note cut-off">"Cut off: the reply reached the Max tokens limit."</p>
+            })}
         </article>
     }
 }

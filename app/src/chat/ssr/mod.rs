@@ -158,6 +158,8 @@ pub fn to_view(m: StoredMessage, stale_before_ms: i64) -> Message {
         html,
         latency_ms: m.latency_ms,
         total_tokens: m.usage.map(|u| u.total_tokens),
+        // vLLM (OpenAI) says `length`, Vertex `MAX_TOKENS`.
+        cut_off: matches!(m.finish_reason.as_deref(), Some("length" | "MAX_TOKENS")),
         // Only a pending turn's id is any use to the page (it polls with it).
         turn: m.turn.filter(|_| status == TurnStatus::Pending),
         status,

@@ -51,6 +51,9 @@ pub enum Fault {
     ReplySafety,
     /// Gemini: `MAX_TOKENS` before any text (thinking used the budget).
     MaxTokensNoText,
+    /// The usual text, stopped by the token limit: vLLM's `finish_reason: length`, Gemini's
+    /// `MAX_TOKENS`.
+    CutOff,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -162,8 +162,13 @@ pub(super) async fn generate_content(
                 .reply
                 .clone()
                 .unwrap_or_else(|| format!("Gemini echo: {last_user}"));
+            let finish = if fault == Some(Fault::CutOff) {
+                "MAX_TOKENS"
+            } else {
+                "STOP"
+            };
             json!({
-                "candidates": [candidate(json!([{"text": text}]), "STOP")],
+                "candidates": [candidate(json!([{"text": text}]), finish)],
                 "usageMetadata": usage,
                 "modelVersion": GEMINI_NAME
             })

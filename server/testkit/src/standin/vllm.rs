@@ -135,7 +135,7 @@ pub(super) async fn chat_completions(
             "index": 0,
             "message": {"role": "assistant", "content": content, "tool_calls": []},
             "logprobs": null,
-            "finish_reason": "stop",
+            "finish_reason": if fault == Some(Fault::CutOff) { "length" } else { "stop" },
             "stop_reason": null
         }],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
