@@ -2,7 +2,6 @@
 //! SQLite file in that dir, pointed at the stand-in.
 
 use crate::{standin, Server, StandIn, TempDir, Visitor};
-use std::path::Path;
 
 /// Fields drop in order: the server stops before its stand-in and its files go.
 pub struct Stack {
@@ -34,9 +33,5 @@ impl Stack {
     pub fn into_parts(self) -> (TempDir, StandIn, Server) {
         let Stack { server, model, dir } = self;
         (dir, model, server)
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
     }
 }
