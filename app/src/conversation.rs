@@ -1,5 +1,9 @@
 //! A conversation as stored, as sent to a model, and as shown in the page.
 
+mod replies;
+
+pub use replies::{NoReplies, Replies};
+
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
 use crate::params::{GenParams, Settings};
@@ -111,56 +115,6 @@ pub struct NewTurn {
     pub user_at_ms: i64,
     /// The user message is recorded as addressed to the first reply's model.
     pub replies: Replies,
-}
-
-/// One reply or more: a turn is answered by at least one model, so an empty answered turn
-/// cannot be built and no store has to refuse one. Reads as a slice; grows only by `push`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Replies(Vec<NewReply>);
-
-/// A turn was about to be answered by no model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NoReplies;
-
-impl Replies {
-    pub fn one(reply: NewReply) -> Self {
-        Replies(vec![reply])
-    }
-
-    pub fn first(&self) -> &NewReply {
-        &self.0[0]
-    }
-
-    pub fn push(&mut self, reply: NewReply) {
-        self.0.push(reply);
-    }
-}
-
-impl TryFrom<Vec<NewReply>> for Replies {
-    type Error = NoReplies;
-
-    fn try_from(replies: Vec<NewReply>) -> Result<Self, NoReplies> {
-        if replies.is_empty() {
-            Err(NoReplies)
-        } else {
-            Ok(Replies(replies))
-        }
-    }
-}
-
-impl std::ops::Deref for Replies {
-    type Target = [NewReply];
-
-    fn deref(&self) -> &[NewReply] {
-        &self.0
-    }
-}
-
-/// Elements can change in place; a slice cannot shrink, so the invariant holds.
-impl std::ops::DerefMut for Replies {
-    fn deref_mut(&mut self) -> &mut [NewReply] {
-        &mut self.0
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -400,35 +354,4 @@ pub struct TurnView {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reply(model: ModelId) -> NewReply {
-        NewReply {
-            model,
-            text: "hi".into(),
-            at_ms: 1,
-            latency_ms: 2,
-            usage: None,
-            finish_reason: None,
-        }
-    }
-
-    #[test]
-    fn an_answered_turn_has_a_reply_or_is_not_built() {
-        assert_eq!(Replies::try_from(Vec::new()), Err(NoReplies));
-        let mut both = Replies::try_from(vec![reply(ModelId::Gemini)]).expect("one reply");
-        both.push(reply(ModelId::Gemma));
-        both[1].text = "changed in place".into();
-        assert_eq!(both.len(), 2);
-        assert_eq!(both.first().model, ModelId::Gemini);
-        let turn = NewTurn {
-            params: GenParams::default(),
-            user_text: "q".into(),
-            user_at_ms: 0,
-            replies: both,
-        };
-        // The user message is addressed to the first reply's model.
-        assert_eq!(turn.model(), ModelId::Gemini);
-    }
-}
+mod tests;
