@@ -31,9 +31,8 @@ def main():
     if len(binary) < 100:
         sys.exit(f"only {len(binary)} libraries in the binary's build: was it read?")
     twice = [
-        f"{pid.split('#')[-1]}: {feat} for the binary, {tests[key][1]} for the tests"
+        f"{key[0].split('#')[-1]}: {feat} for the binary, {tests[key][1]} for the tests"
         for key, (files, feat) in binary.items()
-        for pid in [key[0]]
         if key in tests and tests[key][0] != files
     ]
     missing = [k[0] for k in binary if k not in tests]

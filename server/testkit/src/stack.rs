@@ -1,7 +1,7 @@
 //! The usual test set-up in one value: a temp dir, a model stand-in and the server binary on a
 //! SQLite file in that dir, pointed at the stand-in.
 
-use crate::{standin, Server, StandIn, TempDir, Visitor};
+use crate::{standin, Server, StandIn, TempDir};
 
 /// Fields drop in order: the server stops before its stand-in and its files go.
 pub struct Stack {
@@ -21,11 +21,6 @@ impl Stack {
         let dir = crate::tempdir();
         let server = Server::start(dir.path(), &model.url(), extra_env).await;
         Stack { server, model, dir }
-    }
-
-    /// A new browser tab with no cookies yet.
-    pub fn visitor(&self) -> Visitor {
-        Visitor::new(&self.server)
     }
 
     /// The parts, in the order they must be declared to drop as the struct does: bind them as
