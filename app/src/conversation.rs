@@ -184,6 +184,37 @@ impl TurnId {
     }
 }
 
+/// Which of a chat's messages to read: the newest `limit` of those with
+/// `from <= seq < before` (no `before`: to the end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageRange {
+    pub from: u64,
+    pub before: Option<u64>,
+    pub limit: usize,
+}
+
+impl MessageRange {
+    /// The whole chat (its export).
+    pub const ALL: MessageRange = MessageRange {
+        from: 0,
+        before: None,
+        limit: usize::MAX,
+    };
+
+    /// The newest `limit` messages.
+    pub fn newest(limit: usize) -> MessageRange {
+        MessageRange {
+            limit,
+            ..MessageRange::ALL
+        }
+    }
+
+    /// Whether `seq` is in the range (the limit aside).
+    pub fn contains(&self, seq: u64) -> bool {
+        seq >= self.from && self.before.is_none_or(|b| seq < b)
+    }
+}
+
 /// The first turn of `messages` (which start at a user message): that message and the replies
 /// that follow it, up to the next user message.
 pub fn one_turn(mut messages: Vec<StoredMessage>) -> Vec<StoredMessage> {

@@ -3,22 +3,16 @@
 //! how they are built.
 
 use crate::conversation::{
-    AppendedTurn, Begun, NewTurn, Replies, Role, SessionSummary, StoredMessage, TokenUsage, TurnId,
-    TurnOutcome, TurnRequest, TurnStatus,
+    AppendedTurn, Begun, MessageRange, NewTurn, Replies, SessionSummary, StoredMessage, TokenUsage,
+    TurnId, TurnOutcome, TurnRequest,
 };
 use crate::errors::{ChatError, ModelError, StoreError};
 use crate::models::{Availability, ModelId, ModelOption};
 use crate::params::GenParams;
+pub use crate::prompt::{HistoryWindow, PromptMessage};
 use crate::session::{OwnerId, OwnerKey, SessionId};
 use async_trait::async_trait;
 use std::sync::Arc;
-
-/// One message of the conversation as a model sees it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PromptMessage {
-    pub role: Role,
-    pub text: String,
-}
 
 /// A model's whole reply. Its text is never blank: [`ModelReply::new`] is the one place a blank
 /// answer becomes [`ModelError::Empty`], whichever backend it came from.
@@ -76,15 +70,19 @@ pub trait ChatStore: Send + Sync {
     /// The session's owner, or `None` if it was never written.
     async fn owner_of(&self, session: &SessionId) -> Result<Option<OwnerId>, StoreError>;
 
-    /// The session's messages if it exists and belongs to `owner`, else `None`: the owner check
-    /// and the history read in one call (one query on SQLite, reads side by side on Firestore).
-    async fn load_owned(
+    /// The newest `range.limit` of the session's messages with `range.from <= seq < range.before`,
+    /// in order, if the session exists and belongs to `owner`, else `None`: the owner check and
+    /// the read in one call (one query on SQLite, reads side by side on Firestore). A chat's
+    /// page, the earlier messages it shows on request, and its export.
+    async fn load_range(
         &self,
         session: &SessionId,
         owner: &OwnerId,
+        range: MessageRange,
     ) -> Result<Option<Vec<StoredMessage>>, StoreError>;
 
-    /// Accepts a turn: stores its user message, pending, and returns the history before it.
+    /// Accepts a turn: stores its user message, pending, and returns the newest `history`
+    /// messages before it (what its prompt may use: see [`HistoryWindow`]).
     /// With `create` the session is created (owned by `owner`) if it does not exist; without
     /// it, it must exist. Either way it must be `owner`'s, checked in the same transaction as
     /// the write, so a chat deleted meanwhile is never brought back ([`StoreError::NotFound`]).
@@ -99,6 +97,7 @@ pub trait ChatStore: Send + Sync {
         turn: &TurnRequest,
         create: bool,
         stale_before_ms: i64,
+        history: usize,
     ) -> Result<Begun, StoreError>;
 
     /// Completes the pending turn whose user message is `user` (as [`ChatStore::begin_turn`]
@@ -130,7 +129,7 @@ pub trait ChatStore: Send + Sync {
     ) -> Result<AppendedTurn, StoreError> {
         let (request, replies) = turn.clone().split(TurnId::generate());
         let begun = self
-            .begin_turn(session, owner, &request, create, i64::MIN)
+            .begin_turn(session, owner, &request, create, i64::MIN, 0)
             .await?;
         answer_seeded(self, session, begun, replies).await
     }
@@ -163,6 +162,11 @@ pub trait ChatStore: Send + Sync {
 
     /// Cheap reachability check for `/healthz/store`.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// How many messages (Firestore documents, SQLite rows) this store has read so far: what
+    /// grows with a chat's length, and what Firestore bills. For the benchmark and the tests
+    /// that hold reads per turn flat.
+    fn messages_read(&self) -> u64;
 }
 
 /// The second half of [`ChatStore::append_turn`]: answers the turn it has just begun. Shared by
@@ -199,45 +203,6 @@ pub trait TurnLimits: Send + Sync {
     async fn admit_new_owner(&self, address: &str) -> Result<(), ChatError>;
 }
 
-/// The conversation as `target` should see it. After a compare, a user message has one reply
-/// per model; each model sees its own (any other model sees the first), so roles still alternate
-/// as Gemma's chat template requires.
-/// Turns that never completed (pending, failed, stopped) are left out: they have no reply.
-pub fn prompt_history(history: &[StoredMessage], target: ModelId) -> Vec<PromptMessage> {
-    let mut out: Vec<PromptMessage> = Vec::with_capacity(history.len());
-    let mut i = 0;
-    while i < history.len() {
-        let m = &history[i];
-        if m.role == Role::User && m.status != TurnStatus::Complete {
-            i += 1;
-            continue;
-        }
-        if m.role == Role::User {
-            out.push(PromptMessage {
-                role: Role::User,
-                text: m.text.clone(),
-            });
-            i += 1;
-            continue;
-        }
-        let run_end = history[i..]
-            .iter()
-            .position(|m| m.role != Role::Model)
-            .map_or(history.len(), |p| i + p);
-        let replies = &history[i..run_end];
-        let chosen = replies
-            .iter()
-            .find(|r| r.model == target)
-            .unwrap_or(&replies[0]);
-        out.push(PromptMessage {
-            role: Role::Model,
-            text: chosen.text.clone(),
-        });
-        i = run_end;
-    }
-    out
-}
-
 /// Everything the server functions use, provided as context by the server.
 #[derive(Clone)]
 pub struct Services {
@@ -249,6 +214,8 @@ pub struct Services {
     pub owner_key: OwnerKey,
     /// Turns still running in their own tasks, which graceful shutdown waits for.
     pub tasks: TurnTasks,
+    /// How much of a chat a turn sends to the models.
+    pub history: HistoryWindow,
     /// The longest a turn can take (model timeouts plus the store write). A turn pending for
     /// longer lost its task (a crash): it is shown as failed, and the chat takes new turns.
     pub turn_deadline: std::time::Duration,
@@ -299,75 +266,5 @@ impl Services {
                 },
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn stored(seq: u64, role: Role, model: ModelId, text: &str) -> StoredMessage {
-        StoredMessage {
-            seq,
-            role,
-            text: text.into(),
-            model,
-            params: GenParams::default(),
-            created_at_ms: 0,
-            latency_ms: None,
-            usage: None,
-            finish_reason: None,
-            turn: None,
-            status: TurnStatus::Complete,
-            error: None,
-        }
-    }
-
-    #[test]
-    fn after_a_compare_each_model_sees_its_own_answer() {
-        let history = [
-            stored(0, Role::User, ModelId::Gemma, "q1"),
-            stored(1, Role::Model, ModelId::Gemma, "gemma a1"),
-            stored(2, Role::Model, ModelId::Gemini, "gemini a1"),
-            stored(3, Role::User, ModelId::Gemini, "q2"),
-            stored(4, Role::Model, ModelId::Gemini, "gemini a2"),
-        ];
-        let texts = |m: ModelId| {
-            prompt_history(&history, m)
-                .into_iter()
-                .map(|p| p.text)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(texts(ModelId::Gemma), ["q1", "gemma a1", "q2", "gemini a2"]);
-        assert_eq!(
-            texts(ModelId::Gemini),
-            ["q1", "gemini a1", "q2", "gemini a2"]
-        );
-        let roles: Vec<Role> = prompt_history(&history, ModelId::Gemma)
-            .into_iter()
-            .map(|p| p.role)
-            .collect();
-        assert_eq!(roles, [Role::User, Role::Model, Role::User, Role::Model]);
-    }
-
-    #[test]
-    fn turns_without_a_reply_are_left_out_of_the_prompt() {
-        let mut failed = stored(2, Role::User, ModelId::Gemma, "lost");
-        failed.status = TurnStatus::Failed;
-        let mut pending = stored(5, Role::User, ModelId::Gemma, "waiting");
-        pending.status = TurnStatus::Pending;
-        let history = [
-            stored(0, Role::User, ModelId::Gemma, "q1"),
-            stored(1, Role::Model, ModelId::Gemma, "a1"),
-            failed,
-            stored(3, Role::User, ModelId::Gemma, "q2"),
-            stored(4, Role::Model, ModelId::Gemma, "a2"),
-            pending,
-        ];
-        let texts: Vec<String> = prompt_history(&history, ModelId::Gemma)
-            .into_iter()
-            .map(|p| p.text)
-            .collect();
-        assert_eq!(texts, ["q1", "a1", "q2", "a2"]);
     }
 }

@@ -1,7 +1,7 @@
 //! `GET /export/{session}.md` and `.json`: one of the visitor's chats as a download. Someone
 //! else's id, a forged one and a missing one all get the same 404.
 
-use app::conversation::{Role, SessionSummary, StoredMessage, TurnStatus};
+use app::conversation::{MessageRange, Role, SessionSummary, StoredMessage, TurnStatus};
 use app::errors::ChatError;
 use app::services::Services;
 use app::session::{self, SessionId};
@@ -27,7 +27,10 @@ pub async fn export(
     };
     let (summary, messages) = match (
         services.store.summary(&id).await,
-        services.store.load_owned(&id, &owner).await,
+        services
+            .store
+            .load_range(&id, &owner, MessageRange::ALL)
+            .await,
     ) {
         (Ok(Some(summary)), Ok(Some(messages))) => (summary, messages),
         (Ok(_), Ok(_)) => return refuse(ChatError::NoSuchChat),

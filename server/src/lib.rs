@@ -90,6 +90,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         limits,
         owner_key: owner_key.clone(),
         tasks: tasks.clone(),
+        history: config.history,
         turn_deadline: config.turn_deadline(),
     };
     let iap = match &config.iap {

@@ -1,8 +1,12 @@
 //! One contract, two stores: the embedded SQLite file and Firestore on Google's emulator must
 //! behave the same and lose nothing.
 
+// The reads half of the contract, in a file of its own.
+#[path = "store_contract/reads.rs"]
+mod reads;
+
 use app::conversation::{
-    Begun, NewReply, NewTurn, Role, TokenUsage, TurnId, TurnOutcome, TurnStatus,
+    Begun, MessageRange, NewReply, NewTurn, Role, TokenUsage, TurnId, TurnOutcome, TurnStatus,
 };
 use app::errors::StoreError;
 use app::models::ModelId;
@@ -119,7 +123,7 @@ async fn contract(
     case("the owner check and the history read are one call");
     assert_eq!(
         store
-            .load_owned(&s, &me)
+            .load_range(&s, &me, MessageRange::ALL)
             .await
             .expect("owned")
             .map(|m| m.len()),
@@ -127,12 +131,18 @@ async fn contract(
     );
     assert_eq!(
         store
-            .load_owned(&s, &OwnerId::generate())
+            .load_range(&s, &OwnerId::generate(), MessageRange::ALL)
             .await
             .expect("not mine"),
         None
     );
-    assert_eq!(store.load_owned(&nobody, &me).await.expect("nobody"), None);
+    assert_eq!(
+        store
+            .load_range(&nobody, &me, MessageRange::ALL)
+            .await
+            .expect("nobody"),
+        None
+    );
 
     case("appending needs the chat to exist and be the owner's; a new one is created");
     assert_eq!(
@@ -314,7 +324,7 @@ async fn contract(
         .expect("the chat's first turn");
     let (request, replies) = turn(1, 0).split(turn_id("turn-one-0000000001"));
     let Begun::Accepted { history, user, .. } = store
-        .begin_turn(&s, &me, &request, false, 0)
+        .begin_turn(&s, &me, &request, false, 0, 64)
         .await
         .expect("accepted")
     else {
@@ -335,7 +345,7 @@ async fn contract(
         .map(|n| {
             let (store, s, me) = (store.clone(), s.clone(), me.clone());
             let (request, _) = turn(n, 0).split(turn_id(&format!("concurrent-turn-{n:04}")));
-            tokio::spawn(async move { store.begin_turn(&s, &me, &request, false, 0).await })
+            tokio::spawn(async move { store.begin_turn(&s, &me, &request, false, 0, 64).await })
         })
         .collect();
     for t in tasks {
@@ -348,7 +358,7 @@ async fn contract(
 
     case("the same turn id again is the stored turn, pending or complete, never a second one");
     assert_eq!(
-        store.begin_turn(&s, &me, &request, false, 0).await,
+        store.begin_turn(&s, &me, &request, false, 0, 64).await,
         Ok(Begun::Existing(vec![user.clone()]))
     );
     let done = store
@@ -358,7 +368,7 @@ async fn contract(
     assert_eq!(done.messages.len(), 2);
     assert_eq!(done.messages[0].status, TurnStatus::Complete);
     assert_eq!((done.messages[1].seq, done.session.message_count), (3, 4));
-    let Ok(Begun::Existing(again)) = store.begin_turn(&s, &me, &request, false, 0).await else {
+    let Ok(Begun::Existing(again)) = store.begin_turn(&s, &me, &request, false, 0, 64).await else {
         panic!("a repeated turn id is the existing turn")
     };
     assert_eq!(again, done.messages);
@@ -387,7 +397,7 @@ async fn contract(
 
     case("a failed turn keeps the message and the error's code, and the chat goes on");
     let (request, _) = turn(2, 0).split(turn_id("turn-two-0000000002"));
-    let Ok(Begun::Accepted { user, .. }) = store.begin_turn(&s, &me, &request, false, 0).await
+    let Ok(Begun::Accepted { user, .. }) = store.begin_turn(&s, &me, &request, false, 0, 64).await
     else {
         panic!("accepted")
     };
@@ -408,14 +418,14 @@ async fn contract(
     case("a pending turn older than the deadline lost its task: marked interrupted, chat goes on");
     let (request, _) = turn(3, 0).split(turn_id("turn-three-000000003"));
     let Ok(Begun::Accepted { user: orphan, .. }) =
-        store.begin_turn(&s, &me, &request, false, 0).await
+        store.begin_turn(&s, &me, &request, false, 0, 64).await
     else {
         panic!("accepted")
     };
     let (request, _) = turn(4, 0).split(turn_id("turn-four-0000000004"));
     assert_eq!(
         store
-            .begin_turn(&s, &me, &request, false, 0)
+            .begin_turn(&s, &me, &request, false, 0, 64)
             .await
             .map(|_| ()),
         Err(StoreError::TurnPending),
@@ -423,7 +433,7 @@ async fn contract(
     );
     let stale_before = request.at_ms + 1;
     let Ok(Begun::Accepted { history, .. }) = store
-        .begin_turn(&s, &me, &request, false, stale_before)
+        .begin_turn(&s, &me, &request, false, stale_before, 64)
         .await
     else {
         panic!("accepted once the other is stale")
@@ -443,7 +453,7 @@ async fn contract(
     case("a chat deleted while its turn is pending stays deleted when the turn completes");
     let d = SessionId::generate();
     let (request, replies) = turn(5, 0).split(turn_id("turn-five-0000000005"));
-    let Ok(Begun::Accepted { user, .. }) = store.begin_turn(&d, &me, &request, true, 0).await
+    let Ok(Begun::Accepted { user, .. }) = store.begin_turn(&d, &me, &request, true, 0, 64).await
     else {
         panic!("accepted")
     };
@@ -593,6 +603,7 @@ async fn sqlite_store_keeps_the_contract() {
     let store = Arc::new(SqliteStore::open(&path).expect("open"));
     let replica = Arc::new(SqliteStore::open(&path).expect("open again"));
     contract("sqlite", store.clone(), replica, async || {}).await;
+    reads::reads_contract("sqlite", store.clone()).await;
     counters_contract("sqlite", store).await;
     let reopened = SqliteStore::open(&path).expect("reopen");
     assert_eq!(reopened.get("turns-b-1").await.expect("get"), 20);
@@ -619,5 +630,6 @@ async fn firestore_store_keeps_the_contract_on_the_emulator() {
     })
     .await;
     emulator.wipe("hybrid-chat-test", "chat-app-db").await;
+    reads::reads_contract("firestore", store.clone()).await;
     counters_contract("firestore", store).await;
 }

@@ -91,6 +91,7 @@ fn stack(
         limits: None,
         owner_key: key.clone(),
         tasks: Default::default(),
+        history: Default::default(),
         turn_deadline: std::time::Duration::from_secs(60),
     };
     let owner = OwnerId::generate();

@@ -8,8 +8,10 @@
 use std::path::PathBuf;
 
 /// Brotli-11 bytes of `hybrid-chat.wasm`, as the server sends it (KB = 1,000 bytes, as in the
-/// README). 206.5 KB today; the open page-weight issue aims at 150 KB for the whole first load.
-const WASM_BROTLI_BUDGET: u64 = 210_000;
+/// README). 210.4 KB today: raised from 210 KB for "Show earlier" (3.5 KB, nearly all of it the
+/// link's reactive view and its scroll keeping). The open page-weight issue aims at 150 KB for
+/// the whole first load.
+const WASM_BROTLI_BUDGET: u64 = 212_000;
 
 fn pkg() -> PathBuf {
     let workspace = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));

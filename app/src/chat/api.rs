@@ -83,11 +83,13 @@ pub async fn turn_status(chat: String, turn: String) -> Result<Option<TurnView>,
     request.reported(ssr::turn::status(&request, &chat, &turn).await)
 }
 
-/// One of the visitor's chats, for switching to it without a page load.
+/// One of the visitor's chats, for switching to it without a page load: its newest page of
+/// messages, or with `before` (the first message the page shows) the page before, for "Show
+/// earlier". (One function for both keeps the browser's bundle smaller.)
 #[server(prefix = "/api", endpoint = "open_session")]
-pub async fn open_session(id: String) -> Result<Vec<Message>, ChatError> {
+pub async fn open_session(id: String, before: Option<u64>) -> Result<Vec<Message>, ChatError> {
     let request = Request::current()?;
-    request.reported(ssr::sessions::open(&request, &id).await)
+    request.reported(ssr::sessions::open(&request, &id, before).await)
 }
 
 #[server(prefix = "/api", endpoint = "rename_session")]

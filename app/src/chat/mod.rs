@@ -16,9 +16,19 @@ pub mod ssr;
 
 pub use page::ChatPage;
 
+/// How many messages a chat's page shows at first, and how many more each "Show earlier" adds:
+/// opening a chat of any length reads and sends about this many.
+pub const CHAT_PAGE: usize = 50;
+
 /// The address of a chat.
 pub fn chat_path(id: &str) -> String {
     format!("/c/{id}")
+}
+
+/// The address of a chat showing its messages from `seq` on: a "Show earlier" link that works
+/// without JavaScript.
+pub fn chat_from_path(id: &str, seq: u64) -> String {
+    format!("/c/{id}?from={seq}")
 }
 
 /// The chat id in a page address: `Some(id)` for `/c/{id}` (not yet validated), `None` for `/`

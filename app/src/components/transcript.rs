@@ -3,6 +3,7 @@
 //! message in flight and its "working" indicator.
 
 use crate::chat::state::ChatState;
+use crate::chat::{chat_from_path, CHAT_PAGE};
 use crate::conversation::{Message, Role, TurnStatus};
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -46,9 +47,11 @@ pub fn Transcript() -> impl IntoView {
     let scroller = NodeRef::<Div>::new();
     let grouped = Memo::new(move |_| state.messages.with(|m| blocks(m)));
 
-    // Keep the newest message in view.
+    // Keep the newest message in view when one arrives. (Earlier ones put on top do not move
+    // the reader: see `ChatState::show_earlier`.)
+    let newest = Memo::new(move |_| state.messages.with(|m| m.last().map(|m| m.seq)));
     Effect::new(move |_| {
-        state.messages.with(|m| m.len());
+        newest.track();
         state.pending.with(|p| p.is_some());
         // After the frame's layout: the new rows are drawn by then.
         request_animation_frame(move || {
@@ -65,6 +68,19 @@ pub fn Transcript() -> impl IntoView {
             // Always in the page and hidden by CSS once the chat has a message: drawn once, it is
             // not painted again at hydration (it is a new chat's largest text, its LCP).
             <p class="empty">"Say hello. Pick a model in the settings; you can switch at any message."</p>
+            // A link, so it works without JavaScript: the chat from a page earlier on.
+            {move || state.first_shown().zip(state.current.get()).map(|(first, chat)| view! {
+                <a
+                    class="earlier"
+                    href=chat_from_path(&chat, first.saturating_sub(CHAT_PAGE as u64))
+                    on:click=move |ev| {
+                        ev.prevent_default();
+                        state.show_earlier();
+                    }
+                >
+                    "Show earlier messages"
+                </a>
+            })}
             <For each=move || grouped.get() key=|b| b.key() let:block>
                 {match block {
                     Block::User(m) => view! { <UserMessage message=m/> }.into_any(),

@@ -30,6 +30,8 @@ pub struct Config {
     pub vertex: VertexConfig,
     /// Instructions sent ahead of every conversation, to both models.
     pub system_prompt: Option<String>,
+    /// How much of a chat each turn sends to the models.
+    pub history: app::prompt::HistoryWindow,
     pub log_format: LogFormat,
     /// After SIGTERM: how long `/readyz` answers 503 while the server still accepts requests,
     /// so load balancers stop routing here before the listener closes.
@@ -92,6 +94,7 @@ impl Config {
             vllm,
             vertex,
             system_prompt: env.var("SYSTEM_PROMPT"),
+            history: models::history(&env)?,
             log_format: operations::log_format(&env)?,
             shutdown_drain,
             shutdown_grace,

@@ -2,6 +2,7 @@
 //! the in-flight cap.
 
 use super::env::{ConfigError, Env, Secret};
+use app::prompt::HistoryWindow;
 use std::time::Duration;
 
 /// Which of vLLM's two HTTP APIs the Gemma deployment serves.
@@ -92,4 +93,13 @@ pub(super) fn read(env: &Env) -> Result<(VllmConfig, VertexConfig), ConfigError>
         max_in_flight,
     };
     Ok((vllm, vertex))
+}
+
+/// How much of a chat each turn sends to the models (and reads from the store).
+pub(super) fn history(env: &Env) -> Result<HistoryWindow, ConfigError> {
+    let default = HistoryWindow::DEFAULT;
+    Ok(HistoryWindow {
+        messages: env.count("HISTORY_MESSAGES", default.messages)?,
+        tokens: env.count("HISTORY_TOKENS", default.tokens)?,
+    })
 }

@@ -3,7 +3,8 @@
 
 use super::{Metrics, ModelLabels, OutcomeLabels, StoreLabels, TokenLabels};
 use app::conversation::{
-    AppendedTurn, Begun, SessionSummary, StoredMessage, TurnId, TurnOutcome, TurnRequest,
+    AppendedTurn, Begun, MessageRange, SessionSummary, StoredMessage, TurnId, TurnOutcome,
+    TurnRequest,
 };
 use app::errors::{ModelError, StoreError};
 use app::models::{Availability, ModelId};
@@ -13,6 +14,7 @@ use app::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use prometheus_client::metrics::gauge::Gauge;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -94,11 +96,18 @@ impl ChatModel for MeteredModel {
 pub struct MeteredStore {
     inner: Arc<dyn ChatStore>,
     metrics: Arc<Metrics>,
+    /// The store's `messages_read` as last added to the metric.
+    counted: AtomicU64,
 }
 
 impl MeteredStore {
     pub fn wrap(inner: Arc<dyn ChatStore>, metrics: Arc<Metrics>) -> Arc<dyn ChatStore> {
-        Arc::new(MeteredStore { inner, metrics })
+        let counted = AtomicU64::new(inner.messages_read());
+        Arc::new(MeteredStore {
+            inner,
+            metrics,
+            counted,
+        })
     }
 
     async fn timed<T>(
@@ -116,6 +125,12 @@ impl MeteredStore {
             .store_seconds
             .get_or_create(&StoreLabels { op, outcome })
             .observe(started.elapsed().as_secs_f64());
+        // Whatever calls overlapped, the deltas add up to the store's total.
+        let read = self.inner.messages_read();
+        let before = self.counted.swap(read, Ordering::Relaxed);
+        self.metrics
+            .store_messages_read
+            .inc_by(read.saturating_sub(before));
         result
     }
 }
@@ -130,12 +145,13 @@ impl ChatStore for MeteredStore {
         self.timed("owner_of", self.inner.owner_of(session)).await
     }
 
-    async fn load_owned(
+    async fn load_range(
         &self,
         session: &SessionId,
         owner: &OwnerId,
+        range: MessageRange,
     ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
-        self.timed("load_owned", self.inner.load_owned(session, owner))
+        self.timed("load_range", self.inner.load_range(session, owner, range))
             .await
     }
 
@@ -146,11 +162,12 @@ impl ChatStore for MeteredStore {
         turn: &TurnRequest,
         create: bool,
         stale_before_ms: i64,
+        history: usize,
     ) -> Result<Begun, StoreError> {
         self.timed(
             "begin_turn",
             self.inner
-                .begin_turn(session, owner, turn, create, stale_before_ms),
+                .begin_turn(session, owner, turn, create, stale_before_ms, history),
         )
         .await
     }
@@ -219,5 +236,9 @@ impl ChatStore for MeteredStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.timed("ping", self.inner.ping()).await
+    }
+
+    fn messages_read(&self) -> u64 {
+        self.inner.messages_read()
     }
 }

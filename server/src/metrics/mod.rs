@@ -62,6 +62,7 @@ pub struct Metrics {
     pub model_seconds: Histograms<ModelLabels>,
     pub tokens: Family<TokenLabels, Counter>,
     pub store_seconds: Histograms<StoreLabels>,
+    pub store_messages_read: Counter,
     pub in_flight: Family<ModelLabels, Gauge>,
     pub refused: Family<LimitLabels, Counter>,
 }
@@ -115,6 +116,12 @@ impl Metrics {
             "Chat store call latency, by operation and outcome",
             store_seconds.clone(),
         );
+        let store_messages_read = Counter::default();
+        registry.register(
+            "store_messages_read",
+            "Messages read from the chat store (Firestore documents, which are billed; SQLite rows)",
+            store_messages_read.clone(),
+        );
         let in_flight = Family::<ModelLabels, Gauge>::default();
         registry.register(
             "model_in_flight",
@@ -135,6 +142,7 @@ impl Metrics {
             model_seconds,
             tokens,
             store_seconds,
+            store_messages_read,
             in_flight,
             refused,
         })

@@ -5,7 +5,8 @@
 //!   tab talking to it over HTTP; [`Stack`] puts the three together;
 //! - [`in_process`]: the same app in-process through `tower::ServiceExt::oneshot`;
 //! - [`Emulator`]: Google's Firestore emulator; [`iap`]: IAP's keys and assertions;
-//! - [`rows`]: what a SQLite file holds, read straight from it.
+//! - [`rows`]: what a SQLite file holds, read straight from it; [`seed`]: long chats written
+//!   into it.
 //!
 //! The binaries `standin` and `stack` run the same pieces for Playwright and for a person.
 
@@ -16,6 +17,7 @@ pub mod iap;
 pub mod in_process;
 pub mod process;
 pub mod rows;
+pub mod seed;
 pub mod stack;
 pub mod standin;
 pub mod temp;

@@ -6,7 +6,7 @@ pub mod page;
 pub mod sessions;
 pub mod turn;
 
-use crate::conversation::{Message, Role, StoredMessage, TurnStatus};
+use crate::conversation::{Message, MessageRange, Role, StoredMessage, TurnStatus};
 use crate::errors::ChatError;
 use crate::markdown;
 use crate::services::Services;
@@ -112,20 +112,27 @@ impl Request {
         messages.into_iter().map(|m| to_view(m, stale)).collect()
     }
 
-    /// Chat `id` with its messages, if it is the caller's: one store call (the owner check and
-    /// the history read together).
+    /// Chat `id` with its messages in `range`, if it is the caller's: one store call (the owner
+    /// check and the read together). The messages start at a user message: replies whose
+    /// question is outside the range are left for the page before.
     pub async fn owned_chat(
         &self,
         id: &str,
+        range: MessageRange,
     ) -> Result<(SessionId, OwnerId, Vec<StoredMessage>), ChatError> {
         let owner = self.owner().ok_or(ChatError::NoSuchChat)?;
         let id = self.parse_chat(id)?;
-        let messages = self
+        let mut messages = self
             .services
             .store
-            .load_owned(&id, &owner)
+            .load_range(&id, &owner, range)
             .await?
             .ok_or(ChatError::NoSuchChat)?;
+        let orphans = messages
+            .iter()
+            .take_while(|m| m.role == Role::Model)
+            .count();
+        messages.drain(..orphans);
         Ok((id, owner, messages))
     }
 }

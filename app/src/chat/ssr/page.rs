@@ -2,13 +2,16 @@
 //! browser's owner, issued or renewed here (a same-origin page load) and nowhere else.
 
 use super::Request;
-use crate::chat::chat_in_path;
-use crate::conversation::ChatView;
+use crate::chat::{chat_in_path, CHAT_PAGE};
+use crate::conversation::{ChatView, MessageRange};
 use crate::errors::ChatError;
 use crate::session::{self, OwnerId};
 
 /// How many past chats the sidebar shows at once; older ones are a "More" link away.
 const SIDEBAR_SESSIONS: usize = 50;
+/// The most messages one page load shows: "Show earlier" without JavaScript adds a page at a
+/// time, so a person reaches this only by asking for it forty times over.
+const MAX_SHOWN: usize = 2_000;
 /// The longest search the sidebar takes.
 const MAX_SEARCH_CHARS: usize = 100;
 
@@ -34,10 +37,19 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
         }
     };
 
-    // Which chat: the one in the address, if it is the visitor's.
+    // Which chat: the one in the address, if it is the visitor's. Its newest page of messages,
+    // or all from `from=` on (where "Show earlier" leads without JavaScript).
+    let range = match query_param(parts, "from").and_then(|f| f.parse::<u64>().ok()) {
+        Some(from) => MessageRange {
+            from,
+            before: None,
+            limit: MAX_SHOWN,
+        },
+        None => MessageRange::newest(CHAT_PAGE),
+    };
     let (current, messages) = match chat_in_path(parts.uri.path()) {
         None => (None, Vec::new()),
-        Some(id) => match request.owned_chat(id).await {
+        Some(id) => match request.owned_chat(id, range).await {
             Ok((id, _, stored)) => (Some(id.as_str().to_string()), request.views(stored)),
             Err(e) => {
                 request.set_status(e.status());

@@ -2,11 +2,22 @@
 //! against the caller's owner; someone else's chat is "no such chat", like one that never was.
 
 use super::Request;
-use crate::conversation::{Message, SessionSummary, MAX_TITLE_CHARS};
+use crate::chat::CHAT_PAGE;
+use crate::conversation::{Message, MessageRange, SessionSummary, MAX_TITLE_CHARS};
 use crate::errors::{ChatError, InputError};
 
-pub async fn open(request: &Request, id: &str) -> Result<Vec<Message>, ChatError> {
-    let (_, _, messages) = request.owned_chat(id).await?;
+/// The chat's newest page of messages, or the page before `before` (the first message the
+/// browser shows), for "Show earlier".
+pub async fn open(
+    request: &Request,
+    id: &str,
+    before: Option<u64>,
+) -> Result<Vec<Message>, ChatError> {
+    let range = MessageRange {
+        before,
+        ..MessageRange::newest(CHAT_PAGE)
+    };
+    let (_, _, messages) = request.owned_chat(id, range).await?;
     Ok(request.views(messages))
 }
 

@@ -7,13 +7,13 @@
 use super::{now_ms, to_view, Request};
 use crate::chat::chat_path;
 use crate::conversation::{
-    Begun, NewReply, NoReplies, Replies, Role, StoredMessage, TurnId, TurnOutcome, TurnRequest,
+    Begun, NewReply, NoReplies, Replies, StoredMessage, TurnId, TurnOutcome, TurnRequest,
     TurnStatus, TurnView,
 };
 use crate::errors::{ChatError, ModelError};
 use crate::models::ModelId;
 use crate::params::SendRequest;
-use crate::services::{prompt_history, PromptMessage};
+use crate::prompt::prompt_for;
 use crate::session::{self, OwnerId, SessionId};
 use std::time::Instant;
 
@@ -109,7 +109,14 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
     };
     let begun = services
         .store
-        .begin_turn(&session, &owner, &turn, create, request.stale_before_ms())
+        .begin_turn(
+            &session,
+            &owner,
+            &turn,
+            create,
+            request.stale_before_ms(),
+            services.history.messages,
+        )
         .await?;
     let (history, user, summary) = match begun {
         Begun::Accepted {
@@ -285,11 +292,7 @@ impl Job {
         } = self;
         let params = user.params;
         let calls = backends.iter().map(|backend| {
-            let mut prompt = prompt_history(&history, backend.id());
-            prompt.push(PromptMessage {
-                role: Role::User,
-                text: user.text.clone(),
-            });
+            let prompt = prompt_for(&history, &user.text, backend.id(), services.history);
             async move {
                 let model = backend.id();
                 let started = Instant::now();

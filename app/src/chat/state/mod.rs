@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 mod browser;
+mod earlier;
 mod follow;
 
 use browser::{navigate, random_hex};
@@ -316,7 +317,7 @@ impl ChatState {
             navigate(&chat_path(&id), true);
         }
         spawn_local(async move {
-            match open_session(id.clone()).await {
+            match open_session(id.clone(), None).await {
                 Ok(messages) => {
                     self.messages.set(messages);
                     self.current.set(Some(id));

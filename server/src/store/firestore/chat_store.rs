@@ -5,7 +5,8 @@ use super::errors::store_error;
 use super::turns::{aborted, complete};
 use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
 use app::conversation::{
-    AppendedTurn, Begun, SessionSummary, StoredMessage, TurnId, TurnOutcome, TurnRequest,
+    AppendedTurn, Begun, MessageRange, SessionSummary, StoredMessage, TurnId, TurnOutcome,
+    TurnRequest,
 };
 use app::errors::StoreError;
 use app::services::ChatStore;
@@ -21,15 +22,18 @@ impl ChatStore for FirestoreStore {
         self.messages_from(session, 0, None).await
     }
 
-    async fn load_owned(
+    async fn load_range(
         &self,
         session: &SessionId,
         owner: &OwnerId,
+        range: MessageRange,
     ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
         // Side by side: the session document (its owner) and the messages, in one round trip's
         // time instead of two.
-        let (doc, messages) =
-            futures::join!(self.session_doc(session.as_str()), self.load(session));
+        let (doc, messages) = futures::join!(
+            self.session_doc(session.as_str()),
+            self.newest(session, range)
+        );
         let doc = doc.map_err(store_error)?;
         match doc {
             Some(d) if d.owner == owner.as_str() => Ok(Some(messages?)),
@@ -52,8 +56,9 @@ impl ChatStore for FirestoreStore {
         turn: &TurnRequest,
         create: bool,
         stale_before_ms: i64,
+        history: usize,
     ) -> Result<Begun, StoreError> {
-        self.begin(session, owner, turn, create, stale_before_ms, true)
+        self.begin(session, owner, turn, create, stale_before_ms, history)
             .await
     }
 
@@ -67,7 +72,7 @@ impl ChatStore for FirestoreStore {
     ) -> Result<AppendedTurn, StoreError> {
         let (request, replies) = turn.clone().split(TurnId::generate());
         let begun = self
-            .begin(session, owner, &request, create, i64::MIN, false)
+            .begin(session, owner, &request, create, i64::MIN, 0)
             .await?;
         app::services::answer_seeded(self, session, begun, replies).await
     }
@@ -299,5 +304,9 @@ impl ChatStore for FirestoreStore {
             .await
             .map(|_| ())
             .map_err(store_error)
+    }
+
+    fn messages_read(&self) -> u64 {
+        self.read.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

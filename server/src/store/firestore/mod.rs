@@ -24,7 +24,7 @@ mod docs;
 mod errors;
 mod turns;
 
-use app::conversation::{one_turn, StoredMessage};
+use app::conversation::{one_turn, MessageRange, StoredMessage};
 use app::errors::StoreError;
 use app::session::SessionId;
 use docs::{MessageDoc, SessionDoc};
@@ -32,6 +32,7 @@ use errors::store_error;
 use firestore::{path, FirestoreDb, FirestoreDbOptions, FirestoreInstant, FirestoreResult};
 use futures::TryStreamExt;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,6 +55,8 @@ pub struct FirestoreStore {
     /// another replica): one round trip where a transaction takes three. If the condition fails,
     /// a transaction decides after all. Bounded: cleared when it reaches `KNOWN_CHATS`.
     known: Arc<Mutex<HashMap<String, (FirestoreInstant, SessionDoc)>>>,
+    /// Message documents read so far (`ChatStore::messages_read`): what Firestore bills.
+    read: Arc<AtomicU64>,
 }
 
 impl FirestoreStore {
@@ -72,6 +75,7 @@ impl FirestoreStore {
                     return Ok(FirestoreStore {
                         db,
                         known: Default::default(),
+                        read: Default::default(),
                     })
                 }
                 Err(e) if tokio::time::Instant::now() + delay < deadline => {
@@ -112,18 +116,48 @@ impl FirestoreStore {
         Ok(one_turn(self.messages_from(session, seq, Some(8)).await?))
     }
 
-    /// A chat's messages from `seq` on, in order, at most `limit`. A query stream (not a
-    /// listing), so a server error mid-stream is reported, not dropped.
+    /// A chat's messages from `seq` on, in order, at most `limit`.
     pub(super) async fn messages_from(
         &self,
         session: &SessionId,
         seq: u64,
         limit: Option<u32>,
     ) -> Result<Vec<StoredMessage>, StoreError> {
+        let range = MessageRange {
+            from: seq,
+            before: None,
+            limit: limit.map_or(usize::MAX, |l| l as usize),
+        };
+        self.messages_in(session, range, false).await
+    }
+
+    /// The newest `range.limit` messages in `range`, in order.
+    pub(super) async fn newest(
+        &self,
+        session: &SessionId,
+        range: MessageRange,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut messages = self.messages_in(session, range, true).await?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// Messages in `range`, by seq (`newest_first` or oldest first), at most `range.limit`. A
+    /// query stream (not a listing), so a server error mid-stream is reported, not dropped.
+    async fn messages_in(
+        &self,
+        session: &SessionId,
+        range: MessageRange,
+        newest_first: bool,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        if range.limit == 0 {
+            return Ok(Vec::new());
+        }
         let parent = self
             .db
             .parent_path(SESSIONS, session.as_str())
             .map_err(store_error)?;
+        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let mut query = self
             .db
             .fluent()
@@ -131,12 +165,23 @@ impl FirestoreStore {
             .from(MESSAGES)
             .parent(&parent)
             .filter(|q| {
-                q.for_all([q
-                    .field(path!(MessageDoc::seq))
-                    .greater_than_or_equal(seq as i64)])
+                q.for_all([
+                    q.field(path!(MessageDoc::seq))
+                        .greater_than_or_equal(clamp(range.from)),
+                    range
+                        .before
+                        .and_then(|b| q.field(path!(MessageDoc::seq)).less_than(clamp(b))),
+                ])
             })
-            .order(|o| o.fields([o.field(path!(MessageDoc::seq)).ascending()]));
-        if let Some(limit) = limit {
+            .order(|o| {
+                let seq = o.field(path!(MessageDoc::seq));
+                o.fields([if newest_first {
+                    seq.descending()
+                } else {
+                    seq.ascending()
+                }])
+            });
+        if let Ok(limit) = u32::try_from(range.limit) {
             query = query.limit(limit);
         }
         let docs: Vec<MessageDoc> = query
@@ -147,6 +192,7 @@ impl FirestoreStore {
             .try_collect()
             .await
             .map_err(store_error)?;
+        self.read.fetch_add(docs.len() as u64, Ordering::Relaxed);
         Ok(docs
             .into_iter()
             .filter_map(MessageDoc::into_stored)

@@ -4,9 +4,8 @@
 use super::docs::{interrupted, message_id, MessageDoc, SessionDoc, TurnDoc};
 use super::errors::store_error;
 use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
-use app::conversation::{Begun, StoredMessage, TurnOutcome, TurnRequest, TurnStatus};
+use app::conversation::{Begun, MessageRange, StoredMessage, TurnOutcome, TurnRequest, TurnStatus};
 use app::errors::StoreError;
-use app::services::ChatStore;
 use app::session::{OwnerId, SessionId};
 use firestore::errors::FirestoreError;
 use firestore::{
@@ -190,7 +189,7 @@ impl FirestoreStore {
         turn: &TurnRequest,
         create: bool,
         stale_before_ms: i64,
-        read_history: bool,
+        history: usize,
     ) -> Result<Begun, StoreError> {
         // A transaction of our own (not `run_transaction`), for its commit time: the session
         // document's version, which lets the turn's completion skip a transaction (see
@@ -231,11 +230,13 @@ impl FirestoreStore {
                 }
             }
         };
-        // A new chat has no history to read.
-        let (written, history) = if create || !read_history {
+        // A new chat has no history to read. Otherwise one more than the window: the new message
+        // may be among the newest.
+        let (written, window) = if create || history == 0 {
             (transaction.await, Ok(Vec::new()))
         } else {
-            futures::join!(transaction, self.load(session))
+            let newest = self.newest(session, MessageRange::newest(history + 1));
+            futures::join!(transaction, newest)
         };
         let ((user, doc, interrupted_seq), version) = match written.map_err(store_error)?? {
             Ok(accepted) => accepted,
@@ -247,21 +248,28 @@ impl FirestoreStore {
             Some(version) => self.remember(&doc, version),
             None => self.forget(session),
         }
-        let mut history = history?;
-        history.retain(|m| m.seq < user.seq);
-        if !read_history || user.seq == 0 {
+        let before_user = MessageRange {
+            before: Some(user.seq),
+            ..MessageRange::newest(history)
+        };
+        let mut window = window?;
+        window.retain(|m| before_user.contains(m.seq));
+        if window.len() > history {
+            window.drain(..window.len() - history);
+        }
+        if history == 0 || user.seq == 0 {
             return Ok(Begun::Accepted {
-                history,
+                history: window,
                 user,
                 session: doc.summary().ok_or(StoreError::Failed)?,
             });
         }
-        // Read beside the transaction, the history may predate a turn that completed just
+        // Read beside the transaction, the window may predate a turn that completed just
         // before it: then it is short of the new message's position, and is read again.
-        if history.last().map_or(0, |m| m.seq + 1) != user.seq {
-            history = self.load(session).await?;
-            history.retain(|m| m.seq < user.seq);
+        if window.last().map_or(0, |m| m.seq + 1) != user.seq {
+            window = self.newest(session, before_user).await?;
         }
+        let mut history = window;
         // The stale turn this transaction marked interrupted may have been read before.
         if let Some(m) = history.iter_mut().find(|m| Some(m.seq) == interrupted_seq) {
             m.status = TurnStatus::Failed;

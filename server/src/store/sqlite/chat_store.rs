@@ -15,21 +15,22 @@ impl ChatStore for SqliteStore {
         .await
     }
 
-    async fn load_owned(
+    async fn load_range(
         &self,
         session: &SessionId,
         owner: &OwnerId,
+        range: MessageRange,
     ) -> Result<Option<Vec<StoredMessage>>, StoreError> {
         let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
         self.with_conn(move |conn| {
-            // One query: the owner check is the join. A session always has its first turn, so
-            // no rows means not there, or not this owner's.
-            let mut stmt = conn.prepare_cached(
-                "SELECT m.* FROM messages m JOIN sessions s ON s.id = m.session_id \
-                     WHERE m.session_id = ?1 AND s.owner = ?2 ORDER BY m.seq",
-            )?;
-            let out = read_messages(&mut stmt, [id, owner])?;
-            Ok((!out.is_empty()).then_some(out))
+            let tx = conn.transaction()?;
+            let owned = tx
+                .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1 AND owner = ?2")
+                .and_then(|mut s| s.exists([&id, &owner]))?;
+            if !owned {
+                return Ok(None);
+            }
+            Ok(Some(newest(&tx, &id, range)?))
         })
         .await
     }
@@ -53,6 +54,7 @@ impl ChatStore for SqliteStore {
         turn: &TurnRequest,
         create: bool,
         stale_before_ms: i64,
+        history: usize,
     ) -> Result<Begun, StoreError> {
         let id = session.as_str().to_string();
         let owner = owner.as_str().to_string();
@@ -91,10 +93,7 @@ impl ChatStore for SqliteStore {
                 )
                 .and_then(|mut s| s.execute(params![id, seq]))?;
             }
-            let mut stmt = tx
-                .prepare_cached("SELECT * FROM messages WHERE session_id = ?1 ORDER BY seq")?;
-            let history = read_messages(&mut stmt, [&id])?;
-            drop(stmt);
+            let history = newest(&tx, &id, MessageRange::newest(history))?;
             let user = turn.to_stored(next as u64);
             insert_message(&tx, &id, &user)?;
             tx.prepare_cached(
@@ -274,5 +273,9 @@ impl ChatStore for SqliteStore {
                 .map_err(|_| StoreError::Unavailable.into())
         })
         .await
+    }
+
+    fn messages_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
     }
 }

@@ -18,8 +18,8 @@ mod tests;
 
 use crate::limits::UsageCounters;
 use app::conversation::{
-    one_turn, AppendedTurn, Begun, Role, SessionSummary, StoredMessage, TokenUsage, TurnId,
-    TurnOutcome, TurnRequest, TurnStatus,
+    one_turn, AppendedTurn, Begun, MessageRange, Role, SessionSummary, StoredMessage, TokenUsage,
+    TurnId, TurnOutcome, TurnRequest, TurnStatus,
 };
 #[cfg(test)]
 use app::conversation::{NewReply, NewTurn};
@@ -30,7 +30,9 @@ use app::services::ChatStore;
 use app::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::cell::Cell;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
@@ -54,6 +56,15 @@ pub enum OpenError {
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Message rows read so far (`ChatStore::messages_read`).
+    read: Arc<AtomicU64>,
+}
+
+thread_local! {
+    /// Message rows read by the call running on this thread: `rows::read_messages` counts them
+    /// here, and [`SqliteStore::with_conn`] adds them to the store's total, so no statement
+    /// needs the counter passed to it.
+    static READ: Cell<u64> = const { Cell::new(0) };
 }
 
 /// How a call fails inside its connection: SQLite itself (logged, and reported as
@@ -106,6 +117,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            read: Arc::default(),
         })
     }
 
@@ -127,10 +139,13 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, Fail> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
+        let (conn, read) = (self.conn.clone(), self.read.clone());
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().map_err(|_| StoreError::Unavailable)?;
-            f(&mut guard).map_err(|e| match e {
+            READ.set(0);
+            let result = f(&mut guard);
+            read.fetch_add(READ.take(), Ordering::Relaxed);
+            result.map_err(|e| match e {
                 Fail::Sql(e) => failed(e),
                 Fail::Store(e) => e,
             })

@@ -44,12 +44,32 @@ pub(super) fn read_messages(
     let rows = stmt.query_map(params, row_to_message)?;
     let mut out = Vec::new();
     for row in rows {
+        super::READ.set(super::READ.get() + 1);
         // A row this version cannot read (unknown model) is skipped, not fatal.
         if let Some(m) = row? {
             out.push(m);
         }
     }
     Ok(out)
+}
+
+/// The newest `range.limit` messages with `range.from <= seq < range.before`, in order: one
+/// walk of the `(session_id, seq)` key from the end, however long the chat.
+pub(super) fn newest(
+    tx: &Connection,
+    session: &str,
+    range: MessageRange,
+) -> Result<Vec<StoredMessage>, Fail> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT * FROM (SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4) ORDER BY seq",
+    )?;
+    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let before = range.before.map_or(i64::MAX, clamp);
+    let limit = clamp(range.limit as u64);
+    read_messages(
+        &mut stmt,
+        params![session, clamp(range.from), before, limit],
+    )
 }
 
 /// The turn whose user message is at `seq`: that message and the replies after it.

@@ -210,7 +210,7 @@ async fn interrupted_turns_are_marked_failed_at_start_up() {
     let s = SessionId::generate();
     let (request, _) = turn(0).split(TurnId::parse("interrupted-turn-0001").expect("id"));
     store
-        .begin_turn(&s, &owner(), &request, true, 0)
+        .begin_turn(&s, &owner(), &request, true, 0, 64)
         .await
         .expect("accepted");
     assert_eq!(store.fail_interrupted_turns().await.expect("recover"), 1);

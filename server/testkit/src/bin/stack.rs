@@ -4,8 +4,9 @@
 //! SQLite file: one open to anyone, one behind "Identity-Aware Proxy" (trusting a key made here,
 //! published at the stand-in's JWKS endpoint, and allowing 3 turns an hour per person). Waits
 //! until Gemini can be picked, then prints one JSON line of variables for the tests
-//! (`HC_BASE_URL`, `HC_IAP_URL`, `STANDIN_URL`, `HC_TOKEN_ALICE`…) and runs until SIGTERM,
-//! Ctrl-C or the end of its standard input (the test runner gone).
+//! (`HC_BASE_URL`, `HC_IAP_URL`, `STANDIN_URL`, `HC_TOKEN_ALICE`…, and `HC_LONG_CHAT` with
+//! `HC_LONG_OWNER`: a 2,000-message chat on the open server and its owner's cookie value) and
+//! runs until SIGTERM, Ctrl-C or the end of its standard input (the test runner gone).
 //!
 //! The same `testkit` pieces the Rust tests use, so environment and keys have one source.
 
@@ -31,6 +32,8 @@ async fn main() {
         ("MODEL_PROBE_INTERVAL_SECS", "1"),
     ];
 
+    // A 2,000-message chat on the open server, written before it starts.
+    let (long_chat, long_cookie) = testkit::seed::long_chat(&data.join("open"), 2_000).await;
     let open = Server::start(&data.join("open"), &url, &common).await;
 
     let key = Key::generate("e2e-iap");
@@ -52,6 +55,9 @@ async fn main() {
     vars.insert("HC_BASE_URL".into(), open.url.clone().into());
     vars.insert("HC_IAP_URL".into(), behind_iap.url.clone().into());
     vars.insert("STANDIN_URL".into(), url.clone().into());
+    vars.insert("HC_LONG_CHAT".into(), long_chat.into());
+    let owner = long_cookie.trim_start_matches("hc_owner=").to_string();
+    vars.insert("HC_LONG_OWNER".into(), owner.into());
     for who in ["alice", "bob", "carol"] {
         let mut claims = iap::claims(&format!("{who}@example.com"));
         // Valid for the whole run.

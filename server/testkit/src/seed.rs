@@ -1,0 +1,51 @@
+//! Long chats written straight into a server's SQLite file before it starts: a 2,000-message
+//! chat takes a second or two this way, where a thousand turns over HTTP take much longer.
+
+use app::conversation::{NewReply, NewTurn};
+use app::models::ModelId;
+use app::params::GenParams;
+use app::services::ChatStore;
+use app::session::{OwnerId, SessionId};
+use server::store::sqlite::SqliteStore;
+use std::path::Path;
+
+/// The user message of turn `n` of a seeded chat (at seq `2n`); its reply is at `2n + 1`.
+pub fn question(n: usize) -> String {
+    format!("question {n}: tell me about **markdown** and `code`")
+}
+
+/// A chat of `messages` messages (a question and a Markdown answer per turn, alternating
+/// Gemma and Gemini) in the SQLite file a server in `dir` uses, owned by a new owner. Returns
+/// the chat's id and that owner's cookie (`hc_owner=…`).
+pub async fn long_chat(dir: &Path, messages: usize) -> (String, String) {
+    let store = SqliteStore::open(&dir.join("chat.sqlite3")).expect("open the server's SQLite");
+    let owner = OwnerId::generate();
+    let chat = SessionId::generate();
+    for n in 0..messages / 2 {
+        let model = if n % 2 == 0 {
+            ModelId::Gemma
+        } else {
+            ModelId::Gemini
+        };
+        let turn = NewTurn::single(
+            GenParams::default(),
+            question(n),
+            1_700_000_000_000 + 2_000 * n as i64,
+            NewReply {
+                model,
+                text: format!(
+                    "answer {n}: here is **bold**, `code` and a list:\n\n- one\n- two\n\n```rust\nfn main() {{}}\n```"
+                ),
+                at_ms: 1_700_000_000_000 + 2_000 * n as i64 + 900,
+                latency_ms: 900,
+                usage: None,
+                finish_reason: Some("stop".into()),
+            },
+        );
+        store
+            .append_turn(&chat, &owner, &turn, n == 0)
+            .await
+            .expect("seed a turn");
+    }
+    (chat.as_str().to_string(), crate::owner_cookie(dir, &owner))
+}
