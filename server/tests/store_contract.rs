@@ -602,8 +602,8 @@ async fn sqlite_store_keeps_the_contract() {
     let path = dir.path().join("chat.sqlite3");
     let store = Arc::new(SqliteStore::open(&path).expect("open"));
     let replica = Arc::new(SqliteStore::open(&path).expect("open again"));
-    contract("sqlite", store.clone(), replica, async || {}).await;
-    reads::reads_contract("sqlite", store.clone()).await;
+    contract("sqlite", store.clone(), replica.clone(), async || {}).await;
+    reads::reads_contract("sqlite", store.clone(), replica, false).await;
     counters_contract("sqlite", store).await;
     let reopened = SqliteStore::open(&path).expect("reopen");
     assert_eq!(reopened.get("turns-b-1").await.expect("get"), 20);
@@ -625,11 +625,11 @@ async fn firestore_store_keeps_the_contract_on_the_emulator() {
             .await
             .expect("a second connection"),
     );
-    contract("firestore", store.clone(), replica, async || {
+    contract("firestore", store.clone(), replica.clone(), async || {
         emulator.wipe("hybrid-chat-test", "chat-app-db").await
     })
     .await;
     emulator.wipe("hybrid-chat-test", "chat-app-db").await;
-    reads::reads_contract("firestore", store.clone()).await;
+    reads::reads_contract("firestore", store.clone(), replica, true).await;
     counters_contract("firestore", store).await;
 }

@@ -58,10 +58,18 @@ async fn page_load(store: &dyn ChatStore, me: &OwnerId, s: &SessionId) -> (u64, 
     )
 }
 
-pub async fn reads_contract(name: &str, store: Arc<dyn ChatStore>) {
+/// `replica` is a second store on the same data, as another server replica would hold.
+/// `remembers` says the store keeps the history of the chats it served (Firestore, where reads
+/// are billed), so their next turn reads nothing.
+pub async fn reads_contract(
+    name: &str,
+    store: Arc<dyn ChatStore>,
+    replica: Arc<dyn ChatStore>,
+    remembers: bool,
+) {
     let case = |c: &str| println!("[{name}] {c}");
     let me = OwnerId::generate();
-    let store = store.as_ref();
+    let (store, replica) = (store.as_ref(), replica.as_ref());
 
     case("a range is the newest of the messages inside it, in order");
     let s = chat_of(store, &me, 40).await;
@@ -115,11 +123,35 @@ pub async fn reads_contract(name: &str, store: Arc<dyn ChatStore>) {
         "reads per turn grow with the chat: {read_300} at 300 messages, {read_1000} at 1000"
     );
 
+    case("the next turn in the chat reads no more than the first");
+    let (again, history) = one_turn(store, &me, &longer, "reads-longer-0000002").await;
+    assert_eq!(history, (1_002 - WINDOW as u64..1_002).collect::<Vec<_>>());
+    println!("[{name}] messages read by the next turn: {again}");
+    assert!(again <= read_1000, "{again} > {read_1000}");
+    if remembers {
+        assert_eq!(again, 0, "the history was remembered, not read");
+    }
+
+    case("a turn on another replica is in the next turn's history here");
+    let (_, history) = one_turn(replica, &me, &longer, "reads-replica-000001").await;
+    assert_eq!(history.last(), Some(&1_003));
+    let (_, history) = one_turn(store, &me, &longer, "reads-longer-0000003").await;
+    assert_eq!(history, (1_006 - WINDOW as u64..1_006).collect::<Vec<_>>());
+    let texts: Vec<String> = store
+        .load_range(&longer, &me, MessageRange::newest(4))
+        .await
+        .expect("range")
+        .expect("owned")
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts.len(), 4, "both turns stored whole: {texts:?}");
+
     case("a page load reads one page, however long the chat");
     let (read_300, shown) = page_load(store, &me, &long).await;
     assert_eq!(shown, (302 - PAGE as u64..302).collect::<Vec<_>>());
     let (read_1000, shown) = page_load(store, &me, &longer).await;
-    assert_eq!(shown, (1_002 - PAGE as u64..1_002).collect::<Vec<_>>());
+    assert_eq!(shown, (1_008 - PAGE as u64..1_008).collect::<Vec<_>>());
     println!("[{name}] messages read per page load: 300 → {read_300}, 1000 → {read_1000}");
     assert!(
         read_300 <= PAGE as u64 && read_1000 <= read_300,

@@ -2,6 +2,7 @@
 
 use super::docs::{message_id, SessionDoc, TurnDoc};
 use super::errors::store_error;
+use super::known::{after_turn, Known};
 use super::turns::{aborted, complete};
 use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
 use app::conversation::{
@@ -14,6 +15,7 @@ use app::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use firestore::{path, paths, FirestoreConsistencySelector, FirestoreWritePrecondition};
 use futures::TryStreamExt;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[async_trait]
@@ -79,15 +81,16 @@ impl ChatStore for FirestoreStore {
 
     /// Always a transaction that reads the session document first. During a store stall it is
     /// that read which waits, so a completion reported as not saved cannot land later (a lone
-    /// commit, queued by a stalled database, could). Its commit time is remembered, so the
-    /// chat's next turn is accepted in one commit (`begin_at_version`).
+    /// commit, queued by a stalled database, could). Its commit time is remembered, with the
+    /// chat's newest messages, so the chat's next turn is accepted in one commit
+    /// (`begin_at_version`) and reads no history.
     async fn finish_turn(
         &self,
         session: &SessionId,
         user: &StoredMessage,
         outcome: &TurnOutcome,
     ) -> Result<AppendedTurn, StoreError> {
-        self.forget(session);
+        let known = self.forget(session);
         let mut delay = Duration::from_millis(10);
         let mut attempt = 0;
         let written =
@@ -114,7 +117,19 @@ impl ChatStore for FirestoreStore {
             };
         let ((messages, doc), version) = written.ok_or(StoreError::NotFound)?;
         if let Some(version) = version {
-            self.remember(&doc, version);
+            // The window remembered when the turn was accepted, carried past it.
+            let (window, cap) = known.map_or((None, 0), |k| {
+                (
+                    after_turn(k.window.as_deref().map(|w| &w[..]), &messages, k.cap),
+                    k.cap,
+                )
+            });
+            self.known.remember(Known {
+                version,
+                doc: doc.clone(),
+                window: window.map(Arc::new),
+                cap,
+            });
         }
         Ok(AppendedTurn {
             messages,

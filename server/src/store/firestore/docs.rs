@@ -5,7 +5,7 @@ use app::models::ModelId;
 use app::params::GenParams;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct SessionDoc {
     #[serde(default)]
     pub(super) id: String,

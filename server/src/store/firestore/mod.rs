@@ -11,17 +11,19 @@
 //! (`turns/{id}`, for retries) and the session document, which names the pending turn; completing
 //! it writes the replies and the session document, in a transaction that reads it first. Accepting
 //! is one commit when this process completed the chat's previous turn (conditional on the session
-//! document still being the version it wrote, `FirestoreStore::known`), else a transaction too. Turns in one chat go one at a time,
-//! so two tabs sending at once conflict on the session document: one is accepted, the other
-//! refused as pending.
+//! document still being the version it wrote, `known.rs`), else a transaction too; the first
+//! also needs no history read. Turns in one chat go one at a time, so two tabs sending at once
+//! conflict on the session document: one is accepted, the other refused as pending.
 //!
 //! Here: the store and its reads; `docs` (documents ↔ messages), `turns` (the two writes),
-//! `chat_store` (the `ChatStore` trait), `counters` (limits), `errors` (Firestore's as ours).
+//! `known` (what a process remembers of the chats it served), `chat_store` (the `ChatStore`
+//! trait), `counters` (limits), `errors` (Firestore's as ours).
 
 mod chat_store;
 mod counters;
 mod docs;
 mod errors;
+mod known;
 mod turns;
 
 use app::conversation::{one_turn, MessageRange, StoredMessage};
@@ -29,11 +31,11 @@ use app::errors::StoreError;
 use app::session::SessionId;
 use docs::{MessageDoc, SessionDoc};
 use errors::store_error;
-use firestore::{path, FirestoreDb, FirestoreDbOptions, FirestoreInstant, FirestoreResult};
+use firestore::{path, FirestoreDb, FirestoreDbOptions, FirestoreResult};
 use futures::TryStreamExt;
-use std::collections::HashMap;
+use known::{Known, KnownChats};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const SESSIONS: &str = "chat_sessions";
@@ -43,18 +45,14 @@ const MESSAGES: &str = "messages";
 const TURNS: &str = "turns";
 /// Per-visitor limit counters (server/src/limits.rs).
 const COUNTERS: &str = "visitor_usage";
-/// How many chats' session documents a process remembers (see `FirestoreStore::known`).
-const KNOWN_CHATS: usize = 10_000;
 
 #[derive(Clone)]
 pub struct FirestoreStore {
     db: FirestoreDb,
-    /// Per chat: its session document as this process last wrote it (completing a turn), and
-    /// that write's time. The chat's next turn is then accepted in one commit, on the condition
-    /// that the document is still that version (nothing touched the chat meanwhile, here or on
-    /// another replica): one round trip where a transaction takes three. If the condition fails,
-    /// a transaction decides after all. Bounded: cleared when it reaches `KNOWN_CHATS`.
-    known: Arc<Mutex<HashMap<String, (FirestoreInstant, SessionDoc)>>>,
+    /// Per chat: its session document as this process last wrote it, that write's time, and its
+    /// newest messages; the chat's next turn is then accepted in one commit and reads no
+    /// history (see `known.rs`).
+    known: KnownChats,
     /// Message documents read so far (`ChatStore::messages_read`): what Firestore bills.
     read: Arc<AtomicU64>,
 }
@@ -88,23 +86,12 @@ impl FirestoreStore {
         }
     }
 
-    fn known(&self, session: &SessionId) -> Option<(FirestoreInstant, SessionDoc)> {
-        self.known.lock().ok()?.get(session.as_str()).cloned()
+    fn known(&self, session: &SessionId) -> Option<Known> {
+        self.known.get(session.as_str())
     }
 
-    fn remember(&self, doc: &SessionDoc, version: FirestoreInstant) {
-        if let Ok(mut known) = self.known.lock() {
-            if known.len() >= KNOWN_CHATS {
-                known.clear();
-            }
-            known.insert(doc.id.clone(), (version, doc.clone()));
-        }
-    }
-
-    fn forget(&self, session: &SessionId) {
-        if let Ok(mut known) = self.known.lock() {
-            known.remove(session.as_str());
-        }
+    fn forget(&self, session: &SessionId) -> Option<Known> {
+        self.known.take(session.as_str())
     }
 
     /// The turn whose user message is at `seq`: that message and the replies after it.

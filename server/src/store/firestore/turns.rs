@@ -3,6 +3,7 @@
 
 use super::docs::{interrupted, message_id, MessageDoc, SessionDoc, TurnDoc};
 use super::errors::store_error;
+use super::known::Known;
 use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
 use app::conversation::{Begun, MessageRange, StoredMessage, TurnOutcome, TurnRequest, TurnStatus};
 use app::errors::StoreError;
@@ -12,6 +13,7 @@ use firestore::{
     paths, FirestoreConsistencySelector, FirestoreDb, FirestoreInstant, FirestoreResult,
     FirestoreWritePrecondition,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The accepting transaction's reads and writes (see `ChatStore::begin_turn`): `Err(StoreError)`
@@ -191,14 +193,21 @@ impl FirestoreStore {
         stale_before_ms: i64,
         history: usize,
     ) -> Result<Begun, StoreError> {
+        // What this process remembers of the chat: with it, the turn may be accepted in one
+        // commit, and then its remembered messages are the history (see `known.rs`).
+        let known = self.known(session);
+        let cached = known
+            .as_ref()
+            .and_then(|k| k.history(k.doc.message_count as u64, history));
         // A transaction of our own (not `run_transaction`), for its commit time: the session
         // document's version, which lets the turn's completion skip a transaction (see
         // `finish_turn`).
         let transaction = async {
-            if let Some((accepted, version)) =
-                self.begin_at_version(session, owner, turn, create).await?
+            if let Some((accepted, version)) = self
+                .begin_at_version(session, owner, turn, create, known)
+                .await?
             {
-                return Ok(Ok(Ok((accepted, Some(version)))));
+                return Ok(Ok(Ok((accepted, Some(version), true))));
             }
             let mut delay = Duration::from_millis(10);
             let mut attempt = 0;
@@ -211,12 +220,13 @@ impl FirestoreStore {
                 let result =
                     match accept(&db, &mut tx, session, owner, turn, create, stale_before_ms).await
                     {
-                        Ok(Ok(Ok(accepted))) => {
-                            tx.commit().await.map(|r| Ok(Ok((accepted, r.commit_time))))
-                        }
+                        Ok(Ok(Ok(accepted))) => tx
+                            .commit()
+                            .await
+                            .map(|r| Ok(Ok((accepted, r.commit_time, false)))),
                         other => {
                             let _ = tx.rollback().await;
-                            other.map(|r| r.map(|r| r.map(|a| (a, None))))
+                            other.map(|r| r.map(|r| r.map(|a| (a, None, false))))
                         }
                     };
                 match result {
@@ -230,39 +240,70 @@ impl FirestoreStore {
                 }
             }
         };
-        // A new chat has no history to read. Otherwise one more than the window: the new message
-        // may be among the newest.
-        let (written, window) = if create || history == 0 {
+        // A new chat has no history to read, nor one whose history is remembered. Otherwise one
+        // more than the window: the new message may be among the newest.
+        let (written, window) = if create || history == 0 || cached.is_some() {
             (transaction.await, Ok(Vec::new()))
         } else {
             let newest = self.newest(session, MessageRange::newest(history + 1));
             futures::join!(transaction, newest)
         };
-        let ((user, doc, interrupted_seq), version) = match written.map_err(store_error)?? {
-            Ok(accepted) => accepted,
-            Err(seq) => {
-                return Ok(Begun::Existing(self.turn_at(session, seq).await?));
+        let ((user, doc, interrupted_seq), version, one_commit) =
+            match written.map_err(store_error)?? {
+                Ok(accepted) => accepted,
+                Err(seq) => {
+                    return Ok(Begun::Existing(self.turn_at(session, seq).await?));
+                }
+            };
+        let cap = history;
+        let history = match cached {
+            // The commit's condition held: nothing was written to the chat since it was
+            // remembered.
+            Some(cached) if one_commit => cached,
+            _ => {
+                self.history_before(session, &user, window?, history, interrupted_seq)
+                    .await?
             }
         };
         match version {
-            Some(version) => self.remember(&doc, version),
-            None => self.forget(session),
+            // Remembered with the pending message, which completing the turn replaces.
+            Some(version) => self.known.remember(Known {
+                version,
+                doc: doc.clone(),
+                window: Some(Arc::new(
+                    history.iter().chain([&user]).cloned().collect::<Vec<_>>(),
+                )),
+                cap,
+            }),
+            None => {
+                self.forget(session);
+            }
         }
+        Ok(Begun::Accepted {
+            history,
+            user,
+            session: doc.summary().ok_or(StoreError::Failed)?,
+        })
+    }
+
+    /// The newest `history` messages before `user`, from `window` (read beside the accepting
+    /// transaction) or read again if that read missed a turn completed just before.
+    async fn history_before(
+        &self,
+        session: &SessionId,
+        user: &StoredMessage,
+        mut window: Vec<StoredMessage>,
+        history: usize,
+        interrupted_seq: Option<u64>,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
         let before_user = MessageRange {
             before: Some(user.seq),
             ..MessageRange::newest(history)
         };
-        let mut window = window?;
         window.retain(|m| before_user.contains(m.seq));
-        if window.len() > history {
-            window.drain(..window.len() - history);
-        }
+        window.drain(..window.len().saturating_sub(history));
         if history == 0 || user.seq == 0 {
-            return Ok(Begun::Accepted {
-                history: window,
-                user,
-                session: doc.summary().ok_or(StoreError::Failed)?,
-            });
+            return Ok(window);
         }
         // Read beside the transaction, the window may predate a turn that completed just
         // before it: then it is short of the new message's position, and is read again.
@@ -275,11 +316,7 @@ impl FirestoreStore {
             m.status = TurnStatus::Failed;
             m.error = Some("interrupted".into());
         }
-        Ok(Begun::Accepted {
-            history,
-            user,
-            session: doc.summary().ok_or(StoreError::Failed)?,
-        })
+        Ok(history)
     }
 
     /// Accepts a turn in one commit when this process knows the chat's session document (or the
@@ -291,8 +328,10 @@ impl FirestoreStore {
         owner: &OwnerId,
         turn: &TurnRequest,
         create: bool,
+        known: Option<Known>,
     ) -> FirestoreResult<Option<(Accepted, FirestoreInstant)>> {
-        let (existing, precondition) = match self.known(session) {
+        let known = known.map(|k| (k.version, k.doc));
+        let (existing, precondition) = match known {
             // A pending turn (perhaps stale) or someone else's chat: the transaction decides.
             Some((_, doc)) if doc.pending_seq.is_some() || doc.owner != owner.as_str() => {
                 return Ok(None)
