@@ -1,7 +1,9 @@
 //! A conversation as stored, as sent to a model, and as shown in the page.
 
+mod page;
 mod replies;
 
+pub use page::PageMessages;
 pub use replies::{NoReplies, Replies};
 
 use crate::errors::ChatError;
@@ -311,12 +313,18 @@ pub struct Message {
     pub seq: u64,
     pub role: Role,
     pub model: ModelId,
-    /// The text as written (user messages are shown as text, never as HTML).
+    /// The text as written (user messages are shown as text, never as HTML). Empty only in
+    /// the page's hydration data, which leaves it to the HTML (see [`PageMessages`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
-    /// For replies: Markdown rendered and sanitised on the server.
+    /// For replies: Markdown rendered and sanitised on the server. (Fields with nothing to say
+    /// are left out of the page's data: every byte of it is sent again for each message.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
     /// For replies: how long the model took, and the tokens it reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_tokens: Option<u32>,
     /// For replies: the model stopped at the Max tokens limit, so the text is cut off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -355,7 +363,8 @@ pub struct AppendedTurn {
 /// Everything the page needs on first render; serialised into the HTML for hydration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChatView {
-    pub messages: Vec<Message>,
+    /// The open chat's newest page (or from `from=` on), without bodies in the page's data.
+    pub messages: PageMessages,
     /// The visitor's sessions, newest first (one page of them, or a search's matches), and
     /// which one is open.
     pub sessions: Vec<SessionSummary>,

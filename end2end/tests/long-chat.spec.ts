@@ -29,6 +29,13 @@ test('a long chat opens at its newest messages and shows earlier ones where the 
   // 2,000 messages, or a few more once this file has sent in the chat.
   const first = await firstSeq(page);
   expect(first).toBeGreaterThanOrEqual(1950);
+  // The bodies came in the HTML only; the hydrated page shows them, and keeps them when it
+  // redraws around them.
+  const turn = (first - 1950) / 2 + 975;
+  await expect(page.locator(`article[data-seq="${first}"] .text`)).toHaveText(
+    `question ${turn}: tell me about **markdown** and \`code\``,
+  );
+  await expect(page.locator(`article[data-seq="${first + 1}"] .markdown strong`)).toHaveText('bold');
   await expect(page.locator(`article[data-seq="${first + 49}"]`)).toBeInViewport();
 
   await earlier(page).click();
@@ -40,6 +47,8 @@ test('a long chat opens at its newest messages and shows earlier ones where the 
   await expect(page.locator(`article[data-seq="${first}"]`)).toBeInViewport();
   await expect(page.locator(`article[data-seq="${first + 49}"]`)).not.toBeInViewport();
   await expect(page.locator('[data-announcer]')).toHaveText('50 earlier messages shown above.');
+  await expect(page.locator(`article[data-seq="${first + 1}"] .markdown strong`)).toHaveText('bold');
+  await expect(page.locator(`article[data-seq="${first - 49}"] .markdown code`).first()).toHaveText('code');
 
   // By keyboard, too.
   await earlier(page).focus();

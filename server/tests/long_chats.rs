@@ -51,6 +51,24 @@ async fn a_long_chat_opens_at_its_newest_page_and_shows_earlier_ones_on_request(
         !page.body.contains(&question(974)),
         "older turns are not sent"
     );
+    // Each body is sent once, in the HTML: the hydration data carries the rest, so the page
+    // weighs at most 1.3 times its HTML alone.
+    assert_eq!(page.body.matches(&question(999)).count(), 1);
+    assert_eq!(page.body.matches("answer 999:").count(), 1);
+    let hydration: usize = page
+        .body
+        .split("<script")
+        .filter_map(|s| s.split_once("</script>").map(|(body, _)| body))
+        .filter(|body| body.contains("__RESOLVED_RESOURCES"))
+        .map(str::len)
+        .sum();
+    let html = page.body.len() - hydration;
+    assert!(hydration > 0, "the page has its hydration data");
+    assert!(
+        page.body.len() * 10 <= html * 13,
+        "the page is {} bytes, its HTML alone {html}",
+        page.body.len()
+    );
     let earlier = format!("href=\"/c/{chat}?from={}\"", total - 2 * PAGE);
     assert!(
         page.body.contains(&earlier),

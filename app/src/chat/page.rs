@@ -31,6 +31,12 @@ pub fn ChatPage() -> impl IntoView {
 
 #[component]
 fn ChatScreen(initial: ChatView) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    let initial = {
+        let mut initial = initial;
+        super::state::fill_from_page(&mut initial.messages.0);
+        initial
+    };
     let state = ChatState::new(initial);
     provide_context(state);
     Effect::new(move |_| {

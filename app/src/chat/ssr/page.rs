@@ -3,7 +3,7 @@
 
 use super::Request;
 use crate::chat::{chat_in_path, CHAT_PAGE};
-use crate::conversation::{ChatView, MessageRange};
+use crate::conversation::{ChatView, MessageRange, PageMessages};
 use crate::errors::ChatError;
 use crate::session::{self, OwnerId};
 
@@ -86,7 +86,7 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
         }
     };
     Ok(ChatView {
-        messages,
+        messages: PageMessages(messages),
         sessions,
         current,
         more_before,

@@ -41,3 +41,26 @@ pub(super) fn navigate(path: &str, push: bool) {
 
 #[cfg(not(feature = "hydrate"))]
 pub(super) fn navigate(_path: &str, _push: bool) {}
+
+/// Puts back the message bodies the page's data leaves out (`conversation::PageMessages`), from
+/// the server-rendered HTML, before hydration takes it over: a user message's text, a reply's
+/// rendered Markdown.
+#[cfg(feature = "hydrate")]
+pub fn fill_from_page(messages: &mut [crate::conversation::Message]) {
+    use crate::conversation::Role;
+    for m in messages.iter_mut() {
+        let selector = match m.role {
+            Role::User => ".text",
+            Role::Model => ".markdown",
+        };
+        let Ok(Some(body)) =
+            document().query_selector(&format!(".transcript [data-seq=\"{}\"] {selector}", m.seq))
+        else {
+            continue;
+        };
+        match m.role {
+            Role::User => m.text = body.text_content().unwrap_or_default(),
+            Role::Model => m.html = Some(body.inner_html()),
+        }
+    }
+}

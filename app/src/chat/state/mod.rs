@@ -16,6 +16,8 @@ mod browser;
 mod earlier;
 mod follow;
 
+#[cfg(feature = "hydrate")]
+pub use browser::fill_from_page;
 use browser::{navigate, random_hex};
 
 /// Who a message is for.
@@ -95,7 +97,7 @@ impl ChatState {
     pub fn new(initial: ChatView) -> Self {
         let Settings { model, params } = initial.settings;
         ChatState {
-            messages: RwSignal::new(initial.messages),
+            messages: RwSignal::new(initial.messages.0),
             sessions: RwSignal::new(initial.sessions),
             current: RwSignal::new(initial.current),
             more_before: StoredValue::new(initial.more_before),
