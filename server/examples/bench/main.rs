@@ -5,6 +5,7 @@
 //! `bench [OUT.json]`; `BENCH_QUICK=1` shortens the load runs (for a smoke test).
 
 mod browser;
+mod long;
 mod measure;
 mod report;
 mod stats;
@@ -107,6 +108,7 @@ async fn main() {
         f["per_turn_0ms"] = per_turn(&server, turns).await;
         f["store_round_trips"] = round_trips(&server).await;
 
+        f["long_chats"] = long::long_chats(&server).await;
         let (ssr, cookie, path) = restore_500(&server).await;
         f["ssr_500_messages"] = ssr;
         if store.name == "sqlite" {

@@ -118,6 +118,42 @@ pub(crate) fn print_table(f: &Value) {
             "≤ 20 ms".into(),
         ));
     }
+    let sizes = crate::long::SIZES;
+    let each = |v: &Value, f: &dyn Fn(&Value) -> String| {
+        sizes
+            .iter()
+            .map(|n| f(&v["long_chats"][n.to_string()]))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    rows.push((
+        "chat page bytes (× its HTML alone), 10 / 300 / 2,000 messages".into(),
+        each(s, &|c| {
+            format!(
+                "{:.1} KB (× {:.2})",
+                num(&c["page_bytes"]) / 1000.0,
+                num(&c["page_bytes"]) / num(&c["html_bytes"])
+            )
+        }),
+        "—".into(),
+        "× ≤ 1.3".into(),
+    ));
+    rows.push((
+        "chat page render p50, 10 / 300 / 2,000 messages (sqlite)".into(),
+        each(s, &|c| format!("{} ms", c["render_p50_ms"])),
+        "—".into(),
+        "≤ 10 ms".into(),
+    ));
+    for (store, v) in [("sqlite", s), ("firestore", fs)] {
+        rows.push((
+            format!("messages read per page load / per turn, 10 / 300 / 2,000 ({store})"),
+            each(v, &|c| {
+                format!("{} / {}", c["reads_per_page_load"], c["reads_per_turn"])
+            }),
+            "whole chat, every turn".into(),
+            "flat".into(),
+        ));
+    }
     rows.push((
         "reload of a 500-message session to interactive, Chromium".into(),
         format!("{} ms", f["browser_restore_500"]["interactive_ms"]),
