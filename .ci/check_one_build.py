@@ -9,7 +9,9 @@ import sys
 
 
 def artifacts(path):
-    """{(package_id, target kind): sorted filenames} for every library built."""
+    """{(package_id, target kind, profile): (sorted filenames, features)} for every library built.
+    The profile is part of the key: a crate that is both a build script's dependency (built for
+    the host without optimisation) and a normal one is two artifacts in either build."""
     out = {}
     with open(path) as f:
         for line in f:
@@ -22,7 +24,8 @@ def artifacts(path):
             # Libraries only; a crate's own unit-test executable is a test, not a library.
             if msg["profile"]["test"] or not any(k in ("lib", "rlib", "proc-macro") for k in kinds):
                 continue
-            out[(msg["package_id"], tuple(kinds))] = (sorted(msg["filenames"]), msg["features"])
+            profile = json.dumps(msg["profile"], sort_keys=True)
+            out[(msg["package_id"], tuple(kinds), profile)] = (sorted(msg["filenames"]), msg["features"])
     return out
 
 

@@ -63,6 +63,9 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     // reqwest and gcp_auth both use rustls; pick its ring provider once for the process.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
+    // The highlighter's grammars load in the background (tens of milliseconds), not in the
+    // first page that shows code, and not before the server is ready.
+    tokio::task::spawn_blocking(app::markdown::warm_up);
     let metrics = Metrics::new();
     let (store, counters) = open_store(&config.store).await?;
     let store = MeteredStore::wrap(store, metrics.clone());

@@ -16,6 +16,8 @@ const SERVER_ONLY: &[&str] = &[
     "ammonia",
     "html5ever",
     "pulldown-cmark",
+    "syntect",
+    "pulldown-latex",
     "tracing-subscriber",
 ];
 
@@ -74,7 +76,13 @@ fn the_hydrate_build_has_no_server_only_crates() {
 fn the_check_would_notice_them() {
     // The ssr build does pull them in, so the list above is not vacuous.
     let ssr = crates(&tree("ssr", None));
-    for c in ["tokio", "ammonia", "pulldown-cmark", "leptos_axum"] {
+    for c in [
+        "tokio",
+        "ammonia",
+        "pulldown-cmark",
+        "syntect",
+        "leptos_axum",
+    ] {
         assert!(ssr.iter().any(|s| s == c), "{c} expected in the ssr tree");
     }
 }
