@@ -16,10 +16,12 @@
 //! conflict on the session document: one is accepted, the other refused as pending.
 //!
 //! Here: the store and its reads; `docs` (documents ↔ messages), `turns` (the two writes),
+//! `commit` (several writes in one `Commit`),
 //! `known` (what a process remembers of the chats it served), `chat_store` (the `ChatStore`
 //! trait), `counters` (limits), `errors` (Firestore's as ours).
 
 mod chat_store;
+mod commit;
 mod counters;
 mod docs;
 mod errors;
