@@ -99,6 +99,7 @@ async fn a_long_chat_opens_at_its_newest_page_and_shows_earlier_ones_on_request(
     let whole = me.get(&format!("/c/{chat}?from=0")).await;
     assert_eq!(shown(&whole.body).len(), MESSAGES);
     assert!(!whole.body.contains("Show earlier"));
+
     // A `from` that is not a number is the newest page, not an error.
     let garbage = me.get(&format!("/c/{chat}?from=%FF-1")).await;
     assert_eq!(garbage.status, 200);
@@ -148,6 +149,12 @@ async fn a_turn_in_a_long_chat_sends_its_history_window_and_keeps_the_whole_chat
     assert_eq!(messages.len(), 11);
     assert_eq!(messages[0]["content"], question(995));
     assert_eq!(messages[10]["content"], "And one more thing");
+
+    // A page shows at most 2,000, the first ones from `from=`: asked for the start of a chat
+    // now 2,002 long, it shows the start, so each "Show earlier" reaches further back.
+    let start = me.get(&format!("/c/{chat}?from=0")).await;
+    let seqs = shown(&start.body);
+    assert_eq!((seqs.first(), seqs.last()), (Some(&0), Some(&1_999)));
 
     // Nothing older was lost: the export has every message.
     let export = me.get(&format!("/export/{chat}.json")).await;

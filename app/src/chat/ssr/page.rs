@@ -38,11 +38,12 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
     };
 
     // Which chat: the one in the address, if it is the visitor's. Its newest page of messages,
-    // or all from `from=` on (where "Show earlier" leads without JavaScript).
+    // or those from `from=` on (where "Show earlier" leads without JavaScript), at most
+    // MAX_SHOWN of them: the first ones, so the next "Show earlier" always reaches further back.
     let range = match query_param(parts, "from").and_then(|f| f.parse::<u64>().ok()) {
         Some(from) => MessageRange {
             from,
-            before: None,
+            before: Some(from.saturating_add(MAX_SHOWN as u64)),
             limit: MAX_SHOWN,
         },
         None => MessageRange::newest(CHAT_PAGE),
