@@ -55,13 +55,7 @@ async fn a_long_chat_opens_at_its_newest_page_and_shows_earlier_ones_on_request(
     // weighs at most 1.3 times its HTML alone.
     assert_eq!(page.body.matches(&question(999)).count(), 1);
     assert_eq!(page.body.matches("answer 999:").count(), 1);
-    let hydration: usize = page
-        .body
-        .split("<script")
-        .filter_map(|s| s.split_once("</script>").map(|(body, _)| body))
-        .filter(|body| body.contains("__RESOLVED_RESOURCES"))
-        .map(str::len)
-        .sum();
+    let hydration = testkit::hydration_bytes(&page.body);
     let html = page.body.len() - hydration;
     assert!(hydration > 0, "the page has its hydration data");
     assert!(

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 use syntect::easy::ScopeRegionIterator;
-use syntect::parsing::{ParseState, ScopeStack, SyntaxSet};
+use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 /// Scope name prefixes (TextMate's conventions) and the class each gets; the innermost scope
@@ -37,8 +37,17 @@ const MAX_CODE_BYTES: usize = 32_000;
 /// Loaded on first use: a few milliseconds, once per process.
 static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
 
+/// [`CATEGORIES`] as parsed scopes, matched as prefixes without building strings per token.
+static PREFIXES: LazyLock<Vec<(Scope, &'static str)>> = LazyLock::new(|| {
+    CATEGORIES
+        .iter()
+        .filter_map(|(name, class)| Some((Scope::new(name).ok()?, *class)))
+        .collect()
+});
+
 pub fn warm_up() {
     LazyLock::force(&SYNTAXES);
+    LazyLock::force(&PREFIXES);
 }
 
 /// A code block as highlighted `<pre><code>`, if `info` names a language syntect knows (and
@@ -87,10 +96,9 @@ pub fn block(info: &str, code: &str) -> Option<String> {
 
 fn category(scopes: &ScopeStack) -> Option<&'static str> {
     scopes.as_slice().iter().rev().find_map(|scope| {
-        let name = scope.build_string();
-        CATEGORIES
+        PREFIXES
             .iter()
-            .find(|(prefix, _)| name.starts_with(prefix))
+            .find(|(prefix, _)| prefix.is_prefix_of(*scope))
             .map(|(_, class)| *class)
     })
 }

@@ -14,16 +14,6 @@ async fn messages_read(server: &Server) -> u64 {
     testkit::metric(&metrics, "hybrid_chat_store_messages_read_total") as u64
 }
 
-/// Bytes of the page's inline scripts that carry the hydration data.
-fn hydration_bytes(page: &str) -> usize {
-    page.split("<script")
-        .skip(1)
-        .filter_map(|s| s.split_once("</script>").map(|(body, _)| body))
-        .filter(|body| body.contains("__RESOLVED_RESOURCES"))
-        .map(str::len)
-        .sum()
-}
-
 pub(crate) async fn long_chats(server: &Server) -> Value {
     let mut out = json!({});
     for size in SIZES {
@@ -47,7 +37,7 @@ pub(crate) async fn long_chats(server: &Server) -> Value {
             v.get(&path).await;
             times.push(started.elapsed());
         }
-        let hydration = hydration_bytes(&page.body);
+        let hydration = testkit::hydration_bytes(&page.body);
         out[size.to_string()] = json!({
             "page_bytes": page.body.len(),
             "hydration_bytes": hydration,

@@ -69,6 +69,16 @@ pub fn owner_cookie(dir: &Path, owner: &app::session::OwnerId) -> String {
     format!("hc_owner={}", key.sign(owner))
 }
 
+/// Bytes of a page's inline scripts that carry Leptos's hydration data (`__RESOLVED_RESOURCES`):
+/// what the page sends beyond its HTML.
+pub fn hydration_bytes(page: &str) -> usize {
+    page.split("<script")
+        .filter_map(|s| s.split_once("</script>").map(|(body, _)| body))
+        .filter(|body| body.contains("__RESOLVED_RESOURCES"))
+        .map(str::len)
+        .sum()
+}
+
 /// Writes a service-account key whose `token_uri` is the stand-in's OAuth endpoint; gcp_auth
 /// signs a JWT with it and exchanges it there, exactly as it would with Google.
 pub fn write_service_account_key(dir: &Path, standin_url: &str) -> PathBuf {

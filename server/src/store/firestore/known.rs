@@ -32,8 +32,12 @@ pub(super) struct Known {
 
 impl Known {
     /// The newest `history` messages before message `next` (the new turn's), if this window
-    /// holds them all.
+    /// holds them all and no turn is pending: the one-commit path takes no turn then, so the
+    /// history is read beside its transaction instead.
     pub fn history(&self, next: u64, history: usize) -> Option<Vec<StoredMessage>> {
+        if self.doc.pending_seq.is_some() {
+            return None;
+        }
         let window = self.window.as_ref()?;
         let whole = window.last().map_or(0, |m| m.seq + 1) == next
             && window.len() >= history.min(next as usize);
