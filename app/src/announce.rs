@@ -73,6 +73,7 @@ mod tests {
             turn: None,
             status: Default::default(),
             error: None,
+            since_ms: None,
         }
     }
 

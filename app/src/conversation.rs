@@ -4,7 +4,7 @@ mod page;
 mod replies;
 
 pub use page::PageMessages;
-pub use replies::{NoReplies, Replies};
+pub use replies::{NoReplies, Replies, TurnOutcome};
 
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
@@ -50,6 +50,9 @@ pub enum TurnStatus {
     Pending,
     Failed,
     Stopped,
+    /// Edited: a later message replaced it (and its replies), which stay in the chat and the
+    /// export but out of every prompt.
+    Replaced,
 }
 
 impl TurnStatus {
@@ -63,6 +66,7 @@ impl TurnStatus {
             TurnStatus::Pending => "pending",
             TurnStatus::Failed => "failed",
             TurnStatus::Stopped => "stopped",
+            TurnStatus::Replaced => "replaced",
         }
     }
 
@@ -72,6 +76,7 @@ impl TurnStatus {
             "pending" => Some(TurnStatus::Pending),
             "failed" => Some(TurnStatus::Failed),
             "stopped" => Some(TurnStatus::Stopped),
+            "replaced" => Some(TurnStatus::Replaced),
             _ => None,
         }
     }
@@ -282,16 +287,6 @@ impl NewReply {
     }
 }
 
-/// How an accepted turn ends.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TurnOutcome {
-    /// Every target model answered; the replies are stored after the user message.
-    Answered(Replies),
-    /// No reply is kept; the error is stored as its code.
-    Failed(String),
-    Stopped,
-}
-
 /// What a store says to a turn being accepted. (One per turn, moved once: the variants' sizes
 /// do not matter.)
 #[derive(Clone, Debug, PartialEq)]
@@ -338,6 +333,9 @@ pub struct Message {
     pub status: TurnStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ChatError>,
+    /// A pending turn's start (Unix ms, the server's clock): the page shows how long it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_ms: Option<i64>,
 }
 
 /// One of the visitor's past sessions, as the sidebar lists it.
@@ -377,11 +375,20 @@ pub struct ChatView {
     pub search: Option<String>,
     pub settings: Settings,
     pub models: Vec<ModelOption>,
+    /// The last message, being edited (`?edit=SEQ`): its text is in the message box, and the
+    /// send replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editing: Option<u64>,
     /// An error carried back by a plain (no-JavaScript) form post's redirect.
     pub error: Option<ChatError>,
     /// A fresh turn id for the page's form, so a plain form post resent (back, then submit
     /// again) is recognised as the same turn.
     pub next_turn: String,
+    /// The server's clock when it rendered the page (Unix ms): a pending turn's elapsed time is
+    /// counted on it, whatever the browser's clock says.
+    pub now_ms: i64,
+    /// After this long (seconds), a pending Gemma reply offers "Ask Gemini instead".
+    pub offer_gemini_after_s: u32,
 }
 
 /// What a successful send returns: the messages now stored (the user's, then each reply).

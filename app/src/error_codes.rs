@@ -43,7 +43,7 @@ pub fn to_code(error: &ChatError) -> String {
             ModelError::Blocked { model, what, .. } => {
                 format!("model.blocked_{what}.{}", model.as_str())
             }
-            other => format!("model.{}.{}", other.kind(), model_of(other).as_str()),
+            other => format!("model.{}.{}", other.kind(), other.model().as_str()),
         },
         ChatError::NotSaved => "not_saved".into(),
         ChatError::Store(e) => format!("store.{}", e.kind()),
@@ -63,23 +63,9 @@ pub fn to_code(error: &ChatError) -> String {
         ChatError::NoOwner => "no_owner".into(),
         ChatError::TurnPending => "turn_pending".into(),
         ChatError::Interrupted => "interrupted".into(),
+        ChatError::Stopped => "stopped".into(),
         ChatError::Transport(_) => "transport".into(),
         ChatError::Internal => "internal".into(),
-    }
-}
-
-fn model_of(e: &ModelError) -> ModelId {
-    match e {
-        ModelError::NotConfigured(m)
-        | ModelError::Unreachable(m)
-        | ModelError::TimedOut(m)
-        | ModelError::Busy(m)
-        | ModelError::BackendError(m)
-        | ModelError::BadReply(m)
-        | ModelError::Empty(m)
-        | ModelError::OutOfTokens(m)
-        | ModelError::AuthFailed(m) => *m,
-        ModelError::Rejected { model, .. } | ModelError::Blocked { model, .. } => *model,
     }
 }
 
@@ -171,6 +157,7 @@ pub fn from_code(code: &str) -> Option<ChatError> {
             "failed" => StoreError::Failed,
             "not_found" => StoreError::NotFound,
             "turn_pending" => StoreError::TurnPending,
+            "not_last_turn" => StoreError::NotLastTurn,
             _ => return None,
         }
         .into(),
@@ -193,6 +180,7 @@ pub fn from_code(code: &str) -> Option<ChatError> {
         ["no_owner"] => ChatError::NoOwner,
         ["turn_pending"] => ChatError::TurnPending,
         ["interrupted"] => ChatError::Interrupted,
+        ["stopped"] => ChatError::Stopped,
         ["transport"] => ChatError::Transport(crate::errors::Transport::Failed),
         ["internal"] => ChatError::Internal,
         _ => return None,
@@ -237,6 +225,7 @@ mod tests {
             ChatError::NoOwner,
             ChatError::TurnPending,
             ChatError::Interrupted,
+            ChatError::Stopped,
             ChatError::Internal,
         ];
         for e in errors {

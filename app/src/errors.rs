@@ -66,6 +66,22 @@ pub enum ModelError {
 }
 
 impl ModelError {
+    /// The model that failed.
+    pub fn model(&self) -> ModelId {
+        match self {
+            ModelError::NotConfigured(m)
+            | ModelError::Unreachable(m)
+            | ModelError::TimedOut(m)
+            | ModelError::Busy(m)
+            | ModelError::BackendError(m)
+            | ModelError::BadReply(m)
+            | ModelError::Empty(m)
+            | ModelError::OutOfTokens(m)
+            | ModelError::AuthFailed(m) => *m,
+            ModelError::Rejected { model, .. } | ModelError::Blocked { model, .. } => *model,
+        }
+    }
+
     /// A short stable code for metrics and logs.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -111,6 +127,9 @@ pub enum StoreError {
     /// Another turn of this chat is still pending.
     #[error("A reply is still on its way in this chat.")]
     TurnPending,
+    /// Only a chat's last turn can be asked again.
+    #[error("Only the last message of a chat can be asked again.")]
+    NotLastTurn,
 }
 
 impl StoreError {
@@ -124,6 +143,7 @@ impl StoreError {
             StoreError::Failed => "failed",
             StoreError::NotFound => "not_found",
             StoreError::TurnPending => "turn_pending",
+            StoreError::NotLastTurn => "not_last_turn",
         }
     }
 }
@@ -180,6 +200,9 @@ pub enum ChatError {
     /// The turn was accepted, but the server stopped before a reply came.
     #[error("This message was not answered: the server stopped before the reply came. Please send it again.")]
     Interrupted,
+    /// The person stopped the turn before its reply came.
+    #[error("You stopped this reply before it came.")]
+    Stopped,
     /// The request did not reach the server function in one piece (network, bad encoding).
     #[error("The request could not be completed ({0}). Check your connection and try again.")]
     Transport(Transport),
@@ -255,6 +278,7 @@ impl ChatError {
             | ChatError::Internal
             | ChatError::TurnPending
             | ChatError::Interrupted
+            | ChatError::Stopped
             | ChatError::Limited(_) => true,
         }
     }
@@ -291,7 +315,9 @@ impl ChatError {
             ChatError::NoSuchChat => S::NOT_FOUND,
             ChatError::NoOwner => S::FORBIDDEN,
             ChatError::Limited(_) => S::TOO_MANY_REQUESTS,
-            ChatError::TurnPending => S::CONFLICT,
+            ChatError::TurnPending
+            | ChatError::Stopped
+            | ChatError::Store(StoreError::NotLastTurn) => S::CONFLICT,
             ChatError::NotSaved | ChatError::Store(_) | ChatError::Interrupted => {
                 S::SERVICE_UNAVAILABLE
             }

@@ -75,19 +75,26 @@ pub fn prompt_for(
     prompt
 }
 
-/// The conversation as `target` should see it. After a compare, a user message has one reply
-/// per model; each model sees its own (any other model sees the first), so roles still alternate
-/// as Gemma's chat template requires. Turns that never completed (pending, failed, stopped) are
-/// left out: they have no reply. So are replies at the start whose message is not in `history`
-/// (the window began inside a turn): the result always starts with a user message.
+/// The conversation as `target` should see it. A user message may have several replies (Ask
+/// both, Regenerate, another model asked): `target` sees the newest of its own, or if it has
+/// none there, the newest of all, so roles still alternate as Gemma's chat template requires.
+/// Turns that never completed (pending, failed, stopped) are left out: they have no reply. So
+/// are replies at the start whose message is not in `history` (the window began inside a
+/// turn): the result always starts with a user message.
 pub fn prompt_history(history: &[StoredMessage], target: ModelId) -> Vec<PromptMessage> {
     let mut out: Vec<PromptMessage> = Vec::with_capacity(history.len());
     let mut i = 0;
     while i < history.len() {
         let m = &history[i];
-        if m.role == Role::User && m.status != TurnStatus::Complete
-            || out.is_empty() && m.role == Role::Model
-        {
+        if m.role == Role::User && m.status != TurnStatus::Complete {
+            // The turn is left out whole: an edited one has replies.
+            i += 1;
+            while history.get(i).is_some_and(|m| m.role == Role::Model) {
+                i += 1;
+            }
+            continue;
+        }
+        if out.is_empty() && m.role == Role::Model {
             i += 1;
             continue;
         }
@@ -106,8 +113,9 @@ pub fn prompt_history(history: &[StoredMessage], target: ModelId) -> Vec<PromptM
         let replies = &history[i..run_end];
         let chosen = replies
             .iter()
+            .rev()
             .find(|r| r.model == target)
-            .unwrap_or(&replies[0]);
+            .unwrap_or(&replies[replies.len() - 1]);
         out.push(PromptMessage {
             role: Role::Model,
             text: chosen.text.clone(),
@@ -163,6 +171,40 @@ mod tests {
             .map(|p| p.role)
             .collect();
         assert_eq!(roles, [Role::User, Role::Model, Role::User, Role::Model]);
+    }
+
+    #[test]
+    fn a_turn_asked_again_sends_the_newest_reply_of_the_model_asked() {
+        let history = [
+            stored(0, Role::User, ModelId::Gemma, "q1"),
+            stored(1, Role::Model, ModelId::Gemma, "gemma first"),
+            stored(2, Role::Model, ModelId::Gemma, "gemma regenerated"),
+            stored(3, Role::Model, ModelId::Gemini, "gemini asked too"),
+        ];
+        let texts = |m: ModelId| texts(prompt_history(&history, m));
+        assert_eq!(texts(ModelId::Gemma), ["q1", "gemma regenerated"]);
+        assert_eq!(texts(ModelId::Gemini), ["q1", "gemini asked too"]);
+        // A model with no reply there sees the newest.
+        let regenerated = &history[..3];
+        assert_eq!(
+            super::tests::texts(prompt_history(regenerated, ModelId::Gemini)),
+            ["q1", "gemma regenerated"]
+        );
+    }
+
+    #[test]
+    fn an_edited_turn_is_left_out_with_its_replies() {
+        let mut history = vec![
+            stored(0, Role::User, ModelId::Gemma, "q1 with a typo"),
+            stored(1, Role::Model, ModelId::Gemma, "a1 to the typo"),
+            stored(2, Role::User, ModelId::Gemma, "q1 fixed"),
+            stored(3, Role::Model, ModelId::Gemma, "a1"),
+        ];
+        history[0].status = TurnStatus::Replaced;
+        assert_eq!(
+            texts(prompt_history(&history, ModelId::Gemma)),
+            ["q1 fixed", "a1"]
+        );
     }
 
     #[test]

@@ -11,8 +11,17 @@ use crate::models::{Availability, ModelId, ModelOption};
 use crate::params::GenParams;
 pub use crate::prompt::{HistoryWindow, PromptMessage};
 use crate::session::{OwnerId, OwnerKey, SessionId};
+pub use crate::turn_tasks::{RunningTurn, TurnTasks};
 use async_trait::async_trait;
 use std::sync::Arc;
+
+/// The chat's last turn, asked again: the user message at `seq`, under a new turn id, at `at_ms`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Again {
+    pub seq: u64,
+    pub turn: TurnId,
+    pub at_ms: i64,
+}
 
 /// A model's whole reply. Its text is never blank: [`ModelReply::new`] is the one place a blank
 /// answer becomes [`ModelError::Empty`], whichever backend it came from.
@@ -99,6 +108,26 @@ pub trait ChatStore: Send + Sync {
         stale_before_ms: i64,
         history: usize,
     ) -> Result<Begun, StoreError>;
+
+    /// Asks the chat's last turn again (regenerate, another model, a failed model retried):
+    /// its user message, at `again.seq`, becomes pending under the new turn id (its time is the
+    /// new request's, as a pending turn's age is its message's), and the newest `history`
+    /// messages before it are returned, as [`ChatStore::begin_turn`] does; completing it stores
+    /// the new replies after those it has. The same checks and answers as `begin_turn` (owner,
+    /// one pending turn at a time, a repeated turn id), plus [`StoreError::NotLastTurn`] when a
+    /// user message follows it.
+    async fn reopen_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        again: &Again,
+        stale_before_ms: i64,
+        history: usize,
+    ) -> Result<Begun, StoreError>;
+
+    /// Marks the turn whose user message is at `seq` replaced (an edit of it was sent after it):
+    /// it stays in the chat and the export, out of every prompt. Not a pending turn, nor a reply.
+    async fn replace_turn(&self, session: &SessionId, seq: u64) -> Result<(), StoreError>;
 
     /// Completes the pending turn whose user message is `user` (as [`ChatStore::begin_turn`]
     /// stored it): its replies are stored after it (or it is marked failed or stopped), in one
@@ -219,31 +248,8 @@ pub struct Services {
     /// The longest a turn can take (model timeouts plus the store write). A turn pending for
     /// longer lost its task (a crash): it is shown as failed, and the chat takes new turns.
     pub turn_deadline: std::time::Duration,
-}
-
-/// Counts turns running in tasks that outlive their requests, so a graceful shutdown can wait
-/// for them after the last connection has closed.
-#[derive(Clone, Default)]
-pub struct TurnTasks(Arc<std::sync::atomic::AtomicUsize>);
-
-impl TurnTasks {
-    /// Counts one running turn until the returned guard is dropped (the task ends, or panics).
-    pub fn start(&self) -> RunningTurn {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        RunningTurn(self.0.clone())
-    }
-
-    pub fn running(&self) -> usize {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-pub struct RunningTurn(Arc<std::sync::atomic::AtomicUsize>);
-
-impl Drop for RunningTurn {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
+    /// How long a Gemma reply may be pending before the page offers "Ask Gemini instead".
+    pub offer_gemini_after: std::time::Duration,
 }
 
 impl Services {

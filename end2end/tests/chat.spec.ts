@@ -35,14 +35,17 @@ test('two messages get two whole replies, labelled with their model', async ({ p
   ]);
 });
 
-test('a working indicator shows while the model thinks, and sending is blocked', async ({ page }) => {
+test('a working indicator shows while the model thinks, and sending is blocked (Send is Stop)', async ({ page }) => {
   await setModel('gemma', { latency_ms: 1500 });
   await openChat(page);
   await send(page, 'take your time');
   await expect(page.locator('.working')).toContainText('Gemma is thinking');
   await expect(page.locator('.message.user.pending')).toContainText('take your time');
   await page.getByLabel('Message').fill('impatient');
-  await expect(page.getByRole('button', { name: 'Send' })).toBeDisabled();
+  // Send is Stop while the reply is on its way.
+  await expect(page.getByRole('button', { name: 'Send' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Ask both' })).toBeDisabled();
   await expect(replies(page)).toHaveCount(1);
   await expect(page.locator('.working')).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled();

@@ -16,7 +16,8 @@ export type Behaviour = {
     | 'oversized'
     | 'safety_block'
     | 'reply_safety'
-    | 'max_tokens_no_text';
+    | 'max_tokens_no_text'
+    | 'cut_off';
   fault_times?: number;
   reply?: string;
   unhealthy?: boolean;
@@ -38,6 +39,12 @@ export async function setModel(backend: Backend, b: Behaviour) {
 /** Every request a backend of the stand-in received, oldest first. */
 export async function modelRequests(backend: Backend = 'gemma'): Promise<any[]> {
   return (await fetch(`${standin()}/_standin/requests/${backend}`)).json();
+}
+
+/** Requests a backend of the stand-in is serving now (a dropped request leaves at once). */
+export async function inFlight(backend: Backend = 'gemma'): Promise<number> {
+  const stats = await (await fetch(`${standin()}/_standin/stats`)).json();
+  return stats.in_flight[backend] ?? 0;
 }
 
 /** Opens the page and waits until the wasm has hydrated it. */

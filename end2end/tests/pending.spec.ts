@@ -22,8 +22,8 @@ test('a reload while the reply is pending shows the message waiting, then the re
   await page.reload();
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await expect(waiting(page)).toHaveText('a slow question');
-  await expect(page.locator('.working')).toContainText('Waiting for the reply');
-  await expect(page.getByRole('button', { name: 'Send' })).toBeDisabled();
+  await expect(page.locator('.working')).toContainText('Gemma is thinking');
+  await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
 
   // Another tab on the same chat sees the same pending turn.
   const other = await context.newPage();
@@ -81,7 +81,7 @@ test.describe('without JavaScript', () => {
     await expect(page).toHaveURL(chatUrl);
     expect(Date.now() - started).toBeLessThan(2500);
     await expect(waiting(page)).toHaveText('no script, slow model');
-    await expect(page.locator('.working')).toContainText('Waiting for the reply');
+    await expect(page.locator('.working')).toContainText('Gemma is thinking');
     // No reload from the test: the page's own refresh brings the reply.
     await expect(replies(page)).toHaveCount(1, { timeout: 12_000 });
     await expect(replies(page).first()).toContainText('Echo: no script, slow model');

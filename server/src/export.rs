@@ -130,6 +130,9 @@ pub fn markdown(summary: &SessionSummary, messages: &[StoredMessage]) -> String 
             TurnStatus::Complete => None,
             TurnStatus::Pending => Some("No reply yet.".to_string()),
             TurnStatus::Stopped => Some("Stopped before the reply came.".to_string()),
+            TurnStatus::Replaced => {
+                Some("Edited: the message after it replaced this one.".to_string())
+            }
             TurnStatus::Failed => Some(format!(
                 "Not answered: {}",
                 m.error

@@ -95,6 +95,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         tasks: tasks.clone(),
         history: config.history,
         turn_deadline: config.turn_deadline(),
+        offer_gemini_after: config.offer_gemini_after,
     };
     let iap = match &config.iap {
         Some(iap) => {

@@ -359,15 +359,28 @@ async fn compare_asks_both_models_stores_both_and_each_keeps_its_own_thread() {
     let page = me.get(&format!("/c/{}", me.session())).await;
     assert!(page.body.contains(r#"<div class="compare">"#));
 
-    // A failure of either model stores nothing.
+    // One model failing keeps the other's answer, with the failure noted on the message.
+    let before = stored_messages(&server.sqlite_path(), &me.session()).len();
     model.set("gemini", Behaviour::fault(Fault::Status500).once());
+    let partly = me.call("/api/compare", &form).await.json();
+    assert_eq!(partly["replies"].as_array().map(Vec::len), Some(1));
+    assert_eq!(partly["replies"][0]["model"], "gemma");
     assert_eq!(
-        me.call("/api/compare", &form).await.json(),
+        partly["user"]["error"],
         json!({"Model": {"BackendError": "gemini"}})
     );
     assert_eq!(
         stored_messages(&server.sqlite_path(), &me.session()).len(),
-        7
+        before + 2
+    );
+    // Both failing is the error, and no reply is stored (the message is, marked failed).
+    model.set("gemma", Behaviour::fault(Fault::Status500).once());
+    model.set("gemini", Behaviour::fault(Fault::Status500).once());
+    let failed = me.call("/api/compare", &form).await;
+    assert_eq!(failed.status, 502, "{}", failed.body);
+    assert_eq!(
+        stored_messages(&server.sqlite_path(), &me.session()).len(),
+        before + 2
     );
 }
 

@@ -50,6 +50,8 @@ fn form(chat: Option<&str>, message: &str) -> Form {
         temperature: "0.5".into(),
         top_p: "0.9".into(),
         max_tokens: "64".into(),
+        replaces: None,
+        edits: None,
     }
 }
 
@@ -93,6 +95,7 @@ fn stack(
         tasks: Default::default(),
         history: Default::default(),
         turn_deadline: std::time::Duration::from_secs(60),
+        offer_gemini_after: std::time::Duration::from_secs(15),
     };
     let owner = OwnerId::generate();
     let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));

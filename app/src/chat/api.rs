@@ -2,7 +2,7 @@
 //! over to a use case in `chat::ssr`. `chat` names the chat a call is about (empty or absent:
 //! a new chat); the server checks it against the caller's owner every time.
 // A server function's arguments are its form's fields, one each, so a plain form post can carry
-// them; the send form has eight. (Module-wide: the macro also writes the browser's copy.)
+// them; the send form has ten. (Module-wide: the macro also writes the browser's copy.)
 #![allow(clippy::too_many_arguments)]
 
 use crate::conversation::{ChatView, Message, SessionSummary, TurnView};
@@ -23,7 +23,9 @@ pub async fn load_chat() -> Result<ChatView, ChatError> {
 
 /// Sends one message in chat `chat` (none: start one, at `start` if given). `turn` is the
 /// client's id for this turn: a repeat with the same id returns the stored turn. The history
-/// comes from the store, never from the client.
+/// comes from the store, never from the client. `replaces` names a pending turn of the chat to
+/// stop first (the no-JavaScript "Ask Gemini instead"); `edits` the position of the chat's last
+/// user message, which this one replaces (edit and resend).
 #[server(prefix = "/api", endpoint = "send")]
 pub async fn send_message(
     chat: Option<String>,
@@ -34,6 +36,8 @@ pub async fn send_message(
     temperature: String,
     top_p: String,
     max_tokens: String,
+    replaces: Option<String>,
+    edits: Option<String>,
 ) -> Result<TurnView, ChatError> {
     let request = Request::current()?;
     let form = ssr::turn::Form {
@@ -45,6 +49,8 @@ pub async fn send_message(
         temperature,
         top_p,
         max_tokens,
+        replaces,
+        edits,
     };
     request.reported(ssr::turn::send(&request, form).await)
 }
@@ -70,6 +76,8 @@ pub async fn compare_models(
         temperature,
         top_p,
         max_tokens,
+        replaces: None,
+        edits: None,
     };
     request.reported(ssr::turn::send(&request, form).await)
 }
@@ -81,6 +89,29 @@ pub async fn compare_models(
 pub async fn turn_status(chat: String, turn: String) -> Result<Option<TurnView>, ChatError> {
     let request = Request::current()?;
     request.reported(ssr::turn::status(&request, &chat, &turn).await)
+}
+
+/// Stops turn `turn` of chat `chat` while its reply is pending: the model call is dropped and the
+/// message kept, marked stopped. Answers with the turn as it now stands (it may have ended
+/// first).
+#[server(prefix = "/api", endpoint = "stop_turn")]
+pub async fn stop_turn(chat: String, turn: String) -> Result<Vec<Message>, ChatError> {
+    let request = Request::current()?;
+    request.reported(ssr::stop::stop(&request, &chat, &turn).await)
+}
+
+/// Asks the last turn of chat `chat` (its user message at `seq`) again, of `model`: `gemma`,
+/// `gemini` or `both`. The new replies join the ones it has; `turn` is the client's id for this
+/// request, as for a send.
+#[server(prefix = "/api", endpoint = "ask_again")]
+pub async fn ask_again(
+    chat: String,
+    seq: String,
+    model: String,
+    turn: Option<String>,
+) -> Result<TurnView, ChatError> {
+    let request = Request::current()?;
+    request.reported(ssr::again::again(&request, &chat, &seq, &model, turn.as_deref()).await)
 }
 
 /// One of the visitor's chats, for switching to it without a page load: its newest page of
@@ -106,13 +137,15 @@ pub async fn delete_session(id: String) -> Result<(), ChatError> {
 
 /// Every server function's URL, e.g. for metrics labels that must not grow without bound.
 #[cfg(feature = "ssr")]
-pub fn server_fn_paths() -> [&'static str; 7] {
+pub fn server_fn_paths() -> [&'static str; 9] {
     use leptos::server_fn::ServerFn;
     [
         LoadChat::PATH,
         SendMessage::PATH,
         CompareModels::PATH,
         TurnStatus::PATH,
+        StopTurn::PATH,
+        AskAgain::PATH,
         OpenSession::PATH,
         RenameSession::PATH,
         DeleteSession::PATH,

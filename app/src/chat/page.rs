@@ -41,6 +41,7 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
     provide_context(state);
     Effect::new(move |_| {
         state.hydrated.set(true);
+        state.tick();
         // A reply still pending when the page loaded (a reload mid-reply) is followed here.
         state.watch_pending();
     });

@@ -5,6 +5,7 @@
 //! and show progress.
 
 use crate::chat::api::{CompareModels, SendMessage};
+use crate::chat::chat_path;
 use crate::chat::page::{focus_message_box, MESSAGE_BOX_ID};
 use crate::chat::state::{ChatState, Failure, Target};
 use crate::components::settings_panel::COMPOSER_FORM_ID;
@@ -41,8 +42,8 @@ pub fn Composer() -> impl IntoView {
     };
     let blocked =
         move || state.hydrated.get() && (waiting() || state.draft.with(|d| d.trim().is_empty()));
+    let stoppable = move || state.hydrated.get() && waiting();
     let both_available = state.selectable(ModelId::Gemma) && state.selectable(ModelId::Gemini);
-
     view! {
         {move || state.failed.get().map(|Failure { error, send }| {
             let can_retry = error.retryable() && send.is_some();
@@ -87,29 +88,56 @@ pub fn Composer() -> impl IntoView {
             <input type="hidden" name="chat" value=move || state.current.get().unwrap_or_default()/>
             // This page's turn id: a plain form post sent twice (back, then submit) is one turn.
             <input type="hidden" name="turn" value=state.next_turn.get_value()/>
+            // Editing the last message (the Edit link loads the page so): the send replaces it.
+            // Written once, as the page came; hidden once that send is made or the chat changes.
+            <input type="hidden" name="edits" value=move || state.editing.get().map(|s| s.to_string()).unwrap_or_default()/>
+            <p class="editing" hidden=move || state.editing.get().is_none() inner_html=editing_note(state)></p>
             <textarea
                 id=MESSAGE_BOX_ID
                 name="message"
                 rows="3"
                 maxlength=MAX_MESSAGE_CHARS
                 placeholder="Message"
+                // The Edit link's page: the caret goes to the words being edited.
+                autofocus=state.editing.get_untracked().is_some()
                 aria-label="Message"
                 aria-describedby="composer-keys"
                 prop:value=move || state.draft.get()
                 on:input=move |ev| state.draft.set(event_target_value(&ev))
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch_screen() {
+                    if ev.key() == "Escape" && stoppable() {
+                        state.stop();
+                    } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch_screen() {
                         ev.prevent_default();
                         state.submit_draft(false);
                     }
                 }
-            ></textarea>
+            >
+                // The draft as served: without JavaScript, a stopped turn's words come back here.
+                {state.draft.get_untracked()}
+            </textarea>
             // Only true where the keydown handler runs: not before hydration, not on touch.
             <p id="composer-keys" class="keys-hint">
                 {move || (state.hydrated.get() && !touch_screen()).then_some("Enter sends, Shift+Enter adds a line.")}
             </p>
             <div class="actions">
-                <button type="submit" class="send" disabled=blocked>"Send"</button>
+                // While a reply is on its way, Send is Stop (so is Esc in the message box).
+                // Without JavaScript the Stop is a form by the pending message.
+                <button
+                    type=move || if stoppable() { "button" } else { "submit" }
+                    class="send"
+                    aria-keyshortcuts=move || stoppable().then_some("Escape")
+                    disabled=move || !stoppable() && blocked()
+                    on:click=move |ev| {
+                        if stoppable() {
+                            ev.prevent_default();
+                            state.stop();
+                            focus_message_box();
+                        }
+                    }
+                >
+                    {move || if stoppable() { "Stop" } else { "Send" }}
+                </button>
                 {both_available.then(|| view! {
                     <button
                         type="submit"
@@ -128,6 +156,17 @@ pub fn Composer() -> impl IntoView {
                 })}
             </div>
         </form>
+    }
+}
+
+/// "Editing your last message", with a Cancel link back to the chat.
+fn editing_note(state: ChatState) -> String {
+    match state.editing.get_untracked() {
+        Some(_) => format!(
+            r#"Editing your last message: sending replaces it. <a href="{}">Cancel</a>"#,
+            chat_path(&state.current.get_untracked().unwrap_or_default())
+        ),
+        None => String::new(),
     }
 }
 

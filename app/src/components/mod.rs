@@ -4,3 +4,5 @@ pub mod composer;
 pub mod sessions;
 pub mod settings_panel;
 pub mod transcript;
+pub mod turn_actions;
+pub mod working;

@@ -3,7 +3,7 @@
 
 use crate::chat::state::ChatState;
 use crate::models::ModelId;
-use crate::params::{SliderSpec, MAX_TOKENS, TEMPERATURE, TOP_P};
+use crate::params::{decimal, SliderSpec, MAX_TOKENS, TEMPERATURE, TOP_P};
 use leptos::prelude::*;
 
 pub const COMPOSER_FORM_ID: &str = "composer";
@@ -86,14 +86,8 @@ fn Slider(
 ) -> impl IntoView {
     let id = spec.field;
     // Values are f32 in state; print them at the slider's precision, not as 0.8999999761581421.
-    let shown = move || {
-        let v = value.get();
-        if spec.step >= 1.0 {
-            format!("{v:.0}")
-        } else {
-            format!("{v:.2}")
-        }
-    };
+    let places = if spec.step >= 1.0 { 0 } else { 2 };
+    let shown = move || decimal(value.get(), places);
     view! {
         <div class="slider">
             <label for=id>{spec.label}</label>
@@ -103,9 +97,9 @@ fn Slider(
                 id=id
                 name=id
                 form=COMPOSER_FORM_ID
-                min=spec.min
-                max=spec.max
-                step=spec.step
+                min=decimal(spec.min, places)
+                max=decimal(spec.max, places)
+                step=decimal(spec.step, places)
                 value=shown
                 prop:value=shown
                 aria-valuetext=move || match spec.unit {

@@ -2,9 +2,12 @@
 //! with the model that wrote it, its latency and tokens; compared replies side by side; plus the
 //! message in flight and its "working" indicator.
 
-use crate::chat::state::ChatState;
-use crate::chat::{chat_from_path, CHAT_PAGE};
+use crate::chat::state::{ChatState, Waiting};
+use crate::chat::{chat_from_path, chat_path, CHAT_PAGE};
+use crate::components::turn_actions::turn_actions;
+use crate::components::working::Working;
 use crate::conversation::{Message, Role, TurnStatus};
+use crate::params::decimal;
 use leptos::html::Div;
 use leptos::prelude::*;
 
@@ -12,7 +15,8 @@ use leptos::prelude::*;
 #[derive(Clone, Debug, PartialEq)]
 enum Block {
     User(Message),
-    Replies(Vec<Message>),
+    /// The replies to the user message at the given position.
+    Replies(u64, Vec<Message>),
 }
 
 impl Block {
@@ -21,7 +25,7 @@ impl Block {
     fn key(&self) -> (u64, String, TurnStatus) {
         let first = match self {
             Block::User(m) => Some(m),
-            Block::Replies(r) => r.first(),
+            Block::Replies(_, r) => r.first(),
         };
         first.map_or((u64::MAX, String::new(), TurnStatus::Complete), |m| {
             (m.seq, m.text.clone(), m.status)
@@ -34,8 +38,14 @@ fn blocks(messages: &[Message]) -> Vec<Block> {
     for m in messages {
         match (m.role, out.last_mut()) {
             (Role::User, _) => out.push(Block::User(m.clone())),
-            (Role::Model, Some(Block::Replies(r))) => r.push(m.clone()),
-            (Role::Model, _) => out.push(Block::Replies(vec![m.clone()])),
+            (Role::Model, Some(Block::Replies(_, r))) => r.push(m.clone()),
+            (Role::Model, last) => {
+                let user = match last {
+                    Some(Block::User(u)) => u.seq,
+                    _ => m.seq.saturating_sub(1),
+                };
+                out.push(Block::Replies(user, vec![m.clone()]))
+            }
         }
     }
     out
@@ -84,23 +94,27 @@ pub fn Transcript() -> impl IntoView {
             <For each=move || grouped.get() key=|b| b.key() let:block>
                 {match block {
                     Block::User(m) => view! { <UserMessage message=m/> }.into_any(),
-                    Block::Replies(replies) if replies.len() == 1 => replies.into_iter().map(|m| view! { <Reply message=m/> }).collect_view().into_any(),
-                    Block::Replies(replies) => view! {
-                        <div class="compare">
-                            {replies.into_iter().map(|m| view! { <Reply message=m/> }).collect_view()}
-                        </div>
-                    }.into_any(),
+                    Block::Replies(seq, replies) => {
+                        let newest = replies[replies.len() - 1].model;
+                        let cut_off = replies.iter().rev().find(|m| m.cut_off).map(|m| m.model);
+                        let actions = turn_actions(state, seq, newest, true, cut_off);
+                        let one = replies.len() == 1;
+                        let replies = replies.into_iter().map(|m| view! { <Reply message=m/> }).collect_view();
+                        if one {
+                            view! { {replies} {actions} }.into_any()
+                        } else {
+                            view! { <div class="compare">{replies}</div> {actions} }.into_any()
+                        }
+                    }
                 }}
             </For>
-            {move || state.pending.get().map(|out| view! {
+            // This tab's own send, until its reply is in.
+            {move || state.pending.with(|p| p.is_some()).then(|| untrack(|| state.waiting()).map(|waiting| view! {
                 <article class="message user pending">
-                    <p class="text">{out.text}</p>
+                    <p class="text">{waiting.text.clone()}</p>
                 </article>
-                <div class="working">
-                    <span class="dots" aria-hidden="true"></span>
-                    {out.target.thinking()}
-                </div>
-            })}
+                <Working waiting/>
+            }))}
         </div>
     }
 }
@@ -109,29 +123,49 @@ pub fn Transcript() -> impl IntoView {
 /// reload, or in another tab) or not answered, with the reason.
 #[component]
 fn UserMessage(message: Message) -> impl IntoView {
+    let state = expect_context::<ChatState>();
     let status = message.status;
     let class = match status {
         TurnStatus::Complete => "message user",
         TurnStatus::Pending => "message user pending",
         TurnStatus::Failed | TurnStatus::Stopped => "message user failed",
+        TurnStatus::Replaced => "message user replaced",
     };
     let note = match status {
         TurnStatus::Failed => message.error.as_ref().map(|e| format!("Not answered: {e}")),
         TurnStatus::Stopped => Some("Stopped before the reply came.".to_string()),
-        _ => None,
+        // Asked of both, one answered.
+        TurnStatus::Complete => message
+            .error
+            .as_ref()
+            .map(|e| format!("Only one model answered. {e}")),
+        TurnStatus::Replaced => Some("Edited: the message after it replaced this one.".into()),
+        TurnStatus::Pending => None,
+    };
+    // The last message can be edited and sent again (shown on the last one only, by the
+    // stylesheet): a link to the chat with its words in the message box. A plain link with
+    // JavaScript too: the page it loads is the editing state, and the bundle stays smaller.
+    let edit = match status {
+        TurnStatus::Pending => String::new(),
+        _ => format!(
+            r#"<a href="{}?edit={}">Edit</a>"#,
+            chat_path(&state.current.get_untracked().unwrap_or_default()),
+            message.seq
+        ),
     };
     view! {
         <article class=class data-seq=message.seq data-status=(!status.is_complete()).then_some(status.as_str())>
-            <p class="text">{message.text}</p>
+            <p class="text">{message.text.clone()}</p>
             {note.map(|n| view! { <p class="turn-note">{n}</p> })}
+
         </article>
+        <p class="edit" inner_html=edit></p>
+        // A turn without a reply (failed or stopped) can be asked again.
+        {matches!(status, TurnStatus::Failed | TurnStatus::Stopped).then(|| {
+            turn_actions(state, message.seq, message.model, false, None)
+        })}
         {(status == TurnStatus::Pending).then(|| view! {
-            <div class="working">
-                <span class="dots" aria-hidden="true"></span>
-                "Waiting for the reply…"
-            </div>
-            // Without JavaScript nothing polls: the page reloads itself until the reply is in.
-            <noscript inner_html=r#"<meta http-equiv="refresh" content="2">"#></noscript>
+            <Working waiting=Waiting::followed(&message, state.current.get_untracked().unwrap_or_default(), state.now.get_untracked())/>
         })}
     }
 }
@@ -140,7 +174,7 @@ fn UserMessage(message: Message) -> impl IntoView {
 fn Reply(message: Message) -> impl IntoView {
     let mut meta = Vec::new();
     if let Some(ms) = message.latency_ms {
-        meta.push(format!("{:.1} s", ms as f64 / 1000.0));
+        meta.push(format!("{} s", decimal(ms as f64 / 1000.0, 1)));
     }
     if let Some(tokens) = message.total_tokens {
         meta.push(format!("{tokens} tokens"));

@@ -29,6 +29,7 @@ impl Serialize for PageMessages {
             turn: m.turn.clone(),
             status: m.status,
             error: m.error.clone(),
+            since_ms: m.since_ms,
         }))
     }
 }
@@ -54,6 +55,7 @@ mod tests {
             turn: None,
             status: TurnStatus::Complete,
             error: None,
+            since_ms: None,
         };
         let json = serde_json::to_string(&PageMessages(vec![reply.clone()])).expect("json");
         assert!(!json.contains("source"), "{json}");

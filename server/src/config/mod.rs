@@ -32,6 +32,8 @@ pub struct Config {
     pub system_prompt: Option<String>,
     /// How much of a chat each turn sends to the models.
     pub history: app::prompt::HistoryWindow,
+    /// How long a Gemma reply may be pending before the page offers "Ask Gemini instead".
+    pub offer_gemini_after: Duration,
     pub log_format: LogFormat,
     /// After SIGTERM: how long `/readyz` answers 503 while the server still accepts requests,
     /// so load balancers stop routing here before the listener closes.
@@ -95,6 +97,7 @@ impl Config {
             vertex,
             system_prompt: env.var("SYSTEM_PROMPT"),
             history: models::history(&env)?,
+            offer_gemini_after: env.secs("OFFER_GEMINI_AFTER_SECS", 15.0)?,
             log_format: operations::log_format(&env)?,
             shutdown_drain,
             shutdown_grace,

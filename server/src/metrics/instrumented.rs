@@ -9,7 +9,7 @@ use app::conversation::{
 use app::errors::{ModelError, StoreError};
 use app::models::{Availability, ModelId};
 use app::params::GenParams;
-use app::services::{ChatModel, ChatStore, ModelReply, PromptMessage};
+use app::services::{Again, ChatModel, ChatStore, ModelReply, PromptMessage};
 use app::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use prometheus_client::metrics::gauge::Gauge;
@@ -170,6 +170,27 @@ impl ChatStore for MeteredStore {
                 .begin_turn(session, owner, turn, create, stale_before_ms, history),
         )
         .await
+    }
+
+    async fn reopen_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        again: &Again,
+        stale_before_ms: i64,
+        history: usize,
+    ) -> Result<Begun, StoreError> {
+        self.timed(
+            "reopen_turn",
+            self.inner
+                .reopen_turn(session, owner, again, stale_before_ms, history),
+        )
+        .await
+    }
+
+    async fn replace_turn(&self, session: &SessionId, seq: u64) -> Result<(), StoreError> {
+        self.timed("replace_turn", self.inner.replace_turn(session, seq))
+            .await
     }
 
     async fn finish_turn(

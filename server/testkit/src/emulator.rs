@@ -14,6 +14,17 @@ pub struct Emulator {
 }
 
 impl Emulator {
+    /// The variables that put a test server's chats in this emulator, in `project`.
+    pub fn server_env(&self, project: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("CHAT_STORE", "firestore".into()),
+            ("FIRESTORE_EMULATOR_HOST", self.host.clone()),
+            ("GOOGLE_CLOUD_PROJECT", project.into()),
+            ("FIRESTORE_DATABASE", "chat-app-db".into()),
+            ("OWNER_KEY", crate::OWNER_KEY.into()),
+        ]
+    }
+
     pub async fn start() -> Emulator {
         Emulator::start_on(crate::free_port()).await
     }

@@ -2,8 +2,12 @@
 //! services, the request's parts, the response being built) instead of reaching for ambient
 //! context at several depths.
 
+pub mod again;
+mod edit;
+mod job;
 pub mod page;
 pub mod sessions;
+pub mod stop;
 pub mod turn;
 
 use crate::conversation::{Message, MessageRange, Role, StoredMessage, TurnStatus};
@@ -155,6 +159,11 @@ pub fn to_view(m: StoredMessage, stale_before_ms: i64) -> Message {
                     .unwrap_or(ChatError::NotSaved),
             ),
         ),
+        // Answered by one model of two: the other's failure.
+        TurnStatus::Complete => (
+            TurnStatus::Complete,
+            m.error.as_deref().and_then(crate::error_codes::from_code),
+        ),
         status => (status, None),
     };
     Message {
@@ -169,6 +178,7 @@ pub fn to_view(m: StoredMessage, stale_before_ms: i64) -> Message {
         cut_off: matches!(m.finish_reason.as_deref(), Some("length" | "MAX_TOKENS")),
         // Only a pending turn's id is any use to the page (it polls with it).
         turn: m.turn.filter(|_| status == TurnStatus::Pending),
+        since_ms: (status == TurnStatus::Pending).then_some(m.created_at_ms),
         status,
         error,
     }

@@ -3,7 +3,7 @@
 
 use super::Request;
 use crate::chat::{chat_in_path, CHAT_PAGE};
-use crate::conversation::{ChatView, MessageRange, PageMessages};
+use crate::conversation::{ChatView, MessageRange, PageMessages, Role};
 use crate::errors::ChatError;
 use crate::session::{self, OwnerId};
 
@@ -59,6 +59,18 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
             }
         },
     };
+    // `?edit=SEQ` (the Edit link): the chat's last user message, if it is that and not pending.
+    let editing = query_param(parts, "edit")
+        .and_then(|e| e.parse::<u64>().ok())
+        .filter(|seq| {
+            messages
+                .iter()
+                .rev()
+                .find(|m| m.role == Role::User)
+                .is_some_and(|m| {
+                    m.seq == *seq && m.status != crate::conversation::TurnStatus::Pending
+                })
+        });
     let before = query_param(parts, "before").and_then(|b| b.parse::<i64>().ok());
     let search = query_param(parts, "q")
         .map(|q| q.trim().chars().take(MAX_SEARCH_CHARS).collect::<String>())
@@ -96,7 +108,10 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
         settings,
         models,
         error,
+        editing,
         next_turn: crate::conversation::TurnId::generate().as_str().to_string(),
+        now_ms: super::now_ms(),
+        offer_gemini_after_s: request.services.offer_gemini_after.as_secs() as u32,
     })
 }
 

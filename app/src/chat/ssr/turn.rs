@@ -1,19 +1,16 @@
 //! One turn, in two phases. Accept: validate, find the chat (the one the request names, or a
 //! new one), pass the limits, and store the user's message as pending, which also reads the
-//! history. Then the model calls, the store write of the replies (or of the failure) and the
-//! budget charge run in a task of their own, which finishes even if the client leaves. A send
-//! repeated with the same turn id gets that turn back instead of a second model call.
+//! history. Then the rest runs in a task of its own (`job`), which finishes even if the client
+//! leaves. A send repeated with the same turn id gets that turn back instead of a second model
+//! call.
 
-use super::{now_ms, to_view, Request};
+use super::job::Job;
+use super::{now_ms, Request};
 use crate::chat::chat_path;
-use crate::conversation::{
-    Begun, NewReply, NoReplies, Replies, StoredMessage, TurnId, TurnOutcome, TurnRequest,
-    TurnStatus, TurnView,
-};
-use crate::errors::{ChatError, ModelError};
+use crate::conversation::{Begun, StoredMessage, TurnId, TurnRequest, TurnStatus, TurnView};
+use crate::errors::ChatError;
 use crate::models::ModelId;
 use crate::params::SendRequest;
-use crate::prompt::prompt_for;
 use crate::session::{self, OwnerId, SessionId};
 use std::time::Instant;
 
@@ -30,6 +27,12 @@ pub struct Form {
     pub temperature: String,
     pub top_p: String,
     pub max_tokens: String,
+    /// A pending turn of this chat that this one replaces ("Ask Gemini instead"): it is
+    /// stopped first.
+    pub replaces: Option<String>,
+    /// The chat's last user message (its position), edited: this turn replaces it and its
+    /// replies, which stay in the chat marked as edited.
+    pub edits: Option<String>,
 }
 
 fn given(field: &Option<String>) -> Option<&str> {
@@ -59,17 +62,7 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
     settings.params = parsed.params;
     let services = &request.services;
     request.set_header(session::settings_cookie(&settings, request.secure()));
-    // A model the server cannot use at all (no backend, no credentials) is refused here, before
-    // the turn is accepted: it is a setting, not a failed turn to keep.
-    let backends = targets
-        .iter()
-        .map(|id| {
-            services
-                .model(*id)
-                .filter(|m| m.availability().selectable())
-                .ok_or(ModelError::NotConfigured(*id))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let backends = super::job::backends(services, &targets)?;
     let malformed = || ChatError::Transport(crate::errors::Transport::Malformed);
     let turn_id = match given(&form.turn) {
         Some(t) => TurnId::parse(t).ok_or_else(malformed)?,
@@ -93,13 +86,19 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         }
     };
 
-    // Limits count against who sent the turn and from where, before anything is spent on it.
-    let visitors = session::visitor_keys(&request.parts, &services.owner_key);
-    if let Some(limits) = &services.limits {
-        for visitor in &visitors {
-            limits.admit(visitor).await?;
-        }
+    let visitors = super::job::admit(request).await?;
+    if let (Some(replaced), false) = (given(&form.replaces), create) {
+        let replaced = TurnId::parse(replaced).ok_or_else(malformed)?;
+        super::stop::stop_turn(services, &session, &owner, &replaced).await?;
     }
+    let edits = match (given(&form.edits), create) {
+        (Some(seq), false) => {
+            let seq = seq.parse::<u64>().map_err(|_| malformed())?;
+            super::edit::check(request, &session, &owner, seq).await?;
+            Some(seq)
+        }
+        _ => None,
+    };
     let turn = TurnRequest {
         turn: turn_id,
         text: parsed.text,
@@ -118,7 +117,7 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
             services.history.messages,
         )
         .await?;
-    let (history, user, summary) = match begun {
+    let (mut history, user, summary) = match begun {
         Begun::Accepted {
             history,
             user,
@@ -126,6 +125,9 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         } => (history, user, session),
         Begun::Existing(messages) => return existing(request, &session, &owner, messages).await,
     };
+    if let Some(seq) = edits {
+        super::edit::replace(services, &session, seq, &mut history).await;
+    }
 
     // The model calls, the store write and the budget charge run in a task of their own: if the
     // visitor reloads, closes the tab or a proxy gives up, the request is dropped but the turn
@@ -136,42 +138,16 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         history,
         user: user.clone(),
         session: session.clone(),
+        owner,
         visitors,
+        running: services.tasks.start(session.as_str(), turn.turn.as_str()),
     };
-    let (done, result) = futures::channel::oneshot::channel();
-    let running = services.tasks.start();
-    // The task keeps the request's span, so its log lines still carry the request id.
-    let span = tracing::Span::current();
-    leptos::task::spawn(tracing::Instrument::instrument(
-        async move {
-            let _running = running;
-            let _ = done.send(job.run().await);
-        },
-        span,
-    ));
-    request.redirect_page(&chat_path(session.as_str()));
-    if request.wants_page() {
-        // A plain form post goes straight to the chat, which shows the message pending and
-        // refreshes itself until the reply is there.
-        return Ok(TurnView {
-            user: to_view(user, i64::MIN),
-            replies: Vec::new(),
-            session: summary,
-        });
-    }
-    let appended = result.await.map_err(|_| ChatError::NotSaved)??;
-    let mut stored = appended.messages.into_iter().map(|m| to_view(m, i64::MIN));
-    let user = stored.next().ok_or(ChatError::NotSaved)?;
-    Ok(TurnView {
-        user,
-        replies: stored.collect(),
-        session: appended.session,
-    })
+    job.start(request, summary).await
 }
 
 /// A send whose turn id is already in the chat (a retry after a lost response): its stored
 /// outcome, waited for if it is still pending. No model is asked again.
-async fn existing(
+pub(super) async fn existing(
     request: &Request,
     session: &SessionId,
     owner: &OwnerId,
@@ -232,7 +208,7 @@ pub async fn settled(
     let user = shown.next().ok_or(ChatError::NotSaved)?;
     match user.status {
         TurnStatus::Pending => Ok(None),
-        TurnStatus::Complete => {
+        TurnStatus::Complete | TurnStatus::Replaced => {
             let summary = request
                 .services
                 .store
@@ -246,7 +222,7 @@ pub async fn settled(
             }))
         }
         TurnStatus::Failed => Err(user.error.unwrap_or(ChatError::NotSaved)),
-        TurnStatus::Stopped => Err(ChatError::Interrupted),
+        TurnStatus::Stopped => Err(ChatError::Stopped),
     }
 }
 
@@ -267,114 +243,4 @@ pub async fn status(
         .await?
         .ok_or(ChatError::NoSuchChat)?;
     settled(request, &session, messages).await
-}
-
-/// Everything a turn needs once it is accepted, owned, so it can outlive the request.
-struct Job {
-    services: crate::services::Services,
-    backends: Vec<std::sync::Arc<dyn crate::services::ChatModel>>,
-    history: Vec<StoredMessage>,
-    /// The user's message as stored, pending.
-    user: StoredMessage,
-    session: SessionId,
-    visitors: Vec<String>,
-}
-
-impl Job {
-    async fn run(self) -> Result<crate::conversation::AppendedTurn, ChatError> {
-        let Job {
-            services,
-            backends,
-            history,
-            user,
-            session,
-            visitors,
-        } = self;
-        let params = user.params;
-        let calls = backends.iter().map(|backend| {
-            let prompt = prompt_for(&history, &user.text, backend.id(), services.history);
-            async move {
-                let model = backend.id();
-                let started = Instant::now();
-                let reply = backend.complete(&prompt, &params).await;
-                let latency_ms = started.elapsed().as_millis() as u64;
-                let reply = reply.inspect_err(|e| {
-                    tracing::warn!(%model, latency_ms, error = ?e, "model call failed");
-                })?;
-                tracing::info!(
-                    %model,
-                    latency_ms,
-                    finish_reason = reply.finish_reason.as_deref().unwrap_or(""),
-                    "turn answered"
-                );
-                Ok::<_, ModelError>(NewReply {
-                    model,
-                    text: reply.text,
-                    at_ms: now_ms(),
-                    latency_ms,
-                    usage: reply.usage,
-                    finish_reason: reply.finish_reason,
-                })
-            }
-        });
-        // One call per target, and a turn has at least one target.
-        let replies = futures::future::join_all(calls)
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ChatError::from)
-            .and_then(|all| Replies::try_from(all).map_err(|NoReplies| ChatError::Internal));
-        // The turn is completed in the store either way: with its replies, or marked failed with
-        // the error's code, so whoever opens the chat next sees what happened to it.
-        let (outcome, failure) = match replies {
-            Ok(replies) => (TurnOutcome::Answered(replies), None),
-            Err(e) => (
-                TurnOutcome::Failed(crate::error_codes::to_code(&e)),
-                Some(e),
-            ),
-        };
-        // A chat deleted while its turn was with the model stays deleted: the store refuses to
-        // complete a turn in a chat that no longer exists, inside its own transaction.
-        let finished = services.store.finish_turn(&session, &user, &outcome).await;
-        if let (Err(e), TurnOutcome::Answered(_)) = (&finished, &outcome) {
-            if *e != crate::errors::StoreError::NotFound {
-                // The replies could not be stored: say so in the chat if the store lets us, so
-                // the message does not wait until its deadline to show as failed.
-                tracing::error!(error = ?e, "turn not saved");
-                let not_saved =
-                    TurnOutcome::Failed(crate::error_codes::to_code(&ChatError::NotSaved));
-                let _ = services
-                    .store
-                    .finish_turn(&session, &user, &not_saved)
-                    .await;
-            }
-        }
-        let finished = finished.map_err(|e| match ChatError::from(e) {
-            ChatError::Store(_) => ChatError::NotSaved,
-            deleted => deleted,
-        });
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        let appended = finished?;
-        if let (Some(limits), TurnOutcome::Answered(replies)) = (&services.limits, &outcome) {
-            let tokens = turn_tokens(&user.text, replies);
-            for visitor in &visitors {
-                limits.charge(visitor, tokens).await;
-            }
-        }
-        Ok(appended)
-    }
-}
-
-/// Tokens a turn cost: what the models reported, or about one per four characters of prompt
-/// and reply when a backend reports nothing.
-fn turn_tokens(user_text: &str, replies: &[NewReply]) -> u64 {
-    replies
-        .iter()
-        .map(|r| match r.usage {
-            Some(u) => u64::from(u.total_tokens),
-            None => ((user_text.len() + r.text.len()) / 4) as u64,
-        })
-        .sum()
 }

@@ -21,6 +21,14 @@ pub(super) fn random_hex(_bytes: usize) -> Option<String> {
     None
 }
 
+/// The browser's clock, Unix ms (0 on the server, whose clock the page is given instead).
+pub(super) fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    return web_sys::js_sys::Date::now() as i64;
+    #[cfg(not(feature = "hydrate"))]
+    0
+}
+
 /// Puts `path` in the address bar: a new history entry (`push`) or in place of the current one.
 #[cfg(feature = "hydrate")]
 pub(super) fn navigate(path: &str, push: bool) {

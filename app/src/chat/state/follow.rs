@@ -58,16 +58,24 @@ impl ChatState {
                             });
                         }
                         Err(error) => {
-                            self.announcement.set(String::new());
-                            self.alert.set(format!("Not answered: {error}"));
+                            // Stopped (in another tab, or here): said without alarm.
+                            let status = if error == ChatError::Stopped {
+                                self.announcement.set("Stopped.".into());
+                                TurnStatus::Stopped
+                            } else {
+                                self.announcement.set(String::new());
+                                self.alert.set(format!("Not answered: {error}"));
+                                TurnStatus::Failed
+                            };
                             self.messages.update(|ms| {
                                 if let Some(m) = ms
                                     .iter_mut()
                                     .rev()
                                     .find(|m| m.turn.as_deref() == Some(turn.as_str()))
                                 {
-                                    m.status = TurnStatus::Failed;
-                                    m.error = Some(error);
+                                    m.status = status;
+                                    m.turn = None;
+                                    m.error = (status == TurnStatus::Failed).then_some(error);
                                 }
                             })
                         }

@@ -2,63 +2,28 @@
 //! `current`, mirrored in the address (`/c/{id}`, or `/` for a new chat) through the history
 //! API, so back/forward and bookmarks work and every tab keeps its own chat.
 
-use super::api::{compare_models, delete_session, open_session, rename_session, send_message};
+use super::api::{compare_models, open_session, send_message};
 use super::chat_path;
 use crate::announce;
 use crate::conversation::{ChatView, Message, SessionSummary, TurnStatus, TurnView};
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
-use crate::params::{GenParams, Settings};
+use crate::params::{decimal, GenParams, Settings};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 mod browser;
 mod earlier;
 mod follow;
+mod outgoing;
+mod sessions;
+mod stop;
 
 #[cfg(feature = "hydrate")]
 pub use browser::fill_from_page;
 use browser::{navigate, random_hex};
-
-/// Who a message is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    One(ModelId),
-    /// Compare: the same message to both models.
-    Both,
-}
-
-impl Target {
-    pub fn thinking(self) -> String {
-        match self {
-            Target::One(m) => format!("{} is thinking…", m.short_name()),
-            Target::Both => "Gemma and Gemini are thinking…".into(),
-        }
-    }
-}
-
-/// A send that is in flight or has failed, kept so it can be shown and retried.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outgoing {
-    pub text: String,
-    pub target: Target,
-    pub params: GenParams,
-    /// The chat it was sent in (`None`: it started a new one, at `start` when the page could
-    /// choose the id).
-    pub chat: Option<String>,
-    pub start: Option<String>,
-    /// The turn's id: sent again unchanged when a retry may repeat a turn the server already
-    /// has (the response was lost), so the server answers with that turn.
-    pub turn: Option<String>,
-}
-
-/// An error the page shows above the composer, and the send it came from, if there is one to
-/// retry (opening, renaming or a no-JavaScript post's error have none).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Failure {
-    pub error: ChatError,
-    pub send: Option<Outgoing>,
-}
+pub use outgoing::{Failure, Outgoing, Target};
+pub use stop::Waiting;
 
 /// The page's reactive state. Every field is a signal, so the struct is `Copy`.
 #[derive(Clone, Copy)]
@@ -77,6 +42,8 @@ pub struct ChatState {
     pub top_p: RwSignal<f32>,
     pub max_tokens: RwSignal<u32>,
     pub draft: RwSignal<String>,
+    /// The last message's position while it is being edited: the next send replaces it.
+    pub editing: RwSignal<Option<u64>>,
     pub pending: RwSignal<Option<Outgoing>>,
     pub failed: RwSignal<Option<Failure>>,
     /// Bumped whenever the open chat changes, so a reply still in flight for another chat is
@@ -86,6 +53,12 @@ pub struct ChatState {
     pub hydrated: RwSignal<bool>,
     /// The turn id the no-JavaScript form posts with.
     pub next_turn: StoredValue<String>,
+    /// The time (Unix ms on the server's clock), ticking each second in the browser: pending
+    /// turns show how long they have waited.
+    pub now: RwSignal<i64>,
+    /// The server's clock minus the browser's, measured at load.
+    pub skew: StoredValue<i64>,
+    pub offer_gemini_after_s: StoredValue<u32>,
     /// What the page's polite live region says: the pending state, then each reply once.
     pub announcement: RwSignal<String>,
     /// An error found while nobody was looking at an alert (a followed turn failed): said
@@ -96,6 +69,15 @@ pub struct ChatState {
 impl ChatState {
     pub fn new(initial: ChatView) -> Self {
         let Settings { model, params } = initial.settings;
+        // A turn just stopped (without JavaScript, a Stop post lands here) or being edited (the
+        // Edit link): its words are in the message box.
+        let shown = &initial.messages.0;
+        let draft = shown
+            .last()
+            .filter(|m| m.status == TurnStatus::Stopped)
+            .or_else(|| shown.iter().rev().find(|m| Some(m.seq) == initial.editing))
+            .map(|m| m.text.clone())
+            .unwrap_or_default();
         ChatState {
             messages: RwSignal::new(initial.messages.0),
             sessions: RwSignal::new(initial.sessions),
@@ -108,13 +90,17 @@ impl ChatState {
             temperature: RwSignal::new(params.temperature),
             top_p: RwSignal::new(params.top_p),
             max_tokens: RwSignal::new(params.max_tokens),
-            draft: RwSignal::new(String::new()),
+            draft: RwSignal::new(draft),
+            editing: RwSignal::new(initial.editing),
             pending: RwSignal::new(None),
             // An error from a no-JavaScript post arrives with the page; it has no retry payload.
             failed: RwSignal::new(initial.error.map(|error| Failure { error, send: None })),
             epoch: RwSignal::new(0),
             hydrated: RwSignal::new(false),
             next_turn: StoredValue::new(initial.next_turn),
+            now: RwSignal::new(initial.now_ms),
+            skew: StoredValue::new(initial.now_ms - browser::now_ms()),
+            offer_gemini_after_s: StoredValue::new(initial.offer_gemini_after_s),
             announcement: RwSignal::new(String::new()),
             alert: RwSignal::new(String::new()),
         }
@@ -172,7 +158,10 @@ impl ChatState {
             chat,
             start,
             turn: random_hex(16),
+            since_ms: 0,
+            edits: self.editing.get_untracked(),
         });
+        self.editing.set(None);
     }
 
     /// Sends the failed message again, exactly as it was, or to another target.
@@ -186,6 +175,10 @@ impl ChatState {
             // Any other failure was answered, so the retry is a new turn.
             if !matches!(error, ChatError::Transport(_)) || target.is_some() {
                 outgoing.turn = random_hex(16);
+            }
+            // A turn the model failed was accepted: an edit it carried is done.
+            if matches!(error, ChatError::Model(_)) {
+                outgoing.edits = None;
             }
             if self.pending.get_untracked().is_none() {
                 if self.draft.get_untracked() == outgoing.text {
@@ -202,7 +195,7 @@ impl ChatState {
         }
     }
 
-    fn settings_untracked(&self) -> Settings {
+    pub(crate) fn settings_untracked(&self) -> Settings {
         Settings {
             model: self.model.get_untracked(),
             params: GenParams {
@@ -213,7 +206,8 @@ impl ChatState {
         }
     }
 
-    fn send(self, outgoing: Outgoing) {
+    fn send(self, mut outgoing: Outgoing) {
+        outgoing.since_ms = self.clock();
         self.failed.set(None);
         self.announcement
             .set(format!("Sent. {}", outgoing.target.thinking()));
@@ -235,9 +229,11 @@ impl ChatState {
                         turn,
                         text,
                         model.as_str().to_string(),
-                        p.temperature.to_string(),
-                        p.top_p.to_string(),
+                        decimal(p.temperature.into(), 2),
+                        decimal(p.top_p.into(), 2),
                         p.max_tokens.to_string(),
+                        None,
+                        outgoing.edits.map(|seq| seq.to_string()),
                     )
                     .await
                 }
@@ -247,8 +243,8 @@ impl ChatState {
                         start,
                         turn,
                         text,
-                        p.temperature.to_string(),
-                        p.top_p.to_string(),
+                        decimal(p.temperature.into(), 2),
+                        decimal(p.top_p.into(), 2),
                         p.max_tokens.to_string(),
                     )
                     .await
@@ -262,7 +258,11 @@ impl ChatState {
                     all.insert(0, session);
                 });
             }
-            if self.epoch.get_untracked() != epoch {
+            // Another chat is open now, or this send was stopped (its answer is the Stop's).
+            let ours = self
+                .pending
+                .with_untracked(|p| p.as_ref().is_some_and(|p| p.turn == outgoing.turn));
+            if self.epoch.get_untracked() != epoch || !ours {
                 return;
             }
             self.pending.set(None);
@@ -274,6 +274,9 @@ impl ChatState {
                 }) => {
                     self.announcement.set(announce::replies(&replies));
                     self.messages.update(|m| {
+                        if let Some(edited) = m.iter_mut().find(|m| Some(m.seq) == outgoing.edits) {
+                            edited.status = TurnStatus::Replaced;
+                        }
                         m.push(user);
                         m.extend(replies);
                     });
@@ -287,6 +290,11 @@ impl ChatState {
                     // Keep the user's words: put them back unless they have typed something new.
                     if self.draft.get_untracked().trim().is_empty() {
                         self.draft.set(outgoing.text.clone());
+                    }
+                    // Stopped from another tab: the chat shows it as the store has it.
+                    if let (ChatError::Stopped, Some(chat)) = (&error, self.current.get_untracked())
+                    {
+                        return self.open(chat, false);
                     }
                     // A new chat exists once a model was asked; refused before that (limits,
                     // input), it was never made, so the page goes back to a new chat.
@@ -312,6 +320,7 @@ impl ChatState {
     /// (back/forward, which has moved the address already).
     pub fn open(self, id: String, push: bool) {
         self.epoch.update(|e| *e += 1);
+        self.editing.set(None);
         // Opening a chat is silent: its messages are there to read, not to be read out.
         self.announcement.set(String::new());
         self.alert.set(String::new());
@@ -336,40 +345,6 @@ impl ChatState {
         });
     }
 
-    pub fn rename(self, id: String, title: String) {
-        spawn_local(async move {
-            match rename_session(id.clone(), title).await {
-                Ok(summary) => {
-                    self.sessions.update(|all| {
-                        if let Some(s) = all.iter_mut().find(|s| s.id == summary.id) {
-                            *s = summary;
-                        }
-                    });
-                    // The entry is drawn anew with its new name: focus goes to its link, not
-                    // back to the top of the page.
-                    request_animation_frame(move || {
-                        super::page::focus(&format!("[data-session=\"{id}\"] .session-title"))
-                    });
-                }
-                Err(error) => self.show_error(error),
-            }
-        });
-    }
-
-    pub fn delete(self, id: String) {
-        spawn_local(async move {
-            match delete_session(id.clone()).await {
-                Ok(()) => {
-                    self.sessions.update(|all| all.retain(|s| s.id != id));
-                    if self.current.get_untracked().as_deref() == Some(id.as_str()) {
-                        self.clear(false);
-                    }
-                }
-                Err(error) => self.show_error(error),
-            }
-        });
-    }
-
     /// A new chat: an empty transcript at `/`. Nothing is stored until the first message.
     pub fn start_new_chat(self, push: bool) {
         self.clear(push);
@@ -378,6 +353,7 @@ impl ChatState {
 
     fn clear(self, push: bool) {
         self.epoch.update(|e| *e += 1);
+        self.editing.set(None);
         self.announcement.set(String::new());
         self.alert.set(String::new());
         self.current.set(None);

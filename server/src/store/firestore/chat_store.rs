@@ -10,7 +10,7 @@ use app::conversation::{
     TurnRequest,
 };
 use app::errors::StoreError;
-use app::services::ChatStore;
+use app::services::{Again, ChatStore};
 use app::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use firestore::{path, paths, FirestoreConsistencySelector, FirestoreWritePrecondition};
@@ -62,6 +62,22 @@ impl ChatStore for FirestoreStore {
     ) -> Result<Begun, StoreError> {
         self.begin(session, owner, turn, create, stale_before_ms, history)
             .await
+    }
+
+    async fn reopen_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        again: &Again,
+        stale_before_ms: i64,
+        history: usize,
+    ) -> Result<Begun, StoreError> {
+        self.reopen(session, owner, again, stale_before_ms, history)
+            .await
+    }
+
+    async fn replace_turn(&self, session: &SessionId, seq: u64) -> Result<(), StoreError> {
+        self.replace(session, seq).await
     }
 
     /// Seeding needs no history: this skips the read that grows with the chat.

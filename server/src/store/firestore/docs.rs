@@ -151,6 +151,11 @@ pub(super) fn message_id(seq: u64) -> String {
 
 /// The fields a stale pending turn's user message is updated with.
 pub(super) fn interrupted() -> MessageDoc {
+    status_only(TurnStatus::Failed, Some("interrupted"))
+}
+
+/// A document carrying only a status and an error code, for updates of those two fields.
+pub(super) fn status_only(status: TurnStatus, error: Option<&str>) -> MessageDoc {
     MessageDoc {
         seq: 0,
         role: String::new(),
@@ -166,7 +171,7 @@ pub(super) fn interrupted() -> MessageDoc {
         total_tokens: None,
         finish_reason: None,
         turn_id: None,
-        status: Some(TurnStatus::Failed.as_str().into()),
-        error: Some("interrupted".into()),
+        status: Some(status.as_str().into()),
+        error: error.map(String::from),
     }
 }

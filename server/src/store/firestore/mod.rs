@@ -26,6 +26,7 @@ mod counters;
 mod docs;
 mod errors;
 mod known;
+mod reopen;
 mod turns;
 
 use app::conversation::{one_turn, MessageRange, StoredMessage};
@@ -102,7 +103,7 @@ impl FirestoreStore {
         session: &SessionId,
         seq: u64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        Ok(one_turn(self.messages_from(session, seq, Some(8)).await?))
+        Ok(one_turn(self.messages_from(session, seq, Some(64)).await?))
     }
 
     /// A chat's messages from `seq` on, in order, at most `limit`.

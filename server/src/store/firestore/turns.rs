@@ -103,11 +103,7 @@ pub(super) fn completed(
     outcome: &TurnOutcome,
     doc: &mut SessionDoc,
 ) -> Vec<StoredMessage> {
-    let (status, error, replies) = match outcome {
-        TurnOutcome::Answered(r) => (TurnStatus::Complete, None, &r[..]),
-        TurnOutcome::Failed(code) => (TurnStatus::Failed, Some(code.clone()), &[][..]),
-        TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
-    };
+    let (status, error, replies) = outcome.parts();
     let user = StoredMessage {
         status,
         error,

@@ -73,26 +73,10 @@ impl ChatStore for SqliteStore {
                 .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1 AND owner = ?2")
                 .and_then(|mut s| s.query_row([&id, &owner], |r| r.get(0)).optional())?
                 .ok_or(StoreError::NotFound)?;
-            let existing: Option<i64> = tx
-                .prepare_cached("SELECT seq FROM messages WHERE session_id = ?1 AND turn_id = ?2")
-                .and_then(|mut s| s.query_row([&id, turn.turn.as_str()], |r| r.get(0)).optional())?;
-            if let Some(seq) = existing {
-                return Ok(Begun::Existing(turn_at(&tx, &id, seq)?));
+            if let Some(existing) = turn_by_id(&tx, &id, &turn.turn)? {
+                return Ok(existing);
             }
-            let pending: Option<(i64, i64)> = tx
-                .prepare_cached(
-                    "SELECT seq, created_at_ms FROM messages WHERE session_id = ?1 AND role = 'user' AND status = 'pending'",
-                )
-                .and_then(|mut s| s.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?))).optional())?;
-            if let Some((seq, at_ms)) = pending {
-                if at_ms >= stale_before_ms {
-                    return Err(StoreError::TurnPending.into());
-                }
-                tx.prepare_cached(
-                    "UPDATE messages SET status = 'failed', error = 'interrupted' WHERE session_id = ?1 AND seq = ?2",
-                )
-                .and_then(|mut s| s.execute(params![id, seq]))?;
-            }
+            no_turn_pending(&tx, &id, stale_before_ms)?;
             let history = newest(&tx, &id, MessageRange::newest(history))?;
             let user = turn.to_stored(next as u64);
             insert_message(&tx, &id, &user)?;
@@ -107,6 +91,77 @@ impl ChatStore for SqliteStore {
                 user,
                 session,
             })
+        })
+        .await
+    }
+
+    async fn reopen_turn(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        again: &Again,
+        stale_before_ms: i64,
+        history: usize,
+    ) -> Result<Begun, StoreError> {
+        let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
+        let again = again.clone();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let owned = tx
+                .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1 AND owner = ?2")
+                .and_then(|mut s| s.exists([&id, &owner]))?;
+            if !owned {
+                return Err(StoreError::NotFound.into());
+            }
+            if let Some(existing) = turn_by_id(&tx, &id, &again.turn)? {
+                return Ok(existing);
+            }
+            no_turn_pending(&tx, &id, stale_before_ms)?;
+            let last: Option<i64> = tx
+                .prepare_cached("SELECT MAX(seq) FROM messages WHERE session_id = ?1 AND role = 'user'")
+                .and_then(|mut s| s.query_row([&id], |r| r.get(0)))?;
+            let seq = again.seq as i64;
+            if last != Some(seq) {
+                return Err(StoreError::NotLastTurn.into());
+            }
+            tx.prepare_cached(
+                "UPDATE messages SET status = 'pending', error = NULL, turn_id = ?3, created_at_ms = ?4 WHERE session_id = ?1 AND seq = ?2",
+            )
+            .and_then(|mut s| s.execute(params![id, seq, again.turn.as_str(), again.at_ms]))?;
+            tx.prepare_cached("UPDATE sessions SET updated_at_ms = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id, again.at_ms]))?;
+            let before = MessageRange {
+                before: Some(again.seq),
+                ..MessageRange::newest(history)
+            };
+            let history = newest(&tx, &id, before)?;
+            let user = turn_at(&tx, &id, seq)?
+                .into_iter()
+                .next()
+                .ok_or(StoreError::Failed)?;
+            let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
+            tx.commit()?;
+            Ok(Begun::Accepted {
+                history,
+                user,
+                session,
+            })
+        })
+        .await
+    }
+
+    async fn replace_turn(&self, session: &SessionId, seq: u64) -> Result<(), StoreError> {
+        let id = session.as_str().to_string();
+        self.with_conn(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE messages SET status = 'replaced' WHERE session_id = ?1 AND seq = ?2 AND role = 'user' AND status != 'pending'",
+                )
+                .and_then(|mut s| s.execute(params![id, seq as i64]))?;
+            if changed == 0 {
+                return Err(StoreError::NotFound.into());
+            }
+            Ok(())
         })
         .await
     }
@@ -135,11 +190,7 @@ impl ChatStore for SqliteStore {
             if status.as_deref() != Some(TurnStatus::Pending.as_str()) {
                 return Err(StoreError::NotFound.into());
             }
-            let (status, error, replies) = match &outcome {
-                TurnOutcome::Answered(replies) => (TurnStatus::Complete, None, &replies[..]),
-                TurnOutcome::Failed(code) => (TurnStatus::Failed, Some(code.clone()), &[][..]),
-                TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[][..]),
-            };
+            let (status, error, replies) = outcome.parts();
             tx.prepare_cached(
                 "UPDATE messages SET status = ?3, error = ?4 WHERE session_id = ?1 AND seq = ?2",
             )
@@ -278,4 +329,41 @@ impl ChatStore for SqliteStore {
     fn messages_read(&self) -> u64 {
         self.read.load(Ordering::Relaxed)
     }
+}
+
+/// Turns in a chat go one at a time: refuses while another is pending, unless that one was
+/// accepted before `stale_before_ms` (its process is gone), which is marked interrupted.
+fn no_turn_pending(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    stale_before_ms: i64,
+) -> Result<(), Fail> {
+    let pending: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT seq, created_at_ms FROM messages WHERE session_id = ?1 AND role = 'user' AND status = 'pending'",
+        )
+        .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())?;
+    if let Some((seq, at_ms)) = pending {
+        if at_ms >= stale_before_ms {
+            return Err(StoreError::TurnPending.into());
+        }
+        tx.prepare_cached(
+            "UPDATE messages SET status = 'failed', error = 'interrupted' WHERE session_id = ?1 AND seq = ?2",
+        )
+        .and_then(|mut s| s.execute(params![id, seq]))?;
+    }
+    Ok(())
+}
+
+/// The turn already stored under this id (a repeated request), if there is one.
+fn turn_by_id(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    turn: &TurnId,
+) -> Result<Option<Begun>, Fail> {
+    let seq: Option<i64> = tx
+        .prepare_cached("SELECT seq FROM messages WHERE session_id = ?1 AND turn_id = ?2")
+        .and_then(|mut s| s.query_row([id, turn.as_str()], |r| r.get(0)).optional())?;
+    seq.map(|seq| Ok(Begun::Existing(turn_at(tx, id, seq)?)))
+        .transpose()
 }

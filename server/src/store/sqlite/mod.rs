@@ -26,7 +26,7 @@ use app::conversation::{NewReply, NewTurn};
 use app::errors::StoreError;
 use app::models::ModelId;
 use app::params::GenParams;
-use app::services::ChatStore;
+use app::services::{Again, ChatStore};
 use app::session::{OwnerId, SessionId};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};

@@ -79,7 +79,7 @@ pub(super) fn turn_at(
     seq: i64,
 ) -> Result<Vec<StoredMessage>, Fail> {
     let mut stmt = tx.prepare_cached(
-        "SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 8",
+        "SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 64",
     )?;
     Ok(one_turn(read_messages(&mut stmt, params![session, seq])?))
 }

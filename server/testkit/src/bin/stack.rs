@@ -30,6 +30,8 @@ async fn main() {
         ("LEPTOS_SITE_ROOT", site.as_str()),
         ("MODEL_TIMEOUT_SECS", "5"),
         ("MODEL_PROBE_INTERVAL_SECS", "1"),
+        // "Ask Gemini instead" after 2 s rather than 15.
+        ("OFFER_GEMINI_AFTER_SECS", "2"),
     ];
 
     // A 2,000-message chat on the open server, written before it starts.

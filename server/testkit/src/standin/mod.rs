@@ -184,6 +184,15 @@ impl StandIn {
             .unwrap_or(0)
     }
 
+    /// Requests a backend is serving now: a request whose client went away (a stopped turn)
+    /// is dropped, as vLLM aborts its generation.
+    pub fn in_flight(&self, backend: &str) -> usize {
+        lock(&self.shared.in_flight)
+            .get(backend)
+            .map(|f| f.0)
+            .unwrap_or(0)
+    }
+
     pub fn tokens_issued(&self) -> usize {
         lock(&self.shared.tokens).len()
     }
@@ -250,7 +259,15 @@ async fn stats(State(s): State<Arc<Shared>>) -> Json<Value> {
         .iter()
         .map(|(k, v)| (k.clone(), v.1))
         .collect();
-    Json(json!({"tokens_issued": lock(&s.tokens).len(), "peak_in_flight": peaks}))
+    let now: HashMap<String, usize> = lock(&s.in_flight)
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0))
+        .collect();
+    Json(json!({
+        "tokens_issued": lock(&s.tokens).len(),
+        "peak_in_flight": peaks,
+        "in_flight": now,
+    }))
 }
 
 async fn reset(State(s): State<Arc<Shared>>) -> StatusCode {

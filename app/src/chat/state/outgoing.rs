@@ -1,0 +1,50 @@
+//! What the page sends: a message for one model or both, kept while it is in flight (and after
+//! it failed) so it can be shown, stopped and retried.
+
+use crate::errors::ChatError;
+use crate::models::ModelId;
+use crate::params::GenParams;
+
+/// Who a message is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    One(ModelId),
+    /// Compare: the same message to both models.
+    Both,
+}
+
+impl Target {
+    pub fn thinking(self) -> String {
+        match self {
+            Target::One(m) => format!("{} is thinking…", m.short_name()),
+            Target::Both => "Gemma and Gemini are thinking…".into(),
+        }
+    }
+}
+
+/// A send that is in flight or has failed, kept so it can be shown and retried.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub text: String,
+    pub target: Target,
+    pub params: GenParams,
+    /// The chat it was sent in (`None`: it started a new one, at `start` when the page could
+    /// choose the id).
+    pub chat: Option<String>,
+    pub start: Option<String>,
+    /// The turn's id: sent again unchanged when a retry may repeat a turn the server already
+    /// has (the response was lost), so the server answers with that turn.
+    pub turn: Option<String>,
+    /// When it was sent (Unix ms on the server's clock, see `ChatState::clock`).
+    pub since_ms: i64,
+    /// The position of the last message, which this one replaces (edit and resend).
+    pub edits: Option<u64>,
+}
+
+/// An error the page shows above the composer, and the send it came from, if there is one to
+/// retry (opening, renaming or a no-JavaScript post's error have none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub error: ChatError,
+    pub send: Option<Outgoing>,
+}

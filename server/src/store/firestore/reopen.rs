@@ -1,0 +1,222 @@
+//! Turns changed after they ended. Asking a chat's last turn again (regenerate, the other
+//! model, a failed model retried): its user message becomes pending again under a new turn id,
+//! in one transaction; completing it adds the new replies after the ones it has. And an edited
+//! turn marked replaced.
+
+use super::docs::{interrupted, message_id, status_only, MessageDoc, SessionDoc, TurnDoc};
+use super::errors::store_error;
+use super::turns::aborted;
+use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
+use app::conversation::{Begun, MessageRange, Role, StoredMessage, TurnStatus};
+use app::errors::StoreError;
+use app::services::Again;
+use app::session::{OwnerId, SessionId};
+use firestore::{FirestoreConsistencySelector, FirestoreDb, FirestoreResult};
+use futures::TryStreamExt;
+use std::time::Duration;
+
+/// What the transaction found: the reopened message and session document, or the seq of the
+/// turn already stored under this id (a repeat).
+type Reopened = Result<(StoredMessage, SessionDoc), u64>;
+
+/// The turn at `seq` when it is the chat's last: the user message there, and its replies up to
+/// `count`. Anything else (a message after it, a reply at `seq`) is not the last turn.
+fn last_turn(
+    seq: u64,
+    count: u64,
+    docs: Vec<Option<MessageDoc>>,
+) -> Result<StoredMessage, StoreError> {
+    let mut messages = docs
+        .into_iter()
+        .map(|d| d.and_then(MessageDoc::into_stored));
+    let user = match messages.next() {
+        Some(Some(m)) if m.role == Role::User && m.seq == seq && seq < count => m,
+        _ => return Err(StoreError::NotLastTurn),
+    };
+    if messages.any(|m| m.is_none_or(|m| m.role != Role::Model)) {
+        return Err(StoreError::NotLastTurn);
+    }
+    Ok(user)
+}
+
+async fn reopening(
+    db: &FirestoreDb,
+    transaction: &mut firestore::FirestoreTransaction<'_>,
+    session: &SessionId,
+    owner: &OwnerId,
+    again: &Again,
+    stale_before_ms: i64,
+) -> FirestoreResult<Result<Reopened, StoreError>> {
+    let Again { seq, turn, at_ms } = again;
+    let (seq, at_ms) = (*seq, *at_ms);
+    let id = session.as_str();
+    let parent = db.parent_path(SESSIONS, id)?;
+    let session_read = db.fluent().select().by_id_in(SESSIONS).obj().one(id);
+    let marker_read = db
+        .fluent()
+        .select()
+        .by_id_in(TURNS)
+        .parent(&parent)
+        .obj()
+        .one(turn.as_str());
+    let (existing, marker) = futures::join!(session_read, marker_read);
+    let (existing, marker): (Option<SessionDoc>, Option<TurnDoc>) = (existing?, marker?);
+    let Some(mut doc) = existing.filter(|s| s.owner == owner.as_str()) else {
+        return Ok(Err(StoreError::NotFound));
+    };
+    if let Some(m) = marker {
+        return Ok(Ok(Err(m.seq as u64)));
+    }
+    if let (Some(pending), Some(since)) = (doc.pending_seq, doc.pending_at_ms) {
+        if since >= stale_before_ms {
+            return Ok(Err(StoreError::TurnPending));
+        }
+        // A turn whose process is gone: marked as such (unless it is the one asked again).
+        if pending as u64 != seq {
+            db.fluent()
+                .update()
+                .fields(firestore::paths!(MessageDoc::{status, error}))
+                .in_col(MESSAGES)
+                .document_id(message_id(pending as u64))
+                .parent(&parent)
+                .object(&interrupted())
+                .add_to_transaction(transaction)?;
+        }
+    }
+    let count = doc.message_count as u64;
+    let ids: Vec<String> = (seq..count.max(seq + 1)).map(message_id).collect();
+    let docs: Vec<(String, Option<MessageDoc>)> = db
+        .fluent()
+        .select()
+        .by_id_in(MESSAGES)
+        .parent(&parent)
+        .obj()
+        .batch_with_errors(ids.clone())
+        .await?
+        .try_collect()
+        .await?;
+    // In the order asked for, whatever order they came back in.
+    let docs = ids
+        .iter()
+        .map(|i| {
+            docs.iter()
+                .find(|(d, _)| d == i)
+                .and_then(|(_, m)| m.clone())
+        })
+        .collect();
+    let user = match last_turn(seq, count, docs) {
+        Ok(user) => StoredMessage {
+            status: TurnStatus::Pending,
+            error: None,
+            turn: Some(turn.as_str().to_string()),
+            // A pending turn's age is its message's: a turn asked again is a fresh one.
+            created_at_ms: at_ms,
+            ..user
+        },
+        Err(e) => return Ok(Err(e)),
+    };
+    db.fluent()
+        .update()
+        .in_col(MESSAGES)
+        .document_id(message_id(seq))
+        .parent(&parent)
+        .object(&MessageDoc::from(&user))
+        .add_to_transaction(transaction)?;
+    db.fluent()
+        .update()
+        .in_col(TURNS)
+        .document_id(turn.as_str())
+        .parent(&parent)
+        .object(&TurnDoc { seq: seq as i64 })
+        .add_to_transaction(transaction)?;
+    doc.pending_seq = Some(seq as i64);
+    doc.pending_at_ms = Some(at_ms);
+    doc.updated_at_ms = at_ms;
+    db.fluent()
+        .update()
+        .in_col(SESSIONS)
+        .document_id(id)
+        .object(&doc)
+        .add_to_transaction(transaction)?;
+    Ok(Ok(Ok((user, doc))))
+}
+
+impl FirestoreStore {
+    /// See `ChatStore::replace_turn`. One field of one document, if it exists.
+    pub(super) async fn replace(&self, session: &SessionId, seq: u64) -> Result<(), StoreError> {
+        // The remembered window holds the turn as it was: the next turn reads afresh.
+        self.forget(session);
+        let parent = self
+            .db
+            .parent_path(SESSIONS, session.as_str())
+            .map_err(store_error)?;
+        self.db
+            .fluent()
+            .update()
+            .fields(firestore::paths!(MessageDoc::{status}))
+            .in_col(MESSAGES)
+            .precondition(firestore::FirestoreWritePrecondition::Exists(true))
+            .document_id(message_id(seq))
+            .parent(&parent)
+            .object(&status_only(TurnStatus::Replaced, None))
+            .execute::<()>()
+            .await
+            .map_err(|e| match store_error(e) {
+                StoreError::Failed => StoreError::NotFound,
+                other => other,
+            })
+    }
+
+    /// See `ChatStore::reopen_turn`.
+    pub(super) async fn reopen(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        again: &Again,
+        stale_before_ms: i64,
+        history: usize,
+    ) -> Result<Begun, StoreError> {
+        // The remembered window ends with this turn's replies; the next turn reads afresh.
+        self.forget(session);
+        let mut delay = Duration::from_millis(10);
+        let mut attempt = 0;
+        let written =
+            loop {
+                attempt += 1;
+                let mut tx = self.db.begin_transaction().await.map_err(store_error)?;
+                let db = self.db.clone_with_consistency_selector(
+                    FirestoreConsistencySelector::Transaction(tx.transaction_id().clone()),
+                );
+                let result =
+                    match reopening(&db, &mut tx, session, owner, again, stale_before_ms).await {
+                        Ok(Ok(done)) => tx.commit().await.map(|_| Ok(done)),
+                        other => {
+                            let _ = tx.rollback().await;
+                            other
+                        }
+                    };
+                match result {
+                    Err(e) if aborted(&e) && attempt < 40 => {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(1));
+                    }
+                    other => break other,
+                }
+            };
+        match written.map_err(store_error)?? {
+            Err(existing) => Ok(Begun::Existing(self.turn_at(session, existing).await?)),
+            Ok((user, doc)) => {
+                let before = MessageRange {
+                    before: Some(again.seq),
+                    ..MessageRange::newest(history)
+                };
+                let history = self.newest(session, before).await?;
+                Ok(Begun::Accepted {
+                    history,
+                    user,
+                    session: doc.summary().ok_or(StoreError::Failed)?,
+                })
+            }
+        }
+    }
+}
