@@ -84,6 +84,12 @@ async fn asks_again(env: &[(&str, &str)]) {
         "{prompt}"
     );
 
+    // The page carries the actions of the last turn and the Edit of the last message only.
+    let page = me.get(&format!("/c/{chat}")).await.body;
+    assert_eq!(page.matches(r#"action="/api/ask_again""#).count(), 1);
+    assert_eq!(page.matches("?edit=").count(), 1);
+    assert!(page.contains("?edit=6"), "{page}");
+
     // Only the last turn can be asked again; bad input is refused; strangers see nothing.
     let r = me
         .call("/api/ask_again", &again(&chat, "0", "gemini"))

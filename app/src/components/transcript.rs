@@ -33,6 +33,15 @@ impl Block {
     }
 }
 
+/// The last row's key, and the last user message's position.
+fn last_rows(blocks: &[Block]) -> (Option<(u64, String, TurnStatus)>, Option<u64>) {
+    let last_user = blocks.iter().rev().find_map(|b| match b {
+        Block::User(m) => Some(m.seq),
+        Block::Replies(..) => None,
+    });
+    (blocks.last().map(Block::key), last_user)
+}
+
 fn blocks(messages: &[Message]) -> Vec<Block> {
     let mut out: Vec<Block> = Vec::new();
     for m in messages {
@@ -91,13 +100,21 @@ pub fn Transcript() -> impl IntoView {
                     "Show earlier messages"
                 </a>
             })}
+            // The last turn's actions and the last message's Edit are drawn with that row only
+            // (a row drawn later, with JavaScript, gets its own; the stylesheet hides the earlier
+            // ones), so a long chat's page does not carry them once per turn.
             <For each=move || grouped.get() key=|b| b.key() let:block>
-                {match block {
-                    Block::User(m) => view! { <UserMessage message=m/> }.into_any(),
+                {let (last, last_user) = grouped.with_untracked(|g| last_rows(g));
+                let is_last = last == Some(block.key());
+                match block {
+                    Block::User(m) => {
+                        let editable = last_user == Some(m.seq);
+                        view! { <UserMessage message=m last=is_last editable/> }.into_any()
+                    }
                     Block::Replies(seq, replies) => {
                         let newest = replies[replies.len() - 1].model;
                         let cut_off = replies.iter().rev().find(|m| m.cut_off).map(|m| m.model);
-                        let actions = turn_actions(state, seq, newest, true, cut_off);
+                        let actions = is_last.then(|| turn_actions(state, seq, newest, true, cut_off));
                         let one = replies.len() == 1;
                         let replies = replies.into_iter().map(|m| view! { <Reply message=m/> }).collect_view();
                         if one {
@@ -122,7 +139,7 @@ pub fn Transcript() -> impl IntoView {
 /// A user message, and where its turn stands when it is not complete: still waiting (after a
 /// reload, or in another tab) or not answered, with the reason.
 #[component]
-fn UserMessage(message: Message) -> impl IntoView {
+fn UserMessage(message: Message, last: bool, editable: bool) -> impl IntoView {
     let state = expect_context::<ChatState>();
     let status = message.status;
     let class = match status {
@@ -147,6 +164,7 @@ fn UserMessage(message: Message) -> impl IntoView {
     // JavaScript too: the page it loads is the editing state, and the bundle stays smaller.
     let edit = match status {
         TurnStatus::Pending => String::new(),
+        _ if !editable => String::new(),
         _ => format!(
             r#"<a href="{}?edit={}">Edit</a>"#,
             chat_path(&state.current.get_untracked().unwrap_or_default()),
@@ -161,7 +179,7 @@ fn UserMessage(message: Message) -> impl IntoView {
         </article>
         <p class="edit" inner_html=edit></p>
         // A turn without a reply (failed or stopped) can be asked again.
-        {matches!(status, TurnStatus::Failed | TurnStatus::Stopped).then(|| {
+        {(last && matches!(status, TurnStatus::Failed | TurnStatus::Stopped)).then(|| {
             turn_actions(state, message.seq, message.model, false, None)
         })}
         {(status == TurnStatus::Pending).then(|| view! {
