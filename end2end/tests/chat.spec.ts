@@ -297,3 +297,16 @@ test('the page hydrates and chats under its Content-Security-Policy, with no vio
   // The remote image in the reply is refused by img-src; everything of ours loads.
   expect(violations.filter((v) => !v.includes('tracker.example'))).toEqual([]);
 });
+
+test('the picker follows where each model stands, without a reload', async ({ page }) => {
+  await setModel('gemma', { unhealthy: true });
+  await openChat(page);
+  const gemma = page.locator('#model option[value="gemma"]');
+  // The server's probe notices within a second; the page asks every 10 s.
+  await expect(page.getByLabel('Model')).toHaveAccessibleDescription(/Gemma/, { timeout: 25_000 });
+  await expect(gemma).toContainText('unreachable');
+  await setModel('gemma', {});
+  await expect(page.getByLabel('Model')).toHaveAccessibleDescription('', { timeout: 25_000 });
+  await expect(gemma).not.toContainText('unreachable');
+  await expect(page.locator('.model-status')).toHaveCount(0);
+});

@@ -432,3 +432,41 @@ async fn a_reply_cut_off_at_max_tokens_says_so() {
         );
     }
 }
+
+/// The picker's status is served on its own (`/api/model_status`, which an open page asks for
+/// every 10 s): it follows the server's probes both ways, so a Gemma that was unreachable is
+/// shown as available once it is up, without a reload.
+#[tokio::test(flavor = "multi_thread")]
+async fn model_status_follows_the_probes_both_ways() {
+    let (_dir, model, server) = started(&[("MODEL_PROBE_INTERVAL_SECS", "1")]).await;
+    let mut me = Visitor::new(&server);
+    let gemma = |me: &mut Visitor| {
+        let mut me = me.twin();
+        async move {
+            let r = me.call("/api/model_status", &[]).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()
+                .as_array()
+                .and_then(|ms| ms.iter().find(|m| m["id"] == "gemma").cloned())
+                .map(|m| m["availability"].clone())
+                .unwrap_or_default()
+        }
+    };
+    for (behaviour, unreachable) in [
+        (Behaviour::unhealthy(), true),
+        (Behaviour::default(), false),
+    ] {
+        model.set("gemma", behaviour);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let now = gemma(&mut me).await;
+            if now.get("Unreachable").is_some() == unreachable
+                && (unreachable || now == "Available")
+            {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "still {now}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+}

@@ -114,6 +114,15 @@ pub async fn ask_again(
     request.reported(ssr::again::again(&request, &chat, &seq, &model, turn.as_deref()).await)
 }
 
+/// Where each model stands (the picker's entries): asked for every few seconds by an open page,
+/// so a Gemma that was unreachable shows as available once its pod is up. Cheap: the server's
+/// own probes answer it, no backend is asked.
+#[server(prefix = "/api", endpoint = "model_status")]
+pub async fn model_status() -> Result<Vec<crate::models::ModelOption>, ChatError> {
+    let request = Request::current()?;
+    Ok(request.services.model_options())
+}
+
 /// One of the visitor's chats, for switching to it without a page load: its newest page of
 /// messages, or with `before` (the first message the page shows) the page before, for "Show
 /// earlier". (One function for both keeps the browser's bundle smaller.)
@@ -137,7 +146,7 @@ pub async fn delete_session(id: String) -> Result<(), ChatError> {
 
 /// Every server function's URL, e.g. for metrics labels that must not grow without bound.
 #[cfg(feature = "ssr")]
-pub fn server_fn_paths() -> [&'static str; 9] {
+pub fn server_fn_paths() -> [&'static str; 10] {
     use leptos::server_fn::ServerFn;
     [
         LoadChat::PATH,
@@ -146,6 +155,7 @@ pub fn server_fn_paths() -> [&'static str; 9] {
         TurnStatus::PATH,
         StopTurn::PATH,
         AskAgain::PATH,
+        ModelStatus::PATH,
         OpenSession::PATH,
         RenameSession::PATH,
         DeleteSession::PATH,

@@ -42,6 +42,7 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
     Effect::new(move |_| {
         state.hydrated.set(true);
         state.tick();
+        state.watch_models();
         // A reply still pending when the page loaded (a reload mid-reply) is followed here.
         state.watch_pending();
     });

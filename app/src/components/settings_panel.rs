@@ -11,25 +11,40 @@ pub const COMPOSER_FORM_ID: &str = "composer";
 #[component]
 pub fn SettingsPanel() -> impl IntoView {
     let state = expect_context::<ChatState>();
-    let models = state.models.get_value();
-    let statuses = models
-        .iter()
-        .filter_map(|m| {
-            m.availability.describe().map(|why| {
-                let class = format!("model-status {}", m.availability.css_class());
-                view! {
-                    <p class=class id=status_id(m.id) data-model=m.id.as_str()>{why.to_string()}</p>
-                }
-            })
+    // Where each model stands, kept true while the page is open (`ChatState::watch_models`): a
+    // Gemma that was unreachable becomes available once its pod is up, without a reload.
+    let statuses = move || {
+        state.models.with(|models| {
+            models
+                .iter()
+                .filter_map(|m| {
+                    m.availability.describe().map(|why| {
+                        let class = format!("model-status {}", m.availability.css_class());
+                        view! {
+                            <p class=class id=status_id(m.id) data-model=m.id.as_str()>{why.to_string()}</p>
+                        }
+                    })
+                })
+                .collect_view()
         })
-        .collect_view();
+    };
     // The picker's description is why a model cannot be picked, when one cannot.
-    let described_by = models
-        .iter()
-        .filter(|m| m.availability.describe().is_some())
-        .map(|m| status_id(m.id))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let described_by = move || {
+        let ids = state.models.with(|models| {
+            models
+                .iter()
+                .filter(|m| m.availability.describe().is_some())
+                .map(|m| status_id(m.id))
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        (!ids.is_empty()).then_some(ids)
+    };
+    let option = move |id: ModelId| {
+        state
+            .models
+            .with(|ms| ms.iter().find(|m| m.id == id).cloned())
+    };
 
     view! {
         <section class="settings" aria-labelledby="settings-heading">
@@ -37,7 +52,7 @@ pub fn SettingsPanel() -> impl IntoView {
             <label for="model">"Model"</label>
             <select
                 id="model"
-                aria-describedby=(!described_by.is_empty()).then_some(described_by)
+                aria-describedby=described_by
                 name="model"
                 form=COMPOSER_FORM_ID
                 prop:value=move || state.model.get().as_str()
@@ -47,17 +62,16 @@ pub fn SettingsPanel() -> impl IntoView {
                     }
                 }
             >
-                {models
-                    .iter()
-                    .map(|m| {
-                        let id = m.id;
+                {ModelId::ALL
+                    .into_iter()
+                    .map(|id| {
                         view! {
                             <option
                                 value=id.as_str()
                                 selected=move || state.model.get() == id
-                                disabled=!m.availability.selectable()
+                                disabled=move || !option(id).is_some_and(|m| m.availability.selectable())
                             >
-                                {m.picker_text()}
+                                {move || option(id).map(|m| m.picker_text()).unwrap_or_default()}
                             </option>
                         }
                     })

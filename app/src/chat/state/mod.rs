@@ -15,6 +15,7 @@ use leptos::task::spawn_local;
 mod browser;
 mod earlier;
 mod follow;
+mod models;
 mod outgoing;
 mod sessions;
 mod stop;
@@ -36,7 +37,8 @@ pub struct ChatState {
     pub more_before: StoredValue<Option<i64>>,
     pub paged: StoredValue<bool>,
     pub search: StoredValue<Option<String>>,
-    pub models: StoredValue<Vec<ModelOption>>,
+    /// The picker's models and where each stands, refreshed while the page is open.
+    pub models: RwSignal<Vec<ModelOption>>,
     pub model: RwSignal<ModelId>,
     pub temperature: RwSignal<f32>,
     pub top_p: RwSignal<f32>,
@@ -85,7 +87,7 @@ impl ChatState {
             more_before: StoredValue::new(initial.more_before),
             paged: StoredValue::new(initial.paged),
             search: StoredValue::new(initial.search),
-            models: StoredValue::new(initial.models),
+            models: RwSignal::new(initial.models),
             model: RwSignal::new(model),
             temperature: RwSignal::new(params.temperature),
             top_p: RwSignal::new(params.top_p),
@@ -119,7 +121,7 @@ impl ChatState {
 
     /// Whether the picker lets the user choose `model`.
     pub fn selectable(&self, model: ModelId) -> bool {
-        self.models.with_value(|ms| {
+        self.models.with_untracked(|ms| {
             ms.iter()
                 .any(|m| m.id == model && m.availability.selectable())
         })
