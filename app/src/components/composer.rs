@@ -9,7 +9,6 @@ use crate::chat::chat_path;
 use crate::chat::page::{focus_message_box, MESSAGE_BOX_ID};
 use crate::chat::state::{ChatState, Failure, Target};
 use crate::components::settings_panel::COMPOSER_FORM_ID;
-use crate::conversation::TurnStatus;
 use crate::errors::{ChatError, ModelError};
 use crate::models::ModelId;
 use crate::params::MAX_MESSAGE_CHARS;
@@ -34,12 +33,7 @@ pub fn Composer() -> impl IntoView {
     let state = expect_context::<ChatState>();
     // A chat takes one turn at a time: the pending one may be this tab's, or one it is
     // following after a reload.
-    let waiting = move || {
-        state.pending.with(|p| p.is_some())
-            || state
-                .messages
-                .with(|ms| ms.last().is_some_and(|m| m.status == TurnStatus::Pending))
-    };
+    let waiting = move || state.is_waiting();
     let blocked =
         move || state.hydrated.get() && (waiting() || state.draft.with(|d| d.trim().is_empty()));
     let stoppable = move || state.hydrated.get() && waiting();

@@ -129,10 +129,7 @@ impl ChatState {
 
     /// Sends the draft with the current settings, to the picked model or to both.
     pub fn submit_draft(self, both: bool) {
-        let waiting = self
-            .messages
-            .with_untracked(|ms| ms.last().is_some_and(|m| m.status == TurnStatus::Pending));
-        if self.pending.get_untracked().is_some() || waiting {
+        if untrack(|| self.is_waiting()) {
             return;
         }
         let text = self.draft.get_untracked();

@@ -52,6 +52,15 @@ impl ChatState {
         );
     }
 
+    /// Whether a turn of this chat is pending (tracked): a chat takes one turn at a time, and the
+    /// pending one may be this tab's, or one it is following after a reload.
+    pub fn is_waiting(&self) -> bool {
+        self.pending.with(Option::is_some)
+            || self
+                .messages
+                .with(|ms| ms.last().is_some_and(|m| m.status == TurnStatus::Pending))
+    }
+
     /// The turn this page waits for, if any (tracked).
     pub fn waiting(&self) -> Option<Waiting> {
         if let Some(out) = self.pending.get() {

@@ -3,10 +3,10 @@
 //! in one transaction; completing it adds the new replies after the ones it has. And an edited
 //! turn marked replaced.
 
-use super::docs::{interrupted, message_id, status_only, MessageDoc, SessionDoc, TurnDoc};
+use super::docs::{message_id, status_only, MessageDoc, SessionDoc};
 use super::errors::store_error;
-use super::turns::aborted;
-use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
+use super::turns::{aborted, read_session_and_marker, settle_pending, write_pending};
+use super::{FirestoreStore, MESSAGES, SESSIONS};
 use app::conversation::{Begun, MessageRange, Role, StoredMessage, TurnStatus};
 use app::errors::StoreError;
 use app::services::Again;
@@ -51,37 +51,15 @@ async fn reopening(
     let (seq, at_ms) = (*seq, *at_ms);
     let id = session.as_str();
     let parent = db.parent_path(SESSIONS, id)?;
-    let session_read = db.fluent().select().by_id_in(SESSIONS).obj().one(id);
-    let marker_read = db
-        .fluent()
-        .select()
-        .by_id_in(TURNS)
-        .parent(&parent)
-        .obj()
-        .one(turn.as_str());
-    let (existing, marker) = futures::join!(session_read, marker_read);
-    let (existing, marker): (Option<SessionDoc>, Option<TurnDoc>) = (existing?, marker?);
+    let (existing, marker) = read_session_and_marker(db, &parent, id, turn.as_str()).await?;
     let Some(mut doc) = existing.filter(|s| s.owner == owner.as_str()) else {
         return Ok(Err(StoreError::NotFound));
     };
     if let Some(m) = marker {
         return Ok(Ok(Err(m.seq as u64)));
     }
-    if let (Some(pending), Some(since)) = (doc.pending_seq, doc.pending_at_ms) {
-        if since >= stale_before_ms {
-            return Ok(Err(StoreError::TurnPending));
-        }
-        // A turn whose process is gone: marked as such (unless it is the one asked again).
-        if pending as u64 != seq {
-            db.fluent()
-                .update()
-                .fields(firestore::paths!(MessageDoc::{status, error}))
-                .in_col(MESSAGES)
-                .document_id(message_id(pending as u64))
-                .parent(&parent)
-                .object(&interrupted())
-                .add_to_transaction(transaction)?;
-        }
+    if let Err(e) = settle_pending(db, transaction, &parent, &doc, stale_before_ms, Some(seq))? {
+        return Ok(Err(e));
     }
     let count = doc.message_count as u64;
     let ids: Vec<String> = (seq..count.max(seq + 1)).map(message_id).collect();
@@ -115,29 +93,10 @@ async fn reopening(
         },
         Err(e) => return Ok(Err(e)),
     };
-    db.fluent()
-        .update()
-        .in_col(MESSAGES)
-        .document_id(message_id(seq))
-        .parent(&parent)
-        .object(&MessageDoc::from(&user))
-        .add_to_transaction(transaction)?;
-    db.fluent()
-        .update()
-        .in_col(TURNS)
-        .document_id(turn.as_str())
-        .parent(&parent)
-        .object(&TurnDoc { seq: seq as i64 })
-        .add_to_transaction(transaction)?;
     doc.pending_seq = Some(seq as i64);
     doc.pending_at_ms = Some(at_ms);
     doc.updated_at_ms = at_ms;
-    db.fluent()
-        .update()
-        .in_col(SESSIONS)
-        .document_id(id)
-        .object(&doc)
-        .add_to_transaction(transaction)?;
+    write_pending(db, transaction, &parent, &user, turn.as_str(), &doc)?;
     Ok(Ok(Ok((user, doc))))
 }
 

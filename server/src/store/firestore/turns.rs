@@ -9,6 +9,7 @@ use app::conversation::{Begun, MessageRange, StoredMessage, TurnOutcome, TurnReq
 use app::errors::StoreError;
 use app::session::{OwnerId, SessionId};
 use firestore::errors::FirestoreError;
+use firestore::ParentPathBuilder;
 use firestore::{
     paths, FirestoreConsistencySelector, FirestoreDb, FirestoreInstant, FirestoreResult,
     FirestoreWritePrecondition,
@@ -33,18 +34,7 @@ pub(super) async fn accept(
 ) -> FirestoreResult<Result<Result<Accepted, u64>, StoreError>> {
     let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
     let parent = db.parent_path(SESSIONS, &id)?;
-    // Both read in this transaction, side by side: a chat deleted meanwhile (the
-    // delete writes the session document first) is not brought back.
-    let session_read = db.fluent().select().by_id_in(SESSIONS).obj().one(&id);
-    let marker_read = db
-        .fluent()
-        .select()
-        .by_id_in(TURNS)
-        .parent(&parent)
-        .obj()
-        .one(turn.turn.as_str());
-    let (existing, marker) = futures::join!(session_read, marker_read);
-    let (existing, marker): (Option<SessionDoc>, Option<TurnDoc>) = (existing?, marker?);
+    let (existing, marker) = read_session_and_marker(db, &parent, &id, turn.turn.as_str()).await?;
     match &existing {
         Some(s) if s.owner != owner => return Ok(Err(StoreError::NotFound)),
         None if !create => return Ok(Err(StoreError::NotFound)),
@@ -53,47 +43,106 @@ pub(super) async fn accept(
     if let Some(m) = marker {
         return Ok(Ok(Err(m.seq as u64)));
     }
-    let mut interrupted_seq = None;
-    if let Some(s) = &existing {
-        if let (Some(seq), Some(at)) = (s.pending_seq, s.pending_at_ms) {
-            if at >= stale_before_ms {
-                return Ok(Err(StoreError::TurnPending));
-            }
-            interrupted_seq = Some(seq as u64);
-            db.fluent()
-                .update()
-                .fields(paths!(MessageDoc::{status, error}))
-                .in_col(MESSAGES)
-                .document_id(message_id(seq as u64))
-                .parent(&parent)
-                .object(&interrupted())
-                .add_to_transaction(transaction)?;
-        }
-    }
+    let interrupted_seq = match &existing {
+        Some(s) => match settle_pending(db, transaction, &parent, s, stale_before_ms, None)? {
+            Ok(seq) => seq,
+            Err(e) => return Ok(Err(e)),
+        },
+        None => None,
+    };
     let next = existing.as_ref().map_or(0, |s| s.message_count) as u64;
     let user = turn.to_stored(next);
+    let doc = SessionDoc::accepting(existing, &id, &owner, turn);
+    write_pending(db, transaction, &parent, &user, turn.turn.as_str(), &doc)?;
+    Ok(Ok(Ok((user, doc, interrupted_seq))))
+}
+
+/// What a turn's transaction reads first, side by side: the session document and the turn id's
+/// marker. Read in the transaction, so a chat deleted meanwhile (the delete writes the session
+/// document first) is not brought back.
+pub(super) async fn read_session_and_marker(
+    db: &FirestoreDb,
+    parent: &ParentPathBuilder,
+    id: &str,
+    turn: &str,
+) -> FirestoreResult<(Option<SessionDoc>, Option<TurnDoc>)> {
+    let session_read = db.fluent().select().by_id_in(SESSIONS).obj().one(id);
+    let marker_read = db
+        .fluent()
+        .select()
+        .by_id_in(TURNS)
+        .parent(parent)
+        .obj()
+        .one(turn);
+    let (existing, marker) = futures::join!(session_read, marker_read);
+    Ok((existing?, marker?))
+}
+
+/// Turns in a chat go one at a time: `Err(TurnPending)` while one accepted after
+/// `stale_before_ms` is pending. One accepted before lost its process: it is marked interrupted
+/// in `transaction` (unless it is `keep`, the turn being asked again), and its position returned.
+pub(super) fn settle_pending(
+    db: &FirestoreDb,
+    transaction: &mut firestore::FirestoreTransaction<'_>,
+    parent: &ParentPathBuilder,
+    doc: &SessionDoc,
+    stale_before_ms: i64,
+    keep: Option<u64>,
+) -> FirestoreResult<Result<Option<u64>, StoreError>> {
+    let (Some(seq), Some(at)) = (doc.pending_seq, doc.pending_at_ms) else {
+        return Ok(Ok(None));
+    };
+    if at >= stale_before_ms {
+        return Ok(Err(StoreError::TurnPending));
+    }
+    let seq = seq as u64;
+    if keep == Some(seq) {
+        return Ok(Ok(None));
+    }
+    db.fluent()
+        .update()
+        .fields(paths!(MessageDoc::{status, error}))
+        .in_col(MESSAGES)
+        .document_id(message_id(seq))
+        .parent(parent)
+        .object(&interrupted())
+        .add_to_transaction(transaction)?;
+    Ok(Ok(Some(seq)))
+}
+
+/// Writes a pending turn into `transaction`: its user message, its turn id's marker and the
+/// session document that names it pending.
+pub(super) fn write_pending(
+    db: &FirestoreDb,
+    transaction: &mut firestore::FirestoreTransaction<'_>,
+    parent: &ParentPathBuilder,
+    user: &StoredMessage,
+    turn: &str,
+    doc: &SessionDoc,
+) -> FirestoreResult<()> {
     db.fluent()
         .update()
         .in_col(MESSAGES)
-        .document_id(message_id(next))
-        .parent(&parent)
-        .object(&MessageDoc::from(&user))
+        .document_id(message_id(user.seq))
+        .parent(parent)
+        .object(&MessageDoc::from(user))
         .add_to_transaction(transaction)?;
     db.fluent()
         .update()
         .in_col(TURNS)
-        .document_id(turn.turn.as_str())
-        .parent(&parent)
-        .object(&TurnDoc { seq: next as i64 })
+        .document_id(turn)
+        .parent(parent)
+        .object(&TurnDoc {
+            seq: user.seq as i64,
+        })
         .add_to_transaction(transaction)?;
-    let doc = SessionDoc::accepting(existing, &id, &owner, turn);
     db.fluent()
         .update()
         .in_col(SESSIONS)
-        .document_id(&id)
-        .object(&doc)
+        .document_id(&doc.id)
+        .object(doc)
         .add_to_transaction(transaction)?;
-    Ok(Ok(Ok((user, doc, interrupted_seq))))
+    Ok(())
 }
 
 /// A pending turn completed with `outcome`: its messages as they are written (the user's, then
