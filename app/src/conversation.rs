@@ -15,6 +15,13 @@ use serde::{Deserialize, Serialize};
 /// the first message.
 pub const MAX_TITLE_CHARS: usize = 80;
 
+/// The longest system prompt a chat may carry, in characters: it is sent with every turn.
+pub const MAX_SYSTEM_PROMPT_CHARS: usize = 4_000;
+
+/// The title of a chat created before its first message (a system prompt set in a new chat);
+/// the first message's words replace it.
+pub const UNTITLED: &str = "New chat";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -348,6 +355,9 @@ pub struct SessionSummary {
     pub updated_at_ms: i64,
     pub last_model: ModelId,
     pub message_count: u64,
+    /// The chat's own system prompt, sent to both models; `None`: the server's `SYSTEM_PROMPT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
 }
 
 /// What a store returns for an appended turn: the messages as stored, and the session as it
@@ -389,6 +399,9 @@ pub struct ChatView {
     pub now_ms: i64,
     /// After this long (seconds), a pending Gemma reply offers "Ask Gemini instead".
     pub offer_gemini_after_s: u32,
+    /// The server's `SYSTEM_PROMPT`: what a chat without its own sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_system_prompt: Option<String>,
 }
 
 /// What a successful send returns: the messages now stored (the user's, then each reply).

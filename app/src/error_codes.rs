@@ -37,6 +37,9 @@ pub fn to_code(error: &ChatError) -> String {
             }
             InputError::UnknownModel { .. } => "input.unknown_model".into(),
             InputError::BadTitle { .. } => "input.bad_title".into(),
+            InputError::SystemPromptTooLong { chars, .. } => {
+                format!("input.long_system_prompt.{chars}")
+            }
         },
         ChatError::Model(e) => match e {
             ModelError::Rejected { model, .. } => format!("model.rejected.{}", model.as_str()),
@@ -117,6 +120,11 @@ pub fn from_code(code: &str) -> Option<ChatError> {
         .into(),
         ["input", "bad_title"] => InputError::BadTitle {
             max: crate::conversation::MAX_TITLE_CHARS,
+        }
+        .into(),
+        ["input", "long_system_prompt", n] => InputError::SystemPromptTooLong {
+            chars: n.parse().ok()?,
+            max: crate::conversation::MAX_SYSTEM_PROMPT_CHARS,
         }
         .into(),
         ["model", kind, m] => {
@@ -209,6 +217,11 @@ mod tests {
             .into(),
             InputError::NotAWholeNumber {
                 field: "Max tokens".into(),
+            }
+            .into(),
+            InputError::SystemPromptTooLong {
+                chars: 4_001,
+                max: crate::conversation::MAX_SYSTEM_PROMPT_CHARS,
             }
             .into(),
             ModelError::TimedOut(ModelId::Gemma).into(),

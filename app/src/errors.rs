@@ -30,6 +30,10 @@ pub enum InputError {
     UnknownModel { name: String },
     #[error("A chat's name must be 1 to {max} characters.")]
     BadTitle { max: usize },
+    #[error(
+        "That system prompt is {chars} characters long; the limit is {max}. Please shorten it."
+    )]
+    SystemPromptTooLong { chars: usize, max: usize },
 }
 
 /// How a model call failed, in terms a person can act on.

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod components;
 pub mod conversation;
 pub mod errors;
+pub mod html;
 pub mod models;
 pub mod params;
 pub mod shell;

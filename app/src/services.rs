@@ -63,8 +63,10 @@ pub trait ChatModel: Send + Sync {
     /// The last known availability; cheap, never blocks on the network.
     fn availability(&self) -> Availability;
 
+    /// `system`: the chat's system prompt (or the server's), if it has one.
     async fn complete(
         &self,
+        system: Option<&str>,
         conversation: &[PromptMessage],
         params: &GenParams,
     ) -> Result<ModelReply, ModelError>;
@@ -183,6 +185,18 @@ pub trait ChatStore: Send + Sync {
     /// One session's summary, if it exists.
     async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError>;
 
+    /// Sets the owner's chat's system prompt (`None`: the server's). With `create_at` a chat
+    /// that does not exist yet is created (owned by `owner`, untitled, no messages) at that
+    /// time: a system prompt set before the first message. [`StoreError::NotFound`] if the chat
+    /// is someone else's, or gone and not to be created. Returns the session as it now stands.
+    async fn set_system_prompt(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        prompt: Option<&str>,
+        create_at: Option<i64>,
+    ) -> Result<SessionSummary, StoreError>;
+
     /// Renames an existing session; [`StoreError::NotFound`] if it is gone (never re-created).
     async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError>;
 
@@ -248,6 +262,8 @@ pub struct Services {
     /// The longest a turn can take (model timeouts plus the store write). A turn pending for
     /// longer lost its task (a crash): it is shown as failed, and the chat takes new turns.
     pub turn_deadline: std::time::Duration,
+    /// The system prompt of a chat that has none of its own (`SYSTEM_PROMPT`).
+    pub system_prompt: Option<String>,
     /// How long a Gemma reply may be pending before the page offers "Ask Gemini instead".
     pub offer_gemini_after: std::time::Duration,
 }
@@ -255,6 +271,14 @@ pub struct Services {
 impl Services {
     pub fn model(&self, id: ModelId) -> Option<Arc<dyn ChatModel>> {
         self.models.iter().find(|m| m.id() == id).cloned()
+    }
+
+    /// What a turn in the chat `summary` sends as its system prompt: its own, or the server's.
+    pub fn system_prompt_of(&self, summary: &SessionSummary) -> Option<String> {
+        summary
+            .system_prompt
+            .clone()
+            .or_else(|| self.system_prompt.clone())
     }
 
     /// The picker's entries, in a fixed order, including models the server has no backend for.

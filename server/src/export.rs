@@ -38,14 +38,16 @@ pub async fn export(
     };
     let (body, content_type, ext) = match format {
         Format::Markdown => (
-            markdown(&summary, &messages),
+            markdown(&summary, &messages, services.system_prompt.as_deref()),
             "text/markdown; charset=utf-8",
             "md",
         ),
         Format::Json => (
-            serde_json::to_string_pretty(
-                &serde_json::json!({"session": summary, "messages": messages}),
-            )
+            serde_json::to_string_pretty(&serde_json::json!({
+                "session": summary,
+                "system_prompt": services.system_prompt_of(&summary),
+                "messages": messages,
+            }))
             .unwrap_or_default(),
             "application/json",
             "json",
@@ -106,9 +108,26 @@ fn slug(title: &str) -> String {
     }
 }
 
-/// The chat as a Markdown document: who said what, with each reply's model, latency and tokens.
-pub fn markdown(summary: &SessionSummary, messages: &[StoredMessage]) -> String {
+/// The chat as a Markdown document: its system prompt (its own, or the server's `default`),
+/// then who said what, with each reply's model, latency and tokens.
+pub fn markdown(
+    summary: &SessionSummary,
+    messages: &[StoredMessage],
+    default: Option<&str>,
+) -> String {
     let mut out = format!("# {}\n\n", summary.title.replace('\n', " "));
+    let system = match (&summary.system_prompt, default) {
+        (Some(own), _) => Some(("System prompt", own.as_str())),
+        (None, Some(default)) => Some(("System prompt (the server's)", default)),
+        (None, None) => None,
+    };
+    if let Some((label, text)) = system {
+        out.push_str(&format!("**{label}:**\n\n"));
+        for line in text.trim().lines() {
+            out.push_str(&format!("> {line}\n"));
+        }
+        out.push('\n');
+    }
     for m in messages {
         match m.role {
             Role::User => out.push_str(&format!("## You (to {})\n\n", m.model.label())),

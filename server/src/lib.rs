@@ -96,6 +96,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         history: config.history,
         turn_deadline: config.turn_deadline(),
         offer_gemini_after: config.offer_gemini_after,
+        system_prompt: config.system_prompt.clone(),
     };
     let iap = match &config.iap {
         Some(iap) => {

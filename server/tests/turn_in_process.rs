@@ -31,6 +31,7 @@ impl ChatModel for Scripted {
 
     async fn complete(
         &self,
+        _system: Option<&str>,
         conversation: &[PromptMessage],
         _params: &GenParams,
     ) -> Result<ModelReply, ModelError> {
@@ -96,6 +97,7 @@ fn stack(
         history: Default::default(),
         turn_deadline: std::time::Duration::from_secs(60),
         offer_gemini_after: std::time::Duration::from_secs(15),
+        system_prompt: None,
     };
     let owner = OwnerId::generate();
     let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));

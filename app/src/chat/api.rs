@@ -144,9 +144,20 @@ pub async fn delete_session(id: String) -> Result<(), ChatError> {
     request.reported(ssr::sessions::delete(&request, &id).await)
 }
 
+/// Sets chat `chat`'s own system prompt (blank: the server's). With no chat, it starts one
+/// that has it. A plain form in the chat's header, with or without JavaScript.
+#[server(prefix = "/api", endpoint = "system_prompt")]
+pub async fn set_system_prompt(
+    chat: Option<String>,
+    prompt: String,
+) -> Result<Option<SessionSummary>, ChatError> {
+    let request = Request::current()?;
+    request.reported(ssr::system::set(&request, chat.as_deref(), &prompt).await)
+}
+
 /// Every server function's URL, e.g. for metrics labels that must not grow without bound.
 #[cfg(feature = "ssr")]
-pub fn server_fn_paths() -> [&'static str; 10] {
+pub fn server_fn_paths() -> [&'static str; 11] {
     use leptos::server_fn::ServerFn;
     [
         LoadChat::PATH,
@@ -159,5 +170,6 @@ pub fn server_fn_paths() -> [&'static str; 10] {
         OpenSession::PATH,
         RenameSession::PATH,
         DeleteSession::PATH,
+        SetSystemPrompt::PATH,
     ]
 }

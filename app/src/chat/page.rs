@@ -3,10 +3,11 @@
 
 use super::api::load_chat;
 use super::state::ChatState;
+use crate::components::system_prompt::system_prompt;
 use crate::components::{
     composer::Composer, sessions::Sessions, settings_panel::SettingsPanel, transcript::Transcript,
 };
-use crate::conversation::ChatView;
+use crate::conversation::{ChatView, UNTITLED};
 use leptos::either::Either;
 use leptos::prelude::*;
 
@@ -60,12 +61,9 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
     });
 
     let title = move || {
-        let current = state.current.get();
-        state.sessions.with(|all| {
-            all.iter()
-                .find(|s| Some(&s.id) == current.as_ref())
-                .map_or_else(|| "New chat".to_string(), |s| s.title.clone())
-        })
+        state
+            .with_current(|s| s.title.clone())
+            .unwrap_or_else(|| UNTITLED.to_string())
     };
 
     view! {
@@ -109,6 +107,7 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
             </div>
             <section class="conversation" aria-labelledby="chat-title">
                 <h2 id="chat-title" class="chat-title">{title}</h2>
+                {system_prompt(state)}
                 <Transcript/>
                 <Composer/>
             </section>

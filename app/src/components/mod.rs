@@ -3,6 +3,7 @@
 pub mod composer;
 pub mod sessions;
 pub mod settings_panel;
+pub mod system_prompt;
 pub mod transcript;
 pub mod turn_actions;
 pub mod working;

@@ -25,8 +25,7 @@ pub fn turn_actions(
     cut_off: Option<ModelId>,
 ) -> impl IntoView {
     let chat = state.current.get_untracked().unwrap_or_default();
-    let hidden =
-        |name: &str, value: &str| format!(r#"<input type="hidden" name="{name}" value="{value}">"#);
+    use crate::html::hidden;
     let ask = |model: &str, label: &str| {
         format!(
             r#"<button type="submit" name="model" value="{model}" class="secondary">{label}</button>"#

@@ -49,14 +49,8 @@ pub fn Working(waiting: Waiting) -> impl IntoView {
 #[cfg(feature = "ssr")]
 fn no_script(state: &ChatState, w: &Waiting, offer: bool) -> String {
     use crate::chat::api::{SendMessage, StopTurn};
+    use crate::html::hidden;
     use leptos::server_fn::ServerFn;
-    let hidden = |name: &str, value: &str| {
-        let value = value
-            .replace('&', "&amp;")
-            .replace('"', "&quot;")
-            .replace('<', "&lt;");
-        format!(r#"<input type="hidden" name="{name}" value="{value}">"#)
-    };
     let mut html = format!(
         r#"<meta http-equiv="refresh" content="2"><form class="stop-form" method="post" action="{}">{}{}<button type="submit" class="secondary stop">Stop</button></form>"#,
         StopTurn::PATH,

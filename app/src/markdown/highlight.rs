@@ -4,6 +4,7 @@
 //! stays small, and the sanitiser allows exactly these classes. An unknown language, or a block
 //! too long to be worth it, is plain text.
 
+use crate::html::escape_into;
 use std::sync::LazyLock;
 use syntect::easy::ScopeRegionIterator;
 use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxSet};
@@ -101,16 +102,4 @@ fn category(scopes: &ScopeStack) -> Option<&'static str> {
             .find(|(prefix, _)| prefix.is_prefix_of(*scope))
             .map(|(_, class)| *class)
     })
-}
-
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
 }

@@ -12,15 +12,9 @@ use std::sync::Arc;
 /// Builds both backends and starts their background work (vLLM health probe, Vertex credential
 /// search). Neither blocks start-up.
 pub fn start(config: &Config) -> Result<Vec<Arc<dyn ChatModel>>, reqwest::Error> {
-    let gemma = Arc::new(vllm::VllmChat::new(
-        &config.vllm,
-        config.system_prompt.clone(),
-    )?);
+    let gemma = Arc::new(vllm::VllmChat::new(&config.vllm)?);
     gemma.spawn_probe(config.vllm.probe_interval);
-    let gemini = Arc::new(vertex::VertexGemini::new(
-        &config.vertex,
-        config.system_prompt.clone(),
-    )?);
+    let gemini = Arc::new(vertex::VertexGemini::new(&config.vertex)?);
     gemini.spawn_credential_search();
     Ok(vec![gemma, gemini])
 }

@@ -50,6 +50,7 @@ impl ChatModel for MeteredModel {
 
     async fn complete(
         &self,
+        system: Option<&str>,
         conversation: &[PromptMessage],
         params: &GenParams,
     ) -> Result<ModelReply, ModelError> {
@@ -62,7 +63,7 @@ impl ChatModel for MeteredModel {
         gauge.inc();
         let _in_flight = InFlightGuard(gauge);
         let started = Instant::now();
-        let result = self.inner.complete(conversation, params).await;
+        let result = self.inner.complete(system, conversation, params).await;
         self.metrics
             .model_seconds
             .get_or_create(&ModelLabels { model })
@@ -244,6 +245,21 @@ impl ChatStore for MeteredStore {
 
     async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError> {
         self.timed("summary", self.inner.summary(session)).await
+    }
+
+    async fn set_system_prompt(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        prompt: Option<&str>,
+        create_at: Option<i64>,
+    ) -> Result<SessionSummary, StoreError> {
+        self.timed(
+            "set_system_prompt",
+            self.inner
+                .set_system_prompt(session, owner, prompt, create_at),
+        )
+        .await
     }
 
     async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {

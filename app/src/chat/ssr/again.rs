@@ -71,6 +71,7 @@ pub async fn again(
         session: session.clone(),
         owner,
         visitors,
+        system: services.system_prompt_of(&summary),
         running: services.tasks.start(session.as_str(), turn.as_str()),
     }
     .start(request, summary)

@@ -61,6 +61,8 @@ pub(super) struct Job {
     pub session: SessionId,
     pub owner: OwnerId,
     pub visitors: Vec<String>,
+    /// The chat's system prompt, or the server's.
+    pub system: Option<String>,
     /// Counts the turn as running, and carries its stop signal.
     pub running: RunningTurn,
 }
@@ -188,7 +190,9 @@ impl Job {
         let model = backend.id();
         let prompt = prompt_for(&self.history, &self.user.text, model, self.services.history);
         let started = Instant::now();
-        let reply = backend.complete(&prompt, &self.user.params).await;
+        let reply = backend
+            .complete(self.system.as_deref(), &prompt, &self.user.params)
+            .await;
         let latency_ms = started.elapsed().as_millis() as u64;
         let reply = reply.inspect_err(|e| {
             tracing::warn!(%model, latency_ms, error = ?e, "model call failed");

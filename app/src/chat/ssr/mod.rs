@@ -8,6 +8,7 @@ mod job;
 pub mod page;
 pub mod sessions;
 pub mod stop;
+pub mod system;
 pub mod turn;
 
 use crate::conversation::{Message, MessageRange, Role, StoredMessage, TurnStatus};

@@ -112,6 +112,7 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
         next_turn: crate::conversation::TurnId::generate().as_str().to_string(),
         now_ms: super::now_ms(),
         offer_gemini_after_s: request.services.offer_gemini_after.as_secs() as u32,
+        default_system_prompt: request.services.system_prompt.clone(),
     })
 }
 

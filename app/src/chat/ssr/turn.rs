@@ -140,6 +140,7 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         session: session.clone(),
         owner,
         visitors,
+        system: services.system_prompt_of(&summary),
         running: services.tasks.start(session.as_str(), turn.turn.as_str()),
     };
     job.start(request, summary).await

@@ -61,6 +61,8 @@ pub struct ChatState {
     /// The server's clock minus the browser's, measured at load.
     pub skew: StoredValue<i64>,
     pub offer_gemini_after_s: StoredValue<u32>,
+    /// The server's system prompt, for a chat without its own.
+    pub default_system_prompt: StoredValue<Option<String>>,
     /// What the page's polite live region says: the pending state, then each reply once.
     pub announcement: RwSignal<String>,
     /// An error found while nobody was looking at an alert (a followed turn failed): said
@@ -103,6 +105,7 @@ impl ChatState {
             now: RwSignal::new(initial.now_ms),
             skew: StoredValue::new(initial.now_ms - browser::now_ms()),
             offer_gemini_after_s: StoredValue::new(initial.offer_gemini_after_s),
+            default_system_prompt: StoredValue::new(initial.default_system_prompt),
             announcement: RwSignal::new(String::new()),
             alert: RwSignal::new(String::new()),
         }

@@ -2,10 +2,18 @@
 
 use super::ChatState;
 use crate::chat::api::{delete_session, rename_session};
+use crate::conversation::SessionSummary;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 impl ChatState {
+    /// `f` of the open chat's entry in the sidebar, if it is there (tracked).
+    pub fn with_current<T>(self, f: impl FnOnce(&SessionSummary) -> T) -> Option<T> {
+        let current = self.current.get();
+        self.sessions
+            .with(|all| all.iter().find(|s| Some(&s.id) == current.as_ref()).map(f))
+    }
+
     pub fn rename(self, id: String, title: String) {
         spawn_local(async move {
             match rename_session(id.clone(), title).await {

@@ -62,7 +62,6 @@ impl Auth {
 pub struct VertexGemini {
     client: reqwest::Client,
     config: VertexConfig,
-    system_prompt: Option<String>,
     in_flight: InFlight,
     auth: RwLock<Auth>,
     last_call_unreachable: RwLock<bool>,
@@ -89,15 +88,11 @@ fn credential_places() -> String {
 }
 
 impl VertexGemini {
-    pub fn new(
-        config: &VertexConfig,
-        system_prompt: Option<String>,
-    ) -> Result<Self, reqwest::Error> {
+    pub fn new(config: &VertexConfig) -> Result<Self, reqwest::Error> {
         let client = transport::client(config.connect_timeout, config.request_timeout)?;
         Ok(VertexGemini {
             client,
             config: config.clone(),
-            system_prompt,
             in_flight: InFlight::new(MODEL, config.max_in_flight, Duration::from_secs(2)),
             auth: RwLock::new(Auth::Searching),
             last_call_unreachable: RwLock::new(false),
@@ -269,6 +264,7 @@ impl ChatModel for VertexGemini {
 
     async fn complete(
         &self,
+        system: Option<&str>,
         conversation: &[PromptMessage],
         params: &GenParams,
     ) -> Result<ModelReply, ModelError> {
@@ -278,7 +274,7 @@ impl ChatModel for VertexGemini {
             tracing::warn!(model = %MODEL, error = %e, "could not get an access token");
             ModelError::Unreachable(MODEL)
         })?;
-        let body = Self::request_body(conversation, params, self.system_prompt.as_deref());
+        let body = Self::request_body(conversation, params, system);
         let raw = transport::post_json(
             &self.client,
             MODEL,

@@ -24,7 +24,6 @@ const MODEL: ModelId = ModelId::Gemma;
 
 pub struct VllmChat {
     api: VllmApi,
-    system_prompt: Option<String>,
     client: reqwest::Client,
     base_url: String,
     model_name: String,
@@ -35,11 +34,10 @@ pub struct VllmChat {
 }
 
 impl VllmChat {
-    pub fn new(config: &VllmConfig, system_prompt: Option<String>) -> Result<Self, reqwest::Error> {
+    pub fn new(config: &VllmConfig) -> Result<Self, reqwest::Error> {
         let client = transport::client(config.connect_timeout, config.request_timeout)?;
         Ok(VllmChat {
             api: config.api,
-            system_prompt,
             client,
             base_url: config.base_url.clone(),
             model_name: config.model.clone(),
@@ -180,11 +178,11 @@ impl ChatModel for VllmChat {
 
     async fn complete(
         &self,
+        system: Option<&str>,
         conversation: &[PromptMessage],
         params: &GenParams,
     ) -> Result<ModelReply, ModelError> {
         let _slot = self.in_flight.enter().await?;
-        let system = self.system_prompt.as_deref();
         let (url, body, prompt) = match self.api {
             VllmApi::Chat => (
                 format!("{}/v1/chat/completions", self.base_url),

@@ -1,6 +1,8 @@
 //! The documents a chat is stored as, and their mapping to the app's messages.
 
-use app::conversation::{Role, SessionSummary, StoredMessage, TokenUsage, TurnRequest, TurnStatus};
+use app::conversation::{
+    Role, SessionSummary, StoredMessage, TokenUsage, TurnRequest, TurnStatus, UNTITLED,
+};
 use app::models::ModelId;
 use app::params::GenParams;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,9 @@ pub(super) struct SessionDoc {
     pub(super) pending_seq: Option<i64>,
     #[serde(default)]
     pub(super) pending_at_ms: Option<i64>,
+    /// The chat's own system prompt; absent or null: the server's.
+    #[serde(default)]
+    pub(super) system_prompt: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,17 +124,34 @@ impl SessionDoc {
         owner: &str,
         turn: &TurnRequest,
     ) -> Self {
-        let next = existing.as_ref().map_or(0, |s| s.message_count);
+        let existing = existing.unwrap_or_else(|| SessionDoc::untitled(id, owner, turn.at_ms));
+        let next = existing.message_count;
         SessionDoc {
-            id: id.to_string(),
-            owner: owner.to_string(),
-            created_at_ms: existing.as_ref().map_or(turn.at_ms, |s| s.created_at_ms),
+            // The first message names the chat, also one created before it (a system prompt).
+            title: if next == 0 {
+                turn.title()
+            } else {
+                existing.title
+            },
             updated_at_ms: turn.at_ms,
-            title: existing.map_or_else(|| turn.title(), |s| s.title),
             last_model: turn.model.as_str().into(),
             message_count: next + 1,
             pending_seq: Some(next),
             pending_at_ms: Some(turn.at_ms),
+            ..existing
+        }
+    }
+
+    /// A chat without messages yet, owned by `owner`.
+    pub(super) fn untitled(id: &str, owner: &str, at_ms: i64) -> Self {
+        SessionDoc {
+            id: id.to_string(),
+            owner: owner.to_string(),
+            created_at_ms: at_ms,
+            updated_at_ms: at_ms,
+            title: UNTITLED.to_string(),
+            last_model: ModelId::Gemma.as_str().into(),
+            ..SessionDoc::default()
         }
     }
 
@@ -141,6 +163,7 @@ impl SessionDoc {
             created_at_ms: self.created_at_ms,
             updated_at_ms: self.updated_at_ms,
             message_count: self.message_count as u64,
+            system_prompt: self.system_prompt,
         })
     }
 }

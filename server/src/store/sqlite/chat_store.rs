@@ -80,10 +80,11 @@ impl ChatStore for SqliteStore {
             let history = newest(&tx, &id, MessageRange::newest(history))?;
             let user = turn.to_stored(next as u64);
             insert_message(&tx, &id, &user)?;
+            // The first message names the chat, also one created before it (a system prompt).
             tx.prepare_cached(
-                "UPDATE sessions SET message_count = ?2, updated_at_ms = ?3, last_model = ?4 WHERE id = ?1",
+                "UPDATE sessions SET message_count = ?2, updated_at_ms = ?3, last_model = ?4, title = CASE WHEN ?2 = 1 THEN ?5 ELSE title END WHERE id = ?1",
             )
-            .and_then(|mut s| s.execute(params![id, next + 1, turn.at_ms, turn.model.as_str()]))?;
+            .and_then(|mut s| s.execute(params![id, next + 1, turn.at_ms, turn.model.as_str(), turn.title()]))?;
             let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
             tx.commit()?;
             Ok(Begun::Accepted {
@@ -253,7 +254,7 @@ impl ChatStore for SqliteStore {
             // instr, not LIKE: the query is matched as typed, `%` and `_` included.
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions \
+                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count, system_prompt FROM sessions \
                      WHERE owner = ?1 AND instr(lower(title), ?2) > 0 ORDER BY updated_at_ms DESC, id LIMIT ?3",
                 )?;
             let rows = stmt
@@ -279,7 +280,7 @@ impl ChatStore for SqliteStore {
         self.with_conn(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE owner = ?1 AND updated_at_ms < ?2 ORDER BY updated_at_ms DESC, id LIMIT ?3",
+                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count, system_prompt FROM sessions WHERE owner = ?1 AND updated_at_ms < ?2 ORDER BY updated_at_ms DESC, id LIMIT ?3",
                 )?;
             let rows = stmt
                 .query_map(params![owner, before.unwrap_or(i64::MAX), limit as i64], row_to_summary)?;
@@ -291,6 +292,36 @@ impl ChatStore for SqliteStore {
     async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError> {
         let id = session.as_str().to_string();
         self.with_conn(move |conn| summary_of(conn, &id)).await
+    }
+
+    async fn set_system_prompt(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        prompt: Option<&str>,
+        create_at: Option<i64>,
+    ) -> Result<SessionSummary, StoreError> {
+        let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
+        let prompt = prompt.map(String::from);
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(at_ms) = create_at {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
+                )
+                .and_then(|mut s| s.execute(params![id, at_ms, UNTITLED, ModelId::Gemma.as_str(), owner]))?;
+            }
+            let changed = tx
+                .prepare_cached("UPDATE sessions SET system_prompt = ?3 WHERE id = ?1 AND owner = ?2")
+                .and_then(|mut s| s.execute(params![id, owner, prompt]))?;
+            if changed == 0 {
+                return Err(StoreError::NotFound.into());
+            }
+            let summary = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
+            tx.commit()?;
+            Ok(summary)
+        })
+        .await
     }
 
     async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {

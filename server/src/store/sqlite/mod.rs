@@ -19,7 +19,7 @@ mod tests;
 use crate::limits::UsageCounters;
 use app::conversation::{
     one_turn, AppendedTurn, Begun, MessageRange, Role, SessionSummary, StoredMessage, TokenUsage,
-    TurnId, TurnOutcome, TurnRequest, TurnStatus,
+    TurnId, TurnOutcome, TurnRequest, TurnStatus, UNTITLED,
 };
 #[cfg(test)]
 use app::conversation::{NewReply, NewTurn};

@@ -86,7 +86,7 @@ pub(super) fn turn_at(
 
 pub(super) fn summary_of(tx: &Connection, session: &str) -> Result<Option<SessionSummary>, Fail> {
     tx.prepare_cached(
-        "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count FROM sessions WHERE id = ?1",
+        "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count, system_prompt FROM sessions WHERE id = ?1",
     )
     .and_then(|mut s| s.query_row([session], row_to_summary).optional())
     .map(Option::flatten)
@@ -105,6 +105,7 @@ pub(super) fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
         updated_at_ms: row.get(3)?,
         last_model,
         message_count: row.get::<_, i64>(5)? as u64,
+        system_prompt: row.get(6)?,
     }))
 }
 

@@ -47,4 +47,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
      ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'complete';
      ALTER TABLE messages ADD COLUMN error TEXT;
      CREATE UNIQUE INDEX messages_by_turn ON messages (session_id, turn_id) WHERE turn_id IS NOT NULL;",
+    // 5: a chat's own system prompt (NULL: the server's).
+    "ALTER TABLE sessions ADD COLUMN system_prompt TEXT;",
 ];
