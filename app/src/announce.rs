@@ -74,6 +74,7 @@ mod tests {
             status: Default::default(),
             error: None,
             since_ms: None,
+            verdict: None,
         }
     }
 

@@ -2,9 +2,11 @@
 
 mod page;
 mod replies;
+mod status;
 
 pub use page::PageMessages;
 pub use replies::{NoReplies, Replies, TurnOutcome};
+pub use status::{TurnStatus, Verdict};
 
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
@@ -46,49 +48,6 @@ impl Role {
     }
 }
 
-/// Where a turn stands. A user message is stored `Pending` when its turn is accepted, before
-/// any model is asked; the turn's task then completes it with its replies, or marks it failed
-/// (or stopped). Replies are always `Complete`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TurnStatus {
-    #[default]
-    Complete,
-    Pending,
-    Failed,
-    Stopped,
-    /// Edited: a later message replaced it (and its replies), which stay in the chat and the
-    /// export but out of every prompt.
-    Replaced,
-}
-
-impl TurnStatus {
-    pub fn is_complete(&self) -> bool {
-        *self == TurnStatus::Complete
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TurnStatus::Complete => "complete",
-            TurnStatus::Pending => "pending",
-            TurnStatus::Failed => "failed",
-            TurnStatus::Stopped => "stopped",
-            TurnStatus::Replaced => "replaced",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TurnStatus> {
-        match s {
-            "complete" => Some(TurnStatus::Complete),
-            "pending" => Some(TurnStatus::Pending),
-            "failed" => Some(TurnStatus::Failed),
-            "stopped" => Some(TurnStatus::Stopped),
-            "replaced" => Some(TurnStatus::Replaced),
-            _ => None,
-        }
-    }
-}
-
 /// Token counts reported by a backend, when it reports them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenUsage {
@@ -118,6 +77,8 @@ pub struct StoredMessage {
     pub turn: Option<String>,
     pub status: TurnStatus,
     pub error: Option<String>,
+    /// User messages of a turn answered by both models: which answer the user found better.
+    pub verdict: Option<Verdict>,
 }
 
 /// A user message and its replies (one, or one per model when comparing), written to the store
@@ -270,6 +231,7 @@ impl TurnRequest {
             turn: Some(self.turn.as_str().to_string()),
             status: TurnStatus::Pending,
             error: None,
+            verdict: None,
         }
     }
 }
@@ -290,6 +252,7 @@ impl NewReply {
             turn: None,
             status: TurnStatus::Complete,
             error: None,
+            verdict: None,
         }
     }
 }
@@ -343,6 +306,9 @@ pub struct Message {
     /// A pending turn's start (Unix ms, the server's clock): the page shows how long it waits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_ms: Option<i64>,
+    /// A user message whose turn was answered by both models: the user's verdict, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
 }
 
 /// One of the visitor's past sessions, as the sidebar lists it.

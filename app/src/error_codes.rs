@@ -40,6 +40,8 @@ pub fn to_code(error: &ChatError) -> String {
             InputError::SystemPromptTooLong { chars, .. } => {
                 format!("input.long_system_prompt.{chars}")
             }
+            InputError::NotAPair => "input.not_a_pair".into(),
+            InputError::BadVerdict => "input.bad_verdict".into(),
         },
         ChatError::Model(e) => match e {
             ModelError::Rejected { model, .. } => format!("model.rejected.{}", model.as_str()),
@@ -122,6 +124,8 @@ pub fn from_code(code: &str) -> Option<ChatError> {
             max: crate::conversation::MAX_TITLE_CHARS,
         }
         .into(),
+        ["input", "not_a_pair"] => InputError::NotAPair.into(),
+        ["input", "bad_verdict"] => InputError::BadVerdict.into(),
         ["input", "long_system_prompt", n] => InputError::SystemPromptTooLong {
             chars: n.parse().ok()?,
             max: crate::conversation::MAX_SYSTEM_PROMPT_CHARS,
@@ -224,6 +228,8 @@ mod tests {
                 max: crate::conversation::MAX_SYSTEM_PROMPT_CHARS,
             }
             .into(),
+            InputError::NotAPair.into(),
+            InputError::BadVerdict.into(),
             ModelError::TimedOut(ModelId::Gemma).into(),
             ModelError::Unreachable(ModelId::Gemini).into(),
             ChatError::NotSaved,

@@ -34,6 +34,10 @@ pub enum InputError {
         "That system prompt is {chars} characters long; the limit is {max}. Please shorten it."
     )]
     SystemPromptTooLong { chars: usize, max: usize },
+    #[error("Only a message both models answered can be judged.")]
+    NotAPair,
+    #[error("Pick Gemma, Gemini or Tie.")]
+    BadVerdict,
 }
 
 /// How a model call failed, in terms a person can act on.

@@ -22,6 +22,8 @@ pub mod services;
 #[cfg(feature = "ssr")]
 pub mod session;
 #[cfg(feature = "ssr")]
+pub mod tally;
+#[cfg(feature = "ssr")]
 pub mod turn_tasks;
 
 #[cfg(feature = "hydrate")]

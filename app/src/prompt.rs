@@ -144,6 +144,7 @@ mod tests {
             turn: None,
             status: TurnStatus::Complete,
             error: None,
+            verdict: None,
         }
     }
 

@@ -4,13 +4,14 @@
 
 use crate::conversation::{
     AppendedTurn, Begun, MessageRange, NewTurn, Replies, SessionSummary, StoredMessage, TokenUsage,
-    TurnId, TurnOutcome, TurnRequest,
+    TurnId, TurnOutcome, TurnRequest, Verdict,
 };
 use crate::errors::{ChatError, ModelError, StoreError};
 use crate::models::{Availability, ModelId, ModelOption};
 use crate::params::GenParams;
 pub use crate::prompt::{HistoryWindow, PromptMessage};
 use crate::session::{OwnerId, OwnerKey, SessionId};
+use crate::tally::Tally;
 pub use crate::turn_tasks::{RunningTurn, TurnTasks};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -184,6 +185,28 @@ pub trait ChatStore: Send + Sync {
 
     /// One session's summary, if it exists.
     async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError>;
+
+    /// Records the user's verdict on the turn whose user message is at `seq` (`None` takes it
+    /// back), in the owner's chat, and returns the verdict it replaces, in one transaction (two
+    /// tabs judging at once each get the one they replaced, so the counts add up).
+    /// [`StoreError::NotFound`] if the chat is not the owner's or has no user message there.
+    async fn judge(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        seq: u64,
+        verdict: Option<Verdict>,
+    ) -> Result<Option<Verdict>, StoreError>;
+
+    /// Adds `counts` to the owner's model figures ([`crate::tally`]), each atomically.
+    async fn add_to_tally(
+        &self,
+        owner: &OwnerId,
+        counts: &[(String, i64)],
+    ) -> Result<(), StoreError>;
+
+    /// The owner's model figures, or with `None` everyone's, summed.
+    async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError>;
 
     /// Sets the owner's chat's system prompt (`None`: the server's). With `create_at` a chat
     /// that does not exist yet is created (owned by `owner`, untitled, no messages) at that

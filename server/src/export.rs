@@ -1,7 +1,7 @@
 //! `GET /export/{session}.md` and `.json`: one of the visitor's chats as a download. Someone
 //! else's id, a forged one and a missing one all get the same 404.
 
-use app::conversation::{MessageRange, Role, SessionSummary, StoredMessage, TurnStatus};
+use app::conversation::{MessageRange, Role, SessionSummary, StoredMessage, TurnStatus, Verdict};
 use app::errors::ChatError;
 use app::services::Services;
 use app::session::{self, SessionId};
@@ -162,6 +162,17 @@ pub fn markdown(
         };
         if let Some(note) = note {
             out.push_str(&format!("_{note}_\n\n"));
+        }
+        let verdict = match m.verdict {
+            Some(Verdict::Tie) => Some("Your verdict on the answers below: a tie.".to_string()),
+            Some(v) => Some(format!(
+                "Your verdict on the answers below: {}'s is better.",
+                v.label()
+            )),
+            None => None,
+        };
+        if let Some(verdict) = verdict {
+            out.push_str(&format!("_{verdict}_\n\n"));
         }
     }
     out

@@ -9,6 +9,7 @@ pub mod health;
 pub mod iap;
 pub mod limits;
 pub mod metrics;
+pub mod models_page;
 pub mod owner_key;
 pub mod routes;
 pub mod store;
@@ -125,8 +126,11 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         metrics,
         metrics_route,
         draining.clone(),
-        config.client_ip,
-        iap,
+        routes::Access {
+            client_ip: config.client_ip,
+            iap,
+            operators: config.operators.clone(),
+        },
     );
     Ok(App {
         router,

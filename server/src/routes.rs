@@ -1,10 +1,11 @@
 //! The HTTP surface: the page, the server functions, probes and static files, with the layers
 //! every response passes through.
 
-use crate::config::ClientIpSource;
+use crate::config::{ClientIpSource, Operators};
 use crate::health::{self, Health};
 use crate::iap::{self, IapVerifier};
 use crate::metrics::{self, Metrics};
+use crate::models_page::{self, ModelsPage};
 use crate::{edge, export};
 use app::services::Services;
 use app::session::PeerIp;
@@ -39,15 +40,29 @@ pub enum MetricsRoute {
     Elsewhere,
 }
 
+/// Who may come in, and who sees what.
+pub struct Access {
+    /// Where a visitor's address comes from.
+    pub client_ip: ClientIpSource,
+    /// Identity-Aware Proxy's check on every request, when it is required.
+    pub iap: Option<Arc<IapVerifier>>,
+    /// Who sees everyone's figures on `/models`.
+    pub operators: Operators,
+}
+
 pub fn router(
     options: LeptosOptions,
     services: Services,
     metrics: Arc<Metrics>,
     metrics_route: MetricsRoute,
     draining: health::Draining,
-    client_ip: ClientIpSource,
-    iap: Option<Arc<IapVerifier>>,
+    access: Access,
 ) -> Router {
+    let Access {
+        client_ip,
+        iap,
+        operators,
+    } = access;
     let health = Health {
         store: services.store.clone(),
         draining,
@@ -89,6 +104,13 @@ pub fn router(
             get(server_fns.clone()).post(server_fns),
         )
         .route("/export/{file}", get(export::export))
+        .route(
+            "/models",
+            get(models_page::page).with_state(ModelsPage {
+                services: services.clone(),
+                operators,
+            }),
+        )
         .layer(middleware::from_fn(edge::private_pages))
         .route("/healthz", get(health::live))
         .fallback_service(static_files)

@@ -155,9 +155,17 @@ pub async fn set_system_prompt(
     request.reported(ssr::system::set(&request, chat.as_deref(), &prompt).await)
 }
 
+/// The user's verdict on the pair of replies to the message at `seq` in chat `chat`: `gemma`,
+/// `gemini`, `tie`, or `none` to take it back. A plain form under the pair.
+#[server(prefix = "/api", endpoint = "verdict")]
+pub async fn judge(chat: String, seq: String, verdict: String) -> Result<(), ChatError> {
+    let request = Request::current()?;
+    request.reported(ssr::verdict::judge(&request, &chat, &seq, &verdict).await)
+}
+
 /// Every server function's URL, e.g. for metrics labels that must not grow without bound.
 #[cfg(feature = "ssr")]
-pub fn server_fn_paths() -> [&'static str; 11] {
+pub fn server_fn_paths() -> [&'static str; 12] {
     use leptos::server_fn::ServerFn;
     [
         LoadChat::PATH,
@@ -171,5 +179,6 @@ pub fn server_fn_paths() -> [&'static str; 11] {
         RenameSession::PATH,
         DeleteSession::PATH,
         SetSystemPrompt::PATH,
+        Judge::PATH,
     ]
 }

@@ -6,4 +6,5 @@ pub mod settings_panel;
 pub mod system_prompt;
 pub mod transcript;
 pub mod turn_actions;
+pub mod verdict;
 pub mod working;

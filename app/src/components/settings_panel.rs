@@ -84,6 +84,7 @@ pub fn SettingsPanel() -> impl IntoView {
                 on_input=move |v| state.top_p.set(v as f32)/>
             <Slider spec=MAX_TOKENS value=Signal::derive(move || state.max_tokens.get() as f64)
                 on_input=move |v| state.max_tokens.set(v as u32)/>
+            <p class="hint"><a href="/models">"How the models compare"</a></p>
         </section>
     }
 }

@@ -5,8 +5,10 @@
 use crate::chat::state::{ChatState, Waiting};
 use crate::chat::{chat_from_path, chat_path, CHAT_PAGE};
 use crate::components::turn_actions::turn_actions;
+use crate::components::verdict::verdict_form;
 use crate::components::working::Working;
-use crate::conversation::{Message, Role, TurnStatus};
+use crate::conversation::{Message, Role, TurnStatus, Verdict};
+use crate::models::ModelId;
 use crate::params::decimal;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -15,8 +17,8 @@ use leptos::prelude::*;
 #[derive(Clone, Debug, PartialEq)]
 enum Block {
     User(Message),
-    /// The replies to the user message at the given position.
-    Replies(u64, Vec<Message>),
+    /// The replies to the user message at the given position, and its verdict on them.
+    Replies(u64, Option<Verdict>, Vec<Message>),
 }
 
 impl Block {
@@ -25,7 +27,7 @@ impl Block {
     fn key(&self) -> (u64, String, TurnStatus) {
         let first = match self {
             Block::User(m) => Some(m),
-            Block::Replies(_, r) => r.first(),
+            Block::Replies(_, _, r) => r.first(),
         };
         first.map_or((u64::MAX, String::new(), TurnStatus::Complete), |m| {
             (m.seq, m.text.clone(), m.status)
@@ -47,13 +49,13 @@ fn blocks(messages: &[Message]) -> Vec<Block> {
     for m in messages {
         match (m.role, out.last_mut()) {
             (Role::User, _) => out.push(Block::User(m.clone())),
-            (Role::Model, Some(Block::Replies(_, r))) => r.push(m.clone()),
+            (Role::Model, Some(Block::Replies(_, _, r))) => r.push(m.clone()),
             (Role::Model, last) => {
-                let user = match last {
-                    Some(Block::User(u)) => u.seq,
-                    _ => m.seq.saturating_sub(1),
+                let (user, verdict) = match last {
+                    Some(Block::User(u)) => (u.seq, u.verdict),
+                    _ => (m.seq.saturating_sub(1), None),
                 };
-                out.push(Block::Replies(user, vec![m.clone()]))
+                out.push(Block::Replies(user, verdict, vec![m.clone()]))
             }
         }
     }
@@ -111,16 +113,27 @@ pub fn Transcript() -> impl IntoView {
                         let editable = last_user == Some(m.seq);
                         view! { <UserMessage message=m last=is_last editable/> }.into_any()
                     }
-                    Block::Replies(seq, replies) => {
+                    Block::Replies(seq, verdict, replies) => {
                         let newest = replies[replies.len() - 1].model;
                         let cut_off = replies.iter().rev().find(|m| m.cut_off).map(|m| m.model);
                         let actions = is_last.then(|| turn_actions(state, seq, newest, true, cut_off));
                         let one = replies.len() == 1;
+                        // Both models answered: a pair to judge.
+                        let pair = ModelId::ALL.iter().all(|id| replies.iter().any(|m| m.model == *id));
+                        let judge = if pair {
+                            verdict_form(&state.current.get_untracked().unwrap_or_default(), seq, verdict)
+                        } else {
+                            String::new()
+                        };
                         let replies = replies.into_iter().map(|m| view! { <Reply message=m/> }).collect_view();
                         if one {
                             view! { {replies} {actions} }.into_any()
                         } else {
-                            view! { <div class="compare">{replies}</div> {actions} }.into_any()
+                            view! {
+                                <div class="compare">{replies}</div>
+                                <div class="verdict" role="group" aria-label="Your verdict" inner_html=judge></div>
+                                {actions}
+                            }.into_any()
                         }
                     }
                 }}

@@ -30,6 +30,7 @@ impl Serialize for PageMessages {
             status: m.status,
             error: m.error.clone(),
             since_ms: m.since_ms,
+            verdict: m.verdict,
         }))
     }
 }
@@ -56,6 +57,7 @@ mod tests {
             status: TurnStatus::Complete,
             error: None,
             since_ms: None,
+            verdict: None,
         };
         let json = serde_json::to_string(&PageMessages(vec![reply.clone()])).expect("json");
         assert!(!json.contains("source"), "{json}");

@@ -75,6 +75,62 @@ pub(super) fn iap(env: &Env) -> Result<Option<IapConfig>, ConfigError> {
     }))
 }
 
+/// Who sees everyone's figures on the Models page (everyone sees their own).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Operators {
+    /// Nobody: each person sees only their own chats' figures.
+    #[default]
+    Nobody,
+    /// Anyone who can open the app (a laptop, or a deployment whose every user is on the team).
+    Everyone,
+    /// These people, by the email IAP verified (lower case).
+    Emails(Vec<String>),
+}
+
+impl Operators {
+    /// Whether a visitor signed in as `email` (none without IAP) is an operator.
+    pub fn include(&self, email: Option<&str>) -> bool {
+        match self {
+            Operators::Nobody => false,
+            Operators::Everyone => true,
+            Operators::Emails(list) => {
+                email.is_some_and(|e| list.iter().any(|o| o.eq_ignore_ascii_case(e)))
+            }
+        }
+    }
+}
+
+/// `OPERATORS`: `*`, or IAP emails separated by commas. An email list without IAP would name
+/// nobody anyone can prove to be, so it is refused.
+pub(super) fn operators(env: &Env, iap: bool) -> Result<Operators, ConfigError> {
+    let Some(raw) = env.var("OPERATORS") else {
+        return Ok(Operators::Nobody);
+    };
+    if raw.trim() == "*" {
+        return Ok(Operators::Everyone);
+    }
+    let emails: Vec<String> = raw
+        .split(',')
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if emails.iter().any(|e| !e.contains('@')) {
+        return Err(ConfigError::new(
+            "OPERATORS",
+            raw,
+            "expected * or emails separated by commas",
+        ));
+    }
+    if !iap {
+        return Err(ConfigError::new(
+            "OPERATORS",
+            raw,
+            "emails need IAP (IAP_AUDIENCE) to verify who is asking; use * without IAP",
+        ));
+    }
+    Ok(Operators::Emails(emails))
+}
+
 pub(super) fn limits(env: &Env) -> Result<LimitsConfig, ConfigError> {
     let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Ok(LimitsConfig {

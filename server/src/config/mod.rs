@@ -10,7 +10,7 @@ mod operations;
 mod store;
 mod variables;
 
-pub use access::{ClientIpSource, IapConfig, LimitsConfig};
+pub use access::{ClientIpSource, IapConfig, LimitsConfig, Operators};
 pub use env::{ConfigError, Secret};
 pub use models::{VertexConfig, VllmApi, VllmConfig};
 pub use operations::{LogFormat, SHUTDOWN_MARGIN};
@@ -50,6 +50,8 @@ pub struct Config {
     pub client_ip: ClientIpSource,
     /// Identity-Aware Proxy; `None` leaves sessions owned by the browser.
     pub iap: Option<IapConfig>,
+    /// Who sees everyone's figures on the Models page.
+    pub operators: Operators,
     pub limits: LimitsConfig,
 }
 
@@ -89,6 +91,7 @@ impl Config {
         let store = store::read(&env)?;
         let (vllm, vertex) = models::read(&env)?;
         let (shutdown_drain, shutdown_grace) = operations::shutdown(&env, vllm.request_timeout)?;
+        let iap = access::iap(&env)?;
         Ok(Config {
             leptos,
             owner_key: store::owner_key(&env, &store)?,
@@ -102,7 +105,8 @@ impl Config {
             shutdown_drain,
             shutdown_grace,
             metrics_addr: operations::metrics_addr(&env)?,
-            iap: access::iap(&env)?,
+            operators: access::operators(&env, iap.is_some())?,
+            iap,
             client_ip: access::client_ip(&env)?,
             limits: access::limits(&env)?,
         })

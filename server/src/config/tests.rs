@@ -200,3 +200,21 @@ fn iap_required_refuses_to_start_without_an_audience() {
         None
     );
 }
+
+#[test]
+fn operators_are_everyone_or_emails_iap_vouches_for() {
+    assert_eq!(config(&[]).expect("default").operators, Operators::Nobody);
+    let everyone = config(&[("OPERATORS", " * ")]).expect("*").operators;
+    assert!(everyone.include(None));
+    let iap = [
+        ("IAP_AUDIENCE", "/projects/1/global/backendServices/2"),
+        ("OPERATORS", "Ops@Example.com, sre@example.com"),
+    ];
+    let emails = config(&iap).expect("emails").operators;
+    assert!(emails.include(Some("ops@example.com")) && emails.include(Some("SRE@example.com")));
+    assert!(!emails.include(Some("someone@example.com")) && !emails.include(None));
+    // Emails without IAP name nobody anyone can prove to be; a name without @ is a typo.
+    let e = config(&[("OPERATORS", "ops@example.com")]).expect_err("no IAP");
+    assert!(e.to_string().contains("OPERATORS"), "{e}");
+    assert!(config(&[iap[0], ("OPERATORS", "ops")]).is_err());
+}

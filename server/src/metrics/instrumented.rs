@@ -4,13 +4,14 @@
 use super::{Metrics, ModelLabels, OutcomeLabels, StoreLabels, TokenLabels};
 use app::conversation::{
     AppendedTurn, Begun, MessageRange, SessionSummary, StoredMessage, TurnId, TurnOutcome,
-    TurnRequest,
+    TurnRequest, Verdict,
 };
 use app::errors::{ModelError, StoreError};
 use app::models::{Availability, ModelId};
 use app::params::GenParams;
 use app::services::{Again, ChatModel, ChatStore, ModelReply, PromptMessage};
 use app::session::{OwnerId, SessionId};
+use app::tally::Tally;
 use async_trait::async_trait;
 use prometheus_client::metrics::gauge::Gauge;
 use std::future::Future;
@@ -245,6 +246,30 @@ impl ChatStore for MeteredStore {
 
     async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError> {
         self.timed("summary", self.inner.summary(session)).await
+    }
+
+    async fn judge(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        seq: u64,
+        verdict: Option<Verdict>,
+    ) -> Result<Option<Verdict>, StoreError> {
+        self.timed("judge", self.inner.judge(session, owner, seq, verdict))
+            .await
+    }
+
+    async fn add_to_tally(
+        &self,
+        owner: &OwnerId,
+        counts: &[(String, i64)],
+    ) -> Result<(), StoreError> {
+        self.timed("add_to_tally", self.inner.add_to_tally(owner, counts))
+            .await
+    }
+
+    async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {
+        self.timed("tally", self.inner.tally(owner)).await
     }
 
     async fn set_system_prompt(

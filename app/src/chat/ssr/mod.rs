@@ -10,6 +10,7 @@ pub mod sessions;
 pub mod stop;
 pub mod system;
 pub mod turn;
+pub mod verdict;
 
 use crate::conversation::{Message, MessageRange, Role, StoredMessage, TurnStatus};
 use crate::errors::ChatError;
@@ -180,6 +181,7 @@ pub fn to_view(m: StoredMessage, stale_before_ms: i64) -> Message {
         // Only a pending turn's id is any use to the page (it polls with it).
         turn: m.turn.filter(|_| status == TurnStatus::Pending),
         since_ms: (status == TurnStatus::Pending).then_some(m.created_at_ms),
+        verdict: m.verdict,
         status,
         error,
     }

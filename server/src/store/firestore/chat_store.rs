@@ -7,11 +7,12 @@ use super::turns::{aborted, complete};
 use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
 use app::conversation::{
     AppendedTurn, Begun, MessageRange, SessionSummary, StoredMessage, TurnId, TurnOutcome,
-    TurnRequest,
+    TurnRequest, Verdict,
 };
 use app::errors::StoreError;
 use app::services::{Again, ChatStore};
 use app::session::{OwnerId, SessionId};
+use app::tally::Tally;
 use async_trait::async_trait;
 use firestore::{path, paths, FirestoreConsistencySelector, FirestoreWritePrecondition};
 use futures::TryStreamExt;
@@ -251,6 +252,28 @@ impl ChatStore for FirestoreStore {
             .and_then(SessionDoc::summary))
     }
 
+    async fn judge(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        seq: u64,
+        verdict: Option<Verdict>,
+    ) -> Result<Option<Verdict>, StoreError> {
+        self.set_verdict(session, owner, seq, verdict).await
+    }
+
+    async fn add_to_tally(
+        &self,
+        owner: &OwnerId,
+        counts: &[(String, i64)],
+    ) -> Result<(), StoreError> {
+        self.add_counts(owner, counts).await
+    }
+
+    async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {
+        self.read_tally(owner).await
+    }
+
     async fn set_system_prompt(
         &self,
         session: &SessionId,
@@ -258,39 +281,8 @@ impl ChatStore for FirestoreStore {
         prompt: Option<&str>,
         create_at: Option<i64>,
     ) -> Result<SessionSummary, StoreError> {
-        self.forget(session);
-        let id = session.as_str();
-        let existing = self.session_doc(id).await.map_err(store_error)?;
-        let (mut doc, create) = match (existing, create_at) {
-            (Some(doc), _) if doc.owner == owner.as_str() => (doc, false),
-            (None, Some(at_ms)) => (SessionDoc::untitled(id, owner.as_str(), at_ms), true),
-            _ => return Err(StoreError::NotFound),
-        };
-        doc.system_prompt = prompt.map(String::from);
-        let write = self.db.fluent().update();
-        let write = if create {
-            // Created whole, unless a turn created it meanwhile: then that chat is updated.
-            write
-                .in_col(SESSIONS)
-                .precondition(FirestoreWritePrecondition::Exists(false))
-        } else {
-            // Only the prompt, and only if the chat still exists (a delete is not undone).
-            write
-                .fields(paths!(SessionDoc::{system_prompt}))
-                .in_col(SESSIONS)
-                .precondition(FirestoreWritePrecondition::Exists(true))
-        };
-        let written = write.document_id(id).object(&doc).execute::<()>().await;
-        match written {
-            Ok(()) => doc.summary().ok_or(StoreError::Failed),
-            Err(_) if create => {
-                Box::pin(self.set_system_prompt(session, owner, prompt, None)).await
-            }
-            Err(e) => Err(match store_error(e) {
-                StoreError::Failed => StoreError::NotFound,
-                other => other,
-            }),
-        }
+        self.write_system_prompt(session, owner, prompt, create_at)
+            .await
     }
 
     async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {

@@ -1,7 +1,7 @@
 //! The documents a chat is stored as, and their mapping to the app's messages.
 
 use app::conversation::{
-    Role, SessionSummary, StoredMessage, TokenUsage, TurnRequest, TurnStatus, UNTITLED,
+    Role, SessionSummary, StoredMessage, TokenUsage, TurnRequest, TurnStatus, Verdict, UNTITLED,
 };
 use app::models::ModelId;
 use app::params::GenParams;
@@ -58,6 +58,9 @@ pub(super) struct MessageDoc {
     pub(super) status: Option<String>,
     #[serde(default)]
     pub(super) error: Option<String>,
+    /// A user message's verdict on its turn's pair (`Verdict::as_str`).
+    #[serde(default)]
+    pub(super) verdict: Option<String>,
 }
 
 impl From<&StoredMessage> for MessageDoc {
@@ -79,6 +82,7 @@ impl From<&StoredMessage> for MessageDoc {
             turn_id: m.turn.clone(),
             status: Some(m.status.as_str().to_string()),
             error: m.error.clone(),
+            verdict: m.verdict.map(|v| v.as_str().to_string()),
         }
     }
 }
@@ -111,6 +115,7 @@ impl MessageDoc {
                 .and_then(TurnStatus::parse)
                 .unwrap_or_default(),
             error: self.error,
+            verdict: self.verdict.as_deref().and_then(Verdict::parse),
         })
     }
 }
@@ -196,5 +201,6 @@ pub(super) fn status_only(status: TurnStatus, error: Option<&str>) -> MessageDoc
         turn_id: None,
         status: Some(status.as_str().into()),
         error: error.map(String::from),
+        verdict: None,
     }
 }

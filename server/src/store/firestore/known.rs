@@ -129,6 +129,7 @@ mod tests {
             turn: None,
             status,
             error: None,
+            verdict: None,
         }
     }
 

@@ -18,7 +18,8 @@
 //! Here: the store and its reads; `docs` (documents ↔ messages), `turns` (the two writes),
 //! `commit` (several writes in one `Commit`),
 //! `known` (what a process remembers of the chats it served), `chat_store` (the `ChatStore`
-//! trait), `counters` (limits), `errors` (Firestore's as ours).
+//! trait), `counters` (limits), `verdicts` (verdicts and model figures), `errors` (Firestore's as
+//! ours).
 
 mod chat_store;
 mod commit;
@@ -27,7 +28,9 @@ mod docs;
 mod errors;
 mod known;
 mod reopen;
+mod system_prompt;
 mod turns;
+mod verdicts;
 
 use app::conversation::{one_turn, MessageRange, StoredMessage};
 use app::errors::StoreError;
@@ -48,6 +51,8 @@ const MESSAGES: &str = "messages";
 const TURNS: &str = "turns";
 /// Per-visitor limit counters (server/src/limits.rs).
 const COUNTERS: &str = "visitor_usage";
+/// Per owner: the model figures the Models page shows (`verdicts.rs`).
+const TALLIES: &str = "model_tallies";
 
 #[derive(Clone)]
 pub struct FirestoreStore {

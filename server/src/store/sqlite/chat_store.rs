@@ -2,6 +2,7 @@
 
 use super::rows::*;
 use super::*;
+use app::tally::Tally;
 
 #[async_trait]
 impl ChatStore for SqliteStore {
@@ -294,6 +295,28 @@ impl ChatStore for SqliteStore {
         self.with_conn(move |conn| summary_of(conn, &id)).await
     }
 
+    async fn judge(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        seq: u64,
+        verdict: Option<Verdict>,
+    ) -> Result<Option<Verdict>, StoreError> {
+        self.set_verdict(session, owner, seq, verdict).await
+    }
+
+    async fn add_to_tally(
+        &self,
+        owner: &OwnerId,
+        counts: &[(String, i64)],
+    ) -> Result<(), StoreError> {
+        self.add_counts(owner, counts).await
+    }
+
+    async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {
+        self.read_tally(owner).await
+    }
+
     async fn set_system_prompt(
         &self,
         session: &SessionId,
@@ -301,27 +324,8 @@ impl ChatStore for SqliteStore {
         prompt: Option<&str>,
         create_at: Option<i64>,
     ) -> Result<SessionSummary, StoreError> {
-        let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
-        let prompt = prompt.map(String::from);
-        self.with_conn(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if let Some(at_ms) = create_at {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
-                )
-                .and_then(|mut s| s.execute(params![id, at_ms, UNTITLED, ModelId::Gemma.as_str(), owner]))?;
-            }
-            let changed = tx
-                .prepare_cached("UPDATE sessions SET system_prompt = ?3 WHERE id = ?1 AND owner = ?2")
-                .and_then(|mut s| s.execute(params![id, owner, prompt]))?;
-            if changed == 0 {
-                return Err(StoreError::NotFound.into());
-            }
-            let summary = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
-            tx.commit()?;
-            Ok(summary)
-        })
-        .await
+        self.write_system_prompt(session, owner, prompt, create_at)
+            .await
     }
 
     async fn rename(&self, session: &SessionId, title: &str) -> Result<(), StoreError> {

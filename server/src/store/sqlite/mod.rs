@@ -13,13 +13,15 @@ mod chat_store;
 mod counters;
 mod rows;
 mod schema;
+mod system_prompt;
 #[cfg(test)]
 mod tests;
+mod verdicts;
 
 use crate::limits::UsageCounters;
 use app::conversation::{
     one_turn, AppendedTurn, Begun, MessageRange, Role, SessionSummary, StoredMessage, TokenUsage,
-    TurnId, TurnOutcome, TurnRequest, TurnStatus, UNTITLED,
+    TurnId, TurnOutcome, TurnRequest, TurnStatus, Verdict, UNTITLED,
 };
 #[cfg(test)]
 use app::conversation::{NewReply, NewTurn};

@@ -34,6 +34,10 @@ pub(super) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
         turn: row.get("turn_id")?,
         status: TurnStatus::parse(&row.get::<_, String>("status")?).unwrap_or_default(),
         error: row.get("error")?,
+        verdict: row
+            .get::<_, Option<String>>("verdict")?
+            .as_deref()
+            .and_then(Verdict::parse),
     }))
 }
 

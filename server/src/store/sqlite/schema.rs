@@ -49,4 +49,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
      CREATE UNIQUE INDEX messages_by_turn ON messages (session_id, turn_id) WHERE turn_id IS NOT NULL;",
     // 5: a chat's own system prompt (NULL: the server's).
     "ALTER TABLE sessions ADD COLUMN system_prompt TEXT;",
+    // 6: the user's verdict on a turn both models answered, and each owner's model figures
+    // (`app::tally`): counts by key, added to as turns end and verdicts change.
+    "ALTER TABLE messages ADD COLUMN verdict TEXT;
+     CREATE TABLE tallies (
+         owner TEXT NOT NULL,
+         key   TEXT NOT NULL,
+         value INTEGER NOT NULL,
+         PRIMARY KEY (owner, key)
+     ) WITHOUT ROWID;",
 ];

@@ -1,0 +1,231 @@
+//! Each owner's figures per model, for the Models page: replies, failures, tokens, a latency
+//! histogram and the verdicts on side-by-side pairs. Stored as counts by key, which both stores
+//! add to atomically (a SQLite upsert, a Firestore increment transform) as turns end and
+//! verdicts change, so reading them never walks the chats and two tabs never lose a count.
+
+use crate::conversation::{NewReply, Verdict};
+use crate::errors::ModelError;
+use crate::models::ModelId;
+use std::collections::BTreeMap;
+
+/// The latency histogram's upper bounds, in ms; slower replies land in the last, open bucket.
+pub const LATENCY_BOUNDS_MS: [u64; 14] = [
+    250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 45_000, 60_000,
+    120_000,
+];
+
+/// Counts by key. Keys are `[a-z0-9_]` only: a Firestore field name as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally(pub BTreeMap<String, i64>);
+
+fn key(model: ModelId, what: &str) -> String {
+    format!("{}_{what}", model.as_str())
+}
+
+fn verdict_key(v: Verdict) -> String {
+    format!("verdict_{}", v.as_str())
+}
+
+fn bucket(latency_ms: u64) -> String {
+    match LATENCY_BOUNDS_MS.iter().find(|b| latency_ms <= **b) {
+        Some(b) => format!("le_{b}"),
+        None => "le_inf".into(),
+    }
+}
+
+/// What a turn's model calls add: for each reply its count, latency bucket and tokens; for
+/// each failed call its model's failure. (A stopped turn adds nothing.)
+pub fn for_calls(calls: &[Result<NewReply, ModelError>]) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for call in calls {
+        match call {
+            Ok(r) => {
+                out.push((key(r.model, "replies"), 1));
+                out.push((key(r.model, &bucket(r.latency_ms)), 1));
+                if let Some(u) = r.usage {
+                    out.push((key(r.model, "counted"), 1));
+                    out.push((key(r.model, "tokens"), u.completion_tokens as i64));
+                }
+            }
+            Err(e) => out.push((key(e.model(), "failures"), 1)),
+        }
+    }
+    out
+}
+
+/// What a verdict changed from `old` to `new` adds (one taken back, one counted).
+pub fn for_verdict(old: Option<Verdict>, new: Option<Verdict>) -> Vec<(String, i64)> {
+    if old == new {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(o) = old {
+        out.push((verdict_key(o), -1));
+    }
+    if let Some(n) = new {
+        out.push((verdict_key(n), 1));
+    }
+    out
+}
+
+/// One model's figures, as the Models page shows them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelFigures {
+    pub model: ModelId,
+    pub replies: i64,
+    pub failures: i64,
+    /// The latency bucket holding the median reply: (lower, upper) bounds in ms, `None` upper
+    /// for the open last bucket.
+    pub median_ms: Option<(u64, Option<u64>)>,
+    /// Completion tokens per reply, over replies whose backend reported usage.
+    pub tokens_per_reply: Option<f64>,
+}
+
+impl ModelFigures {
+    /// Failed calls per call, if there were any calls.
+    pub fn error_rate(&self) -> Option<f64> {
+        let calls = self.replies + self.failures;
+        (calls > 0).then(|| self.failures as f64 / calls as f64)
+    }
+}
+
+/// The verdicts: pairs where Gemma was better, tied, and where Gemini was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub gemma: i64,
+    pub tie: i64,
+    pub gemini: i64,
+}
+
+impl Tally {
+    pub fn get(&self, key: &str) -> i64 {
+        self.0.get(key).copied().unwrap_or(0)
+    }
+
+    /// Adds another tally's counts (everyone's figures are the owners' summed).
+    pub fn add(&mut self, other: &Tally) {
+        for (k, v) in &other.0 {
+            *self.0.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    pub fn figures(&self, model: ModelId) -> ModelFigures {
+        let count = |what: &str| self.get(&key(model, what));
+        let counted = count("counted");
+        let mut buckets: Vec<(u64, Option<u64>, i64)> = Vec::new();
+        let mut lower = 0;
+        for b in LATENCY_BOUNDS_MS {
+            buckets.push((lower, Some(b), count(&format!("le_{b}"))));
+            lower = b;
+        }
+        buckets.push((lower, None, count("le_inf")));
+        let timed: i64 = buckets.iter().map(|b| b.2).sum();
+        // The bucket where half the timed replies have been seen.
+        let mut seen = 0;
+        let median_ms = buckets.iter().find_map(|(lo, hi, n)| {
+            seen += n;
+            (timed > 0 && 2 * seen >= timed).then_some((*lo, *hi))
+        });
+        ModelFigures {
+            model,
+            replies: count("replies"),
+            failures: count("failures"),
+            median_ms,
+            tokens_per_reply: (counted > 0).then(|| count("tokens") as f64 / counted as f64),
+        }
+    }
+
+    pub fn standing(&self) -> Standing {
+        Standing {
+            gemma: self.get(&verdict_key(Verdict::Gemma)),
+            tie: self.get(&verdict_key(Verdict::Tie)),
+            gemini: self.get(&verdict_key(Verdict::Gemini)),
+        }
+    }
+}
+
+/// Whether `key` is one a tally may hold: what the stores check before writing a key as a
+/// Firestore field name or a SQLite value.
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 40
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::TokenUsage;
+
+    fn reply(model: ModelId, latency_ms: u64, tokens: Option<u32>) -> NewReply {
+        NewReply {
+            model,
+            text: "x".into(),
+            at_ms: 0,
+            latency_ms,
+            usage: tokens.map(|t| TokenUsage {
+                prompt_tokens: 1,
+                completion_tokens: t,
+                total_tokens: t + 1,
+            }),
+            finish_reason: None,
+        }
+    }
+
+    fn tally(counts: Vec<(String, i64)>) -> Tally {
+        let mut t = Tally::default();
+        for (k, v) in counts {
+            assert!(valid_key(&k), "{k}");
+            *t.0.entry(k).or_default() += v;
+        }
+        t
+    }
+
+    #[test]
+    fn figures_come_from_the_calls() {
+        let calls = vec![
+            Ok(reply(ModelId::Gemma, 400, Some(10))),
+            Ok(reply(ModelId::Gemma, 1_500, Some(30))),
+            Ok(reply(ModelId::Gemma, 1_800, None)),
+            Err(ModelError::TimedOut(ModelId::Gemma)),
+            Ok(reply(ModelId::Gemini, 200_000, Some(5))),
+        ];
+        let t = tally(for_calls(&calls));
+        let gemma = t.figures(ModelId::Gemma);
+        assert_eq!((gemma.replies, gemma.failures), (3, 1));
+        assert_eq!(gemma.error_rate(), Some(0.25));
+        // 400, 1,500 and 1,800 ms: the median (the second) is in the 1–2 s bucket.
+        assert_eq!(gemma.median_ms, Some((1_000, Some(2_000))));
+        assert_eq!(gemma.tokens_per_reply, Some(20.0));
+        let gemini = t.figures(ModelId::Gemini);
+        assert_eq!(gemini.median_ms, Some((120_000, None)));
+        assert_eq!(gemini.error_rate(), Some(0.0));
+        let none = Tally::default().figures(ModelId::Gemma);
+        assert_eq!(
+            (none.median_ms, none.error_rate(), none.tokens_per_reply),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn a_changed_verdict_moves_its_count() {
+        let mut t = tally(for_verdict(None, Some(Verdict::Gemma)));
+        t.add(&tally(for_verdict(
+            Some(Verdict::Gemma),
+            Some(Verdict::Tie),
+        )));
+        t.add(&tally(for_verdict(Some(Verdict::Tie), Some(Verdict::Tie))));
+        t.add(&tally(for_verdict(None, Some(Verdict::Gemini))));
+        assert_eq!(
+            t.standing(),
+            Standing {
+                gemma: 0,
+                tie: 1,
+                gemini: 1
+            }
+        );
+        assert!(!valid_key("counts.x") && !valid_key("") && !valid_key("A"));
+    }
+}

@@ -1,0 +1,150 @@
+//! Verdicts on side-by-side pairs and the owners' model figures (`app::tally`) on Firestore:
+//! a verdict is a field of the turn's user message, changed in a transaction that returns the
+//! one it replaces; the figures are one document per owner in `model_tallies`, a map of
+//! counts added to with increment transforms (atomic, no transaction, no lost update).
+
+use super::docs::{message_id, MessageDoc, SessionDoc};
+use super::errors::store_error;
+use super::{FirestoreStore, MESSAGES, SESSIONS, TALLIES};
+use app::conversation::Verdict;
+use app::errors::StoreError;
+use app::session::{OwnerId, SessionId};
+use app::tally::{valid_key, Tally};
+use firestore::{paths, FirestoreTransactionOptions};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct TallyDoc {
+    #[serde(default)]
+    counts: BTreeMap<String, i64>,
+}
+
+impl FirestoreStore {
+    pub(super) async fn set_verdict(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        seq: u64,
+        verdict: Option<Verdict>,
+    ) -> Result<Option<Verdict>, StoreError> {
+        // The remembered window holds the message as it was.
+        self.forget(session);
+        let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
+        let options = FirestoreTransactionOptions::new().with_max_retries(20);
+        self.db
+            .run_transaction_with_options(
+                move |db, transaction| {
+                    let (id, owner) = (id.clone(), owner.clone());
+                    Box::pin(async move {
+                        let parent = db.parent_path(SESSIONS, &id)?;
+                        let session: Option<SessionDoc> = db
+                            .fluent()
+                            .select()
+                            .by_id_in(SESSIONS)
+                            .obj()
+                            .one(&id)
+                            .await?;
+                        let message: Option<MessageDoc> = db
+                            .fluent()
+                            .select()
+                            .by_id_in(MESSAGES)
+                            .parent(&parent)
+                            .obj()
+                            .one(&message_id(seq))
+                            .await?;
+                        let mut message = match (session, message) {
+                            (Some(s), Some(m)) if s.owner == owner && m.role == "user" => m,
+                            _ => return Ok(Err(StoreError::NotFound)),
+                        };
+                        let old = message.verdict.as_deref().and_then(Verdict::parse);
+                        message.verdict = verdict.map(|v| v.as_str().to_string());
+                        db.fluent()
+                            .update()
+                            .fields(paths!(MessageDoc::{verdict}))
+                            .in_col(MESSAGES)
+                            .document_id(message_id(seq))
+                            .parent(&parent)
+                            .object(&message)
+                            .add_to_transaction(transaction)?;
+                        Ok(Ok(old))
+                    })
+                },
+                options,
+            )
+            .await
+            .map_err(store_error)?
+    }
+
+    pub(super) async fn add_counts(
+        &self,
+        owner: &OwnerId,
+        counts: &[(String, i64)],
+    ) -> Result<(), StoreError> {
+        let counts: Vec<&(String, i64)> = counts.iter().filter(|(k, _)| valid_key(k)).collect();
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let writer = self
+            .db
+            .create_simple_batch_writer()
+            .await
+            .map_err(store_error)?;
+        let mut batch = writer.new_batch();
+        self.db
+            .fluent()
+            .update()
+            .in_col(TALLIES)
+            .document_id(owner.as_str())
+            .transforms(|t| {
+                t.fields(
+                    counts
+                        .iter()
+                        .map(|(k, v)| t.field(format!("counts.{k}")).increment(*v)),
+                )
+            })
+            .only_transform()
+            .add_to_batch(&mut batch)
+            .map_err(store_error)?;
+        match self.commit_if(std::mem::take(&mut batch.writes)).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(StoreError::Failed),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    pub(super) async fn read_tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {
+        let docs: Vec<TallyDoc> = match owner {
+            Some(owner) => self
+                .db
+                .fluent()
+                .select()
+                .by_id_in(TALLIES)
+                .obj()
+                .one(owner.as_str())
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            // Everyone's: one small document per owner who ever sent a turn.
+            None => self
+                .db
+                .fluent()
+                .select()
+                .from(TALLIES)
+                .obj()
+                .stream_query_with_errors()
+                .await
+                .map_err(store_error)?
+                .try_collect()
+                .await
+                .map_err(store_error)?,
+        };
+        let mut tally = Tally::default();
+        for doc in docs {
+            tally.add(&Tally(doc.counts));
+        }
+        Ok(tally)
+    }
+}

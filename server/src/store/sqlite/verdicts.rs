@@ -1,0 +1,78 @@
+//! Verdicts on side-by-side pairs and the owners' model figures (`app::tally`) on SQLite.
+
+use super::*;
+use app::tally::{valid_key, Tally};
+
+impl SqliteStore {
+    pub(super) async fn set_verdict(
+        &self,
+        session: &SessionId,
+        owner: &OwnerId,
+        seq: u64,
+        verdict: Option<Verdict>,
+    ) -> Result<Option<Verdict>, StoreError> {
+        let (id, owner) = (session.as_str().to_string(), owner.as_str().to_string());
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let old: Option<String> = tx
+                .prepare_cached(
+                    "SELECT m.verdict FROM messages m JOIN sessions s ON s.id = m.session_id \
+                     WHERE m.session_id = ?1 AND m.seq = ?2 AND m.role = 'user' AND s.owner = ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![id, seq as i64, owner], |r| r.get(0))
+                        .optional()
+                })?
+                .ok_or(StoreError::NotFound)?;
+            tx.prepare_cached(
+                "UPDATE messages SET verdict = ?3 WHERE session_id = ?1 AND seq = ?2",
+            )
+            .and_then(|mut s| s.execute(params![id, seq as i64, verdict.map(Verdict::as_str)]))?;
+            tx.commit()?;
+            Ok(old.as_deref().and_then(Verdict::parse))
+        })
+        .await
+    }
+
+    pub(super) async fn add_counts(
+        &self,
+        owner: &OwnerId,
+        counts: &[(String, i64)],
+    ) -> Result<(), StoreError> {
+        let owner = owner.as_str().to_string();
+        let counts: Vec<(String, i64)> = counts
+            .iter()
+            .filter(|(k, _)| valid_key(k))
+            .cloned()
+            .collect();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (key, delta) in &counts {
+                tx.prepare_cached(
+                    "INSERT INTO tallies (owner, key, value) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (owner, key) DO UPDATE SET value = value + excluded.value",
+                )
+                .and_then(|mut s| s.execute(params![owner, key, delta]))?;
+            }
+            Ok(tx.commit()?)
+        })
+        .await
+    }
+
+    pub(super) async fn read_tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {
+        let owner = owner.map(|o| o.as_str().to_string());
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, SUM(value) FROM tallies WHERE ?1 IS NULL OR owner = ?1 GROUP BY key",
+            )?;
+            let rows = stmt.query_map([owner], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let mut tally = Tally::default();
+            for row in rows {
+                let (key, value): (String, i64) = row?;
+                tally.0.insert(key, value);
+            }
+            Ok(tally)
+        })
+        .await
+    }
+}
