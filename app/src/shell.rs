@@ -21,10 +21,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <title>"hybrid-chat"</title>
                 <link rel="stylesheet" href="/pkg/hybrid-chat.css"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Copy buttons on replies and code blocks: plain JavaScript, not the wasm.
+                <script type="module" src="/copy.js"></script>
                 <Hydration options/>
             </head>
             <body>
                 <ChatPage/>
+                <p id="copy-status" class="sr-only" aria-live="polite"></p>
             </body>
         </html>
     }

@@ -310,3 +310,17 @@ test('the picker follows where each model stands, without a reload', async ({ pa
   await expect(gemma).not.toContainText('unreachable');
   await expect(page.locator('.model-status')).toHaveCount(0);
 });
+
+test('a turn\'s answer refreshes the picker at once, not at the next tick', async ({ page }) => {
+  await openChat(page);
+  const gemma = page.locator('#model option[value="gemma"]');
+  await expect(gemma).not.toContainText('unreachable');
+  // Within the first 10 s of the page, before its periodic ask: Gemma goes down (the server's
+  // probe notices within a second), and a Gemini turn's answer brings the news.
+  await setModel('gemma', { unhealthy: true });
+  await page.waitForTimeout(1_500);
+  await page.getByLabel('Model').selectOption('gemini');
+  await send(page, 'is gemma up?');
+  await expect(replies(page)).toHaveCount(1);
+  await expect(gemma).toContainText('unreachable', { timeout: 3_000 });
+});

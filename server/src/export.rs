@@ -68,6 +68,42 @@ pub async fn export(
         .into_response()
 }
 
+/// `GET /source/{chat}/{seq}`: one message of the visitor's chat as it was written (a reply's
+/// Markdown source), for its Copy button. The same refusals as the export.
+pub async fn source(
+    State(services): State<Services>,
+    Path((chat, seq)): Path<(String, String)>,
+    parts: Parts,
+) -> Response {
+    let (Some(id), Some(owner), Ok(seq)) = (
+        SessionId::parse(&chat),
+        session::owner_from(&parts, &services.owner_key),
+        seq.parse::<u64>(),
+    ) else {
+        return refuse(ChatError::NoSuchChat);
+    };
+    let range = MessageRange {
+        from: seq,
+        before: seq.checked_add(1),
+        limit: 1,
+    };
+    match services.store.load_range(&id, &owner, range).await {
+        Ok(Some(messages)) => match messages.into_iter().next() {
+            Some(m) => (
+                [
+                    (header::CONTENT_TYPE, "text/markdown; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                m.text,
+            )
+                .into_response(),
+            None => refuse(ChatError::NoSuchChat),
+        },
+        Ok(None) => refuse(ChatError::NoSuchChat),
+        Err(e) => refuse(ChatError::Store(e)),
+    }
+}
+
 enum Format {
     Markdown,
     Json,

@@ -104,6 +104,7 @@ pub fn router(
             get(server_fns.clone()).post(server_fns),
         )
         .route("/export/{file}", get(export::export))
+        .route("/source/{chat}/{seq}", get(export::source))
         .route(
             "/models",
             get(models_page::page).with_state(ModelsPage {

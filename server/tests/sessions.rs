@@ -123,6 +123,21 @@ async fn one_visitor_can_never_reach_anothers_chats() {
         let reply = bob.call(path, &form).await;
         assert_eq!(reply.json(), json!("NoSuchChat"), "{path}");
     }
+    // A reply's source (its Copy button's): hers to her, nobody else's, nothing past the end.
+    let source = alice.get(&format!("/source/{hers}/1")).await;
+    assert_eq!(
+        (source.status, source.body.as_str()),
+        (200, "Echo: alice's private plan")
+    );
+    assert_eq!(alice.get(&format!("/source/{hers}/2")).await.status, 404);
+    assert_eq!(alice.get(&format!("/source/{hers}/x")).await.status, 404);
+    for path in [format!("/source/{hers}/1"), format!("/source/{hers}/0")] {
+        let refused = bob.get(&path).await;
+        assert_eq!(
+            (refused.status, refused.body.as_str()),
+            (404, "That chat no longer exists.")
+        );
+    }
     for ext in ["md", "json"] {
         let refused = bob.get(&format!("/export/{hers}.{ext}")).await;
         assert_eq!(refused.status, 404);

@@ -252,6 +252,9 @@ impl ChatState {
                     .await
                 }
             };
+            // Every turn's answer is news of the models (one just failed, or came back): the
+            // picker asks where they stand now, not at the next tick.
+            self.refresh_models();
             // The sidebar learns of the chat whatever the tab shows now.
             if let Ok(TurnView { session, .. }) = &result {
                 let session = session.clone();
