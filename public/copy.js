@@ -2,9 +2,6 @@
 // reply, its Markdown source (fetched from /source/CHAT/SEQ, as the page does not carry it
 // twice), and on each code block, its text. Plain DOM, outside the wasm: it costs the bundle
 // nothing, and works before hydration and on rows drawn after it (a MutationObserver).
-// The shell's polite live region for these buttons (outside the wasm's).
-const status = document.getElementById('copy-status') ?? document.createElement('p');
-
 function button(kind, label) {
   const b = document.createElement('button');
   b.type = 'button';
@@ -29,6 +26,18 @@ function enhance(root) {
   }
 }
 
+// The outcome is the button's own name for a moment: a screen reader reads the focused
+// button's new name, and the page keeps its one live region (the replies').
+function say(b, outcome) {
+  b.textContent = outcome ?? 'Copy';
+  if (outcome) {
+    b.dataset.label ??= b.getAttribute('aria-label');
+    b.setAttribute('aria-label', outcome);
+  } else if (b.dataset.label) {
+    b.setAttribute('aria-label', b.dataset.label);
+  }
+}
+
 async function copy(b) {
   let text;
   if (b.dataset.copy === 'code') {
@@ -48,11 +57,11 @@ async function copy(b) {
     } else {
       await navigator.clipboard.writeText(await text);
     }
-    b.textContent = status.textContent = 'Copied';
+    say(b, 'Copied');
   } catch {
-    b.textContent = status.textContent = 'Copy failed';
+    say(b, 'Copy failed');
   }
-  setTimeout(() => { b.textContent = 'Copy'; }, 2000);
+  setTimeout(() => say(b, null), 2000);
 }
 
 enhance(document);

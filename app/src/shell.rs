@@ -27,7 +27,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body>
                 <ChatPage/>
-                <p id="copy-status" class="sr-only" aria-live="polite"></p>
             </body>
         </html>
     }

@@ -21,9 +21,12 @@ test('a reply copies as Markdown, and its code block as code', async ({ page }) 
   await expect(replies(page)).toHaveCount(1);
   const reply = replies(page).first();
   // Drawn after hydration, it has its buttons too.
-  await reply.getByRole('button', { name: "Copy this reply's Markdown" }).click();
-  await expect(page.locator('#copy-status')).toHaveText('Copied');
+  const copyReply = reply.getByRole('button', { name: "Copy this reply's Markdown" });
+  await copyReply.click();
+  // The outcome is the button's name for a moment (a screen reader reads it), then Copy again.
+  await expect(reply.getByRole('button', { name: 'Copied' })).toHaveText('Copied');
   expect(await clipboard(page)).toBe(SOURCE);
+  await expect(copyReply).toHaveText('Copy', { timeout: 5_000 });
   await reply.getByRole('button', { name: 'Copy this code' }).click();
   await expect.poll(() => clipboard(page)).toBe('fn main() {\n    println!("hi");\n}\n');
 
