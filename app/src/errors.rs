@@ -9,7 +9,6 @@
 //! server log where the error is raised, never into these strings.
 
 use crate::models::ModelId;
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -346,7 +345,7 @@ impl ChatError {
 }
 
 impl FromServerFnError for ChatError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::codec::BrowserJsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         // Argument decoding failures come from a malformed request; say so without echoing it.

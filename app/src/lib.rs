@@ -3,6 +3,7 @@
 
 pub mod announce;
 pub mod chat;
+pub mod codec;
 pub mod components;
 pub mod conversation;
 pub mod errors;

@@ -5,6 +5,7 @@
 // them; the send form has ten. (Module-wide: the macro also writes the browser's copy.)
 #![allow(clippy::too_many_arguments)]
 
+use crate::codec::BrowserJson;
 use crate::conversation::{ChatView, Message, SessionSummary, TurnView};
 use crate::errors::ChatError;
 use leptos::prelude::*;
@@ -15,7 +16,7 @@ use super::ssr::{self, Request};
 /// The page's data for its first render: the chat in the address, the sidebar, the settings.
 /// During SSR this runs in-process with the page request; the result is serialised into the
 /// HTML, so hydration needs no fetch. A page load is also where a browser gets its owner.
-#[server(prefix = "/api", endpoint = "load_chat")]
+#[server(prefix = "/api", endpoint = "load_chat", output = BrowserJson)]
 pub async fn load_chat() -> Result<ChatView, ChatError> {
     let request = Request::current()?;
     request.reported(ssr::page::load(&request).await)
@@ -26,7 +27,7 @@ pub async fn load_chat() -> Result<ChatView, ChatError> {
 /// comes from the store, never from the client. `replaces` names a pending turn of the chat to
 /// stop first (the no-JavaScript "Ask Gemini instead"); `edits` the position of the chat's last
 /// user message, which this one replaces (edit and resend).
-#[server(prefix = "/api", endpoint = "send")]
+#[server(prefix = "/api", endpoint = "send", output = BrowserJson)]
 pub async fn send_message(
     chat: Option<String>,
     start: Option<String>,
@@ -56,7 +57,7 @@ pub async fn send_message(
 }
 
 /// Sends one message to both models at once; both replies are stored with the message.
-#[server(prefix = "/api", endpoint = "compare")]
+#[server(prefix = "/api", endpoint = "compare", output = BrowserJson)]
 pub async fn compare_models(
     chat: Option<String>,
     start: Option<String>,
@@ -85,7 +86,7 @@ pub async fn compare_models(
 /// Where turn `turn` of chat `chat` stands: `None` while its reply is pending, the turn once
 /// it is answered, or the error it failed with. Polled by a page that shows a pending turn it
 /// did not send itself (after a reload, or in another tab).
-#[server(prefix = "/api", endpoint = "turn_status")]
+#[server(prefix = "/api", endpoint = "turn_status", output = BrowserJson)]
 pub async fn turn_status(chat: String, turn: String) -> Result<Option<TurnView>, ChatError> {
     let request = Request::current()?;
     request.reported(ssr::turn::status(&request, &chat, &turn).await)
@@ -94,7 +95,7 @@ pub async fn turn_status(chat: String, turn: String) -> Result<Option<TurnView>,
 /// Stops turn `turn` of chat `chat` while its reply is pending: the model call is dropped and the
 /// message kept, marked stopped. Answers with the turn as it now stands (it may have ended
 /// first).
-#[server(prefix = "/api", endpoint = "stop_turn")]
+#[server(prefix = "/api", endpoint = "stop_turn", output = BrowserJson)]
 pub async fn stop_turn(chat: String, turn: String) -> Result<Vec<Message>, ChatError> {
     let request = Request::current()?;
     request.reported(ssr::stop::stop(&request, &chat, &turn).await)
@@ -103,7 +104,7 @@ pub async fn stop_turn(chat: String, turn: String) -> Result<Vec<Message>, ChatE
 /// Asks the last turn of chat `chat` (its user message at `seq`) again, of `model`: `gemma`,
 /// `gemini` or `both`. The new replies join the ones it has; `turn` is the client's id for this
 /// request, as for a send.
-#[server(prefix = "/api", endpoint = "ask_again")]
+#[server(prefix = "/api", endpoint = "ask_again", output = BrowserJson)]
 pub async fn ask_again(
     chat: String,
     seq: String,
@@ -117,7 +118,7 @@ pub async fn ask_again(
 /// Where each model stands (the picker's entries): asked for every few seconds by an open page,
 /// so a Gemma that was unreachable shows as available once its pod is up. Cheap: the server's
 /// own probes answer it, no backend is asked.
-#[server(prefix = "/api", endpoint = "model_status")]
+#[server(prefix = "/api", endpoint = "model_status", output = BrowserJson)]
 pub async fn model_status() -> Result<Vec<crate::models::ModelOption>, ChatError> {
     let request = Request::current()?;
     Ok(request.services.model_options())
@@ -126,19 +127,19 @@ pub async fn model_status() -> Result<Vec<crate::models::ModelOption>, ChatError
 /// One of the visitor's chats, for switching to it without a page load: its newest page of
 /// messages, or with `before` (the first message the page shows) the page before, for "Show
 /// earlier". (One function for both keeps the browser's bundle smaller.)
-#[server(prefix = "/api", endpoint = "open_session")]
+#[server(prefix = "/api", endpoint = "open_session", output = BrowserJson)]
 pub async fn open_session(id: String, before: Option<u64>) -> Result<Vec<Message>, ChatError> {
     let request = Request::current()?;
     request.reported(ssr::sessions::open(&request, &id, before).await)
 }
 
-#[server(prefix = "/api", endpoint = "rename_session")]
+#[server(prefix = "/api", endpoint = "rename_session", output = BrowserJson)]
 pub async fn rename_session(id: String, title: String) -> Result<SessionSummary, ChatError> {
     let request = Request::current()?;
     request.reported(ssr::sessions::rename(&request, &id, &title).await)
 }
 
-#[server(prefix = "/api", endpoint = "delete_session")]
+#[server(prefix = "/api", endpoint = "delete_session", output = BrowserJson)]
 pub async fn delete_session(id: String) -> Result<(), ChatError> {
     let request = Request::current()?;
     request.reported(ssr::sessions::delete(&request, &id).await)
@@ -146,7 +147,7 @@ pub async fn delete_session(id: String) -> Result<(), ChatError> {
 
 /// Sets chat `chat`'s own system prompt (blank: the server's). With no chat, it starts one
 /// that has it. A plain form in the chat's header, with or without JavaScript.
-#[server(prefix = "/api", endpoint = "system_prompt")]
+#[server(prefix = "/api", endpoint = "system_prompt", output = BrowserJson)]
 pub async fn set_system_prompt(
     chat: Option<String>,
     prompt: String,
@@ -157,7 +158,7 @@ pub async fn set_system_prompt(
 
 /// The user's verdict on the pair of replies to the message at `seq` in chat `chat`: `gemma`,
 /// `gemini`, `tie`, or `none` to take it back. A plain form under the pair.
-#[server(prefix = "/api", endpoint = "verdict")]
+#[server(prefix = "/api", endpoint = "verdict", output = BrowserJson)]
 pub async fn judge(chat: String, seq: String, verdict: String) -> Result<(), ChatError> {
     let request = Request::current()?;
     request.reported(ssr::verdict::judge(&request, &chat, &seq, &verdict).await)

@@ -13,7 +13,8 @@ use leptos::prelude::*;
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
-    let chat = Resource::new_blocking(|| (), |_| load_chat());
+    // Read in the browser by its own JSON.parse, not serde_json (see `codec`).
+    let chat = Resource::new_serde_wb_blocking(|| (), |_| load_chat());
     view! {
         <Suspense fallback=|| view! { <main class="app">"Loading…"</main> }>
             {move || Suspend::new(async move {
