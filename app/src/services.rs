@@ -134,8 +134,9 @@ pub trait ChatStore: Send + Sync {
 
     /// Completes the pending turn whose user message is `user` (as [`ChatStore::begin_turn`]
     /// stored it): its replies are stored after it (or it is marked failed or stopped), in one
-    /// transaction. [`StoreError::NotFound`] if the chat was deleted meanwhile, or the turn is no
-    /// longer pending. Returns the turn's messages as stored and the session after the write.
+    /// transaction, with the figures it adds to its owner's tally ([`crate::tally::for_outcome`]).
+    /// [`StoreError::NotFound`] if the chat was deleted meanwhile, or the turn is no longer
+    /// pending. Returns the turn's messages as stored and the session after the write.
     async fn finish_turn(
         &self,
         session: &SessionId,
@@ -187,8 +188,9 @@ pub trait ChatStore: Send + Sync {
     async fn summary(&self, session: &SessionId) -> Result<Option<SessionSummary>, StoreError>;
 
     /// Records the user's verdict on the turn whose user message is at `seq` (`None` takes it
-    /// back), in the owner's chat, and returns the verdict it replaces, in one transaction (two
-    /// tabs judging at once each get the one they replaced, so the counts add up).
+    /// back), in the owner's chat, and returns the verdict it replaces; the owner's figures
+    /// follow in the same transaction ([`crate::tally::for_verdict`]), so two tabs judging at
+    /// once still add up.
     /// [`StoreError::NotFound`] if the chat is not the owner's or has no user message there.
     async fn judge(
         &self,
@@ -197,13 +199,6 @@ pub trait ChatStore: Send + Sync {
         seq: u64,
         verdict: Option<Verdict>,
     ) -> Result<Option<Verdict>, StoreError>;
-
-    /// Adds `counts` to the owner's model figures ([`crate::tally`]), each atomically.
-    async fn add_to_tally(
-        &self,
-        owner: &OwnerId,
-        counts: &[(String, i64)],
-    ) -> Result<(), StoreError>;
 
     /// The owner's model figures, or with `None` everyone's, summed.
     async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError>;

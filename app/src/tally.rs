@@ -1,10 +1,11 @@
 //! Each owner's figures per model, for the Models page: replies, failures, tokens, a latency
 //! histogram and the verdicts on side-by-side pairs. Stored as counts by key, which both stores
-//! add to atomically (a SQLite upsert, a Firestore increment transform) as turns end and
-//! verdicts change, so reading them never walks the chats and two tabs never lose a count.
+//! add to in the same transaction as what they count (a SQLite upsert when a turn is completed
+//! or a verdict changed, a Firestore increment transform in that transaction), so reading them
+//! never walks the chats, two tabs never lose a count, and no turn costs an extra write.
 
-use crate::conversation::{NewReply, Verdict};
-use crate::errors::ModelError;
+use crate::conversation::{TurnOutcome, Verdict};
+use crate::errors::ChatError;
 use crate::models::ModelId;
 use std::collections::BTreeMap;
 
@@ -33,22 +34,25 @@ fn bucket(latency_ms: u64) -> String {
     }
 }
 
-/// What a turn's model calls add: for each reply its count, latency bucket and tokens; for
-/// each failed call its model's failure. (A stopped turn adds nothing.)
-pub fn for_calls(calls: &[Result<NewReply, ModelError>]) -> Vec<(String, i64)> {
+/// What a turn adds as it is stored: for each reply its count, latency bucket and tokens; for
+/// a model that failed, its failure (the one named by the turn's error code: when both models
+/// of an Ask both fail, the first). A stopped turn, or one not saved, adds no failure.
+pub fn for_outcome(outcome: &TurnOutcome) -> Vec<(String, i64)> {
     let mut out = Vec::new();
-    for call in calls {
-        match call {
-            Ok(r) => {
-                out.push((key(r.model, "replies"), 1));
-                out.push((key(r.model, &bucket(r.latency_ms)), 1));
-                if let Some(u) = r.usage {
-                    out.push((key(r.model, "counted"), 1));
-                    out.push((key(r.model, "tokens"), u.completion_tokens as i64));
-                }
-            }
-            Err(e) => out.push((key(e.model(), "failures"), 1)),
+    for r in outcome.replies().map_or(&[][..], |r| &r[..]) {
+        out.push((key(r.model, "replies"), 1));
+        out.push((key(r.model, &bucket(r.latency_ms)), 1));
+        if let Some(u) = r.usage {
+            out.push((key(r.model, "counted"), 1));
+            out.push((key(r.model, "tokens"), u.completion_tokens as i64));
         }
+    }
+    let failed = match outcome {
+        TurnOutcome::Failed(code) | TurnOutcome::Partly { failed: code, .. } => Some(code),
+        _ => None,
+    };
+    if let Some(ChatError::Model(e)) = failed.and_then(|c| crate::error_codes::from_code(c)) {
+        out.push((key(e.model(), "failures"), 1));
     }
     out
 }
@@ -157,7 +161,8 @@ pub fn valid_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::TokenUsage;
+    use crate::conversation::{NewReply, Replies, TokenUsage};
+    use crate::errors::ModelError;
 
     fn reply(model: ModelId, latency_ms: u64, tokens: Option<u32>) -> NewReply {
         NewReply {
@@ -184,15 +189,29 @@ mod tests {
     }
 
     #[test]
-    fn figures_come_from_the_calls() {
-        let calls = vec![
-            Ok(reply(ModelId::Gemma, 400, Some(10))),
-            Ok(reply(ModelId::Gemma, 1_500, Some(30))),
-            Ok(reply(ModelId::Gemma, 1_800, None)),
-            Err(ModelError::TimedOut(ModelId::Gemma)),
-            Ok(reply(ModelId::Gemini, 200_000, Some(5))),
-        ];
-        let t = tally(for_calls(&calls));
+    fn figures_come_from_the_stored_turns() {
+        let code = |e: ModelError| crate::error_codes::to_code(&e.into());
+        let answered = |replies: Vec<NewReply>| {
+            TurnOutcome::Answered(Replies::try_from(replies).expect("a reply"))
+        };
+        let mut t = Tally::default();
+        for outcome in [
+            answered(vec![reply(ModelId::Gemma, 400, Some(10))]),
+            TurnOutcome::Partly {
+                replies: Replies::one(reply(ModelId::Gemma, 1_500, Some(30))),
+                failed: code(ModelError::BadReply(ModelId::Gemini)),
+            },
+            answered(vec![
+                reply(ModelId::Gemma, 1_800, None),
+                reply(ModelId::Gemini, 200_000, Some(5)),
+            ]),
+            TurnOutcome::Failed(code(ModelError::TimedOut(ModelId::Gemma))),
+            // Not a model's failure, nor a stop: no figure.
+            TurnOutcome::Failed(crate::error_codes::to_code(&ChatError::NotSaved)),
+            TurnOutcome::Stopped,
+        ] {
+            t.add(&tally(for_outcome(&outcome)));
+        }
         let gemma = t.figures(ModelId::Gemma);
         assert_eq!((gemma.replies, gemma.failures), (3, 1));
         assert_eq!(gemma.error_rate(), Some(0.25));
@@ -201,7 +220,7 @@ mod tests {
         assert_eq!(gemma.tokens_per_reply, Some(20.0));
         let gemini = t.figures(ModelId::Gemini);
         assert_eq!(gemini.median_ms, Some((120_000, None)));
-        assert_eq!(gemini.error_rate(), Some(0.0));
+        assert_eq!(gemini.error_rate(), Some(0.5));
         let none = Tally::default().figures(ModelId::Gemma);
         assert_eq!(
             (none.median_ms, none.error_rate(), none.tokens_per_reply),

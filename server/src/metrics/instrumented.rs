@@ -259,15 +259,6 @@ impl ChatStore for MeteredStore {
             .await
     }
 
-    async fn add_to_tally(
-        &self,
-        owner: &OwnerId,
-        counts: &[(String, i64)],
-    ) -> Result<(), StoreError> {
-        self.timed("add_to_tally", self.inner.add_to_tally(owner, counts))
-            .await
-    }
-
     async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {
         self.timed("tally", self.inner.tally(owner)).await
     }

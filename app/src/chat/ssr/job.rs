@@ -122,11 +122,9 @@ impl Job {
             services,
             user,
             session,
-            owner,
             visitors,
             ..
         } = self;
-        let counts = crate::tally::for_calls(&replies);
         // What came, and the first failure. Asked of both, one answer is kept even if the other
         // failed (that model can be asked again); asked of one, a failure fails the turn.
         let mut answered = Vec::new();
@@ -174,13 +172,6 @@ impl Job {
             ChatError::Store(_) => ChatError::NotSaved,
             deleted => deleted,
         });
-        // The Models page's figures, failures included: once the turn is stored (a turn that
-        // was not is not counted); a failure here loses one turn's figures, never the turn.
-        if finished.is_ok() {
-            if let Err(e) = services.store.add_to_tally(&owner, &counts).await {
-                tracing::warn!(error = ?e, "model figures not counted");
-            }
-        }
         if let Some(e) = failure {
             return Err(e);
         }

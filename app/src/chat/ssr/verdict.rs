@@ -7,7 +7,6 @@ use crate::chat::chat_path;
 use crate::conversation::{one_turn, MessageRange, Role, TurnStatus, Verdict};
 use crate::errors::{ChatError, InputError, Transport};
 use crate::models::ModelId;
-use crate::tally;
 
 /// Records `verdict` (`gemma`, `gemini`, `tie`, or `none` to take it back) on the turn whose
 /// user message is at `seq` in chat `chat`, which both models must have answered.
@@ -51,14 +50,8 @@ pub async fn judge(
     if !pair {
         return Err(InputError::NotAPair.into());
     }
-    let old = store.judge(&session, &owner, seq, verdict).await?;
-    // Counted after the verdict is stored; a failure here loses one count, never the verdict.
-    if let Err(e) = store
-        .add_to_tally(&owner, &tally::for_verdict(old, verdict))
-        .await
-    {
-        tracing::warn!(error = ?e, "verdict not counted");
-    }
+    // The owner's figures follow in the same transaction.
+    store.judge(&session, &owner, seq, verdict).await?;
     request.redirect_page(&chat_path(session.as_str()));
     Ok(())
 }

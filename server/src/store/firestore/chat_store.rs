@@ -262,14 +262,6 @@ impl ChatStore for FirestoreStore {
         self.set_verdict(session, owner, seq, verdict).await
     }
 
-    async fn add_to_tally(
-        &self,
-        owner: &OwnerId,
-        counts: &[(String, i64)],
-    ) -> Result<(), StoreError> {
-        self.add_counts(owner, counts).await
-    }
-
     async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {
         self.read_tally(owner).await
     }

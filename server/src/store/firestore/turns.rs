@@ -214,6 +214,8 @@ pub(super) async fn complete(
         .document_id(id)
         .object(&doc)
         .add_to_transaction(transaction)?;
+    let counts = app::tally::for_outcome(outcome);
+    super::verdicts::add_counts(db, transaction, &doc.owner, &counts)?;
     Ok(Some((messages, doc)))
 }
 

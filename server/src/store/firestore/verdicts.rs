@@ -1,7 +1,8 @@
 //! Verdicts on side-by-side pairs and the owners' model figures (`app::tally`) on Firestore:
 //! a verdict is a field of the turn's user message, changed in a transaction that returns the
-//! one it replaces; the figures are one document per owner in `model_tallies`, a map of
-//! counts added to with increment transforms (atomic, no transaction, no lost update).
+//! one it replaces; the figures are one document per owner in `model_tallies`, a map of counts
+//! added to by increment transforms in the transaction of what they count (a completed turn,
+//! a verdict), so they cost no extra round trip and no update is lost.
 
 use super::docs::{message_id, MessageDoc, SessionDoc};
 use super::errors::store_error;
@@ -9,8 +10,10 @@ use super::{FirestoreStore, MESSAGES, SESSIONS, TALLIES};
 use app::conversation::Verdict;
 use app::errors::StoreError;
 use app::session::{OwnerId, SessionId};
-use app::tally::{valid_key, Tally};
-use firestore::{paths, FirestoreTransactionOptions};
+use app::tally::{self, valid_key, Tally};
+use firestore::{
+    paths, FirestoreDb, FirestoreResult, FirestoreTransaction, FirestoreTransactionOptions,
+};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -19,6 +22,34 @@ use std::collections::BTreeMap;
 struct TallyDoc {
     #[serde(default)]
     counts: BTreeMap<String, i64>,
+}
+
+/// Adds `counts` to `owner`'s figures in `transaction`, as increment transforms (so two
+/// transactions adding at once both count): what they count and the counts commit together.
+pub(super) fn add_counts(
+    db: &FirestoreDb,
+    transaction: &mut FirestoreTransaction<'_>,
+    owner: &str,
+    counts: &[(String, i64)],
+) -> FirestoreResult<()> {
+    let counts: Vec<&(String, i64)> = counts.iter().filter(|(k, _)| valid_key(k)).collect();
+    if counts.is_empty() {
+        return Ok(());
+    }
+    db.fluent()
+        .update()
+        .in_col(TALLIES)
+        .document_id(owner)
+        .transforms(|t| {
+            t.fields(
+                counts
+                    .iter()
+                    .map(|(k, v)| t.field(format!("counts.{k}")).increment(*v)),
+            )
+        })
+        .only_transform()
+        .add_to_transaction(transaction)?;
+    Ok(())
 }
 
 impl FirestoreStore {
@@ -60,6 +91,7 @@ impl FirestoreStore {
                         };
                         let old = message.verdict.as_deref().and_then(Verdict::parse);
                         message.verdict = verdict.map(|v| v.as_str().to_string());
+                        add_counts(&db, transaction, &owner, &tally::for_verdict(old, verdict))?;
                         db.fluent()
                             .update()
                             .fields(paths!(MessageDoc::{verdict}))
@@ -75,43 +107,6 @@ impl FirestoreStore {
             )
             .await
             .map_err(store_error)?
-    }
-
-    pub(super) async fn add_counts(
-        &self,
-        owner: &OwnerId,
-        counts: &[(String, i64)],
-    ) -> Result<(), StoreError> {
-        let counts: Vec<&(String, i64)> = counts.iter().filter(|(k, _)| valid_key(k)).collect();
-        if counts.is_empty() {
-            return Ok(());
-        }
-        let writer = self
-            .db
-            .create_simple_batch_writer()
-            .await
-            .map_err(store_error)?;
-        let mut batch = writer.new_batch();
-        self.db
-            .fluent()
-            .update()
-            .in_col(TALLIES)
-            .document_id(owner.as_str())
-            .transforms(|t| {
-                t.fields(
-                    counts
-                        .iter()
-                        .map(|(k, v)| t.field(format!("counts.{k}")).increment(*v)),
-                )
-            })
-            .only_transform()
-            .add_to_batch(&mut batch)
-            .map_err(store_error)?;
-        match self.commit_if(std::mem::take(&mut batch.writes)).await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(StoreError::Failed),
-            Err(e) => Err(store_error(e)),
-        }
     }
 
     pub(super) async fn read_tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {

@@ -181,9 +181,9 @@ impl ChatStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let seq = user.seq as i64;
-            let next: i64 = tx
-                .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")
-                .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())?
+            let (next, owner): (i64, String) = tx
+                .prepare_cached("SELECT message_count, owner FROM sessions WHERE id = ?1")
+                .and_then(|mut s| s.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?))).optional())?
                 .ok_or(StoreError::NotFound)?;
             // Still pending: not completed already, nor marked interrupted by a later turn.
             let status: Option<String> = tx
@@ -214,6 +214,7 @@ impl ChatStore for SqliteStore {
                 "UPDATE sessions SET message_count = ?2, updated_at_ms = max(updated_at_ms, ?3), last_model = ?4 WHERE id = ?1",
             )
             .and_then(|mut s| s.execute(params![id, next + replies.len() as i64, last, model.as_str()]))?;
+            super::verdicts::add_counts(&tx, &owner, &app::tally::for_outcome(&outcome))?;
             let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
             tx.commit()?;
             Ok(AppendedTurn { messages, session })
@@ -303,14 +304,6 @@ impl ChatStore for SqliteStore {
         verdict: Option<Verdict>,
     ) -> Result<Option<Verdict>, StoreError> {
         self.set_verdict(session, owner, seq, verdict).await
-    }
-
-    async fn add_to_tally(
-        &self,
-        owner: &OwnerId,
-        counts: &[(String, i64)],
-    ) -> Result<(), StoreError> {
-        self.add_counts(owner, counts).await
     }
 
     async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {

@@ -1,7 +1,25 @@
-//! Verdicts on side-by-side pairs and the owners' model figures (`app::tally`) on SQLite.
+//! Verdicts on side-by-side pairs and the owners' model figures (`app::tally`) on SQLite: the
+//! counts are added in the transaction of what they count (a completed turn, a verdict).
 
 use super::*;
-use app::tally::{valid_key, Tally};
+use app::tally::{self, valid_key, Tally};
+
+/// Adds `counts` to `owner`'s figures, in the caller's transaction: what they count and the
+/// counts are written together or not at all.
+pub(super) fn add_counts(
+    tx: &Connection,
+    owner: &str,
+    counts: &[(String, i64)],
+) -> rusqlite::Result<()> {
+    for (key, delta) in counts.iter().filter(|(k, _)| valid_key(k)) {
+        tx.prepare_cached(
+            "INSERT INTO tallies (owner, key, value) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (owner, key) DO UPDATE SET value = value + excluded.value",
+        )?
+        .execute(params![owner, key, delta])?;
+    }
+    Ok(())
+}
 
 impl SqliteStore {
     pub(super) async fn set_verdict(
@@ -28,33 +46,10 @@ impl SqliteStore {
                 "UPDATE messages SET verdict = ?3 WHERE session_id = ?1 AND seq = ?2",
             )
             .and_then(|mut s| s.execute(params![id, seq as i64, verdict.map(Verdict::as_str)]))?;
+            let old = old.as_deref().and_then(Verdict::parse);
+            add_counts(&tx, &owner, &tally::for_verdict(old, verdict))?;
             tx.commit()?;
-            Ok(old.as_deref().and_then(Verdict::parse))
-        })
-        .await
-    }
-
-    pub(super) async fn add_counts(
-        &self,
-        owner: &OwnerId,
-        counts: &[(String, i64)],
-    ) -> Result<(), StoreError> {
-        let owner = owner.as_str().to_string();
-        let counts: Vec<(String, i64)> = counts
-            .iter()
-            .filter(|(k, _)| valid_key(k))
-            .cloned()
-            .collect();
-        self.with_conn(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for (key, delta) in &counts {
-                tx.prepare_cached(
-                    "INSERT INTO tallies (owner, key, value) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (owner, key) DO UPDATE SET value = value + excluded.value",
-                )
-                .and_then(|mut s| s.execute(params![owner, key, delta]))?;
-            }
-            Ok(tx.commit()?)
+            Ok(old)
         })
         .await
     }
