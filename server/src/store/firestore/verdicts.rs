@@ -33,7 +33,9 @@ pub(super) fn add_counts(
     counts: &[(String, i64)],
 ) -> FirestoreResult<()> {
     let counts: Vec<&(String, i64)> = counts.iter().filter(|(k, _)| valid_key(k)).collect();
-    if counts.is_empty() {
+    // A chat from before owners existed has none (and no document id to count under): its
+    // turn is still stored, uncounted.
+    if counts.is_empty() || owner.is_empty() {
         return Ok(());
     }
     db.fluent()
