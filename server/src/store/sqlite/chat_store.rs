@@ -64,10 +64,7 @@ impl ChatStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             if create {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
-                )
-                .and_then(|mut s| s.execute(params![id, turn.at_ms, turn.title(), turn.model.as_str(), owner]))?;
+                create_session(&tx, &id, &owner, turn.at_ms, &turn.title(), turn.model)?;
             }
             // In the same transaction as the write: a chat deleted meanwhile stays deleted.
             let next: i64 = tx
@@ -255,10 +252,9 @@ impl ChatStore for SqliteStore {
         self.with_conn(move |conn| {
             // instr, not LIKE: the query is matched as typed, `%` and `_` included.
             let mut stmt = conn
-                .prepare_cached(
-                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count, system_prompt FROM sessions \
-                     WHERE owner = ?1 AND instr(lower(title), ?2) > 0 ORDER BY updated_at_ms DESC, id LIMIT ?3",
-                )?;
+                .prepare_cached(&format!(
+                    "{SELECT_SUMMARY} WHERE owner = ?1 AND instr(lower(title), ?2) > 0 ORDER BY updated_at_ms DESC, id LIMIT ?3"
+                ))?;
             let rows = stmt
                 .query_map(params![owner, query, limit as i64], row_to_summary)?;
             let mut out = Vec::new();
@@ -281,9 +277,9 @@ impl ChatStore for SqliteStore {
         let owner = owner.as_str().to_string();
         self.with_conn(move |conn| {
             let mut stmt = conn
-                .prepare_cached(
-                    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count, system_prompt FROM sessions WHERE owner = ?1 AND updated_at_ms < ?2 ORDER BY updated_at_ms DESC, id LIMIT ?3",
-                )?;
+                .prepare_cached(&format!(
+                    "{SELECT_SUMMARY} WHERE owner = ?1 AND updated_at_ms < ?2 ORDER BY updated_at_ms DESC, id LIMIT ?3"
+                ))?;
             let rows = stmt
                 .query_map(params![owner, before.unwrap_or(i64::MAX), limit as i64], row_to_summary)?;
             rows.filter_map(|r| r.map_err(Fail::from).transpose()).collect()

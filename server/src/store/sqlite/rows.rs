@@ -88,13 +88,32 @@ pub(super) fn turn_at(
     Ok(one_turn(read_messages(&mut stmt, params![session, seq])?))
 }
 
-pub(super) fn summary_of(tx: &Connection, session: &str) -> Result<Option<SessionSummary>, Fail> {
+/// The columns `row_to_summary` reads, in its order: every summary query starts with this.
+pub(super) const SELECT_SUMMARY: &str =
+    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count, system_prompt FROM sessions";
+
+/// Creates session `id` for `owner` with no messages, unless it exists (a turn that starts a
+/// chat, or a system prompt set before the first message).
+pub(super) fn create_session(
+    tx: &Connection,
+    id: &str,
+    owner: &str,
+    at_ms: i64,
+    title: &str,
+    model: ModelId,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count, system_prompt FROM sessions WHERE id = ?1",
-    )
-    .and_then(|mut s| s.query_row([session], row_to_summary).optional())
-    .map(Option::flatten)
-    .map_err(Fail::from)
+        "INSERT OR IGNORE INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
+    )?
+    .execute(params![id, at_ms, title, model.as_str(), owner])?;
+    Ok(())
+}
+
+pub(super) fn summary_of(tx: &Connection, session: &str) -> Result<Option<SessionSummary>, Fail> {
+    tx.prepare_cached(&format!("{SELECT_SUMMARY} WHERE id = ?1"))
+        .and_then(|mut s| s.query_row([session], row_to_summary).optional())
+        .map(Option::flatten)
+        .map_err(Fail::from)
 }
 
 pub(super) fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<SessionSummary>> {

@@ -1,6 +1,6 @@
 //! A chat's own system prompt on SQLite: a column of its session row.
 
-use super::rows::summary_of;
+use super::rows::{create_session, summary_of};
 use super::*;
 
 impl SqliteStore {
@@ -16,13 +16,12 @@ impl SqliteStore {
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(at_ms) = create_at {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO sessions (id, created_at_ms, updated_at_ms, title, last_model, message_count, owner) VALUES (?1, ?2, ?2, ?3, ?4, 0, ?5)",
-                )
-                .and_then(|mut s| s.execute(params![id, at_ms, UNTITLED, ModelId::Gemma.as_str(), owner]))?;
+                create_session(&tx, &id, &owner, at_ms, UNTITLED, ModelId::Gemma)?;
             }
             let changed = tx
-                .prepare_cached("UPDATE sessions SET system_prompt = ?3 WHERE id = ?1 AND owner = ?2")
+                .prepare_cached(
+                    "UPDATE sessions SET system_prompt = ?3 WHERE id = ?1 AND owner = ?2",
+                )
                 .and_then(|mut s| s.execute(params![id, owner, prompt]))?;
             if changed == 0 {
                 return Err(StoreError::NotFound.into());
