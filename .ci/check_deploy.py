@@ -58,6 +58,12 @@ docker_env = dict(re.findall(r"([A-Z][A-Z0-9_]+)=(\S+)", runtime.split("USER")[0
 unknown = sorted(set(docker_env) - server_reads)
 check("the runtime image sets only variables the server reads", not unknown, str(unknown))
 
+build_sh = (ROOT / "deploy/build.sh").read_text()
+pinned = re.search(r'WASM_TOOLCHAIN:=([^}"]+)', build_sh)
+installed = re.findall(r"rustup toolchain install (\S+)", dockerfile)
+check("the image installs the wasm toolchain deploy/build.sh builds with",
+      pinned is not None and installed == [pinned.group(1)], f"{installed} vs {pinned and pinned.group(1)}")
+
 port = container["ports"][0]["containerPort"]
 addr = manifest_env.get("LEPTOS_SITE_ADDR") or docker_env.get("LEPTOS_SITE_ADDR", "")
 check("the container port is the port the server listens on", addr.endswith(f":{port}"), f"{addr} vs {port}")

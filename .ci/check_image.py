@@ -5,7 +5,7 @@ replays, stage by stage, what builds the dependency layer, on exactly the files 
 bring from the build context (filtered by .dockerignore) or from earlier stages:
 
 - a stage is replayed from its first COPY on (the RUN lines before it install tools, which
-  .ci/install provides here), and up to the real build (`cargo leptos build`), which .ci/test
+  .ci/install provides here), and up to the real build (`deploy/build.sh site`), which .ci/test
   runs anyway;
 - RUN lines run verbatim with `sh -c`, in a scratch root that stands for the stage's `/`, with
   the stage's ENV and WORKDIR, except that `cargo` is a shim that goes "far enough": every
@@ -210,7 +210,7 @@ def replay(dockerfile, context):
                 steps += 1
                 print(f"ok   [{current}] COPY {arg}")
         elif keyword == "RUN" and replaying and not done:
-            if "cargo leptos build" in arg:
+            if "cargo leptos build" in arg or "deploy/build.sh site" in arg:
                 done = True  # the real build: .ci/test runs it
                 stages_done[current] = True
                 print(f"--   [{current}] stop before the real build (.ci/test runs it)")
