@@ -1,9 +1,10 @@
 //! `ChatStore` on Firestore.
 
+use super::commit::in_transaction;
 use super::docs::{message_id, SessionDoc, TurnDoc};
 use super::errors::store_error;
 use super::known::{after_turn, Known};
-use super::turns::{aborted, complete};
+use super::turns::complete;
 use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
 use app::conversation::{
     AppendedTurn, Begun, MessageRange, SessionSummary, StoredMessage, TurnId, TurnOutcome,
@@ -14,10 +15,9 @@ use app::services::{Again, ChatStore};
 use app::session::{OwnerId, SessionId};
 use app::tally::Tally;
 use async_trait::async_trait;
-use firestore::{path, paths, FirestoreConsistencySelector, FirestoreWritePrecondition};
+use firestore::{path, paths, FirestoreWritePrecondition};
 use futures::TryStreamExt;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[async_trait]
 impl ChatStore for FirestoreStore {
@@ -108,31 +108,12 @@ impl ChatStore for FirestoreStore {
         outcome: &TurnOutcome,
     ) -> Result<AppendedTurn, StoreError> {
         let known = self.forget(session);
-        let mut delay = Duration::from_millis(10);
-        let mut attempt = 0;
-        let written =
-            loop {
-                attempt += 1;
-                let mut tx = self.db.begin_transaction().await.map_err(store_error)?;
-                let db = self.db.clone_with_consistency_selector(
-                    FirestoreConsistencySelector::Transaction(tx.transaction_id().clone()),
-                );
-                let result = match complete(&db, &mut tx, session, user, outcome).await {
-                    Ok(Some(written)) => tx.commit().await.map(|r| Some((written, r.commit_time))),
-                    other => {
-                        let _ = tx.rollback().await;
-                        other.map(|_| None)
-                    }
-                };
-                match result {
-                    Err(e) if aborted(&e) && attempt < 40 => {
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(1));
-                    }
-                    other => break other.map_err(store_error)?,
-                }
-            };
-        let ((messages, doc), version) = written.ok_or(StoreError::NotFound)?;
+        let (written, version) = in_transaction(&self.db, Option::is_some, |db, tx| {
+            Box::pin(complete(db, tx, session, user, outcome))
+        })
+        .await
+        .map_err(store_error)?;
+        let (messages, doc) = written.ok_or(StoreError::NotFound)?;
         if let Some(version) = version {
             // The window remembered when the turn was accepted, carried past it.
             let (window, cap) = known.map_or((None, 0), |k| {

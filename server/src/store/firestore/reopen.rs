@@ -3,17 +3,17 @@
 //! in one transaction; completing it adds the new replies after the ones it has. And an edited
 //! turn marked replaced.
 
+use super::commit::in_transaction;
 use super::docs::{message_id, status_only, MessageDoc, SessionDoc};
 use super::errors::store_error;
-use super::turns::{aborted, read_session_and_marker, settle_pending, write_pending};
+use super::turns::{read_session_and_marker, settle_pending, write_pending};
 use super::{FirestoreStore, MESSAGES, SESSIONS};
 use app::conversation::{Begun, MessageRange, Role, StoredMessage, TurnStatus};
 use app::errors::StoreError;
 use app::services::Again;
 use app::session::{OwnerId, SessionId};
-use firestore::{FirestoreConsistencySelector, FirestoreDb, FirestoreResult};
+use firestore::{FirestoreDb, FirestoreResult};
 use futures::TryStreamExt;
-use std::time::Duration;
 
 /// What the transaction found: the reopened message and session document, or the seq of the
 /// turn already stored under this id (a repeat).
@@ -137,32 +137,14 @@ impl FirestoreStore {
     ) -> Result<Begun, StoreError> {
         // The remembered window ends with this turn's replies; the next turn reads afresh.
         self.forget(session);
-        let mut delay = Duration::from_millis(10);
-        let mut attempt = 0;
-        let written =
-            loop {
-                attempt += 1;
-                let mut tx = self.db.begin_transaction().await.map_err(store_error)?;
-                let db = self.db.clone_with_consistency_selector(
-                    FirestoreConsistencySelector::Transaction(tx.transaction_id().clone()),
-                );
-                let result =
-                    match reopening(&db, &mut tx, session, owner, again, stale_before_ms).await {
-                        Ok(Ok(done)) => tx.commit().await.map(|_| Ok(done)),
-                        other => {
-                            let _ = tx.rollback().await;
-                            other
-                        }
-                    };
-                match result {
-                    Err(e) if aborted(&e) && attempt < 40 => {
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(1));
-                    }
-                    other => break other,
-                }
-            };
-        match written.map_err(store_error)?? {
+        let (written, _) = in_transaction(
+            &self.db,
+            |r: &Result<Reopened, StoreError>| matches!(r, Ok(Ok(_))),
+            |db, tx| Box::pin(reopening(db, tx, session, owner, again, stale_before_ms)),
+        )
+        .await
+        .map_err(store_error)?;
+        match written? {
             Err(existing) => Ok(Begun::Existing(self.turn_at(session, existing).await?)),
             Ok((user, doc)) => {
                 let before = MessageRange {

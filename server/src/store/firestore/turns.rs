@@ -1,6 +1,7 @@
 //! A turn's two writes: accepting it (one conditional commit, or a transaction) and
 //! completing it (a transaction that reads the session first).
 
+use super::commit::in_transaction;
 use super::docs::{interrupted, message_id, MessageDoc, SessionDoc, TurnDoc};
 use super::errors::store_error;
 use super::known::Known;
@@ -8,14 +9,11 @@ use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
 use app::conversation::{Begun, MessageRange, StoredMessage, TurnOutcome, TurnRequest, TurnStatus};
 use app::errors::StoreError;
 use app::session::{OwnerId, SessionId};
-use firestore::errors::FirestoreError;
 use firestore::ParentPathBuilder;
 use firestore::{
-    paths, FirestoreConsistencySelector, FirestoreDb, FirestoreInstant, FirestoreResult,
-    FirestoreWritePrecondition,
+    paths, FirestoreDb, FirestoreInstant, FirestoreResult, FirestoreWritePrecondition,
 };
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The accepting transaction's reads and writes (see `ChatStore::begin_turn`): `Err(StoreError)`
 /// refuses the turn, `Ok(Err(seq))` names the turn already stored under this id, and
@@ -219,14 +217,6 @@ pub(super) async fn complete(
     Ok(Some((messages, doc)))
 }
 
-/// Whether a transaction lost to another one and may run again.
-pub(super) fn aborted(e: &FirestoreError) -> bool {
-    match e {
-        FirestoreError::DatabaseError(d) => d.retry_possible || d.public.code.contains("Aborted"),
-        _ => false,
-    }
-}
-
 impl FirestoreStore {
     /// One transaction reads the session document and the turn id's marker and writes the
     /// pending user message, the marker and the session; the history is read beside it (not in
@@ -256,36 +246,23 @@ impl FirestoreStore {
             {
                 return Ok(Ok(Ok((accepted, Some(version), true))));
             }
-            let mut delay = Duration::from_millis(10);
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let mut tx = self.db.begin_transaction().await?;
-                let db = self.db.clone_with_consistency_selector(
-                    FirestoreConsistencySelector::Transaction(tx.transaction_id().clone()),
-                );
-                let result =
-                    match accept(&db, &mut tx, session, owner, turn, create, stale_before_ms).await
-                    {
-                        Ok(Ok(Ok(accepted))) => tx
-                            .commit()
-                            .await
-                            .map(|r| Ok(Ok((accepted, r.commit_time, false)))),
-                        other => {
-                            let _ = tx.rollback().await;
-                            other.map(|r| r.map(|r| r.map(|a| (a, None, false))))
-                        }
-                    };
-                match result {
-                    // Contention with another of this chat's tabs: run again, as
-                    // `run_transaction` would.
-                    Err(e) if aborted(&e) && attempt < 40 => {
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(1));
-                    }
-                    other => return other,
-                }
-            }
+            let (accepted, version) = in_transaction(
+                &self.db,
+                |r: &Result<Result<Accepted, u64>, StoreError>| matches!(r, Ok(Ok(_))),
+                |db, tx| {
+                    Box::pin(accept(
+                        db,
+                        tx,
+                        session,
+                        owner,
+                        turn,
+                        create,
+                        stale_before_ms,
+                    ))
+                },
+            )
+            .await?;
+            Ok(accepted.map(|r| r.map(|a| (a, version, false))))
         };
         // A new chat has no history to read, nor one whose history is remembered. Otherwise one
         // more than the window: the new message may be among the newest.
