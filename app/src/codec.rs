@@ -52,6 +52,8 @@ impl<T: DeserializeOwned> Decodes<T> for BrowserJsonEncoding {
     }
 }
 
+// `Debug` prints nothing in the release wasm (`-Zfmt-debug=none`, deploy/build.sh); this text
+// never reaches the page anyway (`ChatError::from_server_fn_error` keeps only the kind).
 #[cfg(not(feature = "ssr"))]
 fn js_error(e: impl Into<wasm_bindgen::JsValue>) -> CodecError {
     CodecError(format!("{:?}", e.into()))
