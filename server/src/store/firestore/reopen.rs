@@ -6,7 +6,7 @@
 use super::commit::in_transaction;
 use super::docs::{message_id, status_only, MessageDoc, SessionDoc};
 use super::errors::store_error;
-use super::turns::{read_session_and_marker, settle_pending, write_pending};
+use super::turns::{read_session_and_marker, settle_pending, write_pending, written};
 use super::{FirestoreStore, MESSAGES, SESSIONS};
 use app::conversation::{Begun, MessageRange, Role, StoredMessage, TurnStatus};
 use app::errors::StoreError;
@@ -137,11 +137,9 @@ impl FirestoreStore {
     ) -> Result<Begun, StoreError> {
         // The remembered window ends with this turn's replies; the next turn reads afresh.
         self.forget(session);
-        let (written, _) = in_transaction(
-            &self.db,
-            |r: &Result<Reopened, StoreError>| matches!(r, Ok(Ok(_))),
-            |db, tx| Box::pin(reopening(db, tx, session, owner, again, stale_before_ms)),
-        )
+        let (written, _) = in_transaction(&self.db, written, |db, tx| {
+            Box::pin(reopening(db, tx, session, owner, again, stale_before_ms))
+        })
         .await
         .map_err(store_error)?;
         match written? {

@@ -21,6 +21,12 @@ use std::sync::Arc;
 /// interrupted, if any.
 pub(super) type Accepted = (StoredMessage, SessionDoc, Option<u64>);
 
+/// Whether a turn's transaction wrote it: neither refused nor a repeat (`Err(seq)`), so it
+/// commits (`in_transaction`'s `commits`).
+pub(super) fn written<T>(found: &Result<Result<T, u64>, StoreError>) -> bool {
+    matches!(found, Ok(Ok(_)))
+}
+
 pub(super) async fn accept(
     db: &FirestoreDb,
     transaction: &mut firestore::FirestoreTransaction<'_>,
@@ -236,9 +242,7 @@ impl FirestoreStore {
         let cached = known
             .as_ref()
             .and_then(|k| k.history(k.doc.message_count as u64, history));
-        // A transaction of our own (not `run_transaction`), for its commit time: the session
-        // document's version, which lets the turn's completion skip a transaction (see
-        // `finish_turn`).
+        // With the commit time: the session document's version (see `known.rs`).
         let transaction = async {
             if let Some((accepted, version)) = self
                 .begin_at_version(session, owner, turn, create, known)
@@ -246,21 +250,17 @@ impl FirestoreStore {
             {
                 return Ok(Ok(Ok((accepted, Some(version), true))));
             }
-            let (accepted, version) = in_transaction(
-                &self.db,
-                |r: &Result<Result<Accepted, u64>, StoreError>| matches!(r, Ok(Ok(_))),
-                |db, tx| {
-                    Box::pin(accept(
-                        db,
-                        tx,
-                        session,
-                        owner,
-                        turn,
-                        create,
-                        stale_before_ms,
-                    ))
-                },
-            )
+            let (accepted, version) = in_transaction(&self.db, written, |db, tx| {
+                Box::pin(accept(
+                    db,
+                    tx,
+                    session,
+                    owner,
+                    turn,
+                    create,
+                    stale_before_ms,
+                ))
+            })
             .await?;
             Ok(accepted.map(|r| r.map(|a| (a, version, false))))
         };
