@@ -69,6 +69,7 @@ mod tests {
             html: None,
             latency_ms: None,
             total_tokens: None,
+            thinking_tokens: None,
             cut_off: false,
             turn: None,
             status: Default::default(),

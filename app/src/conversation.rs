@@ -52,8 +52,19 @@ impl Role {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenUsage {
     pub prompt_tokens: u32,
+    /// The visible answer.
     pub completion_tokens: u32,
+    /// Gemini's thinking (`thoughtsTokenCount`): not in the answer, but billed as output.
+    #[serde(default)]
+    pub thinking_tokens: u32,
     pub total_tokens: u32,
+}
+
+impl TokenUsage {
+    /// What the provider bills as output: the answer and the thinking.
+    pub fn output_tokens(&self) -> u32 {
+        self.completion_tokens.saturating_add(self.thinking_tokens)
+    }
 }
 
 /// One message as the store keeps it: the text plus everything needed to audit the turn.
@@ -291,6 +302,9 @@ pub struct Message {
     pub latency_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_tokens: Option<u32>,
+    /// For replies: Gemini's thinking, when it thought ("412 thinking tokens").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_tokens: Option<u32>,
     /// For replies: the model stopped at the Max tokens limit, so the text is cut off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cut_off: bool,

@@ -3,7 +3,9 @@
 //! text, and the words shown come from this server's own table. Codes are dot-separated words
 //! from closed sets, and whole numbers where a message needs one.
 
-use crate::errors::{BlockedPart, ChatError, InputError, LimitError, ModelError, StoreError};
+use crate::errors::{
+    BlockedPart, ChatError, InputError, LimitError, ModelError, Refusal, StoreError,
+};
 use crate::models::ModelId;
 use crate::params::{SliderSpec, MAX_MESSAGE_CHARS, MAX_TOKENS, TEMPERATURE, TOP_P};
 
@@ -13,7 +15,6 @@ pub const PARAM: &str = "err";
 const SLIDERS: [SliderSpec; 3] = [TEMPERATURE, TOP_P, MAX_TOKENS];
 /// What a redirect says for a refusal whose reason was the backend's own words.
 const REJECTED_REASON: &str = "the request was not accepted";
-const BLOCKED_REASON: &str = "safety filter";
 
 fn slider_by_label(label: &str) -> Option<SliderSpec> {
     SLIDERS.into_iter().find(|s| s.label == label)
@@ -45,9 +46,11 @@ pub fn to_code(error: &ChatError) -> String {
         },
         ChatError::Model(e) => match e {
             ModelError::Rejected { model, .. } => format!("model.rejected.{}", model.as_str()),
-            ModelError::Blocked { model, what, .. } => {
-                format!("model.blocked_{what}.{}", model.as_str())
-            }
+            ModelError::Blocked {
+                model,
+                what,
+                reason,
+            } => format!("model.blocked_{what}.{}.{}", model.as_str(), reason.code()),
             other => format!("model.{}.{}", other.kind(), other.model().as_str()),
         },
         ChatError::NotSaved => "not_saved".into(),
@@ -131,6 +134,24 @@ pub fn from_code(code: &str) -> Option<ChatError> {
             max: crate::conversation::MAX_SYSTEM_PROMPT_CHARS,
         }
         .into(),
+        // A code stored before refusals were told apart has no reason: "other".
+        ["model", kind @ ("blocked_message" | "blocked_reply"), m, reason @ ..]
+            if reason.len() <= 1 =>
+        {
+            ModelError::Blocked {
+                model: ModelId::parse(m)?,
+                what: if *kind == "blocked_reply" {
+                    BlockedPart::Reply
+                } else {
+                    BlockedPart::Message
+                },
+                reason: match reason {
+                    [r] => Refusal::from_code(r)?,
+                    _ => Refusal::Other,
+                },
+            }
+            .into()
+        }
         ["model", kind, m] => {
             let m = ModelId::parse(m)?;
             let e = match *kind {
@@ -142,19 +163,12 @@ pub fn from_code(code: &str) -> Option<ChatError> {
                 "bad_reply" => ModelError::BadReply(m),
                 "empty" => ModelError::Empty(m),
                 "out_of_tokens" => ModelError::OutOfTokens(m),
+                "context_too_long" => ModelError::ContextTooLong(m),
+                "aborted" => ModelError::Aborted(m),
                 "auth_failed" => ModelError::AuthFailed(m),
                 "rejected" => ModelError::Rejected {
                     model: m,
                     reason: REJECTED_REASON.into(),
-                },
-                "blocked_message" | "blocked_reply" => ModelError::Blocked {
-                    model: m,
-                    what: if *kind == "blocked_reply" {
-                        BlockedPart::Reply
-                    } else {
-                        BlockedPart::Message
-                    },
-                    reason: BLOCKED_REASON.into(),
                 },
                 _ => return None,
             };
@@ -232,6 +246,9 @@ mod tests {
             InputError::BadVerdict.into(),
             ModelError::TimedOut(ModelId::Gemma).into(),
             ModelError::Unreachable(ModelId::Gemini).into(),
+            ModelError::ContextTooLong(ModelId::Gemma).into(),
+            ModelError::Aborted(ModelId::Gemma).into(),
+            ModelError::OutOfTokens(ModelId::Gemini).into(),
             ChatError::NotSaved,
             StoreError::Busy.into(),
             LimitError::TooManyTurns {
@@ -247,7 +264,16 @@ mod tests {
             ChatError::Stopped,
             ChatError::Internal,
         ];
-        for e in errors {
+        let refusals = crate::errors::Refusal::ALL.into_iter().flat_map(|reason| {
+            [BlockedPart::Message, BlockedPart::Reply].map(|what| {
+                ChatError::from(ModelError::Blocked {
+                    model: ModelId::Gemini,
+                    what,
+                    reason,
+                })
+            })
+        });
+        for e in errors.into_iter().chain(refusals) {
             let code = to_code(&e);
             assert!(
                 code.bytes().all(|b| b.is_ascii_lowercase()
@@ -296,6 +322,8 @@ mod tests {
             "",
             "hello",
             "model.rejected.gpt",
+            "model.blocked_reply.gemini.made_up",
+            "model.blocked_reply.gemini.safety.extra",
             "input.not_a_number.<script>",
             "limited.turns.1.2",
             "limited.turns.x.2.3",

@@ -114,6 +114,71 @@ impl GenParams {
     }
 }
 
+/// How much Gemini 2.5 may think before it answers. Its thinking counts against
+/// `maxOutputTokens`, so the Vertex backend adds [`Thinking::allowance`] to Max tokens: Max
+/// tokens stays the length of the visible answer, for both models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Thinking {
+    /// `thinkingBudget: 0`.
+    Off,
+    /// `thinkingBudget: -1`: the model decides, up to [`AUTO_THINKING_TOKENS`].
+    Auto,
+    /// `thinkingBudget: n`, 1 to [`MAX_THINKING_BUDGET`].
+    Budget(u32),
+}
+
+/// Gemini 2.5 Flash's largest thinking budget (Vertex's thinking page).
+pub const MAX_THINKING_BUDGET: u32 = 24_576;
+/// The most Gemini 2.5 Flash thinks on Auto ("dynamic, up to 8,192").
+pub const AUTO_THINKING_TOKENS: u32 = 8_192;
+
+impl Thinking {
+    /// `off`, `auto`, or a budget in tokens.
+    pub fn parse(raw: &str) -> Result<Thinking, InputError> {
+        let raw = raw.trim();
+        match raw.to_ascii_lowercase().as_str() {
+            "off" | "0" => Ok(Thinking::Off),
+            "auto" | "-1" => Ok(Thinking::Auto),
+            n => match n.parse::<u32>() {
+                Ok(b) if (1..=MAX_THINKING_BUDGET).contains(&b) => Ok(Thinking::Budget(b)),
+                _ => Err(InputError::OutOfRange {
+                    field: "Thinking".into(),
+                    min: 0.0,
+                    max: MAX_THINKING_BUDGET as f64,
+                }),
+            },
+        }
+    }
+
+    /// Vertex's `thinkingConfig.thinkingBudget`.
+    pub fn budget(self) -> i32 {
+        match self {
+            Thinking::Off => 0,
+            Thinking::Auto => -1,
+            Thinking::Budget(b) => b as i32,
+        }
+    }
+
+    /// The tokens thinking may take on top of the answer.
+    pub fn allowance(self) -> u32 {
+        match self {
+            Thinking::Off => 0,
+            Thinking::Auto => AUTO_THINKING_TOKENS,
+            Thinking::Budget(b) => b,
+        }
+    }
+}
+
+impl std::fmt::Display for Thinking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Thinking::Off => f.write_str("off"),
+            Thinking::Auto => f.write_str("auto"),
+            Thinking::Budget(b) => write!(f, "{b}"),
+        }
+    }
+}
+
 /// What the user picked in the settings panel; remembered in a cookie so a reload keeps it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {

@@ -44,7 +44,8 @@ pub fn for_outcome(outcome: &TurnOutcome) -> Vec<(String, i64)> {
         out.push((key(r.model, &bucket(r.latency_ms)), 1));
         if let Some(u) = r.usage {
             out.push((key(r.model, "counted"), 1));
-            out.push((key(r.model, "tokens"), u.completion_tokens as i64));
+            // What the provider bills as output: Gemini's thinking too.
+            out.push((key(r.model, "tokens"), u.output_tokens() as i64));
         }
     }
     let failed = match outcome {
@@ -173,6 +174,7 @@ mod tests {
             usage: tokens.map(|t| TokenUsage {
                 prompt_tokens: 1,
                 completion_tokens: t,
+                thinking_tokens: 0,
                 total_tokens: t + 1,
             }),
             finish_reason: None,

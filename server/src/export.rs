@@ -174,6 +174,9 @@ pub fn markdown(
                 }
                 if let Some(u) = m.usage {
                     meta.push(format!("{} tokens", u.total_tokens));
+                    if u.thinking_tokens > 0 {
+                        meta.push(format!("{} thinking tokens", u.thinking_tokens));
+                    }
                 }
                 out.push_str(&format!("## {}\n\n", meta.join(" · ")));
             }

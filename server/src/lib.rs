@@ -70,7 +70,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     let metrics = Metrics::new();
     let (store, counters) = open_store(&config.store).await?;
     let store = MeteredStore::wrap(store, metrics.clone());
-    let models = backends::start(config)?
+    let models = backends::start(config, &metrics)?
         .into_iter()
         .map(|model| MeteredModel::wrap(model, metrics.clone()))
         .collect();

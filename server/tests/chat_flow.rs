@@ -118,6 +118,7 @@ async fn the_model_receives_the_whole_conversation_including_other_models_turns(
                         usage: Some(TokenUsage {
                             prompt_tokens: 3,
                             completion_tokens: 4,
+                            thinking_tokens: 0,
                             total_tokens: 7,
                         }),
                         finish_reason: Some("STOP".into()),

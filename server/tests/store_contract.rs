@@ -48,7 +48,9 @@ fn turn(n: usize, text_len: usize) -> NewTurn {
             usage: Some(TokenUsage {
                 prompt_tokens: 5,
                 completion_tokens: 7,
-                total_tokens: 12,
+                // Gemini's thinking, which both stores keep.
+                thinking_tokens: 9,
+                total_tokens: 21,
             }),
             finish_reason: Some("stop".into()),
         },
@@ -102,7 +104,8 @@ async fn contract(
         (Role::Model, ModelId::Gemini)
     );
     assert_eq!(msgs[5].latency_ms, Some(42));
-    assert_eq!(msgs[5].usage.map(|u| u.total_tokens), Some(12));
+    assert_eq!(msgs[5].usage.map(|u| u.total_tokens), Some(21));
+    assert_eq!(msgs[5].usage.map(|u| u.thinking_tokens), Some(9));
     assert_eq!(msgs[5].finish_reason.as_deref(), Some("stop"));
     assert_eq!(msgs[4].params.max_tokens, 102);
     assert!((msgs[4].params.temperature - 0.5).abs() < 1e-6);

@@ -210,6 +210,9 @@ fn Reply(message: Message) -> impl IntoView {
     if let Some(tokens) = message.total_tokens {
         meta.push(format!("{tokens} tokens"));
     }
+    if let Some(tokens) = message.thinking_tokens {
+        meta.push(format!("{tokens} thinking tokens"));
+    }
     view! {
         <article class="message model" data-seq=message.seq data-model=message.model.as_str()>
             <header class="author">

@@ -18,6 +18,22 @@ pub trait WireError: DeserializeOwned {
     fn quota_exhausted(&self) -> bool {
         false
     }
+
+    /// Whether it says the conversation and the answer's length do not fit the context window.
+    fn context_too_long(&self) -> bool {
+        false
+    }
+
+    /// Whether a 500 with this body is worth one retry (Vertex's `INTERNAL`).
+    fn transient(&self) -> bool {
+        false
+    }
+
+    /// Whether it says the server's own set-up is wrong (a retired model id, a missing IAM
+    /// role): an operator's problem, which the person reads as "not set up on this server".
+    fn misconfigured(&self) -> bool {
+        false
+    }
 }
 
 /// A successful reply decoded as `T`, or the error its status (and error body `E`) means.
@@ -30,6 +46,21 @@ pub fn decode<T: DeserializeOwned, E: WireError>(
         if detail.as_ref().is_some_and(E::quota_exhausted) {
             tracing::warn!(%model, status = raw.status.as_u16(), "quota exhausted");
             return Err(ModelError::Busy(model));
+        }
+        if raw.status == StatusCode::BAD_REQUEST && detail.as_ref().is_some_and(E::context_too_long)
+        {
+            tracing::warn!(%model, body = %String::from_utf8_lossy(&raw.body[..raw.body.len().min(500)]), "prompt does not fit the context");
+            return Err(ModelError::ContextTooLong(model));
+        }
+        if detail.as_ref().is_some_and(E::misconfigured) {
+            // Google's own words go to the operator's log, never to the page.
+            tracing::error!(
+                %model,
+                status = raw.status.as_u16(),
+                body = %String::from_utf8_lossy(&raw.body[..raw.body.len().min(1000)]),
+                "the model backend refused this server's set-up"
+            );
+            return Err(ModelError::NotConfigured(model));
         }
         return Err(status_error(
             model,
@@ -66,6 +97,8 @@ pub fn client(connect: Duration, total: Duration) -> Result<Client, reqwest::Err
 pub struct RawReply {
     pub status: StatusCode,
     pub body: Vec<u8>,
+    /// The server's `Retry-After`, in seconds, when it sent one.
+    pub retry_after: Option<Duration>,
 }
 
 #[cfg(test)]
@@ -75,16 +108,67 @@ impl RawReply {
         RawReply {
             status: StatusCode::from_u16(status).expect("a valid status"),
             body: body.into(),
+            retry_after: None,
         }
     }
 }
 
+/// The longest `Retry-After` worth waiting for inside a turn; a longer one is answered "busy".
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+
+/// One POST, retried once when the backend says the failure is transient: 429, 503, or a 500
+/// whose body says so ([`WireError::transient`]). The retry waits for `Retry-After` (or 0.5 to
+/// 1.5 s, jittered, so replicas do not retry in step), and only if it and a second attempt fit
+/// in `deadline` from the first send; the second attempt gets what is left of it. `retried`
+/// counts each retry (the `hybrid_chat_model_retries` metric).
+pub async fn post_json_retrying<E: WireError>(
+    client: &Client,
+    model: ModelId,
+    url: &str,
+    bearer: Option<&str>,
+    body: Vec<u8>,
+    deadline: Duration,
+    retried: &prometheus_client::metrics::counter::Counter,
+) -> Result<RawReply, ModelError> {
+    let started = std::time::Instant::now();
+    let first = post_json(client, model, url, bearer, body.clone(), None).await?;
+    let transient = match first.status.as_u16() {
+        429 | 503 => true,
+        500 => serde_json::from_slice::<E>(&first.body).is_ok_and(|e| e.transient()),
+        _ => false,
+    };
+    if !transient {
+        return Ok(first);
+    }
+    let wait = first.retry_after.unwrap_or_else(jitter);
+    let left = deadline.saturating_sub(started.elapsed() + wait);
+    // A retry needs time for a real answer, not just a second failure.
+    if wait > MAX_RETRY_WAIT || left < deadline / 4 {
+        return Ok(first);
+    }
+    tracing::info!(%model, status = first.status.as_u16(), wait_ms = wait.as_millis() as u64, "retrying once");
+    retried.inc();
+    tokio::time::sleep(wait).await;
+    post_json(client, model, url, bearer, body, Some(left)).await
+}
+
+/// 0.5 to 1.5 s.
+fn jitter() -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    Duration::from_millis(500 + u64::from(nanos % 1000))
+}
+
+/// `timeout`: this request's own, shorter than the client's (a retry's remaining time).
 pub async fn post_json(
     client: &Client,
     model: ModelId,
     url: &str,
     bearer: Option<&str>,
     body: Vec<u8>,
+    timeout: Option<Duration>,
 ) -> Result<RawReply, ModelError> {
     let mut request = client
         .post(url)
@@ -93,8 +177,18 @@ pub async fn post_json(
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
+    if let Some(t) = timeout {
+        request = request.timeout(t);
+    }
     let mut response = request.send().await.map_err(|e| network_error(model, &e))?;
     let status = response.status();
+    // Seconds only: Google and vLLM send no HTTP dates here.
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
@@ -109,7 +203,11 @@ pub async fn post_json(
             Err(e) => return Err(network_error(model, &e)),
         }
     }
-    Ok(RawReply { status, body })
+    Ok(RawReply {
+        status,
+        body,
+        retry_after,
+    })
 }
 
 fn network_error(model: ModelId, e: &reqwest::Error) -> ModelError {

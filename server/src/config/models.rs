@@ -2,6 +2,7 @@
 //! the in-flight cap.
 
 use super::env::{ConfigError, Env, Secret};
+use app::params::Thinking;
 use app::prompt::HistoryWindow;
 use std::time::Duration;
 
@@ -43,6 +44,8 @@ pub struct VertexConfig {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub max_in_flight: usize,
+    /// How much Gemini thinks before answering, on top of Max tokens (`GEMINI_THINKING`).
+    pub thinking: Thinking,
 }
 
 pub(super) fn read(env: &Env) -> Result<(VllmConfig, VertexConfig), ConfigError> {
@@ -91,6 +94,16 @@ pub(super) fn read(env: &Env) -> Result<(VllmConfig, VertexConfig), ConfigError>
         connect_timeout,
         request_timeout,
         max_in_flight,
+        thinking: {
+            let raw = env.text("GEMINI_THINKING", "auto");
+            Thinking::parse(&raw).map_err(|_| {
+                ConfigError::new(
+                    "GEMINI_THINKING",
+                    raw,
+                    "expected `off`, `auto` or a budget of 1 to 24576 tokens",
+                )
+            })?
+        },
     };
     Ok((vllm, vertex))
 }

@@ -84,6 +84,7 @@ impl ChatModel for MeteredModel {
             for (kind, n) in [
                 ("prompt", usage.prompt_tokens),
                 ("completion", usage.completion_tokens),
+                ("thinking", usage.thinking_tokens),
             ] {
                 self.metrics
                     .tokens

@@ -65,6 +65,7 @@ pub struct Metrics {
     pub store_messages_read: Counter,
     pub in_flight: Family<ModelLabels, Gauge>,
     pub refused: Family<LimitLabels, Counter>,
+    pub model_retries: Family<ModelLabels, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -107,7 +108,7 @@ impl Metrics {
         let tokens = Family::<TokenLabels, Counter>::default();
         registry.register(
             "model_tokens",
-            "Tokens reported by the models, by kind (prompt or completion)",
+            "Tokens reported by the models, by kind: prompt, completion (the answer) and thinking (Gemini's; billed as output with the completion)",
             tokens.clone(),
         );
         let store_seconds: Histograms<StoreLabels> = Family::new_with_constructor(latency_buckets);
@@ -134,6 +135,12 @@ impl Metrics {
             "Turns refused by a visitor limit before reaching a model",
             refused.clone(),
         );
+        let model_retries = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "model_retries",
+            "Model calls sent a second time after a transient failure (429, 503, Vertex INTERNAL)",
+            model_retries.clone(),
+        );
         Arc::new(Metrics {
             registry,
             requests,
@@ -145,6 +152,7 @@ impl Metrics {
             store_messages_read,
             in_flight,
             refused,
+            model_retries,
         })
     }
 

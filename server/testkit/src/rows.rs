@@ -51,3 +51,28 @@ pub fn count_all_messages(db: &Path) -> i64 {
     conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
         .expect("count")
 }
+
+/// A reply's token figures as stored.
+pub struct UsageRow {
+    pub seq: i64,
+    pub total_tokens: i64,
+    pub thinking_tokens: i64,
+}
+
+/// Each reply of a chat with its tokens; thinking is 0 where none is stored.
+pub fn usage_rows(db: &Path, session: &str) -> Vec<UsageRow> {
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    let mut stmt = conn
+        .prepare("SELECT seq, COALESCE(total_tokens, 0), COALESCE(thinking_tokens, 0) FROM messages WHERE session_id = ?1 AND role = 'model' ORDER BY seq")
+        .expect("prepare");
+    stmt.query_map([session], |r| {
+        Ok(UsageRow {
+            seq: r.get(0)?,
+            total_tokens: r.get(1)?,
+            thinking_tokens: r.get(2)?,
+        })
+    })
+    .expect("query")
+    .map(|r| r.expect("row"))
+    .collect()
+}

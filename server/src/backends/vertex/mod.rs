@@ -11,30 +11,24 @@ use super::in_flight::InFlight;
 use super::transport::{self, RawReply};
 use crate::config::VertexConfig;
 use app::conversation::{Role, TokenUsage};
-use app::errors::{BlockedPart, ModelError};
+use app::errors::{BlockedPart, ModelError, Refusal};
 use app::models::{Availability, ModelId};
-use app::params::GenParams;
+use app::params::{GenParams, Thinking};
 use app::services::{ChatModel, ModelReply, PromptMessage};
 use async_trait::async_trait;
+use prometheus_client::metrics::counter::Counter;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use wire::{
     Content, ErrorBody, GenerateContentRequest, GenerateContentResponse, GenerationConfig, Part,
-    SystemInstruction,
+    SystemInstruction, ThinkingConfig,
 };
 
 const MODEL: ModelId = ModelId::Gemini;
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 
-/// Finish reasons that mean a filter stopped the answer.
-const BLOCKING_FINISH: &[&str] = &[
-    "SAFETY",
-    "RECITATION",
-    "BLOCKLIST",
-    "PROHIBITED_CONTENT",
-    "SPII",
-    "IMAGE_SAFETY",
-];
+/// Gemini 2.5 Flash's largest `maxOutputTokens` (answer and thinking together).
+pub const MAX_OUTPUT_TOKENS: u32 = 65_536;
 
 enum Auth {
     Searching,
@@ -65,6 +59,9 @@ pub struct VertexGemini {
     in_flight: InFlight,
     auth: RwLock<Auth>,
     last_call_unreachable: RwLock<bool>,
+    /// The last call was refused for the server's own set-up (model id, IAM, API not enabled).
+    last_call_misconfigured: RwLock<bool>,
+    retries: Counter,
 }
 
 /// Where gcp_auth looked for credentials, in its order, and what it found: for the one log line
@@ -88,7 +85,7 @@ fn credential_places() -> String {
 }
 
 impl VertexGemini {
-    pub fn new(config: &VertexConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(config: &VertexConfig, retries: Counter) -> Result<Self, reqwest::Error> {
         let client = transport::client(config.connect_timeout, config.request_timeout)?;
         Ok(VertexGemini {
             client,
@@ -96,6 +93,8 @@ impl VertexGemini {
             in_flight: InFlight::new(MODEL, config.max_in_flight, Duration::from_secs(2)),
             auth: RwLock::new(Auth::Searching),
             last_call_unreachable: RwLock::new(false),
+            last_call_misconfigured: RwLock::new(false),
+            retries,
         })
     }
 
@@ -151,6 +150,12 @@ impl VertexGemini {
         }
     }
 
+    fn set_misconfigured(&self, value: bool) {
+        if let Ok(mut m) = self.last_call_misconfigured.write() {
+            *m = value;
+        }
+    }
+
     fn url(&self, project: &str) -> String {
         format!(
             "{}/v1/projects/{project}/locations/{}/publishers/google/models/{}:generateContent",
@@ -158,10 +163,13 @@ impl VertexGemini {
         )
     }
 
+    /// `maxOutputTokens` is Max tokens plus the thinking allowance, so Max tokens keeps meaning
+    /// the length of the visible answer.
     fn request_body(
         conversation: &[PromptMessage],
         params: &GenParams,
         system: Option<&str>,
+        thinking: Thinking,
     ) -> Vec<u8> {
         let request = GenerateContentRequest {
             contents: conversation
@@ -180,7 +188,13 @@ impl VertexGemini {
             generation_config: GenerationConfig {
                 temperature: params.temperature,
                 top_p: params.top_p,
-                max_output_tokens: params.max_tokens,
+                max_output_tokens: params
+                    .max_tokens
+                    .saturating_add(thinking.allowance())
+                    .min(MAX_OUTPUT_TOKENS),
+                thinking_config: ThinkingConfig {
+                    thinking_budget: thinking.budget(),
+                },
             },
         };
         serde_json::to_vec(&request).unwrap_or_default()
@@ -191,6 +205,7 @@ impl VertexGemini {
         let usage = parsed.usage_metadata.map(|u| TokenUsage {
             prompt_tokens: u.prompt_token_count,
             completion_tokens: u.candidates_token_count,
+            thinking_tokens: u.thoughts_token_count,
             total_tokens: u.total_token_count,
         });
         let Some(candidate) = parsed.candidates.into_iter().next() else {
@@ -198,7 +213,7 @@ impl VertexGemini {
                 Some(reason) => ModelError::Blocked {
                     model: MODEL,
                     what: BlockedPart::Message,
-                    reason,
+                    reason: refusal(&reason).unwrap_or(Refusal::Other),
                 },
                 None => ModelError::BadReply(MODEL),
             });
@@ -215,19 +230,27 @@ impl VertexGemini {
             .unwrap_or_default();
         let text = text.trim().to_string();
         let finish = candidate.finish_reason;
-        match finish.as_deref() {
-            Some(reason) if BLOCKING_FINISH.contains(&reason) => {
-                return Err(ModelError::Blocked {
-                    model: MODEL,
-                    what: BlockedPart::Reply,
-                    reason: reason.to_string(),
-                })
-            }
-            Some("MAX_TOKENS") if text.is_empty() => return Err(ModelError::OutOfTokens(MODEL)),
-            _ => {}
+        if let Some(reason) = finish.as_deref().and_then(refusal) {
+            return Err(ModelError::Blocked {
+                model: MODEL,
+                what: BlockedPart::Reply,
+                reason,
+            });
+        }
+        if finish.as_deref() == Some("MAX_TOKENS") && text.is_empty() {
+            return Err(ModelError::OutOfTokens(MODEL));
         }
         ModelReply::new(MODEL, &text, finish, usage)
     }
+}
+
+/// A finish or block reason that stops the answer, logged when this server does not know it.
+fn refusal(reason: &str) -> Option<Refusal> {
+    let r = Refusal::from_google(reason);
+    if r == Some(Refusal::Other) && reason != "OTHER" {
+        tracing::warn!(model = %MODEL, reason, "unknown finish reason, shown as unspecified");
+    }
+    r
 }
 
 #[async_trait]
@@ -242,6 +265,16 @@ impl ChatModel for VertexGemini {
         match self.auth.read().as_deref() {
             Ok(Auth::Ready { .. }) => {
                 if self
+                    .last_call_misconfigured
+                    .read()
+                    .map(|u| *u)
+                    .unwrap_or(false)
+                {
+                    Availability::NotConfigured(format!(
+                        "Gemini is not set up on this server: Vertex AI refused model {} for this project (the server log says why).",
+                        self.config.model
+                    ))
+                } else if self
                     .last_call_unreachable
                     .read()
                     .map(|u| *u)
@@ -274,19 +307,28 @@ impl ChatModel for VertexGemini {
             tracing::warn!(model = %MODEL, error = %e, "could not get an access token");
             ModelError::Unreachable(MODEL)
         })?;
-        let body = Self::request_body(conversation, params, system);
-        let raw = transport::post_json(
+        let body = Self::request_body(conversation, params, system, self.config.thinking);
+        let raw = transport::post_json_retrying::<ErrorBody>(
             &self.client,
             MODEL,
             &self.url(&project),
             Some(token.as_str()),
             body,
+            self.config.request_timeout,
+            &self.retries,
         )
         .await;
         if let Ok(mut u) = self.last_call_unreachable.write() {
             *u = matches!(raw, Err(ModelError::Unreachable(_)));
         }
-        Self::parse_reply(raw?)
+        let reply = raw.and_then(Self::parse_reply);
+        // An operator's problem shows in the picker until a call succeeds.
+        match &reply {
+            Ok(_) => self.set_misconfigured(false),
+            Err(ModelError::NotConfigured(_)) => self.set_misconfigured(true),
+            Err(_) => {}
+        }
+        reply
     }
 }
 

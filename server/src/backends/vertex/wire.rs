@@ -33,7 +33,19 @@ pub struct Part<'a> {
 pub struct GenerationConfig {
     pub temperature: f32,
     pub top_p: f32,
+    /// Max tokens plus the thinking allowance: Gemini 2.5 counts its thinking here.
     pub max_output_tokens: u32,
+    /// Always sent: without it Gemini 2.5 Flash thinks on its own terms (dynamic).
+    pub thinking_config: ThinkingConfig,
+}
+
+/// `generationConfig.thinkingConfig` (not `generationConfig.thinkingBudget`, which Google
+/// refuses as an unknown field).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThinkingConfig {
+    /// 0 off, -1 dynamic, 1 to 24,576 a budget.
+    pub thinking_budget: i32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +97,9 @@ pub struct UsageMetadata {
     pub prompt_token_count: u32,
     #[serde(default)]
     pub candidates_token_count: u32,
+    /// Thinking, billed as output; absent when the model did not think.
+    #[serde(default)]
+    pub thoughts_token_count: u32,
     #[serde(default)]
     pub total_token_count: u32,
 }
@@ -112,5 +127,18 @@ impl crate::backends::transport::WireError for ErrorBody {
 
     fn quota_exhausted(&self) -> bool {
         self.error.status.as_deref() == Some("RESOURCE_EXHAUSTED")
+    }
+
+    fn transient(&self) -> bool {
+        self.error.status.as_deref() == Some("INTERNAL")
+    }
+
+    /// A retired or misspelt model (`NOT_FOUND`), an API or billing not enabled
+    /// (`FAILED_PRECONDITION`), or a missing IAM role (`PERMISSION_DENIED`).
+    fn misconfigured(&self) -> bool {
+        matches!(
+            self.error.status.as_deref(),
+            Some("NOT_FOUND" | "FAILED_PRECONDITION" | "PERMISSION_DENIED")
+        )
     }
 }

@@ -25,10 +25,20 @@ pub struct GenerateRequest<'a> {
     pub stop: [&'static str; 2],
 }
 
+/// The model garden answers `{"predictions": [...]}`; upstream vLLM's `api_server` answers
+/// `{"text": [prompt + output]}`. Either is read.
 #[derive(Debug, Deserialize)]
 pub struct GenerateResponse {
     #[serde(default)]
     pub predictions: Vec<String>,
+    #[serde(default)]
+    pub text: Vec<String>,
+}
+
+impl GenerateResponse {
+    pub fn first(self) -> Option<String> {
+        self.predictions.into_iter().chain(self.text).next()
+    }
 }
 
 /// Renders a conversation with Gemma's chat template, ending with an open model turn.

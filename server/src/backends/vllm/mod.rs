@@ -4,6 +4,7 @@
 //! - `generate`: the codelab's model-garden `/generate`, with the prompt built by
 //!   [`generate::gemma_prompt`].
 
+mod context;
 mod generate;
 mod wire;
 
@@ -16,11 +17,17 @@ use app::models::{Availability, ModelId};
 use app::params::GenParams;
 use app::services::{ChatModel, ModelReply, PromptMessage};
 use async_trait::async_trait;
+use prometheus_client::metrics::counter::Counter;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use wire::{ChatRequest, ChatResponse, ErrorBody, WireMessage};
+use wire::{
+    ChatRequest, ChatResponse, ErrorBody, ModelList, TokenizeRequest, TokenizeResponse, WireMessage,
+};
 
 const MODEL: ModelId = ModelId::Gemma;
+/// The longest of vLLM's own probe timeouts in the deployment.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct VllmChat {
     api: VllmApi,
@@ -31,10 +38,14 @@ pub struct VllmChat {
     in_flight: InFlight,
     availability: RwLock<Availability>,
     probe_timeout: Duration,
+    request_timeout: Duration,
+    retries: Counter,
+    /// The served context (`--max-model-len`) from `/v1/models`; 0 until read.
+    max_model_len: AtomicU32,
 }
 
 impl VllmChat {
-    pub fn new(config: &VllmConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(config: &VllmConfig, retries: Counter) -> Result<Self, reqwest::Error> {
         let client = transport::client(config.connect_timeout, config.request_timeout)?;
         Ok(VllmChat {
             api: config.api,
@@ -44,7 +55,12 @@ impl VllmChat {
             api_key: config.api_key.clone(),
             in_flight: InFlight::new(MODEL, config.max_in_flight, Duration::from_secs(2)),
             availability: RwLock::new(Availability::Unknown),
-            probe_timeout: config.connect_timeout.min(Duration::from_secs(3)),
+            // vLLM's own probes in deploy/gemma3-12b-deploy.yaml wait up to 10 s (liveness):
+            // a busy engine that Kubernetes still calls healthy is not "unreachable" here.
+            probe_timeout: config.connect_timeout.max(PROBE_TIMEOUT),
+            request_timeout: config.request_timeout,
+            retries,
+            max_model_len: AtomicU32::new(0),
         })
     }
 
@@ -71,13 +87,106 @@ impl VllmChat {
             .send()
             .await;
         match result {
-            Ok(r) if r.status().is_success() => Availability::Available,
+            Ok(r) if r.status().is_success() => {
+                if self.api == VllmApi::Chat && self.max_model_len() == 0 {
+                    self.read_max_model_len().await;
+                }
+                Availability::Available
+            }
             Ok(r) => Availability::Unreachable(format!(
                 "Gemma's server at {} answered HTTP {}; it may still be loading the model.",
                 self.base_url,
                 r.status().as_u16()
             )),
+            Err(e) if e.is_timeout() => Availability::Unreachable(format!(
+                "Gemma's server at {} timed out: its health check took longer than {} s.",
+                self.base_url,
+                self.probe_timeout.as_secs()
+            )),
             Err(_) => self.unreachable(),
+        }
+    }
+
+    /// The served context length, when `/v1/models` has told it.
+    pub fn max_model_len(&self) -> u32 {
+        self.max_model_len.load(Ordering::Relaxed)
+    }
+
+    /// Reads the served model's `max_model_len` from `GET /v1/models`.
+    async fn read_max_model_len(&self) {
+        let mut request = self
+            .client
+            .get(format!("{}/v1/models", self.base_url))
+            .timeout(self.probe_timeout);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key.expose());
+        }
+        let list = match request.send().await {
+            Ok(r) if r.status().is_success() => r.json::<ModelList>().await.ok(),
+            _ => None,
+        };
+        let len = list.and_then(|l| {
+            l.data
+                .into_iter()
+                .find(|m| m.id == self.model_name)
+                .and_then(|m| m.max_model_len)
+        });
+        if let Some(len) = len {
+            tracing::info!(model = %MODEL, max_model_len = len, "served context length");
+            self.max_model_len.store(len, Ordering::Relaxed);
+        }
+    }
+
+    /// vLLM's exact count of `messages` through Gemma's template, or `None` if it cannot tell.
+    async fn count_tokens(&self, system: Option<&str>, messages: &[PromptMessage]) -> Option<u32> {
+        let body = serde_json::to_vec(&TokenizeRequest {
+            model: &self.model_name,
+            messages: Self::wire_messages(system, messages),
+            add_generation_prompt: true,
+        })
+        .ok()?;
+        let raw = transport::post_json(
+            &self.client,
+            MODEL,
+            &format!("{}/tokenize", self.base_url),
+            self.api_key.as_ref().map(Secret::expose),
+            body,
+            Some(self.probe_timeout),
+        )
+        .await
+        .ok()?;
+        transport::decode::<TokenizeResponse, ErrorBody>(MODEL, raw)
+            .ok()
+            .map(|t| t.count)
+    }
+
+    /// The part of `conversation` to send so that it and Max tokens fit the served context:
+    /// the oldest turns left out first, the new message always kept; a new message too long on
+    /// its own (by vLLM's exact count) is refused before any model call.
+    async fn fit<'c>(
+        &self,
+        system: Option<&str>,
+        conversation: &'c [PromptMessage],
+        max_tokens: u32,
+    ) -> Result<&'c [PromptMessage], ModelError> {
+        let len = self.max_model_len();
+        if len == 0 || conversation.is_empty() {
+            return Ok(conversation);
+        }
+        if let Some(start) = context::fitting_start(system, conversation, max_tokens, len) {
+            if start > 0 {
+                tracing::info!(model = %MODEL, left_out = start, max_model_len = len, "oldest turns left out to fit the context");
+            }
+            return Ok(&conversation[start..]);
+        }
+        // The estimate is high: ask vLLM for the exact count of the new message alone.
+        let last = &conversation[conversation.len() - 1..];
+        match self.count_tokens(system, last).await {
+            Some(n) if n.saturating_add(max_tokens) > len => {
+                tracing::info!(model = %MODEL, prompt_tokens = n, max_tokens, max_model_len = len, "message too long for the context");
+                Err(ModelError::ContextTooLong(MODEL))
+            }
+            _ => Ok(last),
         }
     }
 
@@ -102,22 +211,9 @@ impl VllmChat {
         model: &str,
         system: Option<&str>,
     ) -> Vec<u8> {
-        let system = system.map(|content| WireMessage {
-            role: "system",
-            content,
-        });
         let request = ChatRequest {
             model,
-            messages: system
-                .into_iter()
-                .chain(conversation.iter().map(|m| WireMessage {
-                    role: match m.role {
-                        Role::User => "user",
-                        Role::Model => "assistant",
-                    },
-                    content: &m.text,
-                }))
-                .collect(),
+            messages: Self::wire_messages(system, conversation),
             temperature: params.temperature,
             top_p: params.top_p,
             max_tokens: params.max_tokens,
@@ -126,13 +222,29 @@ impl VllmChat {
         serde_json::to_vec(&request).unwrap_or_default()
     }
 
+    fn wire_messages<'a>(
+        system: Option<&'a str>,
+        conversation: &'a [PromptMessage],
+    ) -> Vec<WireMessage<'a>> {
+        let system = system.map(|content| WireMessage {
+            role: "system",
+            content,
+        });
+        system
+            .into_iter()
+            .chain(conversation.iter().map(|m| WireMessage {
+                role: match m.role {
+                    Role::User => "user",
+                    Role::Model => "assistant",
+                },
+                content: &m.text,
+            }))
+            .collect()
+    }
+
     fn parse_generate(raw: RawReply, prompt: &str) -> Result<ModelReply, ModelError> {
         let parsed: generate::GenerateResponse = transport::decode::<_, ErrorBody>(MODEL, raw)?;
-        let prediction = parsed
-            .predictions
-            .into_iter()
-            .next()
-            .ok_or(ModelError::BadReply(MODEL))?;
+        let prediction = parsed.first().ok_or(ModelError::BadReply(MODEL))?;
         // The model-garden server reports neither usage nor a finish reason.
         ModelReply::new(
             MODEL,
@@ -149,6 +261,11 @@ impl VllmChat {
             .into_iter()
             .next()
             .ok_or(ModelError::BadReply(MODEL))?;
+        // vLLM gave up on the request part-way (engine error, preemption): whatever text came is
+        // not an answer.
+        if choice.finish_reason.as_deref() == Some("abort") {
+            return Err(ModelError::Aborted(MODEL));
+        }
         let text = choice.message.and_then(|m| m.content).unwrap_or_default();
         ModelReply::new(
             MODEL,
@@ -157,6 +274,7 @@ impl VllmChat {
             parsed.usage.map(|u| TokenUsage {
                 prompt_tokens: u.prompt_tokens,
                 completion_tokens: u.completion_tokens,
+                thinking_tokens: 0,
                 total_tokens: u.total_tokens,
             }),
         )
@@ -186,7 +304,12 @@ impl ChatModel for VllmChat {
         let (url, body, prompt) = match self.api {
             VllmApi::Chat => (
                 format!("{}/v1/chat/completions", self.base_url),
-                Self::request_body(conversation, params, &self.model_name, system),
+                Self::request_body(
+                    self.fit(system, conversation, params.max_tokens).await?,
+                    params,
+                    &self.model_name,
+                    system,
+                ),
                 None,
             ),
             VllmApi::Generate => {
@@ -202,12 +325,14 @@ impl ChatModel for VllmChat {
                 (format!("{}/generate", self.base_url), body, Some(prompt))
             }
         };
-        let raw = transport::post_json(
+        let raw = transport::post_json_retrying::<ErrorBody>(
             &self.client,
             MODEL,
             &url,
             self.api_key.as_ref().map(Secret::expose),
             body,
+            self.request_timeout,
+            &self.retries,
         )
         .await;
         // A call is a fresher probe than the background one.
@@ -224,165 +349,4 @@ impl ChatModel for VllmChat {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{json, Value};
-
-    fn raw(status: u16, body: &str) -> RawReply {
-        RawReply::of(status, body)
-    }
-
-    #[test]
-    fn request_carries_roles_in_order_and_every_parameter() {
-        let conversation = vec![
-            PromptMessage {
-                role: Role::User,
-                text: "hi".into(),
-            },
-            PromptMessage {
-                role: Role::Model,
-                text: "hello from gemini".into(),
-            },
-            PromptMessage {
-                role: Role::User,
-                text: "and now?".into(),
-            },
-        ];
-        let params = GenParams {
-            temperature: 0.25,
-            top_p: 0.5,
-            max_tokens: 77,
-        };
-        let body: Value = serde_json::from_slice(&VllmChat::request_body(
-            &conversation,
-            &params,
-            "google/gemma-3-12b-it",
-            None,
-        ))
-        .expect("json");
-        assert_eq!(
-            body,
-            json!({
-                "model": "google/gemma-3-12b-it",
-                "messages": [
-                    {"role": "user", "content": "hi"},
-                    {"role": "assistant", "content": "hello from gemini"},
-                    {"role": "user", "content": "and now?"}
-                ],
-                "temperature": 0.25,
-                "top_p": 0.5,
-                "max_tokens": 77
-            })
-        );
-    }
-
-    #[test]
-    fn a_system_prompt_leads_as_a_system_message() {
-        let conversation = vec![PromptMessage {
-            role: Role::User,
-            text: "hi".into(),
-        }];
-        let body: Value = serde_json::from_slice(&VllmChat::request_body(
-            &conversation,
-            &GenParams::default(),
-            "m",
-            Some("Be brief."),
-        ))
-        .expect("json");
-        assert_eq!(
-            body["messages"],
-            json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}])
-        );
-    }
-
-    #[test]
-    fn generate_replies_are_parsed_and_junk_is_typed() {
-        let prompt = generate::gemma_prompt(
-            &[PromptMessage {
-                role: Role::User,
-                text: "hi".into(),
-            }],
-            None,
-        );
-        let body =
-            json!({"predictions": [format!("Prompt:\n{prompt}\nOutput:\nHello!")]}).to_string();
-        let reply = VllmChat::parse_generate(raw(200, &body), &prompt).expect("reply");
-        assert_eq!(reply.text(), "Hello!");
-        assert_eq!(
-            VllmChat::parse_generate(raw(200, r#"{"predictions":[]}"#), &prompt).err(),
-            Some(ModelError::BadReply(MODEL))
-        );
-        assert_eq!(
-            VllmChat::parse_generate(raw(200, r#"{"predictions":[7]}"#), &prompt).err(),
-            Some(ModelError::BadReply(MODEL))
-        );
-        assert_eq!(
-            VllmChat::parse_generate(raw(503, "busy"), &prompt).err(),
-            Some(ModelError::Busy(MODEL))
-        );
-    }
-
-    #[test]
-    fn reply_text_finish_reason_and_usage_are_read() {
-        let reply = VllmChat::parse_reply(raw(
-            200,
-            r#"{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":" Hi there! "},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}"#,
-        ))
-        .expect("reply");
-        assert_eq!(reply.text(), "Hi there!");
-        assert_eq!(reply.finish_reason.as_deref(), Some("stop"));
-        assert_eq!(
-            reply.usage,
-            Some(TokenUsage {
-                prompt_tokens: 12,
-                completion_tokens: 3,
-                total_tokens: 15
-            })
-        );
-    }
-
-    #[test]
-    fn junk_replies_become_typed_errors_not_panics() {
-        let cases = [
-            (raw(200, "not json"), ModelError::BadReply(MODEL)),
-            (
-                raw(200, r#"{"choices":"nope"}"#),
-                ModelError::BadReply(MODEL),
-            ),
-            (raw(200, r#"{"choices":[]}"#), ModelError::BadReply(MODEL)),
-            (
-                raw(200, r#"{"choices":[{"message":{"content":null}}]}"#),
-                ModelError::Empty(MODEL),
-            ),
-            (
-                raw(200, r#"{"choices":[{"message":{"content":"   "}}]}"#),
-                ModelError::Empty(MODEL),
-            ),
-            (raw(200, "\u{0}\u{ff}"), ModelError::BadReply(MODEL)),
-            (
-                raw(500, "<html>oops</html>"),
-                ModelError::BackendError(MODEL),
-            ),
-            (raw(429, "{}"), ModelError::Busy(MODEL)),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(VllmChat::parse_reply(input).err(), Some(expected));
-        }
-    }
-
-    #[test]
-    fn a_4xx_shows_the_backends_reason() {
-        let err = VllmChat::parse_reply(raw(
-            400,
-            r#"{"object":"error","message":"This model's maximum context length is 32768 tokens.","type":"BadRequestError","code":400}"#,
-        ))
-        .err();
-        assert_eq!(
-            err,
-            Some(ModelError::Rejected {
-                model: MODEL,
-                reason: "This model's maximum context length is 32768 tokens.".into()
-            })
-        );
-    }
-}
+mod tests;

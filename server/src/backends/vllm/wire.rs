@@ -70,4 +70,50 @@ impl crate::backends::transport::WireError for ErrorBody {
     fn message(self) -> Option<String> {
         self.message.or(self.error.and_then(|e| e.message))
     }
+
+    /// vLLM's 400 when prompt + `max_tokens` exceed `--max-model-len`: "'max_tokens' or
+    /// 'max_completion_tokens' is too large: …" or "This model's maximum context length is …".
+    fn context_too_long(&self) -> bool {
+        let text = self
+            .message
+            .as_deref()
+            .or(self.error.as_ref().and_then(|e| e.message.as_deref()))
+            .unwrap_or("");
+        text.contains("maximum context length") || text.contains("is too large")
+    }
+
+    /// A 404 for the served model name (`VLLM_MODEL` does not match `--served-model-name`).
+    fn misconfigured(&self) -> bool {
+        self.error
+            .as_ref()
+            .and_then(|e| e.message.as_deref())
+            .is_some_and(|m| m.contains("does not exist"))
+    }
+}
+
+/// `GET /v1/models`: vLLM adds each model's `max_model_len` to OpenAI's list.
+#[derive(Debug, Deserialize)]
+pub struct ModelList {
+    #[serde(default)]
+    pub data: Vec<ModelCard>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ModelCard {
+    pub id: String,
+    #[serde(default)]
+    pub max_model_len: Option<u32>,
+}
+
+/// `POST /tokenize` with chat messages: vLLM counts them through the model's own template.
+#[derive(Debug, Serialize)]
+pub struct TokenizeRequest<'a> {
+    pub model: &'a str,
+    pub messages: Vec<WireMessage<'a>>,
+    pub add_generation_prompt: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenizeResponse {
+    pub count: u32,
 }

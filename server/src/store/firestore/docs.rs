@@ -50,6 +50,9 @@ pub(super) struct MessageDoc {
     pub(super) prompt_tokens: Option<i64>,
     pub(super) completion_tokens: Option<i64>,
     pub(super) total_tokens: Option<i64>,
+    /// Gemini's thinking; absent on replies without any, and on those written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) thinking_tokens: Option<i64>,
     pub(super) finish_reason: Option<String>,
     #[serde(default)]
     pub(super) turn_id: Option<String>,
@@ -78,6 +81,7 @@ impl From<&StoredMessage> for MessageDoc {
             prompt_tokens: m.usage.map(|u| u.prompt_tokens as i64),
             completion_tokens: m.usage.map(|u| u.completion_tokens as i64),
             total_tokens: m.usage.map(|u| u.total_tokens as i64),
+            thinking_tokens: m.usage.map(|u| u.thinking_tokens as i64).filter(|&n| n > 0),
             finish_reason: m.finish_reason.clone(),
             turn_id: m.turn.clone(),
             status: Some(m.status.as_str().to_string()),
@@ -105,6 +109,7 @@ impl MessageDoc {
             usage: self.total_tokens.map(|total| TokenUsage {
                 prompt_tokens: self.prompt_tokens.unwrap_or(0) as u32,
                 completion_tokens: self.completion_tokens.unwrap_or(0) as u32,
+                thinking_tokens: self.thinking_tokens.unwrap_or(0) as u32,
                 total_tokens: total as u32,
             }),
             finish_reason: self.finish_reason,
@@ -197,6 +202,7 @@ pub(super) fn status_only(status: TurnStatus, error: Option<&str>) -> MessageDoc
         prompt_tokens: None,
         completion_tokens: None,
         total_tokens: None,
+        thinking_tokens: None,
         finish_reason: None,
         turn_id: None,
         status: Some(status.as_str().into()),

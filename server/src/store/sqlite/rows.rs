@@ -13,6 +13,7 @@ pub(super) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
         Some(total) => Some(TokenUsage {
             prompt_tokens: row.get::<_, Option<i64>>("prompt_tokens")?.unwrap_or(0) as u32,
             completion_tokens: row.get::<_, Option<i64>>("completion_tokens")?.unwrap_or(0) as u32,
+            thinking_tokens: row.get::<_, Option<i64>>("thinking_tokens")?.unwrap_or(0) as u32,
             total_tokens: total as u32,
         }),
         None => None,
@@ -132,7 +133,7 @@ pub(super) fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
     }))
 }
 
-pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error, thinking_tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 pub(super) fn insert_message(
     tx: &rusqlite::Transaction<'_>,
@@ -157,6 +158,7 @@ pub(super) fn insert_message(
         m.turn,
         m.status.as_str(),
         m.error,
+        m.usage.map(|u| u.thinking_tokens as i64).filter(|&n| n > 0),
     ])?;
     Ok(())
 }

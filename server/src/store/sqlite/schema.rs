@@ -58,4 +58,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
          value INTEGER NOT NULL,
          PRIMARY KEY (owner, key)
      ) WITHOUT ROWID;",
+    // 7: Gemini's thinking tokens on a reply (billed as output, not part of the answer).
+    "ALTER TABLE messages ADD COLUMN thinking_tokens INTEGER;",
 ];

@@ -24,6 +24,7 @@ fn turn(n: usize) -> NewTurn {
             usage: Some(TokenUsage {
                 prompt_tokens: 5,
                 completion_tokens: 7,
+                thinking_tokens: 0,
                 total_tokens: 12,
             }),
             finish_reason: Some("stop".into()),

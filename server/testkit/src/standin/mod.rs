@@ -12,7 +12,7 @@
 //! `GET /_standin/stats`, `POST /_standin/reset`.
 
 mod faults;
-mod vertex;
+pub mod vertex;
 mod vllm;
 
 use axum::extract::{Path, State};
@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use vertex::{generate_content, token};
-use vllm::{chat_completions, generate, health, models};
+use vllm::{chat_completions, generate, health, models, tokenize};
 
 pub const GEMMA_NAME: &str = "google/gemma-3-12b-it";
 pub const GEMINI_NAME: &str = "gemini-2.5-flash";
@@ -54,6 +54,14 @@ pub enum Fault {
     /// The usual text, stopped by the token limit: vLLM's `finish_reason: length`, Gemini's
     /// `MAX_TOKENS`.
     CutOff,
+    /// HTTP 503 in the service's own shape (Vertex `UNAVAILABLE`, vLLM's nested error).
+    Status503,
+    /// Vertex: HTTP 500 `INTERNAL` in Google's shape (a 500 worth retrying).
+    Internal,
+    /// Gemini: a candidate with `Behaviour::finish_reason` (default `OTHER`) and a little text.
+    Finish,
+    /// vLLM: `finish_reason: abort` with some text.
+    Abort,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -70,6 +78,15 @@ pub struct Behaviour {
     pub reply: Option<String>,
     /// `GET /health` answers 503 when set.
     pub unhealthy: bool,
+    /// Gemini: tokens it thinks on Auto before answering (default
+    /// [`vertex::DEFAULT_THINKING`]); a budget caps them, a budget of 0 turns them off.
+    pub thinking_tokens: Option<u64>,
+    /// `Retry-After` seconds on a 429 or 503.
+    pub retry_after_s: Option<u64>,
+    /// The finish reason [`Fault::Finish`] answers with.
+    pub finish_reason: Option<String>,
+    /// Gemma: the served context (`--max-model-len`), enforced as vLLM does; default 32,768.
+    pub max_model_len: Option<u64>,
 }
 
 impl Behaviour {
@@ -101,6 +118,26 @@ impl Behaviour {
             reply: Some(text.to_string()),
             ..Behaviour::default()
         }
+    }
+
+    /// Gemini stops its reply with `reason` (a Vertex `finishReason`).
+    pub fn finishing(reason: &str) -> Behaviour {
+        Behaviour {
+            fault: Some(Fault::Finish),
+            finish_reason: Some(reason.to_string()),
+            ..Behaviour::default()
+        }
+    }
+
+    /// Gemini thinks this many tokens on Auto.
+    pub fn thinking(mut self, tokens: u64) -> Behaviour {
+        self.thinking_tokens = Some(tokens);
+        self
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Behaviour {
+        self.retry_after_s = Some(secs);
+        self
     }
 
     pub fn latency(mut self, ms: u64) -> Behaviour {
@@ -206,6 +243,7 @@ pub async fn start(port: u16) -> StandIn {
         .route("/generate", post(generate))
         .route("/health", get(health))
         .route("/v1/models", get(models))
+        .route("/tokenize", post(tokenize))
         .route("/token", post(token))
         .route(
             "/v1/projects/{project}/locations/{location}/publishers/google/models/{call}",

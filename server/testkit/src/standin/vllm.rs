@@ -17,14 +17,69 @@ pub(super) async fn health(State(s): State<Arc<Shared>>) -> StatusCode {
     }
 }
 
-pub(super) async fn models() -> Json<Value> {
+/// vLLM's default for Gemma 3 12B in our manifest (`--max-model-len`).
+pub const DEFAULT_MAX_MODEL_LEN: u64 = 32_768;
+
+fn max_model_len(s: &Shared) -> u64 {
+    lock(&s.behaviour)
+        .get("gemma")
+        .and_then(|b| b.max_model_len)
+        .unwrap_or(DEFAULT_MAX_MODEL_LEN)
+}
+
+pub(super) async fn models(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(
-        json!({"object": "list", "data": [{"id": GEMMA_NAME, "object": "model", "owned_by": "vllm"}]}),
+        json!({"object": "list", "data": [{"id": GEMMA_NAME, "object": "model", "owned_by": "vllm", "root": GEMMA_NAME, "max_model_len": max_model_len(&s)}]}),
     )
 }
 
+/// Tokens of chat messages through the template, as the stand-in counts them: a word a token,
+/// plus Gemma's turn markers.
+fn prompt_tokens(messages: &[Value]) -> u64 {
+    messages
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .map(|c| words(c) as u64 + 4)
+        .sum::<u64>()
+        + 2
+}
+
+/// `POST /tokenize` with chat messages.
+pub(super) async fn tokenize(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return vllm_error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+    };
+    if body.get("model").and_then(Value::as_str) != Some(GEMMA_NAME) {
+        return vllm_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "The model `{}` does not exist.",
+                body.get("model").unwrap_or(&Value::Null)
+            ),
+        );
+    }
+    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+        return vllm_error(StatusCode::BAD_REQUEST, "messages must be a list");
+    };
+    lock(&s.requests)
+        .entry("gemma_tokenize".into())
+        .or_default()
+        .push(body.clone());
+    let count = prompt_tokens(messages);
+    Json(json!({"count": count, "max_model_len": max_model_len(&s), "tokens": (0..count).collect::<Vec<u64>>()}))
+        .into_response()
+}
+
+/// vLLM's error body since v0.10.1: nested under `error`.
 pub(super) fn vllm_error(status: StatusCode, message: &str) -> Response {
-    let body = json!({"object": "error", "message": message, "type": "BadRequestError", "param": null, "code": status.as_u16()});
+    let kind = match status {
+        StatusCode::NOT_FOUND => "NotFoundError",
+        StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailableError",
+        StatusCode::TOO_MANY_REQUESTS => "RateLimitError",
+        _ => "BadRequestError",
+    };
+    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": status.as_u16()}});
     (status, Json(body)).into_response()
 }
 
@@ -97,14 +152,39 @@ pub(super) async fn chat_completions(
     let (_guard, behaviour, fault) = enter(&s, "gemma", &body).await;
     let last_user = match validate_chat(&body) {
         Ok(text) => text,
+        Err(message) if message.contains("does not exist") => {
+            return vllm_error(StatusCode::NOT_FOUND, &message)
+        }
         Err(message) => return vllm_error(StatusCode::BAD_REQUEST, &message),
     };
+    // vLLM's own check and words (v0.10): prompt + max_tokens must fit the context.
+    let len = behaviour.max_model_len.unwrap_or(DEFAULT_MAX_MODEL_LEN);
+    let prompt = body["messages"].as_array().map_or(0, |m| prompt_tokens(m));
+    let max_tokens = body["max_tokens"].as_u64().unwrap_or(0);
+    if prompt > len {
+        return vllm_error(StatusCode::BAD_REQUEST, &format!("This model's maximum context length is {len} tokens. However, your request has {prompt} input tokens. Please reduce the length of the input messages."));
+    }
+    if prompt + max_tokens > len {
+        return vllm_error(StatusCode::BAD_REQUEST, &format!("'max_tokens' or 'max_completion_tokens' is too large: {max_tokens}. This model's maximum context length is {len} tokens and your request has {prompt} input tokens ({max_tokens} > {len} - {prompt})."));
+    }
     if let Some(r) = transport_fault(fault) {
         return r;
     }
     let content = match fault {
         Some(Fault::Status429) => {
             return vllm_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests")
+        }
+        Some(Fault::Status503 | Fault::Internal) => {
+            let mut r = vllm_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The engine is not ready to accept requests.",
+            );
+            if let Some(secs) = behaviour.retry_after_s {
+                if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                    r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                }
+            }
+            return r;
         }
         Some(Fault::Empty | Fault::SafetyBlock | Fault::ReplySafety | Fault::MaxTokensNoText) => {
             Value::Null
@@ -116,16 +196,8 @@ pub(super) async fn chat_completions(
                 .unwrap_or_else(|| format!("Echo: {last_user}")),
         ),
     };
-    let prompt_tokens: usize = body["messages"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|x| x["content"].as_str())
-                .map(words)
-                .sum()
-        })
-        .unwrap_or(0);
-    let completion_tokens = content.as_str().map(words).unwrap_or(0);
+    let prompt_tokens = prompt;
+    let completion_tokens = content.as_str().map(words).unwrap_or(0) as u64;
     Json(json!({
         "id": "chatcmpl-standin",
         "object": "chat.completion",
@@ -135,7 +207,11 @@ pub(super) async fn chat_completions(
             "index": 0,
             "message": {"role": "assistant", "content": content, "tool_calls": []},
             "logprobs": null,
-            "finish_reason": if fault == Some(Fault::CutOff) { "length" } else { "stop" },
+            "finish_reason": match fault {
+                Some(Fault::CutOff) => "length",
+                Some(Fault::Abort) => "abort",
+                _ => "stop",
+            },
             "stop_reason": null
         }],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}

@@ -8,7 +8,10 @@
 //! `Display` on each is the user-facing text. Internal detail (URLs, bodies, SQL) goes to the
 //! server log where the error is raised, never into these strings.
 
-use crate::models::ModelId;
+mod model;
+
+pub use model::{BlockedPart, ModelError, Refusal};
+
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -37,82 +40,6 @@ pub enum InputError {
     NotAPair,
     #[error("Pick Gemma, Gemini or Tie.")]
     BadVerdict,
-}
-
-/// How a model call failed, in terms a person can act on.
-#[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
-pub enum ModelError {
-    #[error("{} is not set up on this server.", .0.short_name())]
-    NotConfigured(ModelId),
-    #[error("{} can't be reached right now. It may still be starting up; try again in a minute.", .0.short_name())]
-    Unreachable(ModelId),
-    #[error("{} took too long to answer and the request was stopped.", .0.short_name())]
-    TimedOut(ModelId),
-    #[error("{} is busy right now. Please try again shortly.", .0.short_name())]
-    Busy(ModelId),
-    #[error("{} refused the request: {reason}", .model.short_name())]
-    Rejected { model: ModelId, reason: String },
-    #[error("{} had an internal error. Please try again.", .0.short_name())]
-    BackendError(ModelId),
-    #[error("{} sent back a reply this app could not read.", .0.short_name())]
-    BadReply(ModelId),
-    #[error("{} returned an empty reply. Try rephrasing, or raise Max tokens.", .0.short_name())]
-    Empty(ModelId),
-    /// A safety or recitation filter stopped the prompt or the reply.
-    #[error("{} blocked this {what} ({reason}). Try rephrasing your message.", .model.short_name())]
-    Blocked {
-        model: ModelId,
-        what: BlockedPart,
-        reason: String,
-    },
-    /// Gemini 2.5 counts its thinking against Max tokens, so it can run out before answering.
-    #[error("{} used up Max tokens before writing an answer. Raise Max tokens and send again.", .0.short_name())]
-    OutOfTokens(ModelId),
-    #[error("{} refused this server's credentials. An operator needs to check its access.", .0.short_name())]
-    AuthFailed(ModelId),
-}
-
-impl ModelError {
-    /// The model that failed.
-    pub fn model(&self) -> ModelId {
-        match self {
-            ModelError::NotConfigured(m)
-            | ModelError::Unreachable(m)
-            | ModelError::TimedOut(m)
-            | ModelError::Busy(m)
-            | ModelError::BackendError(m)
-            | ModelError::BadReply(m)
-            | ModelError::Empty(m)
-            | ModelError::OutOfTokens(m)
-            | ModelError::AuthFailed(m) => *m,
-            ModelError::Rejected { model, .. } | ModelError::Blocked { model, .. } => *model,
-        }
-    }
-
-    /// A short stable code for metrics and logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ModelError::NotConfigured(_) => "not_configured",
-            ModelError::Unreachable(_) => "unreachable",
-            ModelError::TimedOut(_) => "timed_out",
-            ModelError::Busy(_) => "busy",
-            ModelError::Rejected { .. } => "rejected",
-            ModelError::BackendError(_) => "backend_error",
-            ModelError::BadReply(_) => "bad_reply",
-            ModelError::Empty(_) => "empty",
-            ModelError::Blocked { .. } => "blocked",
-            ModelError::OutOfTokens(_) => "out_of_tokens",
-            ModelError::AuthFailed(_) => "auth_failed",
-        }
-    }
-
-    /// Whether sending the same message again may work.
-    pub fn retryable(&self) -> bool {
-        !matches!(
-            self,
-            ModelError::NotConfigured(_) | ModelError::Rejected { .. }
-        )
-    }
 }
 
 #[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
@@ -219,24 +146,6 @@ pub enum ChatError {
     Internal,
 }
 
-/// What a safety filter stopped: the prompt, or the answer. Serialised as `"message"` or
-/// `"reply"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BlockedPart {
-    Message,
-    Reply,
-}
-
-impl std::fmt::Display for BlockedPart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            BlockedPart::Message => "message",
-            BlockedPart::Reply => "reply",
-        })
-    }
-}
-
 /// Why a request did not reach its server function in one piece. Serialised as the words
 /// themselves, so the API's JSON stays `{"Transport": "malformed request"}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,11 +242,13 @@ impl ChatError {
                 ModelError::NotConfigured(_) | ModelError::Busy(_) => S::SERVICE_UNAVAILABLE,
                 ModelError::Rejected { .. }
                 | ModelError::Blocked { .. }
-                | ModelError::OutOfTokens(_) => S::UNPROCESSABLE_ENTITY,
+                | ModelError::OutOfTokens(_)
+                | ModelError::ContextTooLong(_) => S::UNPROCESSABLE_ENTITY,
                 ModelError::Unreachable(_)
                 | ModelError::BackendError(_)
                 | ModelError::BadReply(_)
                 | ModelError::Empty(_)
+                | ModelError::Aborted(_)
                 | ModelError::AuthFailed(_) => S::BAD_GATEWAY,
             },
         }
@@ -374,6 +285,7 @@ impl FromServerFnError for ChatError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::ModelId;
 
     #[test]
     fn messages_name_the_model_and_hide_internals() {

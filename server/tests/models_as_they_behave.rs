@@ -1,0 +1,326 @@
+//! The models as they really behave, against stand-ins as strict as the services: Gemini thinks
+//! by default and its thinking counts against `maxOutputTokens`; every finish reason is told
+//! apart after a reload and in the export; transient failures are retried once; an operator's
+//! mistake reads "not set up"; Gemma's prompts fit the served context.
+
+use serde_json::{json, Value};
+use testkit::standin::{self, vertex::DEFAULT_THINKING, Behaviour, Fault};
+use testkit::{metric, stored_messages, SendForm, Server, Stack, Visitor};
+
+async fn started(extra_env: &[(&str, &str)]) -> (testkit::TempDir, standin::StandIn, Server) {
+    let (dir, model, server) = Stack::start(extra_env).await.into_parts();
+    server.wait_for_gemini().await;
+    (dir, model, server)
+}
+
+async fn send_at(me: &mut Visitor, text: &str, model: &str, max_tokens: u32) -> testkit::Reply {
+    let form = SendForm::new(text).model(model).max_tokens(max_tokens);
+    me.send_form(&form).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_answers_whole_at_small_max_tokens_with_thinking_on_auto_and_off() {
+    for (thinking, budget, thought) in [("auto", -1, DEFAULT_THINKING), ("off", 0, 0)] {
+        let (_dir, model, server) = started(&[("GEMINI_THINKING", thinking)]).await;
+        let mut me = Visitor::new(&server);
+        for max_tokens in [64u32, 256] {
+            let text = format!("explain tides in {max_tokens} tokens");
+            let reply = send_at(&mut me, &text, "gemini", max_tokens).await;
+            assert_eq!(reply.status, 200, "{thinking} {max_tokens}: {}", reply.body);
+            let answer = &reply.json()["replies"][0];
+            assert_eq!(answer["text"], format!("Gemini echo: {text}"));
+            assert_eq!(answer["cut_off"], Value::Null, "a whole answer");
+            let sent = model.requests("gemini").last().cloned().expect("a request");
+            let allowance = if thinking == "auto" { 8_192 } else { 0 };
+            assert_eq!(
+                sent["generationConfig"]["maxOutputTokens"],
+                max_tokens + allowance
+            );
+            assert_eq!(
+                sent["generationConfig"]["thinkingConfig"],
+                json!({ "thinkingBudget": budget })
+            );
+        }
+        // Thinking tokens are kept with the reply and shown under it, after a reload too.
+        let rows = testkit::rows::usage_rows(&server.sqlite_path(), &me.session());
+        let thinking_tokens: Vec<i64> = rows.iter().map(|r| r.thinking_tokens).collect();
+        assert_eq!(
+            thinking_tokens,
+            [thought as i64, thought as i64],
+            "{thinking}"
+        );
+        let page = me.get(&format!("/c/{}", me.session())).await;
+        let shown = format!("{thought} thinking tokens");
+        assert_eq!(
+            page.body.contains(&shown),
+            thought > 0,
+            "{thinking}: {shown}"
+        );
+        let export = me.get(&format!("/export/{}.md", me.session())).await;
+        assert_eq!(export.body.contains(&shown), thought > 0, "{thinking}");
+        // Billed as output: counted in the metrics and on /models.
+        let metrics = me.get("/metrics").await.body;
+        assert_eq!(
+            metric(
+                &metrics,
+                r#"hybrid_chat_model_tokens_total{model="gemini",kind="thinking"}"#
+            ),
+            2.0 * thought as f64
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn thinking_that_outgrows_its_allowance_is_out_of_tokens_and_a_budget_caps_it() {
+    // A budget of 512 when the model would think 2,000: it stops at 512, and the answer fits.
+    let model = standin::start(0).await;
+    model.set("gemini", Behaviour::default().thinking(2_000));
+    let (_dir, model, server) = Stack::start_on(model, &[("GEMINI_THINKING", "512")])
+        .await
+        .into_parts();
+    server.wait_for_gemini().await;
+    let mut me = Visitor::new(&server);
+    let reply = send_at(&mut me, "a hard question", "gemini", 64).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let sent = &model.requests("gemini")[0]["generationConfig"];
+    assert_eq!(sent["maxOutputTokens"], 64 + 512);
+    assert_eq!(sent["thinkingConfig"]["thinkingBudget"], 512);
+    let rows = testkit::rows::usage_rows(&server.sqlite_path(), &me.session());
+    assert_eq!(rows[0].thinking_tokens, 512);
+}
+
+/// Vertex's finish and block reasons, each with the words the page must show for it.
+const REFUSALS: &[(&str, &str)] = &[
+    ("SAFETY", "its safety filters flagged it"),
+    (
+        "RECITATION",
+        "repeated existing text too closely (recitation)",
+    ),
+    ("BLOCKLIST", "a term on a blocklist"),
+    ("PROHIBITED_CONTENT", "prohibited content"),
+    ("SPII", "sensitive personal information"),
+    ("IMAGE_SAFETY", "an image in it was flagged"),
+    ("MODEL_ARMOR", "Model Armor policy"),
+    ("LANGUAGE", "a language the model does not support"),
+    ("MALFORMED_FUNCTION_CALL", "malformed tool call"),
+    ("OTHER", "for a reason the model did not give"),
+    (
+        "SOMETHING_GOOGLE_ADDS_NEXT_YEAR",
+        "for a reason the model did not give",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_finish_reason_is_stored_and_worded_as_what_it_is_after_a_reload() {
+    let (_dir, model, server) = started(&[]).await;
+    for (reason, words) in REFUSALS {
+        let mut me = Visitor::new(&server);
+        model.set("gemini", Behaviour::finishing(reason));
+        let reply = me.send("tell me something", "gemini").await;
+        assert_eq!(reply.status, 422, "{reason}: {}", reply.body);
+        let said = reply.json()["Model"]["Blocked"].clone();
+        assert_eq!(said["what"], "reply", "{reason}");
+        let page = me.get(&format!("/c/{}", me.session())).await;
+        assert!(
+            page.body.contains(words) && page.body.contains("Not answered: "),
+            "{reason}: the page after a reload lacks {words:?}"
+        );
+        // Nothing asks for more tokens, and a recitation is not called a safety filter.
+        assert!(!page.body.contains("Raise Max tokens"), "{reason}");
+        if *reason != "SAFETY" {
+            assert!(!page.body.contains("safety filters"), "{reason}");
+        }
+        let export = me.get(&format!("/export/{}.md", me.session())).await;
+        assert!(export.body.contains(words), "{reason}: export");
+        let rows = testkit::turn_rows(&server.sqlite_path(), &me.session());
+        let code = rows[0].4.clone().unwrap_or_default();
+        assert!(code.starts_with("model.blocked_reply.gemini."), "{code}");
+    }
+    model.set("gemini", Behaviour::default());
+
+    // Running out of tokens is the one case that says to raise Max tokens.
+    let mut me = Visitor::new(&server);
+    model.set("gemini", Behaviour::fault(Fault::MaxTokensNoText));
+    let reply = me.send("think hard", "gemini").await;
+    assert_eq!(reply.json(), json!({"Model": {"OutOfTokens": "gemini"}}));
+    let page = me.get(&format!("/c/{}", me.session())).await;
+    assert!(page.body.contains("Raise Max tokens"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vllm_abort_is_a_failure_not_a_reply() {
+    let (_dir, model, server) = started(&[]).await;
+    let mut me = Visitor::new(&server);
+    model.set("gemma", Behaviour::fault(Fault::Abort));
+    let reply = me.send("hello", "gemma").await;
+    assert_eq!(reply.json(), json!({"Model": {"Aborted": "gemma"}}));
+    assert_eq!(
+        stored_messages(&server.sqlite_path(), &me.session()).len(),
+        0
+    );
+    let page = me.get(&format!("/c/{}", me.session())).await;
+    assert!(page.body.contains("the server aborted it"), "{}", page.body);
+    let rows = testkit::turn_rows(&server.sqlite_path(), &me.session());
+    assert_eq!(rows[0].4.as_deref(), Some("model.aborted.gemma"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_failures_are_retried_once_and_counted() {
+    let (_dir, model, server) = started(&[]).await;
+    let mut me = Visitor::new(&server);
+    let retries = |metrics: &str, m: &str| {
+        metric(
+            metrics,
+            &format!(r#"hybrid_chat_model_retries_total{{model="{m}"}}"#),
+        )
+    };
+    let cases = [
+        ("gemini", Behaviour::fault(Fault::Status429).once()),
+        (
+            "gemini",
+            Behaviour::fault(Fault::Status503).once().retry_after(1),
+        ),
+        ("gemini", Behaviour::fault(Fault::Internal).once()),
+        ("gemma", Behaviour::fault(Fault::Status503).once()),
+    ];
+    for (i, (backend, behaviour)) in cases.into_iter().enumerate() {
+        let before = model.requests(backend).len();
+        let was = retries(&me.get("/metrics").await.body, backend);
+        model.set(backend, behaviour);
+        let started = std::time::Instant::now();
+        let reply = me.send(&format!("try {i}"), backend).await;
+        assert_eq!(reply.status, 200, "{backend} {i}: {}", reply.body);
+        assert_eq!(model.requests(backend).len(), before + 2, "one retry");
+        assert_eq!(retries(&me.get("/metrics").await.body, backend), was + 1.0);
+        if i == 1 {
+            assert!(
+                started.elapsed().as_millis() >= 1_000,
+                "Retry-After honoured"
+            );
+        }
+    }
+    // Always failing: one retry, then the person is told it is busy.
+    let before = model.requests("gemini").len();
+    model.set("gemini", Behaviour::fault(Fault::Status429));
+    let reply = me.send("again", "gemini").await;
+    assert_eq!(reply.json(), json!({"Model": {"Busy": "gemini"}}));
+    assert_eq!(model.requests("gemini").len(), before + 2);
+    // A 500 that does not say it is transient (a crashed proxy's HTML) is not retried.
+    model.set("gemini", Behaviour::fault(Fault::Status500));
+    let before = model.requests("gemini").len();
+    let reply = me.send("once more", "gemini").await;
+    assert_eq!(reply.json(), json!({"Model": {"BackendError": "gemini"}}));
+    assert_eq!(model.requests("gemini").len(), before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retired_gemini_model_reads_not_set_up_and_the_picker_says_so() {
+    let (_dir, _model, server) = started(&[("VERTEX_MODEL", "gemini-1.0-pro")]).await;
+    let mut me = Visitor::new(&server);
+    let reply = me.send("hi", "gemini").await;
+    assert_eq!(reply.json(), json!({"Model": {"NotConfigured": "gemini"}}));
+    let page = me.get("/").await;
+    assert!(
+        page.body.contains(r#"<option value="gemini" disabled"#),
+        "the picker marks Gemini unavailable"
+    );
+    assert!(page.body.contains("Vertex AI refused model gemini-1.0-pro"));
+    // Google's own words are in the operator's log, not on the page.
+    assert!(server.log().contains("was not found"), "{}", server.log());
+    assert!(!page.body.contains("was not found"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_chat_on_a_16k_gemma_context_is_answered_not_refused() {
+    let model = standin::start(0).await;
+    model.set(
+        "gemma",
+        Behaviour {
+            max_model_len: Some(16_384),
+            ..Behaviour::default()
+        },
+    );
+    // A history window far larger than the context: the context itself must be respected.
+    let (_dir, model, server) = Stack::start_on(
+        model,
+        &[
+            ("HISTORY_TOKENS", "200000"),
+            ("HISTORY_MESSAGES", "200"),
+            ("MODEL_PROBE_INTERVAL_SECS", "0.2"),
+        ],
+    )
+    .await
+    .into_parts();
+    wait_for_context(&server).await;
+    let mut me = Visitor::new(&server);
+    // 16 turns of 1,000 words asked and echoed: some 32,000 tokens of chat.
+    let long = "tide ".repeat(1_000);
+    for i in 0..16 {
+        let reply = me.send(&format!("{i} {long}"), "gemma").await;
+        assert_eq!(reply.status, 200, "turn {i}: {}", reply.body);
+    }
+    let last = model.requests("gemma").last().cloned().expect("a request");
+    let messages = last["messages"].as_array().expect("messages");
+    let words: usize = messages
+        .iter()
+        .map(|m| {
+            m["content"]
+                .as_str()
+                .unwrap_or("")
+                .split_whitespace()
+                .count()
+        })
+        .sum();
+    assert!(words + 1024 <= 16_384, "{words} words sent");
+    assert!(messages.len() >= 3, "history kept where it fits");
+    assert!(messages
+        .last()
+        .and_then(|m| m["content"].as_str())
+        .is_some_and(|t| t.starts_with("15 ")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_too_long_for_the_context_is_refused_before_any_model_call() {
+    let model = standin::start(0).await;
+    model.set(
+        "gemma",
+        Behaviour {
+            max_model_len: Some(4_096),
+            ..Behaviour::default()
+        },
+    );
+    let (_dir, model, server) = Stack::start_on(model, &[("MODEL_PROBE_INTERVAL_SECS", "0.2")])
+        .await
+        .into_parts();
+    wait_for_context(&server).await;
+    let mut me = Visitor::new(&server);
+    // By the high estimate neither fits; by vLLM's exact count the first does.
+    let fits = "sea ".repeat(2_500);
+    let reply = send_at(&mut me, &fits, "gemma", 1_024).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let calls = model.requests("gemma").len();
+    let too_long = "sea ".repeat(4_000);
+    let reply = send_at(&mut me, &too_long, "gemma", 1_024).await;
+    assert_eq!(reply.json(), json!({"Model": {"ContextTooLong": "gemma"}}));
+    assert_eq!(model.requests("gemma").len(), calls, "no model call");
+    // The words are kept, and the page says what to do.
+    let rows = testkit::turn_rows(&server.sqlite_path(), &me.session());
+    let last = rows.last().expect("kept");
+    assert_eq!(
+        (last.2.trim(), last.3.as_str()),
+        (too_long.trim(), "failed")
+    );
+    let page = me.get(&format!("/c/{}", me.session())).await;
+    assert!(page.body.contains("context window"));
+}
+
+/// Waits until the server has read the stand-in's context length (its probe logs it).
+async fn wait_for_context(server: &Server) {
+    for _ in 0..100 {
+        if server.log().contains("served context length") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server never read max_model_len: {}", server.log());
+}
