@@ -10,7 +10,7 @@ pub use status::{TurnStatus, Verdict};
 
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
-use crate::params::{GenParams, Settings};
+use crate::params::{GenParams, Settings, Thinking};
 use serde::{Deserialize, Serialize};
 
 /// The longest chat title, in characters: a rename's limit and the length of a title taken from
@@ -305,6 +305,10 @@ pub struct Message {
     /// For replies: Gemini's thinking, when it thought ("412 thinking tokens").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking_tokens: Option<u32>,
+    /// User messages: the Gemini thinking the turn was sent with, so a chat opened in the page
+    /// shows its own setting. (Not in the page's hydration data: its settings carry it.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<Thinking>,
     /// For replies: the model stopped at the Max tokens limit, so the text is cut off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cut_off: bool,

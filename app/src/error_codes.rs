@@ -13,6 +13,8 @@ use crate::params::{SliderSpec, MAX_MESSAGE_CHARS, MAX_TOKENS, TEMPERATURE, TOP_
 pub const PARAM: &str = "err";
 
 const SLIDERS: [SliderSpec; 3] = [TEMPERATURE, TOP_P, MAX_TOKENS];
+/// The thinking picker's name in its range error (`Thinking::parse`).
+const THINKING_LABEL: &str = "Thinking";
 /// What a redirect says for a refusal whose reason was the backend's own words.
 const REJECTED_REASON: &str = "the request was not accepted";
 
@@ -31,6 +33,9 @@ pub fn to_code(error: &ChatError) -> String {
         ChatError::Input(e) => match e {
             InputError::EmptyMessage => "input.empty".into(),
             InputError::MessageTooLong { chars, .. } => format!("input.too_long.{chars}"),
+            InputError::OutOfRange { field, .. } if field == THINKING_LABEL => {
+                "input.out_of_range.thinking".into()
+            }
             InputError::OutOfRange { field, .. } => format!("input.out_of_range.{}", slider(field)),
             InputError::NotANumber { field } => format!("input.not_a_number.{}", slider(field)),
             InputError::NotAWholeNumber { field } => {
@@ -106,6 +111,12 @@ pub fn from_code(code: &str) -> Option<ChatError> {
         ["input", "too_long", n] => InputError::MessageTooLong {
             chars: usize::try_from(number(n)?).ok()?,
             max: MAX_MESSAGE_CHARS,
+        }
+        .into(),
+        ["input", "out_of_range", "thinking"] => InputError::OutOfRange {
+            field: THINKING_LABEL.into(),
+            min: 0.0,
+            max: f64::from(crate::params::MAX_THINKING_BUDGET),
         }
         .into(),
         ["input", "out_of_range", f] => {
@@ -237,6 +248,9 @@ mod tests {
                 field: "Max tokens".into(),
             }
             .into(),
+            crate::params::Thinking::parse("lots")
+                .expect_err("out of range")
+                .into(),
             InputError::SystemPromptTooLong {
                 chars: 4_001,
                 max: crate::conversation::MAX_SYSTEM_PROMPT_CHARS,

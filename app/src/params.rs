@@ -7,6 +7,10 @@ use crate::errors::InputError;
 use crate::models::ModelId;
 use serde::{Deserialize, Serialize};
 
+mod thinking;
+
+pub use thinking::{Thinking, AUTO_THINKING_TOKENS, MAX_THINKING_BUDGET, THINKING_CHOICES};
+
 /// The longest message accepted, in characters. Gemma's context is 32k tokens; a single message
 /// longer than this is almost certainly a mistaken paste.
 pub const MAX_MESSAGE_CHARS: usize = 32_000;
@@ -84,6 +88,10 @@ pub struct GenParams {
     pub temperature: f32,
     pub top_p: f32,
     pub max_tokens: u32,
+    /// Gemini's thinking; `None`: the server's default (`GEMINI_THINKING`). A turn stores what
+    /// it was sent with, so a chat's page shows its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<Thinking>,
 }
 
 impl Default for GenParams {
@@ -92,6 +100,7 @@ impl Default for GenParams {
             temperature: TEMPERATURE.default as f32,
             top_p: TOP_P.default as f32,
             max_tokens: MAX_TOKENS.default as u32,
+            thinking: None,
         }
     }
 }
@@ -110,72 +119,8 @@ impl GenParams {
             temperature,
             top_p,
             max_tokens: max_tokens as u32,
+            thinking: None,
         })
-    }
-}
-
-/// How much Gemini 2.5 may think before it answers. Its thinking counts against
-/// `maxOutputTokens`, so the Vertex backend adds [`Thinking::allowance`] to Max tokens: Max
-/// tokens stays the length of the visible answer, for both models.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Thinking {
-    /// `thinkingBudget: 0`.
-    Off,
-    /// `thinkingBudget: -1`: the model decides, up to [`AUTO_THINKING_TOKENS`].
-    Auto,
-    /// `thinkingBudget: n`, 1 to [`MAX_THINKING_BUDGET`].
-    Budget(u32),
-}
-
-/// Gemini 2.5 Flash's largest thinking budget (Vertex's thinking page).
-pub const MAX_THINKING_BUDGET: u32 = 24_576;
-/// The most Gemini 2.5 Flash thinks on Auto ("dynamic, up to 8,192").
-pub const AUTO_THINKING_TOKENS: u32 = 8_192;
-
-impl Thinking {
-    /// `off`, `auto`, or a budget in tokens.
-    pub fn parse(raw: &str) -> Result<Thinking, InputError> {
-        let raw = raw.trim();
-        match raw.to_ascii_lowercase().as_str() {
-            "off" | "0" => Ok(Thinking::Off),
-            "auto" | "-1" => Ok(Thinking::Auto),
-            n => match n.parse::<u32>() {
-                Ok(b) if (1..=MAX_THINKING_BUDGET).contains(&b) => Ok(Thinking::Budget(b)),
-                _ => Err(InputError::OutOfRange {
-                    field: "Thinking".into(),
-                    min: 0.0,
-                    max: MAX_THINKING_BUDGET as f64,
-                }),
-            },
-        }
-    }
-
-    /// Vertex's `thinkingConfig.thinkingBudget`.
-    pub fn budget(self) -> i32 {
-        match self {
-            Thinking::Off => 0,
-            Thinking::Auto => -1,
-            Thinking::Budget(b) => b as i32,
-        }
-    }
-
-    /// The tokens thinking may take on top of the answer.
-    pub fn allowance(self) -> u32 {
-        match self {
-            Thinking::Off => 0,
-            Thinking::Auto => AUTO_THINKING_TOKENS,
-            Thinking::Budget(b) => b,
-        }
-    }
-}
-
-impl std::fmt::Display for Thinking {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Thinking::Off => f.write_str("off"),
-            Thinking::Auto => f.write_str("auto"),
-            Thinking::Budget(b) => write!(f, "{b}"),
-        }
     }
 }
 
@@ -217,15 +162,20 @@ pub fn decimal(v: f64, places: u32) -> String {
 pub const SETTINGS_COOKIE: &str = "hc_settings";
 
 impl Settings {
-    /// `model|temperature|top_p|max_tokens`: only characters a cookie value may hold.
+    /// `model|temperature|top_p|max_tokens[|thinking]`: only characters a cookie value may hold.
     pub fn to_cookie_value(&self) -> String {
-        format!(
+        let mut value = format!(
             "{}|{}|{}|{}",
             self.model.as_str(),
             decimal(self.params.temperature.into(), 2),
             decimal(self.params.top_p.into(), 2),
             self.params.max_tokens
-        )
+        );
+        if let Some(t) = self.params.thinking {
+            value.push('|');
+            value.push_str(&t.to_string());
+        }
+        value
     }
 
     /// Reads a cookie value; anything malformed or out of range yields `None` (and so defaults),
@@ -233,7 +183,10 @@ impl Settings {
     pub fn from_cookie_value(value: &str) -> Option<Settings> {
         let mut parts = value.split('|');
         let model = ModelId::parse(parts.next()?)?;
-        let params = GenParams::parse(parts.next()?, parts.next()?, parts.next()?).ok()?;
+        let mut params = GenParams::parse(parts.next()?, parts.next()?, parts.next()?).ok()?;
+        if let Some(thinking) = parts.next() {
+            params.thinking = Some(Thinking::parse(thinking).ok()?);
+        }
         if parts.next().is_some() {
             return None;
         }
@@ -381,9 +334,15 @@ mod tests {
                 temperature: 1.25,
                 top_p: 0.5,
                 max_tokens: 77,
+                thinking: None,
             },
         };
         assert_eq!(Settings::from_cookie_value(&s.to_cookie_value()), Some(s));
+        for thinking in THINKING_CHOICES.into_iter().chain([Thinking::Budget(512)]) {
+            let mut t = s;
+            t.params.thinking = Some(thinking);
+            assert_eq!(Settings::from_cookie_value(&t.to_cookie_value()), Some(t));
+        }
         assert_eq!(
             [
                 decimal(0.9, 2),
@@ -401,6 +360,8 @@ mod tests {
             "gemma|9|1|10",
             "gpt|1|1|10",
             "gemma|1|1|10|x",
+            "gemma|1|1|10|99999",
+            "gemma|1|1|10|auto|x",
         ] {
             assert_eq!(Settings::from_cookie_value(junk), None, "{junk:?}");
         }

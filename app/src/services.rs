@@ -284,6 +284,8 @@ pub struct Services {
     pub system_prompt: Option<String>,
     /// How long a Gemma reply may be pending before the page offers "Ask Gemini instead".
     pub offer_gemini_after: std::time::Duration,
+    /// Gemini's thinking where a send names none (`GEMINI_THINKING`): what a new chat starts on.
+    pub thinking: crate::params::Thinking,
 }
 
 impl Services {

@@ -98,6 +98,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         turn_deadline: config.turn_deadline(),
         offer_gemini_after: config.offer_gemini_after,
         system_prompt: config.system_prompt.clone(),
+        thinking: config.vertex.thinking,
     };
     let iap = match &config.iap {
         Some(iap) => {

@@ -167,7 +167,7 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
             .await;
         // The failed turn is kept and shown, its error stored as a code, in the same words.
         assert!(
-            page.body.contains(&words) && page.body.contains("Not answered: "),
+            page.body.contains(words) && page.body.contains("Not answered: "),
             "{fault:?}: page lacks {words:?}"
         );
         // Both attempts are kept, marked failed with the error's code; no reply.

@@ -324,3 +324,70 @@ async fn wait_for_context(server: &Server) {
     }
     panic!("the server never read max_model_len: {}", server.log());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn thinking_is_chosen_per_chat_without_javascript_and_stays_with_the_chat() {
+    let (_dir, model, server) = started(&[]).await;
+    let mut me = Visitor::new(&server);
+    let page = me.get("/").await;
+    // A new chat starts on the server's default.
+    assert!(
+        page.body.contains(r#"<option value="auto" selected"#),
+        "{}",
+        page.body
+    );
+
+    // Chat A, thinking off, by a plain form post (no JavaScript).
+    let form = SendForm::new("chat a")
+        .model("gemini")
+        .set("thinking", "off");
+    let redirect = me.post_form("/api/send", &form.fields()).await;
+    assert!(
+        redirect.location.is_some(),
+        "a plain post is redirected back"
+    );
+    let chat_a = me.session();
+    assert_eq!(
+        model.requests("gemini")[0]["generationConfig"]["thinkingConfig"]["thinkingBudget"],
+        0
+    );
+    // Chat B, a budget (another browser: a chat of its own).
+    let mut other = Visitor::new(&server);
+    let form = SendForm::new("chat b")
+        .model("gemini")
+        .set("thinking", "4096");
+    assert_eq!(other.send_form(&form).await.status, 200);
+    let chat_b = other.session();
+    assert_ne!(chat_a, chat_b);
+    assert_eq!(
+        model.requests("gemini")[1]["generationConfig"],
+        json!({"temperature": 0.9, "topP": 0.95, "maxOutputTokens": 1024 + 4096,
+               "thinkingConfig": {"thinkingBudget": 4096}})
+    );
+    // Each chat's page shows its own, after a reload.
+    let a = me.get(&format!("/c/{chat_a}")).await;
+    assert!(a.body.contains(r#"<option value="off" selected"#));
+    let b = other.get(&format!("/c/{chat_b}")).await;
+    assert!(b.body.contains(r#"<option value="4096" selected"#));
+    // And it is stored with the chat's messages.
+    let conn = rusqlite::Connection::open(server.sqlite_path()).expect("db");
+    let stored: String = conn
+        .query_row(
+            "SELECT thinking FROM messages WHERE session_id = ?1 AND seq = 0",
+            [&chat_a],
+            |r| r.get(0),
+        )
+        .expect("row");
+    assert_eq!(stored, "off");
+
+    // A value out of range is refused with words, and nothing reaches the model.
+    let before = model.requests("gemini").len();
+    let form = SendForm::new("x").model("gemini").set("thinking", "99999");
+    let reply = me.send_form(&form).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.json(),
+        json!({"Input": {"OutOfRange": {"field": "Thinking", "min": 0.0, "max": 24576.0}}})
+    );
+    assert_eq!(model.requests("gemini").len(), before);
+}

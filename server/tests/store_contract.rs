@@ -33,6 +33,7 @@ fn turn(n: usize, text_len: usize) -> NewTurn {
             temperature: 0.5,
             top_p: 0.9,
             max_tokens: 100 + n as u32,
+            thinking: Some(app::params::Thinking::Budget(2_048)),
         },
         pad(format!("question {n}")),
         1_000 + n as i64,
@@ -108,6 +109,10 @@ async fn contract(
     assert_eq!(msgs[5].usage.map(|u| u.thinking_tokens), Some(9));
     assert_eq!(msgs[5].finish_reason.as_deref(), Some("stop"));
     assert_eq!(msgs[4].params.max_tokens, 102);
+    assert_eq!(
+        msgs[4].params.thinking,
+        Some(app::params::Thinking::Budget(2_048))
+    );
     assert!((msgs[4].params.temperature - 0.5).abs() < 1e-6);
 
     case("a compared turn keeps one question and both answers");

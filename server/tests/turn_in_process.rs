@@ -51,6 +51,7 @@ fn form(chat: Option<&str>, message: &str) -> Form {
         temperature: "0.5".into(),
         top_p: "0.9".into(),
         max_tokens: "64".into(),
+        thinking: None,
         replaces: None,
         edits: None,
     }
@@ -98,6 +99,7 @@ fn stack(
         turn_deadline: std::time::Duration::from_secs(60),
         offer_gemini_after: std::time::Duration::from_secs(15),
         system_prompt: None,
+        thinking: app::params::Thinking::Auto,
     };
     let owner = OwnerId::generate();
     let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));

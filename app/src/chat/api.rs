@@ -39,6 +39,7 @@ pub async fn send_message(
     max_tokens: String,
     replaces: Option<String>,
     edits: Option<String>,
+    thinking: Option<String>,
 ) -> Result<TurnView, ChatError> {
     let request = Request::current()?;
     let form = ssr::turn::Form {
@@ -50,6 +51,7 @@ pub async fn send_message(
         temperature,
         top_p,
         max_tokens,
+        thinking,
         replaces,
         edits,
     };
@@ -66,6 +68,7 @@ pub async fn compare_models(
     temperature: String,
     top_p: String,
     max_tokens: String,
+    thinking: Option<String>,
 ) -> Result<TurnView, ChatError> {
     let request = Request::current()?;
     let form = ssr::turn::Form {
@@ -77,6 +80,7 @@ pub async fn compare_models(
         temperature,
         top_p,
         max_tokens,
+        thinking,
         replaces: None,
         edits: None,
     };

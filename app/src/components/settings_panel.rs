@@ -3,7 +3,9 @@
 
 use crate::chat::state::ChatState;
 use crate::models::ModelId;
-use crate::params::{decimal, SliderSpec, MAX_TOKENS, TEMPERATURE, TOP_P};
+use crate::params::{
+    decimal, SliderSpec, Thinking, MAX_TOKENS, TEMPERATURE, THINKING_CHOICES, TOP_P,
+};
 use leptos::prelude::*;
 
 pub const COMPOSER_FORM_ID: &str = "composer";
@@ -84,8 +86,52 @@ pub fn SettingsPanel() -> impl IntoView {
                 on_input=move |v| state.top_p.set(v as f32)/>
             <Slider spec=MAX_TOKENS value=Signal::derive(move || state.max_tokens.get() as f64)
                 on_input=move |v| state.max_tokens.set(v as u32)/>
+            <ThinkingPicker/>
             <p class="hint"><a href="/models">"How the models compare"</a></p>
         </section>
+    }
+}
+
+/// Gemini's thinking, beside the sliders and in the composer's form, so a plain post sends it
+/// too. It comes on top of Max tokens, which stays the length of the answer.
+#[component]
+fn ThinkingPicker() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    // The page's own value is offered even if it is not one of the usual choices
+    // (`GEMINI_THINKING=512`, or a chat sent with one).
+    let mut choices = THINKING_CHOICES.to_vec();
+    if let Some(t) = state.thinking.get_untracked() {
+        if !choices.contains(&t) {
+            choices.push(t);
+        }
+    }
+    view! {
+        <div class="thinking">
+            <label for="thinking">"Gemini thinking"</label>
+            <select
+                id="thinking"
+                name="thinking"
+                form=COMPOSER_FORM_ID
+                aria-describedby="thinking-hint"
+                on:change=move |ev| {
+                    if let Ok(t) = Thinking::parse(&event_target_value(&ev)) {
+                        state.thinking.set(Some(t));
+                    }
+                }
+            >
+                {choices
+                    .into_iter()
+                    .map(|t| {
+                        view! {
+                            <option value=t.to_string() selected=move || state.thinking.get() == Some(t)>
+                                {t.label()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <p id="thinking-hint" class="hint">"Gemini only: thinking comes on top of Max tokens and is billed as output."</p>
+        </div>
     }
 }
 

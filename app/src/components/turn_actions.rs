@@ -56,7 +56,7 @@ pub fn turn_actions(
     if let Some(model) = cut_off {
         let p = state.settings_untracked().params;
         html += &format!(
-            r#"<form method="post" action="{}">{}{}{}{}{}{}<button type="submit" class="secondary">Continue</button></form>"#,
+            r#"<form method="post" action="{}">{}{}{}{}{}{}{}<button type="submit" class="secondary">Continue</button></form>"#,
             SendMessage::PATH,
             hidden("chat", &chat),
             hidden("message", CONTINUE),
@@ -64,6 +64,9 @@ pub fn turn_actions(
             hidden("temperature", &decimal(p.temperature.into(), 2)),
             hidden("top_p", &decimal(p.top_p.into(), 2)),
             hidden("max_tokens", &p.max_tokens.to_string()),
+            p.thinking
+                .map(|t| hidden("thinking", &t.to_string()))
+                .unwrap_or_default(),
         );
     }
     view! { <div class="turn-actions" role="group" aria-label="This turn" inner_html=html></div> }

@@ -71,6 +71,9 @@ fn no_script(state: &ChatState, w: &Waiting, offer: bool) -> String {
                 hidden("temperature", &p.temperature.to_string()),
                 hidden("top_p", &p.top_p.to_string()),
                 hidden("max_tokens", &p.max_tokens.to_string()),
+                p.thinking
+                    .map(|t| hidden("thinking", &t.to_string()))
+                    .unwrap_or_default(),
             ]
             .concat(),
         );

@@ -28,6 +28,7 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
             settings.model = first.id;
         }
     }
+    settings.params.thinking = settings.params.thinking.or(Some(services.thinking));
     let mut error = error_from_redirect(parts);
     let owner = match issue_owner(request).await {
         Ok(owner) => owner,
@@ -51,7 +52,13 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
     let (current, messages) = match chat_in_path(parts.uri.path()) {
         None => (None, Vec::new()),
         Some(id) => match request.owned_chat(id, range).await {
-            Ok((id, _, stored)) => (Some(id.as_str().to_string()), request.views(stored)),
+            Ok((id, _, stored)) => {
+                // The chat's own thinking setting: what its newest message was sent with.
+                if let Some(t) = stored.iter().rev().find_map(|m| m.params.thinking) {
+                    settings.params.thinking = Some(t);
+                }
+                (Some(id.as_str().to_string()), request.views(stored))
+            }
             Err(e) => {
                 request.set_status(e.status());
                 error = error.or(Some(e));

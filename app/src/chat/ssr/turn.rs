@@ -10,7 +10,7 @@ use crate::chat::chat_path;
 use crate::conversation::{Begun, StoredMessage, TurnId, TurnRequest, TurnStatus, TurnView};
 use crate::errors::ChatError;
 use crate::models::ModelId;
-use crate::params::SendRequest;
+use crate::params::{SendRequest, Thinking};
 use crate::session::{self, OwnerId, SessionId};
 use std::time::Instant;
 
@@ -27,6 +27,8 @@ pub struct Form {
     pub temperature: String,
     pub top_p: String,
     pub max_tokens: String,
+    /// Gemini's thinking (`off`, `auto` or a budget); absent: the server's default.
+    pub thinking: Option<String>,
     /// A pending turn of this chat that this one replaces ("Ask Gemini instead"): it is
     /// stopped first.
     pub replaces: Option<String>,
@@ -45,13 +47,18 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         .model
         .clone()
         .unwrap_or_else(|| settings.model.as_str().to_string());
-    let parsed = SendRequest::parse(
+    let mut parsed = SendRequest::parse(
         &form.message,
         &model,
         &form.temperature,
         &form.top_p,
         &form.max_tokens,
     )?;
+    // Stored with the turn, whichever model answers: the chat's page shows it as its setting.
+    parsed.params.thinking = Some(match given(&form.thinking) {
+        Some(t) => Thinking::parse(t)?,
+        None => request.services.thinking,
+    });
     let targets: Vec<ModelId> = match form.model {
         Some(_) => {
             settings.model = parsed.model;

@@ -8,7 +8,7 @@ use crate::announce;
 use crate::conversation::{ChatView, Message, SessionSummary, TurnStatus, TurnView};
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
-use crate::params::{decimal, GenParams, Settings};
+use crate::params::{decimal, GenParams, Settings, Thinking};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -43,6 +43,8 @@ pub struct ChatState {
     pub temperature: RwSignal<f32>,
     pub top_p: RwSignal<f32>,
     pub max_tokens: RwSignal<u32>,
+    /// Gemini's thinking: the chat's own (as its last message was sent), else the browser's.
+    pub thinking: RwSignal<Option<Thinking>>,
     pub draft: RwSignal<String>,
     /// The last message's position while it is being edited: the next send replaces it.
     pub editing: RwSignal<Option<u64>>,
@@ -94,6 +96,7 @@ impl ChatState {
             temperature: RwSignal::new(params.temperature),
             top_p: RwSignal::new(params.top_p),
             max_tokens: RwSignal::new(params.max_tokens),
+            thinking: RwSignal::new(params.thinking),
             draft: RwSignal::new(draft),
             editing: RwSignal::new(initial.editing),
             pending: RwSignal::new(None),
@@ -118,6 +121,7 @@ impl ChatState {
                 temperature: self.temperature.get(),
                 top_p: self.top_p.get(),
                 max_tokens: self.max_tokens.get(),
+                thinking: self.thinking.get(),
             },
         }
     }
@@ -204,6 +208,7 @@ impl ChatState {
                 temperature: self.temperature.get_untracked(),
                 top_p: self.top_p.get_untracked(),
                 max_tokens: self.max_tokens.get_untracked(),
+                thinking: self.thinking.get_untracked(),
             },
         }
     }
@@ -236,6 +241,7 @@ impl ChatState {
                         p.max_tokens.to_string(),
                         None,
                         outgoing.edits.map(|seq| seq.to_string()),
+                        p.thinking.map(|t| t.to_string()),
                     )
                     .await
                 }
@@ -248,6 +254,7 @@ impl ChatState {
                         decimal(p.temperature.into(), 2),
                         decimal(p.top_p.into(), 2),
                         p.max_tokens.to_string(),
+                        p.thinking.map(|t| t.to_string()),
                     )
                     .await
                 }
@@ -335,6 +342,10 @@ impl ChatState {
         spawn_local(async move {
             match open_session(id.clone(), None).await {
                 Ok(messages) => {
+                    // The chat's own thinking setting, as its newest message was sent.
+                    if let Some(t) = messages.iter().rev().find_map(|m| m.thinking) {
+                        self.thinking.set(Some(t));
+                    }
                     self.messages.set(messages);
                     self.current.set(Some(id));
                     self.pending.set(None);

@@ -58,10 +58,17 @@ pub struct VertexGemini {
     config: VertexConfig,
     in_flight: InFlight,
     auth: RwLock<Auth>,
-    last_call_unreachable: RwLock<bool>,
-    /// The last call was refused for the server's own set-up (model id, IAM, API not enabled).
-    last_call_misconfigured: RwLock<bool>,
+    /// What the last call said about Vertex itself, until a call says otherwise.
+    last_call: RwLock<LastCall>,
     retries: Counter,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum LastCall {
+    Answered,
+    Unreachable,
+    /// Refused for the server's own set-up (model id, IAM role, API not enabled).
+    Misconfigured,
 }
 
 /// Where gcp_auth looked for credentials, in its order, and what it found: for the one log line
@@ -92,8 +99,7 @@ impl VertexGemini {
             config: config.clone(),
             in_flight: InFlight::new(MODEL, config.max_in_flight, Duration::from_secs(2)),
             auth: RwLock::new(Auth::Searching),
-            last_call_unreachable: RwLock::new(false),
-            last_call_misconfigured: RwLock::new(false),
+            last_call: RwLock::new(LastCall::Answered),
             retries,
         })
     }
@@ -147,12 +153,6 @@ impl VertexGemini {
         match self.auth.read().as_deref() {
             Ok(Auth::Ready { provider, project }) => Ok((provider.clone(), project.clone())),
             _ => Err(ModelError::NotConfigured(MODEL)),
-        }
-    }
-
-    fn set_misconfigured(&self, value: bool) {
-        if let Ok(mut m) = self.last_call_misconfigured.write() {
-            *m = value;
         }
     }
 
@@ -263,31 +263,17 @@ impl ChatModel for VertexGemini {
     /// quota. A call that could not reach Vertex marks it unreachable until the next success.
     fn availability(&self) -> Availability {
         match self.auth.read().as_deref() {
-            Ok(Auth::Ready { .. }) => {
-                if self
-                    .last_call_misconfigured
-                    .read()
-                    .map(|u| *u)
-                    .unwrap_or(false)
-                {
-                    Availability::NotConfigured(format!(
-                        "Gemini is not set up on this server: Vertex AI refused model {} for this project (the server log says why).",
-                        self.config.model
-                    ))
-                } else if self
-                    .last_call_unreachable
-                    .read()
-                    .map(|u| *u)
-                    .unwrap_or(false)
-                {
-                    Availability::Unreachable(format!(
-                        "Vertex AI at {} did not answer the last request.",
-                        self.config.base_url
-                    ))
-                } else {
-                    Availability::Available
-                }
-            }
+            Ok(Auth::Ready { .. }) => match self.last_call.read().map(|c| *c) {
+                Ok(LastCall::Misconfigured) => Availability::NotConfigured(format!(
+                    "Gemini is not set up on this server: Vertex AI refused model {} for this project (the server log says why).",
+                    self.config.model
+                )),
+                Ok(LastCall::Unreachable) => Availability::Unreachable(format!(
+                    "Vertex AI at {} did not answer the last request.",
+                    self.config.base_url
+                )),
+                _ => Availability::Available,
+            },
             Ok(auth @ (Auth::NoCredentials | Auth::NoProject)) => {
                 Availability::NotConfigured(auth.missing().unwrap_or_default().to_string())
             }
@@ -307,7 +293,8 @@ impl ChatModel for VertexGemini {
             tracing::warn!(model = %MODEL, error = %e, "could not get an access token");
             ModelError::Unreachable(MODEL)
         })?;
-        let body = Self::request_body(conversation, params, system, self.config.thinking);
+        let thinking = params.thinking.unwrap_or(self.config.thinking);
+        let body = Self::request_body(conversation, params, system, thinking);
         let raw = transport::post_json_retrying::<ErrorBody>(
             &self.client,
             MODEL,
@@ -318,15 +305,15 @@ impl ChatModel for VertexGemini {
             &self.retries,
         )
         .await;
-        if let Ok(mut u) = self.last_call_unreachable.write() {
-            *u = matches!(raw, Err(ModelError::Unreachable(_)));
-        }
         let reply = raw.and_then(Self::parse_reply);
-        // An operator's problem shows in the picker until a call succeeds.
-        match &reply {
-            Ok(_) => self.set_misconfigured(false),
-            Err(ModelError::NotConfigured(_)) => self.set_misconfigured(true),
-            Err(_) => {}
+        // Unreachable until the next call reaches Vertex; an operator's problem until one succeeds.
+        if let Ok(mut last) = self.last_call.write() {
+            *last = match (&reply, *last) {
+                (Err(ModelError::Unreachable(_)), _) => LastCall::Unreachable,
+                (Err(ModelError::NotConfigured(_)), _) => LastCall::Misconfigured,
+                (Err(_), LastCall::Misconfigured) => LastCall::Misconfigured,
+                _ => LastCall::Answered,
+            };
         }
         reply
     }

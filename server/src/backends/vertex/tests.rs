@@ -27,6 +27,7 @@ fn conversation_maps_to_contents_and_parameters_to_generation_config() {
         temperature: 0.25,
         top_p: 0.5,
         max_tokens: 77,
+        thinking: None,
     };
     let body: Value = serde_json::from_slice(&VertexGemini::request_body(
         &conversation,

@@ -27,6 +27,7 @@ fn request_carries_roles_in_order_and_every_parameter() {
         temperature: 0.25,
         top_p: 0.5,
         max_tokens: 77,
+        thinking: None,
     };
     let body: Value = serde_json::from_slice(&VllmChat::request_body(
         &conversation,

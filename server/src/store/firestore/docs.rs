@@ -4,7 +4,7 @@ use app::conversation::{
     Role, SessionSummary, StoredMessage, TokenUsage, TurnRequest, TurnStatus, Verdict, UNTITLED,
 };
 use app::models::ModelId;
-use app::params::GenParams;
+use app::params::{GenParams, Thinking};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -45,6 +45,9 @@ pub(super) struct MessageDoc {
     pub(super) temperature: f64,
     pub(super) top_p: f64,
     pub(super) max_tokens: i64,
+    /// The Gemini thinking a message was sent with (`Thinking`'s text); absent: the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) thinking: Option<String>,
     pub(super) created_at_ms: i64,
     pub(super) latency_ms: Option<i64>,
     pub(super) prompt_tokens: Option<i64>,
@@ -76,6 +79,7 @@ impl From<&StoredMessage> for MessageDoc {
             temperature: m.params.temperature as f64,
             top_p: m.params.top_p as f64,
             max_tokens: m.params.max_tokens as i64,
+            thinking: m.params.thinking.map(|t| t.to_string()),
             created_at_ms: m.created_at_ms,
             latency_ms: m.latency_ms.map(|v| v as i64),
             prompt_tokens: m.usage.map(|u| u.prompt_tokens as i64),
@@ -103,6 +107,10 @@ impl MessageDoc {
                 temperature: self.temperature as f32,
                 top_p: self.top_p as f32,
                 max_tokens: self.max_tokens as u32,
+                thinking: self
+                    .thinking
+                    .as_deref()
+                    .and_then(|t| Thinking::parse(t).ok()),
             },
             created_at_ms: self.created_at_ms,
             latency_ms: self.latency_ms.map(|v| v as u64),
@@ -197,6 +205,7 @@ pub(super) fn status_only(status: TurnStatus, error: Option<&str>) -> MessageDoc
         temperature: 0.0,
         top_p: 0.0,
         max_tokens: 0,
+        thinking: None,
         created_at_ms: 0,
         latency_ms: None,
         prompt_tokens: None,

@@ -1,6 +1,7 @@
 //! Rows to messages and summaries, and messages to rows.
 
 use super::*;
+use app::params::Thinking;
 
 pub(super) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredMessage>> {
     let role: String = row.get("role")?;
@@ -27,6 +28,9 @@ pub(super) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
             temperature: row.get::<_, f64>("temperature")? as f32,
             top_p: row.get::<_, f64>("top_p")? as f32,
             max_tokens: row.get::<_, i64>("max_tokens")? as u32,
+            thinking: row
+                .get::<_, Option<String>>("thinking")?
+                .and_then(|t| Thinking::parse(&t).ok()),
         },
         created_at_ms: row.get("created_at_ms")?,
         latency_ms: row.get::<_, Option<i64>>("latency_ms")?.map(|v| v as u64),
@@ -133,7 +137,7 @@ pub(super) fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
     }))
 }
 
-pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error, thinking_tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error, thinking_tokens, thinking) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
 pub(super) fn insert_message(
     tx: &rusqlite::Transaction<'_>,
@@ -159,6 +163,7 @@ pub(super) fn insert_message(
         m.status.as_str(),
         m.error,
         m.usage.map(|u| u.thinking_tokens as i64).filter(|&n| n > 0),
+        m.params.thinking.map(|t| t.to_string()),
     ])?;
     Ok(())
 }

@@ -58,6 +58,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
          value INTEGER NOT NULL,
          PRIMARY KEY (owner, key)
      ) WITHOUT ROWID;",
-    // 7: Gemini's thinking tokens on a reply (billed as output, not part of the answer).
-    "ALTER TABLE messages ADD COLUMN thinking_tokens INTEGER;",
+    // 7: Gemini's thinking: the setting a message was sent with (`Thinking`'s text; NULL, the
+    // server's default) and the tokens a reply thought (billed as output, not in the answer).
+    "ALTER TABLE messages ADD COLUMN thinking TEXT;
+     ALTER TABLE messages ADD COLUMN thinking_tokens INTEGER;",
 ];

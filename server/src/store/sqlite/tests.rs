@@ -13,6 +13,7 @@ fn turn(n: usize) -> NewTurn {
             temperature: 0.5,
             top_p: 0.9,
             max_tokens: 100 + n as u32,
+            thinking: None,
         },
         format!("question {n}"),
         1_000 + n as i64,

@@ -13,6 +13,7 @@
 
 mod faults;
 pub mod vertex;
+mod vertex_schema;
 mod vllm;
 
 use axum::extract::{Path, State};
