@@ -20,6 +20,7 @@ async fn send_at(me: &mut Visitor, text: &str, model: &str, max_tokens: u32) -> 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gemini_answers_whole_at_small_max_tokens_with_thinking_on_auto_and_off() {
+    // (The app's countTokens probe is recorded apart from generations: "gemini_count".)
     for (thinking, budget, thought) in [("auto", -1, DEFAULT_THINKING), ("off", 0, 0)] {
         let (_dir, model, server) = started(&[("GEMINI_THINKING", thinking)]).await;
         let mut me = Visitor::new(&server);
@@ -214,17 +215,32 @@ async fn transient_failures_are_retried_once_and_counted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_retired_gemini_model_reads_not_set_up_and_the_picker_says_so() {
-    let (_dir, _model, server) = started(&[("VERTEX_MODEL", "gemini-1.0-pro")]).await;
+async fn a_retired_gemini_model_shows_before_anyone_sends_and_reads_not_set_up() {
+    let (_dir, model, server) = Stack::start(&[("VERTEX_MODEL", "gemini-1.0-pro")])
+        .await
+        .into_parts();
     let mut me = Visitor::new(&server);
-    let reply = me.send("hi", "gemini").await;
-    assert_eq!(reply.json(), json!({"Model": {"NotConfigured": "gemini"}}));
-    let page = me.get("/").await;
+    // The free countTokens probe at start-up finds it: no turn needed.
+    let mut page = me.get("/").await;
+    for _ in 0..200 {
+        if page.body.contains("Vertex AI refused model gemini-1.0-pro") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        page = me.get("/").await;
+    }
+    assert!(
+        page.body.contains("Vertex AI refused model gemini-1.0-pro"),
+        "the picker says why"
+    );
     assert!(
         page.body.contains(r#"<option value="gemini" disabled"#),
         "the picker marks Gemini unavailable"
     );
-    assert!(page.body.contains("Vertex AI refused model gemini-1.0-pro"));
+    assert!(model.requests("gemini").is_empty(), "before any send");
+    // A send anyway (an API caller) reads the same.
+    let reply = me.send("hi", "gemini").await;
+    assert_eq!(reply.json(), json!({"Model": {"NotConfigured": "gemini"}}));
     // Google's own words are in the operator's log, not on the page.
     assert!(server.log().contains("was not found"), "{}", server.log());
     assert!(!page.body.contains("was not found"));

@@ -46,6 +46,8 @@ pub struct VertexConfig {
     pub max_in_flight: usize,
     /// How much Gemini thinks before answering, on top of Max tokens (`GEMINI_THINKING`).
     pub thinking: Thinking,
+    /// How often the free `countTokens` probe checks the model and the server's access.
+    pub probe_interval: Duration,
 }
 
 pub(super) fn read(env: &Env) -> Result<(VllmConfig, VertexConfig), ConfigError> {
@@ -104,6 +106,7 @@ pub(super) fn read(env: &Env) -> Result<(VllmConfig, VertexConfig), ConfigError>
                 )
             })?
         },
+        probe_interval: env.secs("GEMINI_PROBE_INTERVAL_SECS", 300.0)?,
     };
     Ok((vllm, vertex))
 }

@@ -125,10 +125,70 @@ impl VertexGemini {
                 ),
                 Auth::Searching => {}
             }
+            let ready = matches!(found, Auth::Ready { .. });
             if let Ok(mut slot) = this.auth.write() {
                 *slot = found;
             }
+            if ready {
+                Self::probe_every(Arc::downgrade(&this), this.config.probe_interval).await;
+            }
         });
+    }
+
+    /// Asks Vertex to count a word's tokens now and every `interval`: free (no generation is
+    /// billed), and it fails as a turn would for a retired model id, a missing IAM role or an
+    /// API not enabled, so the picker says so before anyone sends.
+    async fn probe_every(this: std::sync::Weak<Self>, interval: Duration) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let Some(this) = this.upgrade() else { break };
+            let outcome = this.count_tokens().await;
+            this.remember(&outcome);
+        }
+    }
+
+    async fn count_tokens(&self) -> Result<(), ModelError> {
+        let (provider, project) = self.ready()?;
+        let token = provider
+            .token(&[SCOPE])
+            .await
+            .map_err(|_| ModelError::Unreachable(MODEL))?;
+        let body = serde_json::to_vec(&wire::CountTokensRequest {
+            contents: vec![Content {
+                role: "user",
+                parts: vec![Part { text: "ping" }],
+            }],
+        })
+        .unwrap_or_default();
+        let raw = transport::post_json(
+            &self.client,
+            MODEL,
+            &self.url(&project, "countTokens"),
+            Some(token.as_str()),
+            body,
+            Some(self.config.connect_timeout.max(Duration::from_secs(10))),
+        )
+        .await?;
+        let counted = transport::decode::<wire::CountTokensResponse, ErrorBody>(MODEL, raw)?;
+        tracing::debug!(tokens = counted.total_tokens, "Gemini probe answered");
+        Ok(())
+    }
+
+    /// What a call (or the probe) said about Vertex itself: unreachable until the next call
+    /// reaches it; an operator's problem until one succeeds.
+    fn remember<T>(&self, outcome: &Result<T, ModelError>) {
+        if let Ok(mut last) = self.last_call.write() {
+            *last = match (outcome, *last) {
+                (Err(ModelError::Unreachable(_) | ModelError::TimedOut(_)), _) => {
+                    LastCall::Unreachable
+                }
+                (Err(ModelError::NotConfigured(_)), _) => LastCall::Misconfigured,
+                (Err(_), LastCall::Misconfigured) => LastCall::Misconfigured,
+                _ => LastCall::Answered,
+            };
+        }
     }
 
     async fn find_credentials(&self) -> Auth {
@@ -156,9 +216,10 @@ impl VertexGemini {
         }
     }
 
-    fn url(&self, project: &str) -> String {
+    /// `method`: `generateContent` or `countTokens`.
+    fn url(&self, project: &str, method: &str) -> String {
         format!(
-            "{}/v1/projects/{project}/locations/{}/publishers/google/models/{}:generateContent",
+            "{}/v1/projects/{project}/locations/{}/publishers/google/models/{}:{method}",
             self.config.base_url, self.config.location, self.config.model
         )
     }
@@ -298,7 +359,7 @@ impl ChatModel for VertexGemini {
         let raw = transport::post_json_retrying::<ErrorBody>(
             &self.client,
             MODEL,
-            &self.url(&project),
+            &self.url(&project, "generateContent"),
             Some(token.as_str()),
             body,
             self.config.request_timeout,
@@ -306,15 +367,7 @@ impl ChatModel for VertexGemini {
         )
         .await;
         let reply = raw.and_then(Self::parse_reply);
-        // Unreachable until the next call reaches Vertex; an operator's problem until one succeeds.
-        if let Ok(mut last) = self.last_call.write() {
-            *last = match (&reply, *last) {
-                (Err(ModelError::Unreachable(_)), _) => LastCall::Unreachable,
-                (Err(ModelError::NotConfigured(_)), _) => LastCall::Misconfigured,
-                (Err(_), LastCall::Misconfigured) => LastCall::Misconfigured,
-                _ => LastCall::Answered,
-            };
-        }
+        self.remember(&reply);
         reply
     }
 }

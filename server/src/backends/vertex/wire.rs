@@ -11,6 +11,19 @@ pub struct GenerateContentRequest<'a> {
     pub generation_config: GenerationConfig,
 }
 
+/// `:countTokens`, the probe: free, and refused as a generation would be.
+#[derive(Debug, Serialize)]
+pub struct CountTokensRequest<'a> {
+    pub contents: Vec<Content<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountTokensResponse {
+    #[serde(default)]
+    pub total_tokens: u32,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Content<'a> {
     /// `user` or `model`.

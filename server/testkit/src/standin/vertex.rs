@@ -93,6 +93,9 @@ pub(super) async fn generate_content(
             "Request had invalid authentication credentials.",
         );
     }
+    if let Some(model) = call.strip_suffix(":countTokens") {
+        return count_tokens(&s, model, &body);
+    }
     if call != format!("{GEMINI_NAME}:generateContent") {
         return google_error(
             StatusCode::NOT_FOUND,
@@ -201,4 +204,37 @@ fn with_retry_after(mut r: Response, secs: Option<u64>) -> Response {
         }
     }
     r
+}
+
+/// `:countTokens`: free, refused for an unknown model as a generation is. Recorded apart
+/// (`gemini_count`), so tests counting generations are not disturbed by the app's probe.
+fn count_tokens(s: &Shared, model: &str, body: &[u8]) -> Response {
+    if model != GEMINI_NAME {
+        return google_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            &format!("Publisher Model `projects/standin-project/locations/global/publishers/google/models/{model}` was not found or your project does not have access to it."),
+        );
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "Invalid JSON payload received.",
+        );
+    };
+    lock(&s.requests)
+        .entry("gemini_count".into())
+        .or_default()
+        .push(body.clone());
+    let text: String = body["contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["parts"].as_array().into_iter().flatten())
+        .filter_map(|p| p["text"].as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Json(json!({"totalTokens": words(&text), "totalBillableCharacters": text.chars().count()}))
+        .into_response()
 }
