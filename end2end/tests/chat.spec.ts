@@ -121,7 +121,7 @@ test('a blocked Gemini prompt says so in words', async ({ page }) => {
   await openChat(page);
   await page.getByLabel('Model').selectOption('gemini');
   await send(page, 'something edgy');
-  await expect(page.getByRole('alert')).toContainText('Gemini blocked this message (SAFETY)');
+  await expect(page.getByRole('alert')).toContainText('Gemini did not answer this message: its safety filters flagged it');
   await expect(page.getByLabel('Message')).toHaveValue('something edgy');
 });
 

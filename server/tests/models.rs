@@ -332,9 +332,10 @@ async fn compare_asks_both_models_stores_both_and_each_keeps_its_own_thread() {
         .iter()
         .all(|r| r["latency_ms"].is_u64() && r["total_tokens"].as_u64().unwrap_or(0) > 0));
     assert_eq!(model.requests("gemma")[0]["max_tokens"], 300);
+    // Max tokens is the answer's length for both; Gemini's thinking (Auto) comes on top.
     assert_eq!(
         model.requests("gemini")[0]["generationConfig"]["maxOutputTokens"],
-        300
+        300 + 8192
     );
 
     // Both stored with the one question; afterwards each model sees its own answer.

@@ -116,6 +116,8 @@ async fn every_finish_reason_is_stored_and_worded_as_what_it_is_after_a_reload()
     let (_dir, model, server) = started(&[]).await;
     for (reason, words) in REFUSALS {
         let mut me = Visitor::new(&server);
+        model.set("gemini", Behaviour::default());
+        assert_eq!(me.send("hello", "gemini").await.status, 200);
         model.set("gemini", Behaviour::finishing(reason));
         let reply = me.send("tell me something", "gemini").await;
         assert_eq!(reply.status, 422, "{reason}: {}", reply.body);
@@ -134,13 +136,14 @@ async fn every_finish_reason_is_stored_and_worded_as_what_it_is_after_a_reload()
         let export = me.get(&format!("/export/{}.md", me.session())).await;
         assert!(export.body.contains(words), "{reason}: export");
         let rows = testkit::turn_rows(&server.sqlite_path(), &me.session());
-        let code = rows[0].4.clone().unwrap_or_default();
+        let code = rows.last().and_then(|r| r.4.clone()).unwrap_or_default();
         assert!(code.starts_with("model.blocked_reply.gemini."), "{code}");
     }
     model.set("gemini", Behaviour::default());
 
     // Running out of tokens is the one case that says to raise Max tokens.
     let mut me = Visitor::new(&server);
+    assert_eq!(me.send("hello", "gemini").await.status, 200);
     model.set("gemini", Behaviour::fault(Fault::MaxTokensNoText));
     let reply = me.send("think hard", "gemini").await;
     assert_eq!(reply.json(), json!({"Model": {"OutOfTokens": "gemini"}}));
@@ -152,17 +155,23 @@ async fn every_finish_reason_is_stored_and_worded_as_what_it_is_after_a_reload()
 async fn a_vllm_abort_is_a_failure_not_a_reply() {
     let (_dir, model, server) = started(&[]).await;
     let mut me = Visitor::new(&server);
+    assert_eq!(me.send("first", "gemma").await.status, 200);
     model.set("gemma", Behaviour::fault(Fault::Abort));
     let reply = me.send("hello", "gemma").await;
     assert_eq!(reply.json(), json!({"Model": {"Aborted": "gemma"}}));
     assert_eq!(
         stored_messages(&server.sqlite_path(), &me.session()).len(),
-        0
+        2,
+        "no reply kept for the aborted turn"
     );
     let page = me.get(&format!("/c/{}", me.session())).await;
     assert!(page.body.contains("the server aborted it"), "{}", page.body);
     let rows = testkit::turn_rows(&server.sqlite_path(), &me.session());
-    assert_eq!(rows[0].4.as_deref(), Some("model.aborted.gemma"));
+    let last = rows.last().expect("the aborted message");
+    assert_eq!(
+        (last.2.as_str(), last.3.as_str(), last.4.as_deref()),
+        ("hello", "failed", Some("model.aborted.gemma"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -260,9 +269,10 @@ async fn a_long_chat_on_a_16k_gemma_context_is_answered_not_refused() {
     let (_dir, model, server) = Stack::start_on(
         model,
         &[
-            ("HISTORY_TOKENS", "200000"),
+            ("HISTORY_TOKENS", "100000"),
             ("HISTORY_MESSAGES", "200"),
             ("MODEL_PROBE_INTERVAL_SECS", "0.2"),
+            ("RUST_LOG", CONTEXT_LOG),
         ],
     )
     .await
@@ -305,9 +315,15 @@ async fn a_message_too_long_for_the_context_is_refused_before_any_model_call() {
             ..Behaviour::default()
         },
     );
-    let (_dir, model, server) = Stack::start_on(model, &[("MODEL_PROBE_INTERVAL_SECS", "0.2")])
-        .await
-        .into_parts();
+    let (_dir, model, server) = Stack::start_on(
+        model,
+        &[
+            ("MODEL_PROBE_INTERVAL_SECS", "0.2"),
+            ("RUST_LOG", CONTEXT_LOG),
+        ],
+    )
+    .await
+    .into_parts();
     wait_for_context(&server).await;
     let mut me = Visitor::new(&server);
     // By the high estimate neither fits; by vLLM's exact count the first does.
@@ -329,6 +345,9 @@ async fn a_message_too_long_for_the_context_is_refused_before_any_model_call() {
     let page = me.get(&format!("/c/{}", me.session())).await;
     assert!(page.body.contains("context window"));
 }
+
+/// Logs enough to see the vLLM backend read the served context length.
+const CONTEXT_LOG: &str = "warn,server::backends::vllm=info";
 
 /// Waits until the server has read the stand-in's context length (its probe logs it).
 async fn wait_for_context(server: &Server) {
@@ -358,10 +377,9 @@ async fn thinking_is_chosen_per_chat_without_javascript_and_stays_with_the_chat(
         .model("gemini")
         .set("thinking", "off");
     let redirect = me.post_form("/api/send", &form.fields()).await;
-    assert!(
-        redirect.location.is_some(),
-        "a plain post is redirected back"
-    );
+    let back = redirect.location.expect("a plain post is redirected back");
+    // The reply comes in its own task: the page follows it until it is there.
+    me.get_settled(back.trim_start_matches(&server.url)).await;
     let chat_a = me.session();
     assert_eq!(
         model.requests("gemini")[0]["generationConfig"]["thinkingConfig"]["thinkingBudget"],

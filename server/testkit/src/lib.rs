@@ -126,7 +126,7 @@ pub fn status_for(error: &serde_json::Value) -> u16 {
         503
     } else if has("TimedOut") {
         504
-    } else if has("Rejected") || has("Blocked") || has("OutOfTokens") {
+    } else if has("Rejected") || has("Blocked") || has("OutOfTokens") || has("ContextTooLong") {
         422
     } else {
         502
