@@ -82,7 +82,8 @@ pub struct ModelFigures {
     /// The latency bucket holding the median reply: (lower, upper) bounds in ms, `None` upper
     /// for the open last bucket.
     pub median_ms: Option<(u64, Option<u64>)>,
-    /// Completion tokens per reply, over replies whose backend reported usage.
+    /// Output tokens per reply (the answer, and Gemini's thinking: what is billed as output),
+    /// over replies whose backend reported usage.
     pub tokens_per_reply: Option<f64>,
 }
 

@@ -85,7 +85,7 @@ fn section(id: &str, title: &str, tally: &Tally) -> String {
         .map(|m| figures_row(&tally.figures(m)))
         .collect();
     format!(
-        r#"<section aria-labelledby="{id}" data-figures="{id}"><h2 id="{id}">{title}</h2><div class="table-scroll"><table><caption>Replies</caption><thead><tr><th scope="col">Model</th><th scope="col">Replies</th><th scope="col">Median latency</th><th scope="col">Tokens per reply</th><th scope="col">Error rate</th></tr></thead><tbody>{rows}</tbody></table></div>{}</section>"#,
+        r#"<section aria-labelledby="{id}" data-figures="{id}"><h2 id="{id}">{title}</h2><div class="table-scroll"><table><caption>Replies</caption><thead><tr><th scope="col">Model</th><th scope="col">Replies</th><th scope="col">Median latency</th><th scope="col">Output tokens per reply</th><th scope="col">Error rate</th></tr></thead><tbody>{rows}</tbody></table></div>{}</section>"#,
         standing(&tally.standing()),
     )
 }

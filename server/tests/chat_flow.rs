@@ -457,7 +457,8 @@ async fn a_plain_form_post_works_without_javascript() {
     );
     assert_eq!(
         reply.cookie("hc_settings").as_deref(),
-        Some("gemma|0.30|0.50|64")
+        Some("gemma|0.30|0.50|64|auto"),
+        "the sliders, and Gemini's thinking (the server's default: the form named none)"
     );
     // The post returns once the turn is accepted; the page refreshes itself until the reply is in.
     let page = me.get_settled(&format!("/c/{chat}")).await;

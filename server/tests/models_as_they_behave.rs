@@ -59,7 +59,18 @@ async fn gemini_answers_whole_at_small_max_tokens_with_thinking_on_auto_and_off(
         );
         let export = me.get(&format!("/export/{}.md", me.session())).await;
         assert_eq!(export.body.contains(&shown), thought > 0, "{thinking}");
-        // Billed as output: counted in the metrics and on /models.
+        // Billed as output: counted on /models (answer + thinking per reply) and in the metrics.
+        let answer_tokens = "Gemini echo: explain tides in 64 tokens".split(' ').count();
+        let models = me.get("/models").await.body;
+        let row = models
+            .split(r#"<tr data-model="gemini">"#)
+            .nth(1)
+            .expect("a Gemini row");
+        let per_reply = format!(
+            r#"<td data-figure="tokens">{}</td>"#,
+            answer_tokens + thought as usize
+        );
+        assert!(row.contains(&per_reply), "{thinking}: {per_reply} in {row}");
         let metrics = me.get("/metrics").await.body;
         assert_eq!(
             metric(

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 /// How much Gemini 2.5 may think before it answers. Its thinking counts against
 /// `maxOutputTokens`, so the Vertex backend adds [`Thinking::allowance`] to Max tokens: Max
 /// tokens stays the length of the visible answer, for both models.
+// On the wire and in the stores as its text (`off`, `auto`, `4096`), as forms and the cookie
+// carry it: one parser, and no derived enum (de)serialiser in the browser's bundle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Thinking {
     /// `thinkingBudget: 0`.
     Off,
@@ -81,6 +84,20 @@ impl Thinking {
     }
 }
 
+impl TryFrom<String> for Thinking {
+    type Error = InputError;
+
+    fn try_from(s: String) -> Result<Self, InputError> {
+        Thinking::parse(&s)
+    }
+}
+
+impl From<Thinking> for String {
+    fn from(t: Thinking) -> String {
+        t.to_string()
+    }
+}
+
 impl std::fmt::Display for Thinking {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -113,5 +130,21 @@ mod tests {
             (0, 8_192)
         );
         assert_eq!((Thinking::Off.budget(), Thinking::Auto.budget()), (0, -1));
+    }
+
+    // serde_json is a server-side dependency.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn it_travels_and_is_stored_as_its_text() {
+        let params = crate::params::GenParams {
+            thinking: Some(Thinking::Budget(4_096)),
+            ..Default::default()
+        };
+        let json = serde_json::to_value(params).expect("json");
+        assert_eq!(json["thinking"], "4096");
+        let back: crate::params::GenParams = serde_json::from_value(json).expect("back");
+        assert_eq!(back, params);
+        let bad = serde_json::json!({"temperature": 1.0, "top_p": 1.0, "max_tokens": 1, "thinking": "lots"});
+        assert!(serde_json::from_value::<crate::params::GenParams>(bad).is_err());
     }
 }

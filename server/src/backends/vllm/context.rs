@@ -68,9 +68,9 @@ mod tests {
 
     #[test]
     fn the_oldest_whole_turns_go_first_and_the_new_message_always_stays() {
-        // Five turns of ~3,000 tokens each, then the new message, in a 16k context.
+        // Five turns of ~4,000 estimated tokens each, then the new message, in a 16k context.
         let c = chat(&[
-            1_500, 1_500, 1_500, 1_500, 1_500, 1_500, 1_500, 1_500, 1_500, 1_500, 200,
+            2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 200,
         ]);
         let start = fitting_start(Some("Be brief."), &c, 1_024, 16_384).expect("fits");
         assert_eq!(start % 2, 0, "starts with a user message");
