@@ -14,7 +14,9 @@ test('two messages get two whole replies, labelled with their model', async ({ p
   await expect(replies(page)).toHaveCount(1);
   await expect(replies(page).first()).toContainText('Echo: Hello there');
   await expect(replies(page).first().locator('.author')).toContainText('Gemma 3 12B-it (vLLM)');
-  await expect(replies(page).first().locator('.meta')).toHaveText(/^\d+\.\d s · 5 tokens$/);
+  // The stand-in counts as vLLM does: the prompt through Gemma's template (2 words + 6 template
+  // tokens) and the 3-word answer.
+  await expect(replies(page).first().locator('.meta')).toHaveText(/^\d+\.\d s · 11 tokens$/);
   await expect(page.getByLabel('Message')).toHaveValue('');
 
   // Shift+Enter is a newline, not a send; the button sends.
