@@ -173,7 +173,7 @@ pub fn from_code(code: &str) -> Option<ChatError> {
                 "backend_error" => ModelError::BackendError(m),
                 "bad_reply" => ModelError::BadReply(m),
                 "empty" => ModelError::Empty(m),
-                "out_of_tokens" => ModelError::OutOfTokens(m),
+                "out_of_tokens" => ModelError::out_of_tokens(m),
                 "context_too_long" => ModelError::ContextTooLong(m),
                 "aborted" => ModelError::Aborted(m),
                 "auth_failed" => ModelError::AuthFailed(m),
@@ -262,7 +262,7 @@ mod tests {
             ModelError::Unreachable(ModelId::Gemini).into(),
             ModelError::ContextTooLong(ModelId::Gemma).into(),
             ModelError::Aborted(ModelId::Gemma).into(),
-            ModelError::OutOfTokens(ModelId::Gemini).into(),
+            ModelError::out_of_tokens(ModelId::Gemini).into(),
             ChatError::NotSaved,
             StoreError::Busy.into(),
             LimitError::TooManyTurns {

@@ -49,7 +49,7 @@ pub fn for_outcome(outcome: &TurnOutcome) -> Vec<(String, i64)> {
         }
     }
     let failed = match outcome {
-        TurnOutcome::Failed(code) | TurnOutcome::Partly { failed: code, .. } => Some(code),
+        TurnOutcome::Failed { code, .. } | TurnOutcome::Partly { failed: code, .. } => Some(code),
         _ => None,
     };
     if let Some(ChatError::Model(e)) = failed.and_then(|c| crate::error_codes::from_code(c)) {
@@ -208,9 +208,9 @@ mod tests {
                 reply(ModelId::Gemma, 1_800, None),
                 reply(ModelId::Gemini, 200_000, Some(5)),
             ]),
-            TurnOutcome::Failed(code(ModelError::TimedOut(ModelId::Gemma))),
+            TurnOutcome::failed(code(ModelError::TimedOut(ModelId::Gemma))),
             // Not a model's failure, nor a stop: no figure.
-            TurnOutcome::Failed(crate::error_codes::to_code(&ChatError::NotSaved)),
+            TurnOutcome::failed(crate::error_codes::to_code(&ChatError::NotSaved)),
             TurnOutcome::Stopped,
         ] {
             t.add(&tally(for_outcome(&outcome)));

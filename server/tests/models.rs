@@ -119,7 +119,7 @@ async fn every_gemini_fault_gets_its_own_words_stores_nothing_and_retry_works() 
         ),
         (
             Fault::MaxTokensNoText,
-            json!({"OutOfTokens": "gemini"}),
+            json!({"OutOfTokens": {"model": "gemini"}}),
             "used up its tokens",
         ),
         (Fault::Status429, json!({"Busy": "gemini"}), "busy"),

@@ -157,9 +157,30 @@ async fn every_finish_reason_is_stored_and_worded_as_what_it_is_after_a_reload()
     assert_eq!(me.send("hello", "gemini").await.status, 200);
     model.set("gemini", Behaviour::fault(Fault::MaxTokensNoText));
     let reply = me.send("think hard", "gemini").await;
-    assert_eq!(reply.json(), json!({"Model": {"OutOfTokens": "gemini"}}));
+    assert_eq!(
+        reply.json(),
+        json!({"Model": {"OutOfTokens": {"model": "gemini"}}})
+    );
     let page = me.get(&format!("/c/{}", me.session())).await;
     assert!(page.body.contains("Raise Max tokens"));
+    // Nothing came, but the thinking was billed: kept with the failed message, and counted.
+    let conn = rusqlite::Connection::open(server.sqlite_path()).expect("db");
+    let (thinking, total): (i64, i64) = conn
+        .query_row(
+            "SELECT thinking_tokens, total_tokens FROM messages WHERE session_id = ?1 AND status = 'failed'",
+            [me.session()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the failed message keeps its usage");
+    assert_eq!(thinking, 1024 + 8192, "all it was allowed");
+    assert!(total >= thinking);
+    let metrics = me.get("/metrics").await.body;
+    assert!(
+        metric(
+            &metrics,
+            r#"hybrid_chat_model_tokens_total{model="gemini",kind="thinking"}"#
+        ) >= (1024 + 8192) as f64
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

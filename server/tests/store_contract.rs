@@ -403,25 +403,40 @@ async fn contract(
         "a turn completes once"
     );
 
-    case("a failed turn keeps the message and the error's code, and the chat goes on");
+    case("a failed turn keeps the message, the error's code and what it was billed, and the chat goes on");
     let (request, _) = turn(2, 0).split(turn_id("turn-two-0000000002"));
     let Ok(Begun::Accepted { user, .. }) = store.begin_turn(&s, &me, &request, false, 0, 64).await
     else {
         panic!("accepted")
     };
+    // Gemini out of tokens after thinking: no reply, but the thinking was billed.
+    let billed = TokenUsage {
+        prompt_tokens: 5,
+        completion_tokens: 0,
+        thinking_tokens: 1_000,
+        total_tokens: 1_005,
+    };
     let failed = store
         .finish_turn(
             &s,
             &user,
-            &TurnOutcome::Failed("model.timed_out.gemma".into()),
+            &TurnOutcome::Failed {
+                code: "model.out_of_tokens.gemini".into(),
+                billed: Some(billed),
+            },
         )
         .await
         .expect("failed");
     assert_eq!(failed.messages.len(), 1);
+    assert_eq!(failed.messages[0].usage, Some(billed));
     let loaded = store.load(&s).await.expect("load");
     assert_eq!(loaded.len(), 5);
     assert_eq!(loaded[4].status, TurnStatus::Failed);
-    assert_eq!(loaded[4].error.as_deref(), Some("model.timed_out.gemma"));
+    assert_eq!(
+        loaded[4].error.as_deref(),
+        Some("model.out_of_tokens.gemini")
+    );
+    assert_eq!(loaded[4].usage, Some(billed), "the billed tokens are kept");
 
     case("a pending turn older than the deadline lost its task: marked interrupted, chat goes on");
     let (request, _) = turn(3, 0).split(turn_id("turn-three-000000003"));

@@ -1,6 +1,6 @@
 //! The replies of an answered turn (never none), and how a turn ends.
 
-use super::{NewReply, TurnStatus};
+use super::{NewReply, StoredMessage, TokenUsage, TurnStatus};
 
 /// One reply or more: a turn is answered by at least one model, so an empty answered turn
 /// cannot be built and no store has to refuse one. Reads as a slice; grows only by `push`.
@@ -63,12 +63,21 @@ pub enum TurnOutcome {
         replies: Replies,
         failed: String,
     },
-    /// No reply is kept; the error is stored as its code.
-    Failed(String),
+    /// No reply is kept; the error is stored as its code, with the tokens the failed call was
+    /// billed for when the backend reported them (Gemini out of tokens after thinking).
+    Failed {
+        code: String,
+        billed: Option<TokenUsage>,
+    },
     Stopped,
 }
 
 impl TurnOutcome {
+    /// A failure with no billed tokens (or none reported).
+    pub fn failed(code: String) -> TurnOutcome {
+        TurnOutcome::Failed { code, billed: None }
+    }
+
     /// What the user message is stored with (status and error code), and the replies to store
     /// after it: one reading for every store.
     pub fn parts(&self) -> (TurnStatus, Option<String>, &[NewReply]) {
@@ -77,8 +86,28 @@ impl TurnOutcome {
             TurnOutcome::Partly { replies, failed } => {
                 (TurnStatus::Complete, Some(failed.clone()), replies)
             }
-            TurnOutcome::Failed(code) => (TurnStatus::Failed, Some(code.clone()), &[]),
+            TurnOutcome::Failed { code, .. } => (TurnStatus::Failed, Some(code.clone()), &[]),
             TurnOutcome::Stopped => (TurnStatus::Stopped, None, &[]),
+        }
+    }
+
+    /// What a failed turn's message keeps of the tokens its call was billed for.
+    pub fn billed(&self) -> Option<TokenUsage> {
+        match self {
+            TurnOutcome::Failed { billed, .. } => *billed,
+            _ => None,
+        }
+    }
+
+    /// The turn's user message as this outcome leaves it: its status, error code and, for a
+    /// failure that was billed, the tokens. One reading for every store.
+    pub fn settled(&self, user: StoredMessage) -> StoredMessage {
+        let (status, error, _) = self.parts();
+        StoredMessage {
+            status,
+            error,
+            usage: self.billed().or(user.usage),
+            ..user
         }
     }
 

@@ -242,7 +242,7 @@ impl ChatError {
                 ModelError::NotConfigured(_) | ModelError::Busy(_) => S::SERVICE_UNAVAILABLE,
                 ModelError::Rejected { .. }
                 | ModelError::Blocked { .. }
-                | ModelError::OutOfTokens(_)
+                | ModelError::OutOfTokens { .. }
                 | ModelError::ContextTooLong(_) => S::UNPROCESSABLE_ENTITY,
                 ModelError::Unreachable(_)
                 | ModelError::BackendError(_)

@@ -1,5 +1,6 @@
 //! How a model call failed, and why a model refused to answer, in words a person can act on.
 
+use crate::conversation::TokenUsage;
 use crate::models::ModelId;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -32,9 +33,15 @@ pub enum ModelError {
         reason: Refusal,
     },
     /// The token limit (with Gemini, Max tokens plus its thinking allowance) ran out before any
-    /// answer was written: here, and only here, raising Max tokens helps.
-    #[error("{} used up its tokens before writing an answer. Raise Max tokens (or give Gemini less thinking) and send again.", .0.short_name())]
-    OutOfTokens(ModelId),
+    /// answer was written: here, and only here, raising Max tokens helps. `billed`: what the
+    /// backend reported using, billed though nothing came (kept with the failed message; it
+    /// stays on the server).
+    #[error("{} used up its tokens before writing an answer. Raise Max tokens (or give Gemini less thinking) and send again.", .model.short_name())]
+    OutOfTokens {
+        model: ModelId,
+        #[serde(skip)]
+        billed: Option<TokenUsage>,
+    },
     /// The conversation and Max tokens do not fit the model's context window.
     #[error("This message and Max tokens do not fit in {}'s context window. Lower Max tokens, shorten the message, or start a new chat.", .0.short_name())]
     ContextTooLong(ModelId),
@@ -56,11 +63,29 @@ impl ModelError {
             | ModelError::BackendError(m)
             | ModelError::BadReply(m)
             | ModelError::Empty(m)
-            | ModelError::OutOfTokens(m)
             | ModelError::ContextTooLong(m)
             | ModelError::Aborted(m)
             | ModelError::AuthFailed(m) => *m,
-            ModelError::Rejected { model, .. } | ModelError::Blocked { model, .. } => *model,
+            ModelError::Rejected { model, .. }
+            | ModelError::Blocked { model, .. }
+            | ModelError::OutOfTokens { model, .. } => *model,
+        }
+    }
+
+    /// Out of tokens before any answer: nothing came back, but the backend spent (and bills)
+    /// these.
+    pub fn out_of_tokens(model: ModelId) -> ModelError {
+        ModelError::OutOfTokens {
+            model,
+            billed: None,
+        }
+    }
+
+    /// Tokens the failed call was billed for, when the backend reported them.
+    pub fn billed(&self) -> Option<TokenUsage> {
+        match self {
+            ModelError::OutOfTokens { billed, .. } => *billed,
+            _ => None,
         }
     }
 
@@ -76,7 +101,7 @@ impl ModelError {
             ModelError::BadReply(_) => "bad_reply",
             ModelError::Empty(_) => "empty",
             ModelError::Blocked { .. } => "blocked",
-            ModelError::OutOfTokens(_) => "out_of_tokens",
+            ModelError::OutOfTokens { .. } => "out_of_tokens",
             ModelError::ContextTooLong(_) => "context_too_long",
             ModelError::Aborted(_) => "aborted",
             ModelError::AuthFailed(_) => "auth_failed",
@@ -280,7 +305,7 @@ mod tests {
         assert!(!ModelError::Empty(ModelId::Gemma)
             .to_string()
             .contains("Max tokens"));
-        assert!(ModelError::OutOfTokens(ModelId::Gemini)
+        assert!(ModelError::out_of_tokens(ModelId::Gemini)
             .to_string()
             .contains("Raise Max tokens"));
     }

@@ -77,10 +77,12 @@ impl ChatModel for MeteredModel {
             .turns
             .get_or_create(&OutcomeLabels { model, outcome })
             .inc();
-        if let Ok(ModelReply {
-            usage: Some(usage), ..
-        }) = &result
-        {
+        // A failure that was billed (out of tokens after thinking) counts too.
+        let usage = match &result {
+            Ok(reply) => reply.usage,
+            Err(e) => e.billed(),
+        };
+        if let Some(usage) = usage {
             for (kind, n) in [
                 ("prompt", usage.prompt_tokens),
                 ("completion", usage.completion_tokens),

@@ -148,7 +148,15 @@ impl Job {
             (Err(NoReplies), e) => {
                 // One call per target, and a turn has at least one target.
                 let e = e.unwrap_or(ChatError::Internal);
-                (TurnOutcome::Failed(code(&e)), Some(e))
+                let billed = match &e {
+                    ChatError::Model(m) => m.billed(),
+                    _ => None,
+                };
+                let outcome = TurnOutcome::Failed {
+                    code: code(&e),
+                    billed,
+                };
+                (outcome, Some(e))
             }
         };
         // A chat deleted while its turn was with the model stays deleted: the store refuses to
@@ -161,7 +169,7 @@ impl Job {
                 // the message does not wait until its deadline to show as failed.
                 tracing::error!(error = ?e, "turn not saved");
                 let not_saved =
-                    TurnOutcome::Failed(crate::error_codes::to_code(&ChatError::NotSaved));
+                    TurnOutcome::failed(crate::error_codes::to_code(&ChatError::NotSaved));
                 let _ = services
                     .store
                     .finish_turn(&session, &user, &not_saved)

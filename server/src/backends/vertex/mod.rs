@@ -299,7 +299,10 @@ impl VertexGemini {
             });
         }
         if finish.as_deref() == Some("MAX_TOKENS") && text.is_empty() {
-            return Err(ModelError::OutOfTokens(MODEL));
+            return Err(ModelError::OutOfTokens {
+                model: MODEL,
+                billed: usage,
+            });
         }
         ModelReply::new(MODEL, &text, finish, usage)
     }

@@ -175,7 +175,7 @@ fn blocks_limits_and_errors_get_specific_words() {
                 200,
                 json!({"candidates": [{"content": {"parts": []}, "finishReason": "MAX_TOKENS"}]}),
             ),
-            ModelError::OutOfTokens(MODEL),
+            ModelError::out_of_tokens(MODEL),
         ),
         (
             raw(

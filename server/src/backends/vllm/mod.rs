@@ -267,17 +267,20 @@ impl VllmChat {
             return Err(ModelError::Aborted(MODEL));
         }
         let text = choice.message.and_then(|m| m.content).unwrap_or_default();
-        ModelReply::new(
-            MODEL,
-            &text,
-            choice.finish_reason,
-            parsed.usage.map(|u| TokenUsage {
-                prompt_tokens: u.prompt_tokens,
-                completion_tokens: u.completion_tokens,
-                thinking_tokens: 0,
-                total_tokens: u.total_tokens,
-            }),
-        )
+        let usage = parsed.usage.map(|u| TokenUsage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            thinking_tokens: 0,
+            total_tokens: u.total_tokens,
+        });
+        // Stopped by max_tokens before a visible word: more tokens would help, as with Gemini.
+        if choice.finish_reason.as_deref() == Some("length") && text.trim().is_empty() {
+            return Err(ModelError::OutOfTokens {
+                model: MODEL,
+                billed: usage,
+            });
+        }
+        ModelReply::new(MODEL, &text, choice.finish_reason, usage)
     }
 }
 

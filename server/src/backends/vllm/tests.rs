@@ -186,6 +186,13 @@ fn context_errors_unknown_models_and_aborts_are_worded_as_what_they_are() {
         VllmChat::parse_reply(raw(200, aborted)).err(),
         Some(ModelError::Aborted(MODEL))
     );
+    let nothing = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}"#;
+    match VllmChat::parse_reply(raw(200, nothing)) {
+        Err(e @ ModelError::OutOfTokens { .. }) => {
+            assert_eq!(e.billed().map(|u| u.total_tokens), Some(10), "billed")
+        }
+        other => panic!("out of tokens expected, got {other:?}"),
+    }
     let cut = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Half an ans"},"finish_reason":"length"}]}"#;
     let reply = VllmChat::parse_reply(raw(200, cut)).expect("a cut-off reply is a reply");
     assert_eq!(reply.finish_reason.as_deref(), Some("length"));

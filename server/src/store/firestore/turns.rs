@@ -156,12 +156,8 @@ pub(super) fn completed(
     outcome: &TurnOutcome,
     doc: &mut SessionDoc,
 ) -> Vec<StoredMessage> {
-    let (status, error, replies) = outcome.parts();
-    let user = StoredMessage {
-        status,
-        error,
-        ..user.clone()
-    };
+    let (_, _, replies) = outcome.parts();
+    let user = outcome.settled(user.clone());
     let next = doc.message_count as u64;
     let mut messages = vec![user];
     for (i, reply) in replies.iter().enumerate() {

@@ -189,16 +189,25 @@ impl ChatStore for SqliteStore {
             if status.as_deref() != Some(TurnStatus::Pending.as_str()) {
                 return Err(StoreError::NotFound.into());
             }
-            let (status, error, replies) = outcome.parts();
+            let (_, _, replies) = outcome.parts();
+            let settled = outcome.settled(user);
+            let usage = settled.usage;
             tx.prepare_cached(
-                "UPDATE messages SET status = ?3, error = ?4 WHERE session_id = ?1 AND seq = ?2",
+                "UPDATE messages SET status = ?3, error = ?4, prompt_tokens = ?5, completion_tokens = ?6, thinking_tokens = ?7, total_tokens = ?8 WHERE session_id = ?1 AND seq = ?2",
             )
-            .and_then(|mut s| s.execute(params![id, seq, status.as_str(), error]))?;
-            let mut messages = vec![StoredMessage {
-                status,
-                error,
-                ..user
-            }];
+            .and_then(|mut s| {
+                s.execute(params![
+                    id,
+                    seq,
+                    settled.status.as_str(),
+                    settled.error,
+                    usage.map(|u| u.prompt_tokens as i64),
+                    usage.map(|u| u.completion_tokens as i64),
+                    usage.map(|u| u.thinking_tokens as i64).filter(|&n| n > 0),
+                    usage.map(|u| u.total_tokens as i64),
+                ])
+            })?;
+            let mut messages = vec![settled];
             // Turns go one at a time, so the replies land right after their message.
             for (i, reply) in replies.iter().enumerate() {
                 let m = reply.to_stored(next as u64 + i as u64, messages[0].params);

@@ -161,8 +161,9 @@ pub(super) async fn generate_content(
             let reason = behaviour.finish_reason.clone().unwrap_or_else(|| "OTHER".into());
             json!({"candidates": [candidate(json!([{"text": "Partial"}]), &reason)], "usageMetadata": usage(1, 0)})
         }
+        // Thinking took every token it was allowed (as it can, past its budget): billed, no text.
         Some(Fault::MaxTokensNoText) => {
-            json!({"candidates": [candidate(json!([]), "MAX_TOKENS")], "usageMetadata": usage(0, 0)})
+            json!({"candidates": [candidate(json!([]), "MAX_TOKENS")], "usageMetadata": usage(0, checked.max_output_tokens)})
         }
         Some(Fault::Empty) => json!({"candidates": [candidate(json!([{"text": ""}]), "STOP")]}),
         _ => {

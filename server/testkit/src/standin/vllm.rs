@@ -208,7 +208,7 @@ pub(super) async fn chat_completions(
             "message": {"role": "assistant", "content": content, "tool_calls": []},
             "logprobs": null,
             "finish_reason": match fault {
-                Some(Fault::CutOff) => "length",
+                Some(Fault::CutOff | Fault::MaxTokensNoText) => "length",
                 Some(Fault::Abort) => "abort",
                 _ => "stop",
             },
