@@ -457,3 +457,36 @@ async fn thinking_is_chosen_per_chat_without_javascript_and_stays_with_the_chat(
     );
     assert_eq!(model.requests("gemini").len(), before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_served_model_name_vllm_does_not_know_reads_not_set_up() {
+    let (_dir, model, server) = Stack::start(&[("VLLM_MODEL", "google/gemma-9-xl")])
+        .await
+        .into_parts();
+    let mut me = Visitor::new(&server);
+    // The probe's look at /v1/models tells before anyone sends.
+    let mut page = me.get("/").await;
+    for _ in 0..100 {
+        if page.body.contains("not google/gemma-9-xl (VLLM_MODEL)") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        page = me.get("/").await;
+    }
+    assert!(
+        page.body
+            .contains("its vLLM serves google/gemma-3-12b-it, not google/gemma-9-xl (VLLM_MODEL)"),
+        "{}",
+        page.body
+    );
+    // A send anyway (an API caller): "not set up", refused before any model call; the operator
+    // reads the names in the log. (vLLM's own 404 for it is worded the same: vllm/tests.rs.)
+    let reply = me.send("hi", "gemma").await;
+    assert_eq!(reply.json(), json!({"Model": {"NotConfigured": "gemma"}}));
+    assert_eq!(model.requests("gemma").len(), 0);
+    assert!(
+        server.log().contains("vLLM does not serve VLLM_MODEL"),
+        "{}",
+        server.log()
+    );
+}

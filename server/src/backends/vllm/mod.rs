@@ -87,12 +87,10 @@ impl VllmChat {
             .send()
             .await;
         match result {
-            Ok(r) if r.status().is_success() => {
-                if self.api == VllmApi::Chat && self.max_model_len() == 0 {
-                    self.read_max_model_len().await;
-                }
-                Availability::Available
-            }
+            Ok(r) if r.status().is_success() => match self.api {
+                VllmApi::Chat => self.read_models().await,
+                VllmApi::Generate => Availability::Available,
+            },
             Ok(r) => Availability::Unreachable(format!(
                 "Gemma's server at {} answered HTTP {}; it may still be loading the model.",
                 self.base_url,
@@ -112,8 +110,10 @@ impl VllmChat {
         self.max_model_len.load(Ordering::Relaxed)
     }
 
-    /// Reads the served model's `max_model_len` from `GET /v1/models`.
-    async fn read_max_model_len(&self) {
+    /// Reads `GET /v1/models`: whether it serves `VLLM_MODEL` (a name it does not serve is
+    /// an operator's mistake, shown in the picker before anyone sends), and its
+    /// `max_model_len`. A list it cannot give says nothing against it.
+    async fn read_models(&self) -> Availability {
         let mut request = self
             .client
             .get(format!("{}/v1/models", self.base_url))
@@ -125,16 +125,24 @@ impl VllmChat {
             Ok(r) if r.status().is_success() => r.json::<ModelList>().await.ok(),
             _ => None,
         };
-        let len = list.and_then(|l| {
-            l.data
-                .into_iter()
-                .find(|m| m.id == self.model_name)
-                .and_then(|m| m.max_model_len)
-        });
-        if let Some(len) = len {
-            tracing::info!(model = %MODEL, max_model_len = len, "served context length");
-            self.max_model_len.store(len, Ordering::Relaxed);
+        let Some(list) = list else {
+            return Availability::Available;
+        };
+        let Some(card) = list.data.iter().find(|m| m.id == self.model_name) else {
+            let served: Vec<&str> = list.data.iter().map(|m| m.id.as_str()).collect();
+            tracing::error!(model = %MODEL, wanted = %self.model_name, ?served, "vLLM does not serve VLLM_MODEL");
+            return Availability::NotConfigured(format!(
+                "Gemma is not set up on this server: its vLLM serves {}, not {} (VLLM_MODEL).",
+                served.join(", "),
+                self.model_name
+            ));
+        };
+        if let Some(len) = card.max_model_len {
+            if self.max_model_len.swap(len, Ordering::Relaxed) != len {
+                tracing::info!(model = %MODEL, max_model_len = len, "served context length");
+            }
         }
+        Availability::Available
     }
 
     /// vLLM's exact count of `messages` through Gemma's template, or `None` if it cannot tell.

@@ -211,3 +211,40 @@ fn upstream_api_server_replies_are_read_too() {
     let reply = VllmChat::parse_generate(raw(200, &body), &prompt).expect("reply");
     assert_eq!(reply.text(), "Hello from upstream!");
 }
+
+/// A health check that never answers is "timed out", after vLLM's own probe timeout (10 s in
+/// the deployment), not a 3 s "unreachable".
+#[tokio::test]
+async fn a_health_check_that_hangs_says_timed_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // Accepts and holds every connection without a word.
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let config = VllmConfig {
+        api: VllmApi::Chat,
+        base_url: format!("http://{addr}"),
+        model: "m".into(),
+        api_key: None,
+        connect_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(30),
+        max_in_flight: 1,
+        probe_interval: Duration::from_secs(60),
+    };
+    let chat = VllmChat::new(&config, Counter::default()).expect("client");
+    let started = std::time::Instant::now();
+    let status = chat.probe().await;
+    let waited = started.elapsed();
+    assert!(waited >= PROBE_TIMEOUT, "waited {waited:?}");
+    match status {
+        Availability::Unreachable(why) => assert!(why.contains("timed out"), "{why}"),
+        other => panic!("expected unreachable, got {other:?}"),
+    }
+    held.abort();
+}
