@@ -9,9 +9,9 @@ use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
 use app::conversation::{Begun, MessageRange, StoredMessage, TurnOutcome, TurnRequest, TurnStatus};
 use app::errors::StoreError;
 use app::session::{OwnerId, SessionId};
-use firestore::ParentPathBuilder;
 use firestore::{
     paths, FirestoreDb, FirestoreInstant, FirestoreResult, FirestoreWritePrecondition,
+    ParentPathBuilder,
 };
 use std::sync::Arc;
 
@@ -21,8 +21,7 @@ use std::sync::Arc;
 /// interrupted, if any.
 pub(super) type Accepted = (StoredMessage, SessionDoc, Option<u64>);
 
-/// Whether a turn's transaction wrote it: neither refused nor a repeat (`Err(seq)`), so it
-/// commits (`in_transaction`'s `commits`).
+/// Whether a turn's transaction wrote it (neither refused nor a repeat), so it commits.
 pub(super) fn written<T>(found: &Result<Result<T, u64>, StoreError>) -> bool {
     matches!(found, Ok(Ok(_)))
 }

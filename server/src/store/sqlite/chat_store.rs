@@ -191,22 +191,7 @@ impl ChatStore for SqliteStore {
             }
             let (_, _, replies) = outcome.parts();
             let settled = outcome.settled(user);
-            let usage = settled.usage;
-            tx.prepare_cached(
-                "UPDATE messages SET status = ?3, error = ?4, prompt_tokens = ?5, completion_tokens = ?6, thinking_tokens = ?7, total_tokens = ?8 WHERE session_id = ?1 AND seq = ?2",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    id,
-                    seq,
-                    settled.status.as_str(),
-                    settled.error,
-                    usage.map(|u| u.prompt_tokens as i64),
-                    usage.map(|u| u.completion_tokens as i64),
-                    usage.map(|u| u.thinking_tokens as i64).filter(|&n| n > 0),
-                    usage.map(|u| u.total_tokens as i64),
-                ])
-            })?;
+            settle_message(&tx, &id, &settled)?;
             let mut messages = vec![settled];
             // Turns go one at a time, so the replies land right after their message.
             for (i, reply) in replies.iter().enumerate() {

@@ -167,3 +167,27 @@ pub(super) fn insert_message(
     ])?;
     Ok(())
 }
+
+/// Writes a settled user message's status, error code and what its call was billed (a failure
+/// that ran out of tokens keeps its usage).
+pub(super) fn settle_message(
+    tx: &Connection,
+    session: &str,
+    m: &StoredMessage,
+) -> rusqlite::Result<()> {
+    let u = m.usage;
+    tx.prepare_cached(
+        "UPDATE messages SET status = ?3, error = ?4, prompt_tokens = ?5, completion_tokens = ?6, thinking_tokens = ?7, total_tokens = ?8 WHERE session_id = ?1 AND seq = ?2",
+    )?
+    .execute(params![
+        session,
+        m.seq as i64,
+        m.status.as_str(),
+        m.error,
+        u.map(|u| u.prompt_tokens as i64),
+        u.map(|u| u.completion_tokens as i64),
+        u.map(|u| u.thinking_tokens as i64).filter(|&n| n > 0),
+        u.map(|u| u.total_tokens as i64),
+    ])?;
+    Ok(())
+}
