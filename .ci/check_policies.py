@@ -146,7 +146,10 @@ def check_network(label, docs):
     chat = Endpoint("10.8.0.10", app, "default", {"http": 8080, "metrics": 9090})
     gemma = Endpoint("10.8.1.20", {"app.kubernetes.io/name": "gemma-server"}, "default", {"http": 8000})
     kube_dns = Endpoint("10.8.2.2", {"k8s-app": "kube-dns"}, "kube-system")
-    collector = Endpoint("10.8.3.3", {"app": "collector"}, "gmp-system")
+    # Managed Prometheus's collectors: gke-gmp-system on Autopilot, gmp-system on Standard.
+    collector = Endpoint("10.8.3.3", {"app": "collector"}, "gke-gmp-system")
+    standard_collector = Endpoint("10.8.3.4", {"app": "collector"}, "gmp-system")
+    other_namespace = Endpoint("10.8.3.5", {"app": "collector"}, "monitoring")
     stranger = Endpoint("10.8.4.4", {"app.kubernetes.io/name": "something-else"}, "default")
     visitor = Endpoint("203.0.113.9")
     must = [
@@ -161,7 +164,8 @@ def check_network(label, docs):
         ("Google APIs through Private Google Access", chat, Endpoint("199.36.153.8"), 443, "TCP"),
         ("vLLM on its Service port", chat, gemma, 8000, "TCP"),
         ("visitors reach the app port", visitor, chat, 8080, "TCP"),
-        ("Managed Prometheus scrapes the metrics port", collector, chat, 9090, "TCP"),
+        ("Managed Prometheus scrapes the metrics port (Autopilot: gke-gmp-system)", collector, chat, 9090, "TCP"),
+        ("Managed Prometheus scrapes the metrics port (Standard: gmp-system)", standard_collector, chat, 9090, "TCP"),
     ]
     must_not = [
         ("DNS to an outside resolver", chat, Endpoint("8.8.8.8"), 53, "UDP"),
@@ -173,6 +177,7 @@ def check_network(label, docs):
         ("vLLM on another port", chat, gemma, 22, "TCP"),
         ("vLLM from any other pod", stranger, gemma, 8000, "TCP"),
         ("the metrics port from visitors", visitor, chat, 9090, "TCP"),
+        ("the metrics port from a pod of another namespace", other_namespace, chat, 9090, "TCP"),
         ("the metrics port from another pod", stranger, chat, 9090, "TCP"),
     ]
     for name, src, dst, port, proto in must:
@@ -260,6 +265,19 @@ def check_timeouts(label, docs):
         check(f"{label}: without IAP at the load balancer the app does not require it", mode is None)
 
 
+def check_scaling(label, docs):
+    """A Deployment an HPA scales leaves its count to the HPA: a `replicas` in the manifest would
+    reset the autoscaled count on every apply."""
+    for hpa in (d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"):
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        deployment = find(docs, "Deployment", target)
+        check(
+            f"{label}: Deployment {target} leaves its replica count to its HPA",
+            deployment is not None and "replicas" not in deployment["spec"],
+            deployment and deployment["spec"].get("replicas"),
+        )
+
+
 def check_gemma(label, docs):
     deployment = find(docs, "Deployment", "vllm-gemma-deployment")
     if deployment is None:
@@ -288,6 +306,7 @@ def main():
         label = path.stem
         check_network(label, docs)
         check_timeouts(label, docs)
+        check_scaling(label, docs)
         check_gemma(label, docs)
     passed = sum(results)
     failed = len(results) - passed
