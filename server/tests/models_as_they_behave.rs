@@ -262,18 +262,7 @@ async fn a_retired_gemini_model_shows_before_anyone_sends_and_reads_not_set_up()
         .into_parts();
     let mut me = Visitor::new(&server);
     // The free countTokens probe at start-up finds it: no turn needed.
-    let mut page = me.get("/").await;
-    for _ in 0..200 {
-        if page.body.contains("Vertex AI refused model gemini-1.0-pro") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        page = me.get("/").await;
-    }
-    assert!(
-        page.body.contains("Vertex AI refused model gemini-1.0-pro"),
-        "the picker says why"
-    );
+    let page = page_once_it_says(&mut me, "Vertex AI refused model gemini-1.0-pro").await;
     assert!(
         page.body.contains(r#"<option value="gemini" disabled"#),
         "the picker marks Gemini unavailable"
@@ -378,6 +367,18 @@ async fn a_message_too_long_for_the_context_is_refused_before_any_model_call() {
     assert!(page.body.contains("context window"));
 }
 
+/// The new-chat page once it says `words` (a background probe's finding), within 10 s.
+async fn page_once_it_says(me: &mut Visitor, words: &str) -> testkit::Reply {
+    for _ in 0..200 {
+        let page = me.get("/").await;
+        if page.body.contains(words) {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the page never said {words:?}");
+}
+
 /// Logs enough to see the vLLM backend read the served context length.
 const CONTEXT_LOG: &str = "warn,server::backends::vllm=info";
 
@@ -465,20 +466,11 @@ async fn a_served_model_name_vllm_does_not_know_reads_not_set_up() {
         .into_parts();
     let mut me = Visitor::new(&server);
     // The probe's look at /v1/models tells before anyone sends.
-    let mut page = me.get("/").await;
-    for _ in 0..100 {
-        if page.body.contains("not google/gemma-9-xl (VLLM_MODEL)") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        page = me.get("/").await;
-    }
-    assert!(
-        page.body
-            .contains("its vLLM serves google/gemma-3-12b-it, not google/gemma-9-xl (VLLM_MODEL)"),
-        "{}",
-        page.body
-    );
+    page_once_it_says(
+        &mut me,
+        "its vLLM serves google/gemma-3-12b-it, not google/gemma-9-xl (VLLM_MODEL)",
+    )
+    .await;
     // A send anyway (an API caller): "not set up", refused before any model call; the operator
     // reads the names in the log. (vLLM's own 404 for it is worded the same: vllm/tests.rs.)
     let reply = me.send("hi", "gemma").await;

@@ -1,6 +1,7 @@
 //! Model backends: each implements `app::services::ChatModel` over one wire format.
 
 pub mod in_flight;
+pub mod probe;
 pub mod transport;
 pub mod vertex;
 pub mod vllm;

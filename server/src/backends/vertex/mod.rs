@@ -129,32 +129,22 @@ impl VertexGemini {
             if let Ok(mut slot) = this.auth.write() {
                 *slot = found;
             }
+            // Asks Vertex to count a word's tokens now and every probe interval: free (no
+            // generation is billed), and it fails as a turn would for a retired model id, a
+            // missing IAM role or an API not enabled, so the picker says so before anyone sends.
             if ready {
-                Self::probe_every(Arc::downgrade(&this), this.config.probe_interval).await;
+                let interval = this.config.probe_interval;
+                super::probe::every(Arc::downgrade(&this), interval, |this| async move {
+                    let outcome = this.count_tokens().await;
+                    this.remember(&outcome);
+                })
+                .await;
             }
         });
     }
 
-    /// Asks Vertex to count a word's tokens now and every `interval`: free (no generation is
-    /// billed), and it fails as a turn would for a retired model id, a missing IAM role or an
-    /// API not enabled, so the picker says so before anyone sends.
-    async fn probe_every(this: std::sync::Weak<Self>, interval: Duration) {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let Some(this) = this.upgrade() else { break };
-            let outcome = this.count_tokens().await;
-            this.remember(&outcome);
-        }
-    }
-
     async fn count_tokens(&self) -> Result<(), ModelError> {
-        let (provider, project) = self.ready()?;
-        let token = provider
-            .token(&[SCOPE])
-            .await
-            .map_err(|_| ModelError::Unreachable(MODEL))?;
+        let (token, project) = self.credentials().await?;
         let body = serde_json::to_vec(&wire::CountTokensRequest {
             contents: vec![Content {
                 role: "user",
@@ -209,11 +199,17 @@ impl VertexGemini {
         Auth::Ready { provider, project }
     }
 
-    fn ready(&self) -> Result<(Arc<dyn gcp_auth::TokenProvider>, String), ModelError> {
-        match self.auth.read().as_deref() {
-            Ok(Auth::Ready { provider, project }) => Ok((provider.clone(), project.clone())),
-            _ => Err(ModelError::NotConfigured(MODEL)),
-        }
+    /// An access token (cached and refreshed by gcp_auth) and the project to bill.
+    async fn credentials(&self) -> Result<(Arc<gcp_auth::Token>, String), ModelError> {
+        let (provider, project) = match self.auth.read().as_deref() {
+            Ok(Auth::Ready { provider, project }) => (provider.clone(), project.clone()),
+            _ => return Err(ModelError::NotConfigured(MODEL)),
+        };
+        let token = provider.token(&[SCOPE]).await.map_err(|e| {
+            tracing::warn!(model = %MODEL, error = %e, "could not get an access token");
+            ModelError::Unreachable(MODEL)
+        })?;
+        Ok((token, project))
     }
 
     /// `method`: `generateContent` or `countTokens`.
@@ -323,8 +319,8 @@ impl ChatModel for VertexGemini {
         MODEL
     }
 
-    /// "Credentials present" is the cheap health signal: probing Vertex itself would cost
-    /// quota. A call that could not reach Vertex marks it unreachable until the next success.
+    /// Credentials first; then what the last call or the free `countTokens` probe said: not
+    /// set up (an operator's problem) until one succeeds, unreachable until one reaches Vertex.
     fn availability(&self) -> Availability {
         match self.auth.read().as_deref() {
             Ok(Auth::Ready { .. }) => match self.last_call.read().map(|c| *c) {
@@ -351,12 +347,8 @@ impl ChatModel for VertexGemini {
         conversation: &[PromptMessage],
         params: &GenParams,
     ) -> Result<ModelReply, ModelError> {
-        let (provider, project) = self.ready()?;
+        let (token, project) = self.credentials().await?;
         let _slot = self.in_flight.enter().await?;
-        let token = provider.token(&[SCOPE]).await.map_err(|e| {
-            tracing::warn!(model = %MODEL, error = %e, "could not get an access token");
-            ModelError::Unreachable(MODEL)
-        })?;
         let thinking = params.thinking.unwrap_or(self.config.thinking);
         let body = Self::request_body(conversation, params, system, thinking);
         let raw = transport::post_json_retrying::<ErrorBody>(

@@ -201,16 +201,10 @@ impl VllmChat {
     /// Probes now and then every `interval`, in the background, so page renders never wait.
     pub fn spawn_probe(self: &Arc<Self>, interval: Duration) {
         let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                let Some(this) = this.upgrade() else { break };
-                let a = this.probe().await;
-                this.set_availability(a);
-            }
-        });
+        tokio::spawn(super::probe::every(this, interval, |this| async move {
+            let a = this.probe().await;
+            this.set_availability(a);
+        }));
     }
 
     fn request_body(
