@@ -59,6 +59,9 @@ pub enum Availability {
     NotConfigured(String),
     /// Configured, but the last probe failed; the reason says how.
     Unreachable(String),
+    /// Up, but its own queue is long (vLLM's `num_requests_waiting`, the load of every
+    /// replica): a message sent now waits. The reason says how many are waiting.
+    Busy(String),
 }
 
 impl Availability {
@@ -71,7 +74,9 @@ impl Availability {
     pub fn describe(&self) -> Option<&str> {
         match self {
             Availability::Available | Availability::Unknown => None,
-            Availability::NotConfigured(why) | Availability::Unreachable(why) => Some(why),
+            Availability::NotConfigured(why)
+            | Availability::Unreachable(why)
+            | Availability::Busy(why) => Some(why),
         }
     }
 
@@ -81,7 +86,14 @@ impl Availability {
             Availability::Unknown => "unknown",
             Availability::NotConfigured(_) => "not-configured",
             Availability::Unreachable(_) => "unreachable",
+            Availability::Busy(_) => "busy",
         }
+    }
+
+    /// Whether a message sent now would wait behind others, or fail: the picker then offers
+    /// another model.
+    pub fn slowed(&self) -> bool {
+        matches!(self, Availability::Unreachable(_) | Availability::Busy(_))
     }
 }
 
@@ -97,6 +109,7 @@ impl ModelOption {
         match &self.availability {
             Availability::NotConfigured(_) => format!("{} — not configured", self.id.label()),
             Availability::Unreachable(_) => format!("{} — unreachable", self.id.label()),
+            Availability::Busy(_) => format!("{} — busy", self.id.label()),
             _ => self.id.label().to_string(),
         }
     }
@@ -120,5 +133,6 @@ mod tests {
         assert!(!Availability::NotConfigured("no credentials".into()).selectable());
         assert!(Availability::Unreachable("refused".into()).selectable());
         assert!(Availability::Available.selectable());
+        assert!(Availability::Busy("12 waiting".into()).selectable());
     }
 }

@@ -123,12 +123,21 @@ async fn in_flight_gauge_shows_calls_waiting_on_a_slow_model() {
             tokio::spawn(async move { v.send(&format!("slow {i}"), "gemma").await.status })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    let m = Visitor::new(&server).get("/metrics").await.body;
+    // Polled, not slept on: the three calls reach the stand-in when they do.
+    let mut m = String::new();
+    for _ in 0..100 {
+        m = Visitor::new(&server).get("/metrics").await.body;
+        if sample(&m, r#"hybrid_chat_model_in_flight{model="gemma"}"#) == 3.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert_eq!(
         sample(&m, r#"hybrid_chat_model_in_flight{model="gemma"}"#),
         3.0
     );
+    // The HPA's signal: the three model calls and this scrape itself, at least.
+    assert!(sample(&m, "hybrid_chat_load_in_flight") >= 4.0, "{m}");
     for s in sends {
         assert_eq!(s.await.expect("send"), 200);
     }
@@ -137,6 +146,8 @@ async fn in_flight_gauge_shows_calls_waiting_on_a_slow_model() {
         sample(&m, r#"hybrid_chat_model_in_flight{model="gemma"}"#),
         0.0
     );
+    // Only the scrape that reads it is left.
+    assert_eq!(sample(&m, "hybrid_chat_load_in_flight"), 1.0, "{m}");
 }
 
 /// On GKE `/metrics` has its own port, which no Service exposes: the public entry answers 404

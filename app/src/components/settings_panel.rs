@@ -2,7 +2,7 @@
 //! plain form post without JavaScript sends them along with the message.
 
 use crate::chat::state::ChatState;
-use crate::models::ModelId;
+use crate::models::{ModelId, ModelOption};
 use crate::params::{
     decimal, SliderSpec, Thinking, MAX_TOKENS, TEMPERATURE, THINKING_CHOICES, TOP_P,
 };
@@ -22,8 +22,12 @@ pub fn SettingsPanel() -> impl IntoView {
                 .filter_map(|m| {
                     m.availability.describe().map(|why| {
                         let class = format!("model-status {}", m.availability.css_class());
+                        let offer = offer_instead(m, models);
                         view! {
-                            <p class=class id=status_id(m.id) data-model=m.id.as_str()>{why.to_string()}</p>
+                            <p class=class id=status_id(m.id) data-model=m.id.as_str()>
+                                {why.to_string()}
+                                {offer.map(|other| view! { " " <OfferOther other/> })}
+                            </p>
                         }
                     })
                 })
@@ -135,6 +139,37 @@ fn ThinkingPicker() -> impl IntoView {
     }
 }
 
+/// The model to offer instead of `m` when a message sent to `m` now would wait or fail, and
+/// another one is free.
+fn offer_instead(m: &ModelOption, models: &[ModelOption]) -> Option<ModelId> {
+    m.availability.slowed().then_some(())?;
+    models
+        .iter()
+        .find(|o| o.id != m.id && o.availability.selectable() && !o.availability.slowed())
+        .map(|o| o.id)
+}
+
+/// "Gemini can answer now", with a button that picks it once the page is interactive (without
+/// JavaScript, the sentence points at the picker above).
+#[component]
+fn OfferOther(other: ModelId) -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    view! {
+        {format!("{} can answer now.", other.short_name())}
+        {move || {
+            (state.hydrated.get() && state.model.get() != other)
+                .then(|| {
+                    view! {
+                        " "
+                        <button type="button" class="offer-other" on:click=move |_| state.model.set(other)>
+                            {format!("Use {}", other.short_name())}
+                        </button>
+                    }
+                })
+        }}
+    }
+}
+
 fn status_id(model: ModelId) -> String {
     format!("model-status-{}", model.as_str())
 }
@@ -174,5 +209,42 @@ fn Slider(
                 }
             />
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offer_instead;
+    use crate::models::{Availability, ModelId, ModelOption};
+
+    fn option(id: ModelId, availability: Availability) -> ModelOption {
+        ModelOption { id, availability }
+    }
+
+    #[test]
+    fn another_model_is_offered_only_when_it_can_answer_now() {
+        let busy = option(ModelId::Gemma, Availability::Busy("12 waiting".into()));
+        let gemini = |a| option(ModelId::Gemini, a);
+        let offer = |other| offer_instead(&busy, &[busy.clone(), other]);
+        assert_eq!(
+            offer(gemini(Availability::Available)),
+            Some(ModelId::Gemini)
+        );
+        assert_eq!(offer(gemini(Availability::Unknown)), Some(ModelId::Gemini));
+        assert_eq!(
+            offer(gemini(Availability::NotConfigured("no".into()))),
+            None
+        );
+        assert_eq!(
+            offer(gemini(Availability::Unreachable("down".into()))),
+            None
+        );
+        assert_eq!(offer(gemini(Availability::Busy("queue".into()))), None);
+        let up = option(ModelId::Gemma, Availability::Available);
+        assert_eq!(
+            offer_instead(&up, &[up.clone(), gemini(Availability::Available)]),
+            None,
+            "nothing to offer instead of a model that answers now"
+        );
     }
 }

@@ -27,9 +27,14 @@ pub struct VllmConfig {
     pub api_key: Option<Secret>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
-    /// Most requests sent to the backend at once; more wait briefly, then get "busy".
+    /// Most requests this replica sends to vLLM at once; more wait briefly, then get "busy".
+    /// Every replica sends to the same vLLM: the deployment sets it from the GPU profile
+    /// (`VLLM_MAX_IN_FLIGHT` × the HPA's most replicas stays within what vLLM serves).
     pub max_in_flight: usize,
     pub probe_interval: Duration,
+    /// vLLM's queue (`vllm:num_requests_waiting`) at which the picker calls Gemma busy;
+    /// `None` never does.
+    pub busy_waiting: Option<usize>,
 }
 
 /// Gemini through Vertex AI's REST `generateContent`.
@@ -68,8 +73,12 @@ pub(super) fn read(env: &Env) -> Result<(VllmConfig, VertexConfig), ConfigError>
         api_key: env.var("VLLM_API_KEY").map(Secret),
         connect_timeout,
         request_timeout,
-        max_in_flight,
+        max_in_flight: env.count("VLLM_MAX_IN_FLIGHT", max_in_flight)?,
         probe_interval: env.secs("MODEL_PROBE_INTERVAL_SECS", 15.0)?,
+        busy_waiting: match env.var("VLLM_BUSY_WAITING") {
+            None => Some(8),
+            Some(_) => env.optional_count("VLLM_BUSY_WAITING")?,
+        },
     };
 
     let location = env.text("VERTEX_LOCATION", "global");

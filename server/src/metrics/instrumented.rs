@@ -1,7 +1,7 @@
 //! Wrappers that record metrics around the real model backends and store, so neither the
 //! backends nor the server functions carry measuring code.
 
-use super::{Metrics, ModelLabels, OutcomeLabels, StoreLabels, TokenLabels};
+use super::{Held, Metrics, ModelLabels, OutcomeLabels, StoreLabels, TokenLabels};
 use app::conversation::{
     AppendedTurn, Begun, MessageRange, SessionSummary, StoredMessage, TurnId, TurnOutcome,
     TurnRequest, Verdict,
@@ -13,7 +13,6 @@ use app::services::{Again, ChatModel, ChatStore, ModelReply, PromptMessage};
 use app::session::{OwnerId, SessionId};
 use app::tally::Tally;
 use async_trait::async_trait;
-use prometheus_client::metrics::gauge::Gauge;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,15 +26,6 @@ pub struct MeteredModel {
 impl MeteredModel {
     pub fn wrap(inner: Arc<dyn ChatModel>, metrics: Arc<Metrics>) -> Arc<dyn ChatModel> {
         Arc::new(MeteredModel { inner, metrics })
-    }
-}
-
-/// Decrements the in-flight gauge however the call ends, including when the request is dropped.
-struct InFlightGuard(Gauge);
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        self.0.dec();
     }
 }
 
@@ -56,13 +46,8 @@ impl ChatModel for MeteredModel {
         params: &GenParams,
     ) -> Result<ModelReply, ModelError> {
         let model = self.inner.id().as_str();
-        let gauge = self
-            .metrics
-            .in_flight
-            .get_or_create(&ModelLabels { model })
-            .clone();
-        gauge.inc();
-        let _in_flight = InFlightGuard(gauge);
+        let _in_flight = Held::enter(&self.metrics.in_flight.get_or_create(&ModelLabels { model }));
+        let _load = Held::enter(&self.metrics.load);
         let started = Instant::now();
         let result = self.inner.complete(system, conversation, params).await;
         self.metrics

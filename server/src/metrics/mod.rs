@@ -64,6 +64,7 @@ pub struct Metrics {
     pub store_seconds: Histograms<StoreLabels>,
     pub store_messages_read: Counter,
     pub in_flight: Family<ModelLabels, Gauge>,
+    pub load: Gauge,
     pub refused: Family<LimitLabels, Counter>,
     pub model_retries: Family<ModelLabels, Counter>,
 }
@@ -129,6 +130,12 @@ impl Metrics {
             "Model calls in flight (including those waiting for a slot)",
             in_flight.clone(),
         );
+        let load = Gauge::default();
+        registry.register(
+            "load_in_flight",
+            "What this replica is working on: HTTP requests being answered plus model calls in flight (a turn outlives its request). The HPA scales on its average (deploy/chat-deploy.yaml)",
+            load.clone(),
+        );
         let refused = Family::<LimitLabels, Counter>::default();
         registry.register(
             "turns_refused",
@@ -151,6 +158,7 @@ impl Metrics {
             store_seconds,
             store_messages_read,
             in_flight,
+            load,
             refused,
             model_retries,
         })
@@ -161,6 +169,22 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// One unit of a gauge, held until dropped: however the work ends, including a dropped request.
+pub struct Held(Gauge);
+
+impl Held {
+    pub fn enter(gauge: &Gauge) -> Held {
+        gauge.inc();
+        Held(gauge.clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
@@ -186,6 +210,7 @@ pub async fn track(
 ) -> Response {
     let route = route_label(&req);
     let started = Instant::now();
+    let _load = Held::enter(&metrics.load);
     let response = next.run(req).await;
     metrics
         .request_seconds

@@ -6,6 +6,7 @@
 
 mod context;
 mod generate;
+mod queue;
 mod wire;
 
 use super::in_flight::InFlight;
@@ -42,6 +43,7 @@ pub struct VllmChat {
     retries: Counter,
     /// The served context (`--max-model-len`) from `/v1/models`; 0 until read.
     max_model_len: AtomicU32,
+    busy_waiting: Option<usize>,
 }
 
 impl VllmChat {
@@ -61,6 +63,7 @@ impl VllmChat {
             request_timeout: config.request_timeout,
             retries,
             max_model_len: AtomicU32::new(0),
+            busy_waiting: config.busy_waiting,
         })
     }
 
@@ -87,10 +90,16 @@ impl VllmChat {
             .send()
             .await;
         match result {
-            Ok(r) if r.status().is_success() => match self.api {
-                VllmApi::Chat => self.read_models().await,
-                VllmApi::Generate => Availability::Available,
-            },
+            Ok(r) if r.status().is_success() => {
+                let served = match self.api {
+                    VllmApi::Chat => self.read_models().await,
+                    VllmApi::Generate => Availability::Available,
+                };
+                match (served, self.busy_waiting) {
+                    (Availability::Available, Some(threshold)) => self.read_queue(threshold).await,
+                    (other, _) => other,
+                }
+            }
             Ok(r) => Availability::Unreachable(format!(
                 "Gemma's server at {} answered HTTP {}; it may still be loading the model.",
                 self.base_url,
@@ -143,6 +152,28 @@ impl VllmChat {
             }
         }
         Availability::Available
+    }
+
+    /// Reads vLLM's own queue from its Prometheus `/metrics`: every replica of this app sends
+    /// to the same engine, so its queue is the cluster's load, which no replica's own count
+    /// shows. A server without those metrics says nothing against it.
+    async fn read_queue(&self, threshold: usize) -> Availability {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.base_url))
+            .timeout(self.probe_timeout)
+            .send()
+            .await;
+        let text = match response {
+            Ok(r) if r.status().is_success() => r.text().await.ok(),
+            _ => None,
+        };
+        match text.and_then(|t| queue::waiting(&t, &self.model_name)) {
+            Some(waiting) if waiting >= threshold => Availability::Busy(format!(
+                "Gemma is busy: {waiting} waiting for its GPU, so a message sent now waits too."
+            )),
+            _ => Availability::Available,
+        }
     }
 
     /// vLLM's exact count of `messages` through Gemma's template, or `None` if it cannot tell.

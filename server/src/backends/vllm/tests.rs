@@ -236,6 +236,7 @@ async fn a_health_check_that_hangs_says_timed_out() {
         request_timeout: Duration::from_secs(30),
         max_in_flight: 1,
         probe_interval: Duration::from_secs(60),
+        busy_waiting: Some(8),
     };
     let chat = VllmChat::new(&config, Counter::default()).expect("client");
     let started = std::time::Instant::now();

@@ -1,6 +1,7 @@
 //! Stand-ins for the model servers, for tests only (never part of the shipped server). One HTTP
 //! server speaks the exact wire formats of:
-//! - vLLM's OpenAI-compatible chat, `POST /v1/chat/completions` (+ `GET /health`, `/v1/models`);
+//! - vLLM's OpenAI-compatible chat, `POST /v1/chat/completions` (+ `GET /health`, `/v1/models`,
+//!   `/metrics`, `POST /tokenize`);
 //! - the codelab's model-garden vLLM, `POST /generate`;
 //! - Vertex AI, `POST /v1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent`,
 //!   which requires a bearer token issued by
@@ -26,7 +27,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use vertex::{generate_content, token};
-use vllm::{chat_completions, generate, health, models, tokenize};
+use vllm::{chat_completions, generate, health, metrics, models, tokenize};
 
 pub const GEMMA_NAME: &str = "google/gemma-3-12b-it";
 pub const GEMINI_NAME: &str = "gemini-2.5-flash";
@@ -88,6 +89,9 @@ pub struct Behaviour {
     pub finish_reason: Option<String>,
     /// Gemma: the served context (`--max-model-len`), enforced as vLLM does; default 32,768.
     pub max_model_len: Option<u64>,
+    /// Gemma: requests vLLM reports waiting on `/metrics` (`vllm:num_requests_waiting`): the
+    /// load other replicas put on the shared engine.
+    pub queue_waiting: Option<u64>,
 }
 
 impl Behaviour {
@@ -245,6 +249,7 @@ pub async fn start(port: u16) -> StandIn {
         .route("/health", get(health))
         .route("/v1/models", get(models))
         .route("/tokenize", post(tokenize))
+        .route("/metrics", get(metrics))
         .route("/token", post(token))
         .route(
             "/v1/projects/{project}/locations/{location}/publishers/google/models/{call}",

@@ -33,6 +33,33 @@ pub(super) async fn models(State(s): State<Arc<Shared>>) -> Json<Value> {
     )
 }
 
+/// `GET /metrics`, in vLLM 0.11's names and labels (V1 engine): requests running are the ones
+/// in flight here, requests waiting what [`super::Behaviour::queue_waiting`] says.
+pub(super) async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+    let running = lock(&s.in_flight).get("gemma").map_or(0, |c| c.0);
+    let waiting = lock(&s.behaviour)
+        .get("gemma")
+        .and_then(|b| b.queue_waiting)
+        .unwrap_or(0);
+    let labels = format!(r#"engine="0",model_name="{GEMMA_NAME}""#);
+    let body = format!(
+        "# HELP vllm:num_requests_running Number of requests in model execution batches.\n\
+         # TYPE vllm:num_requests_running gauge\n\
+         vllm:num_requests_running{{{labels}}} {running}.0\n\
+         # HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n\
+         # TYPE vllm:num_requests_waiting gauge\n\
+         vllm:num_requests_waiting{{{labels}}} {waiting}.0\n"
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
 /// Tokens of chat messages through the template, as the stand-in counts them: a word a token,
 /// plus Gemma's turn markers.
 fn prompt_tokens(messages: &[Value]) -> u64 {
