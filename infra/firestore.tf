@@ -11,7 +11,7 @@ resource "google_firestore_database" "chats" {
   delete_protection_state           = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
   deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis_ready]
 }
 
 # The sidebar lists a visitor's sessions newest first: equality on owner, order by update time.

@@ -42,7 +42,7 @@ resource "google_container_cluster" "primary" {
     update = "30m"
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis_ready]
 }
 
 # The nodes' identity: write logs and metrics, pull our images. Workloads do not act as it (they
@@ -51,6 +51,8 @@ resource "google_service_account" "nodes" {
   project      = var.project_id
   account_id   = "${var.cluster_name}-nodes"
   display_name = "GKE nodes of ${var.cluster_name}"
+
+  depends_on = [time_sleep.apis_ready]
 }
 
 resource "google_project_iam_member" "nodes_default" {

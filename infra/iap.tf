@@ -7,5 +7,5 @@ resource "google_iap_web_iam_member" "chat_users" {
   role    = "roles/iap.httpsResourceAccessor"
   member  = each.value
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis_ready]
 }

@@ -19,6 +19,11 @@ output "firestore_database" {
 }
 
 output "build_service_account" {
-  description = "For skaffold.yaml googleCloudBuild.serviceAccount: the image builds run as this account."
+  description = "The account image builds run as: deploy/cloud-build.sh reads it (BUILD_SERVICE_ACCOUNT)."
   value       = "projects/${var.project_id}/serviceAccounts/${google_service_account.build.email}"
+}
+
+output "gateway_address" {
+  description = "The IAP Gateway's static IP: point your domain's A record here (runbook step 4)."
+  value       = google_compute_global_address.gateway.address
 }

@@ -6,5 +6,30 @@ resource "google_artifact_registry_repository" "images" {
   format        = "DOCKER"
   description   = "hybrid-chat container images"
 
-  depends_on = [google_project_service.enabled]
+  # Every release pushes an image of ~40 MB: keep the newest ten (a rollback's worth), delete
+  # the rest after 30 days (the running image is among the newest unless no release for 10).
+  cleanup_policy_dry_run = false
+  cleanup_policies {
+    id     = "keep-newest"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = 10
+    }
+  }
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      tag_state  = "ANY"
+      older_than = "2592000s"
+    }
+  }
+
+  # Scan every pushed image for known vulnerabilities (needs containerscanning.googleapis.com,
+  # infra/apis.tf); findings show under the image in Artifact Registry.
+  vulnerability_scanning_config {
+    enablement_config = "INHERITED"
+  }
+
+  depends_on = [time_sleep.apis_ready]
 }

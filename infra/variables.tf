@@ -81,3 +81,32 @@ variable "iap_members" {
   type        = list(string)
   default     = []
 }
+
+variable "domain" {
+  description = "The app's host name behind IAP, e.g. chat.example.com: a Google-managed certificate for it goes in the Gateway's certificate map. Empty makes no certificate (the public LoadBalancer needs none)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.domain == "" || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain))
+    error_message = "domain must be a lowercase host name such as chat.example.com, or empty."
+  }
+}
+
+variable "gateway_address_name" {
+  description = "Global static IP address the IAP Gateway names (deploy/iap-gateway.yaml, spec.addresses)."
+  type        = string
+  default     = "hybrid-chat-ip"
+}
+
+variable "certificate_map_name" {
+  description = "Certificate Manager map the IAP Gateway serves (deploy/iap-gateway.yaml, annotation networking.gke.io/certmap)."
+  type        = string
+  default     = "hybrid-chat-certs"
+}
+
+variable "build_submitters" {
+  description = "Who may start image builds as the build account besides project owners (roles/iam.serviceAccountUser on it), e.g. [\"user:ana@example.com\"]."
+  type        = list(string)
+  default     = []
+}
