@@ -64,6 +64,13 @@ installed = re.findall(r"rustup toolchain install (\S+)", dockerfile)
 check("the image installs the wasm toolchain deploy/build.sh builds with",
       pinned is not None and installed == [pinned.group(1)], f"{installed} vs {pinned and pinned.group(1)}")
 
+installs = re.findall(r"cargo install ([^\n&\\]+)", dockerfile)
+check(
+    "the image installs every cargo tool --locked, at a pinned version (its own lock file, not today's registry)",
+    installs and all("--locked" in i and "--version" in i for i in installs),
+    installs,
+)
+
 port = container["ports"][0]["containerPort"]
 addr = manifest_env.get("LEPTOS_SITE_ADDR") or docker_env.get("LEPTOS_SITE_ADDR", "")
 check("the container port is the port the server listens on", addr.endswith(f":{port}"), f"{addr} vs {port}")

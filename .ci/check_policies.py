@@ -16,6 +16,7 @@ Usage: check_policies.py RENDERED_DIR   (written by render_manifests.py)
 """
 
 import ipaddress
+import re
 import sys
 from pathlib import Path
 
@@ -297,6 +298,118 @@ def check_gemma(label, docs):
     check(f"{label}: GPU driver chosen as in GKE's samples", "cloud.google.com/gke-gpu-driver-version" in pod.get("nodeSelector", {}))
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def server_default(name):
+    """The server's default for a variable (server/src/config/variables.tsv), as a number."""
+    for line in (ROOT / "server/src/config/variables.tsv").read_text().splitlines():
+        fields = line.split("\t")
+        if fields[0] == name:
+            number = re.search(r"`(\d+)`", fields[1])
+            return int(number.group(1)) if number else fields[1].strip("`")
+    sys.exit(f"check_policies: {name} is not in variables.tsv")
+
+
+def largest_max_tokens():
+    """The Max tokens slider's top (app/src/params.rs), the most a turn asks to generate."""
+    spec = re.search(r"pub const MAX_TOKENS: SliderSpec = SliderSpec \{.*?max: ([\d.]+)", (ROOT / "app/src/params.rs").read_text(), re.S)
+    return int(float(spec.group(1)))
+
+
+def app_setting(app_docs, serving_docs, name):
+    """What the app runs with for `name`: its env value, a ConfigMap key (when that ConfigMap is
+    among `serving_docs`), or the server's default."""
+    container = find(app_docs, "Deployment", "hybrid-chat")["spec"]["template"]["spec"]["containers"][0]
+    for e in container.get("env", []):
+        if e["name"] != name:
+            continue
+        if "value" in e:
+            return int(e["value"])
+        ref = (e.get("valueFrom") or {}).get("configMapKeyRef") or {}
+        cm = find(serving_docs, "ConfigMap", ref.get("name"))
+        if cm is not None and ref.get("key") in (cm.get("data") or {}):
+            return int(cm["data"][ref["key"]])
+    fallback = server_default(name)
+    return server_default(fallback) if isinstance(fallback, str) else fallback
+
+
+def check_profiles_agree(rendered):
+    """Every app variant against every Gemma variant: the history the app sends plus the largest
+    Max tokens fits vLLM's context, and every replica's Gemma share together stays within what
+    vLLM runs plus one batch waiting."""
+    load = lambda p: [d for d in yaml.safe_load_all(p.read_text()) if d]
+    gemmas = [(p.stem, load(p)) for p in rendered if p.stem.startswith("gemma")]
+    apps = [(p.stem, load(p)) for p in rendered if p.stem.startswith("hybrid-chat")]
+    check("there are Gemma and app variants to compare", gemmas and apps)
+    max_tokens = largest_max_tokens()
+    for g_label, g_docs in gemmas:
+        vllm = find(g_docs, "Deployment", "vllm-gemma-deployment")["spec"]["template"]["spec"]["containers"][0]
+        arg = lambda name: next(int(a.split("=")[1]) for a in vllm["args"] if a.startswith(f"--{name}="))
+        context, seqs = arg("max-model-len"), arg("max-num-seqs")
+        for a_label, a_docs in apps:
+            history = app_setting(a_docs, g_docs, "HISTORY_TOKENS")
+            check(
+                f"{a_label} on {g_label}: HISTORY_TOKENS ({history}) + the largest Max tokens ({max_tokens}) fit --max-model-len ({context})",
+                history + max_tokens <= context,
+                "a long chat would lose its oldest turns to the context fitting on every turn",
+            )
+            share = app_setting(a_docs, g_docs, "VLLM_MAX_IN_FLIGHT")
+            hpa = next(d for d in a_docs if d.get("kind") == "HorizontalPodAutoscaler")
+            most = hpa["spec"]["maxReplicas"]
+            check(
+                f"{a_label} on {g_label}: VLLM_MAX_IN_FLIGHT ({share}) x maxReplicas ({most}) <= 2 x --max-num-seqs ({seqs})",
+                share * most <= 2 * seqs,
+                f"{share * most} requests could be sent to a vLLM that runs {seqs} at once",
+            )
+
+
+def check_autoscaling(label, docs):
+    """The HPA scales on what loads the app: a per-pod metric the server exports (a gauge, from
+    Managed Prometheus through the adapter), and replicas spread over zones."""
+    hpa = next((d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"), None)
+    if hpa is None:
+        return
+    metrics = hpa["spec"].get("metrics", [])
+    pods = [m["pods"]["metric"]["name"] for m in metrics if m.get("type") == "Pods"]
+    check(f"{label}: the HPA scales on a per-pod load metric, not CPU alone", pods, [m.get("type") for m in metrics])
+    source = (ROOT / "server/src/metrics/mod.rs").read_text()
+    for name in pods:
+        parts = name.split("|")
+        series = parts[1] if len(parts) == 3 and parts[0] == "prometheus.googleapis.com" else ""
+        # registry.register("NAME", "help", VARIABLE.clone()) with `let VARIABLE = Gauge::default()`.
+        registered = re.search(
+            rf'registry\.register\(\s*"{re.escape(series.removeprefix("hybrid_chat_"))}",\s*"[^"]*",\s*(\w+)\.clone\(\)', source
+        ) if series.startswith("hybrid_chat_") else None
+        gauge = registered and re.search(rf"let {registered.group(1)} = Gauge::default\(\)", source)
+        check(
+            f"{label}: {name} is a per-pod gauge the server exports",
+            parts[-1] == "gauge" and gauge,
+            "not registered as an unlabelled Gauge in server/src/metrics/mod.rs",
+        )
+    deployment = find(docs, "Deployment", hpa["spec"]["scaleTargetRef"]["name"])
+    spread = deployment["spec"]["template"]["spec"].get("topologySpreadConstraints") or []
+    check(
+        f"{label}: replicas are spread across zones",
+        any(c.get("topologyKey") == "topology.kubernetes.io/zone" for c in spread),
+        spread,
+    )
+
+
+def check_images(label, docs):
+    """Every image is pinned by digest, except the app's own, which skaffold replaces with the
+    tag and digest it built."""
+    for d in docs:
+        pod = ((d.get("spec") or {}).get("template") or {}).get("spec") or {}
+        for c in pod.get("containers", []) + pod.get("initContainers", []):
+            image = c["image"]
+            check(
+                f"{label}: {c['name']} image is pinned by digest",
+                image == "hybrid-chat" or re.search(r"@sha256:[0-9a-f]{64}$", image),
+                image,
+            )
+
+
 def main():
     rendered = sorted(Path(sys.argv[1]).glob("*.yaml"))
     if not rendered:
@@ -308,6 +421,9 @@ def main():
         check_timeouts(label, docs)
         check_scaling(label, docs)
         check_gemma(label, docs)
+        check_autoscaling(label, docs)
+        check_images(label, docs)
+    check_profiles_agree(rendered)
     passed = sum(results)
     failed = len(results) - passed
     print(f"policy checks: {passed} passed, {failed} failed")

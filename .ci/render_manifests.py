@@ -62,19 +62,49 @@ def render(manifests):
     return text
 
 
+def configs():
+    """skaffold.yaml's modules, in order."""
+    return [c for c in yaml.safe_load_all((ROOT / "skaffold.yaml").read_text()) if c]
+
+
+def with_profile(config, profile):
+    merged = {k: overlay(config.get(k), profile.get(k)) for k in config if k != "profiles"}
+    for key in profile:
+        if key not in ("name", "activation") and key not in merged:
+            merged[key] = profile[key]
+    return merged
+
+
+def with_profiles(config, names):
+    """The module with each named profile it defines applied in order (skaffold activates a
+    profile in every module that defines it)."""
+    merged = config
+    for name in names:
+        for profile in config.get("profiles", []):
+            if profile["name"] == name:
+                merged = with_profile(merged, profile) | {"profiles": config.get("profiles", [])}
+    return {k: v for k, v in merged.items() if k != "profiles"}
+
+
+def stamp(docs, labels):
+    """skaffold's labels on what it deploys: every resource's metadata.labels and every pod
+    template's (skaffold.dev/run-id is a fresh id per run unless `--label` sets it)."""
+    for doc in docs:
+        doc.setdefault("metadata", {}).setdefault("labels", {}).update(labels)
+        template = (doc.get("spec") or {}).get("template")
+        if isinstance(template, dict) and "spec" in template:
+            template.setdefault("metadata", {}).setdefault("labels", {}).update(labels)
+    return docs
+
+
 def main():
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    configs = [c for c in yaml.safe_load_all((ROOT / "skaffold.yaml").read_text()) if c]
-    for config in configs:
+    for config in configs():
         name = config["metadata"]["name"]
         variants = [(name, config)]
         for profile in config.get("profiles", []):
-            merged = {k: overlay(config.get(k), profile.get(k)) for k in config if k != "profiles"}
-            for key in profile:
-                if key not in ("name", "activation") and key not in merged:
-                    merged[key] = profile[key]
-            variants.append((f"{name}@{profile['name']}", merged))
+            variants.append((f"{name}@{profile['name']}", with_profile(config, profile)))
         for label, variant in variants:
             (out / f"{label}.yaml").write_text(render(variant.get("manifests") or {}))
             print(f"{label}.yaml")
