@@ -21,6 +21,8 @@ export type Behaviour = {
   fault_times?: number;
   reply?: string;
   unhealthy?: boolean;
+  /** Gemma: requests vLLM's /metrics reports waiting (other replicas' load). */
+  queue_waiting?: number;
 };
 
 export async function resetModel() {

@@ -22,12 +22,14 @@ pub fn SettingsPanel() -> impl IntoView {
                 .filter_map(|m| {
                     m.availability.describe().map(|why| {
                         let class = format!("model-status {}", m.availability.css_class());
-                        let offer = offer_instead(m, models);
+                        // The offer is words in the status (a screen reader hears it with the
+                        // picker) and, once interactive, the button below.
+                        let text = match offer_instead(m, models) {
+                            Some(other) => format!("{why} {} can answer now.", other.short_name()),
+                            None => why.to_string(),
+                        };
                         view! {
-                            <p class=class id=status_id(m.id) data-model=m.id.as_str()>
-                                {why.to_string()}
-                                {offer.map(|other| view! { " " <OfferOther other/> })}
-                            </p>
+                            <p class=class id=status_id(m.id) data-model=m.id.as_str()>{text}</p>
                         }
                     })
                 })
@@ -84,6 +86,7 @@ pub fn SettingsPanel() -> impl IntoView {
                     .collect_view()}
             </select>
             {statuses}
+            {offer_button(state)}
             <Slider spec=TEMPERATURE value=Signal::derive(move || state.temperature.get() as f64)
                 on_input=move |v| state.temperature.set(v as f32)/>
             <Slider spec=TOP_P value=Signal::derive(move || state.top_p.get() as f64)
@@ -149,24 +152,22 @@ fn offer_instead(m: &ModelOption, models: &[ModelOption]) -> Option<ModelId> {
         .map(|o| o.id)
 }
 
-/// "Gemini can answer now", with a button that picks it once the page is interactive (without
-/// JavaScript, the sentence points at the picker above).
-#[component]
-fn OfferOther(other: ModelId) -> impl IntoView {
-    let state = expect_context::<ChatState>();
-    view! {
-        {format!("{} can answer now.", other.short_name())}
-        {move || {
-            (state.hydrated.get() && state.model.get() != other)
-                .then(|| {
-                    view! {
-                        " "
-                        <button type="button" class="offer-other" on:click=move |_| state.model.set(other)>
-                            {format!("Use {}", other.short_name())}
-                        </button>
-                    }
-                })
-        }}
+/// The button that picks the model offered instead of the chosen one, once the page is
+/// interactive (without JavaScript, the status's words point at the picker).
+fn offer_button(state: ChatState) -> impl IntoView {
+    move || {
+        let other = state.models.with(|ms| {
+            ms.iter()
+                .find(|m| m.id == state.model.get())
+                .and_then(|m| offer_instead(m, ms))
+        });
+        other.filter(|_| state.hydrated.get()).map(|other| {
+            view! {
+                <button type="button" class="offer-other" on:click=move |_| state.model.set(other)>
+                    "Use " {other.short_name()}
+                </button>
+            }
+        })
     }
 }
 
