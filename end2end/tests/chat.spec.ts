@@ -301,6 +301,8 @@ test('the page hydrates and chats under its Content-Security-Policy, with no vio
 });
 
 test('the picker follows where each model stands, without a reload', async ({ page }) => {
+  // Two waits of up to 25 s each (the page asks every 10 s): a timeout of its own.
+  test.setTimeout(75_000);
   await setModel('gemma', { unhealthy: true });
   await openChat(page);
   const gemma = page.locator('#model option[value="gemma"]');
@@ -320,7 +322,8 @@ test('a turn\'s answer refreshes the picker at once, not at the next tick', asyn
   // Within the first 10 s of the page, before its periodic ask: Gemma goes down (the server's
   // probe notices within a second), and a Gemini turn's answer brings the news.
   await setModel('gemma', { unhealthy: true });
-  await page.waitForTimeout(1_500);
+  // Once the server's probe has noticed (asked apart from the page, which must not learn it yet).
+  await expect.poll(async () => (await page.request.get('/')).text()).toContain('— unreachable');
   await page.getByLabel('Model').selectOption('gemini');
   await send(page, 'is gemma up?');
   await expect(replies(page)).toHaveCount(1);

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { modelRequests, openChat, replies, resetModel, send, setModel, userMessages } from './helpers';
+import { inFlight, modelRequests, openChat, replies, resetModel, send, setModel, userMessages } from './helpers';
 
 // A turn outlives the request that sent it: the page can be reloaded, or opened in another tab,
 // while the model works, and it shows the message waiting and then the reply.
@@ -18,7 +18,8 @@ test('a reload while the reply is pending shows the message waiting, then the re
   await expect(page.locator('.message.user.pending')).toBeVisible();
   // The new chat has its address before the reply, so the reload comes back to it.
   await expect(page).toHaveURL(chatUrl);
-  await page.waitForTimeout(300);
+  // Reloaded once the turn is with the model (accepted and stored pending).
+  await expect.poll(() => inFlight('gemma')).toBe(1);
   await page.reload();
   await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
   await expect(waiting(page)).toHaveText('a slow question');
@@ -57,7 +58,8 @@ test('a reply that fails while nobody is watching is reported on the next load',
   await openChat(page);
   await send(page, 'doomed while away');
   await expect(page).toHaveURL(chatUrl);
-  await page.waitForTimeout(300);
+  // Reloaded once the turn is with the model (accepted and stored pending).
+  await expect.poll(() => inFlight('gemma')).toBe(1);
   await page.reload();
   await expect(waiting(page)).toHaveText('doomed while away');
   // Polling learns the outcome: the message stays, marked not answered, with the reason.

@@ -329,6 +329,8 @@ async fn concurrent_with_faults(standin: &StandIn) -> Tally {
     }
     let mut acknowledged: HashMap<String, Vec<String>> = HashMap::new();
     let mut refused: HashSet<String> = HashSet::new();
+    // Refused sends by session: (text, whether a model failed it; else a 409).
+    let mut refusals: HashMap<String, Vec<(String, bool)>> = HashMap::new();
     let (mut model_failures, mut one_at_a_time) = (0, 0);
     for task in tasks {
         let (session, text, reply) = task.await.expect("send task");
@@ -339,8 +341,20 @@ async fn concurrent_with_faults(standin: &StandIn) -> Tally {
         // Two errors are expected: the stand-in's 500, and a chat's one-turn-at-a-time rule
         // (the four tabs of a chat send at once).
         match words(&reply) {
-            Some(w) if w.contains("internal error") => model_failures += 1,
-            Some(w) if w.contains("still on its way") && reply.status == 409 => one_at_a_time += 1,
+            Some(w) if w.contains("internal error") => {
+                model_failures += 1;
+                refusals
+                    .entry(session)
+                    .or_default()
+                    .push((text.clone(), true));
+            }
+            Some(w) if w.contains("still on its way") && reply.status == 409 => {
+                one_at_a_time += 1;
+                refusals
+                    .entry(session)
+                    .or_default()
+                    .push((text.clone(), false));
+            }
             _ => t.problems.push(format!(
                 "{text}: unclear error {} {}",
                 reply.status,
@@ -385,9 +399,24 @@ async fn concurrent_with_faults(standin: &StandIn) -> Tally {
                     .push(format!("{}: kept as {} ({:?})", r.2, r.3, r.4));
             }
         }
+        // Each refused send, read back from the rows: a model's failure is its one user
+        // message, failed, with the error's code; a 409 left nothing at all.
+        for (text, by_model) in refusals.get(&session).into_iter().flatten() {
+            let kept: Vec<_> = rows.iter().filter(|r| r.2 == *text).collect();
+            let ok = if *by_model {
+                kept.len() == 1
+                    && kept[0].1 == "user"
+                    && kept[0].3 == "failed"
+                    && kept[0].4.as_deref() == Some("model.backend_error.gemma")
+            } else {
+                kept.is_empty()
+            };
+            t.check(ok, || {
+                let why = if *by_model { "model failure" } else { "409" };
+                format!("{text} ({why}) is stored as {kept:?}")
+            });
+        }
     }
-    t.tried += model_failures + one_at_a_time;
-    t.handled += model_failures + one_at_a_time;
     t
 }
 
@@ -398,6 +427,7 @@ async fn killed_mid_burst(standin: &StandIn) -> Tally {
     let server = sqlite_server(dir.path(), standin).await;
     let mut t = Tally::default();
     standin.set("gemma", Behaviour::slow(150));
+    let asked_before = standin.requests("gemma").len();
     let mut tasks = Vec::new();
     for i in 0..40 {
         let mut v = Visitor::new(&server);
@@ -416,7 +446,13 @@ async fn killed_mid_burst(standin: &StandIn) -> Tally {
             (acknowledged, v)
         }));
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Killed mid-burst: once the model has been asked for about a sixth of the 400 turns.
+    testkit::until(
+        "the burst to be under way",
+        Duration::from_secs(30),
+        || async { standin.requests("gemma").len() >= asked_before + 60 },
+    )
+    .await;
     let pid = server.pid();
     server.kill();
     let mut acknowledged = Vec::new();
@@ -642,7 +678,13 @@ async fn store_outage(standin: &StandIn) -> Tally {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The database stalls while all three turns are with the model (accepted, not yet stored).
+    testkit::until(
+        "the three turns to reach the model",
+        Duration::from_secs(5),
+        || async { standin.in_flight("gemma") == 3 },
+    )
+    .await;
     emulator.pause();
     let mut probe = Visitor::new(&server);
     let store = probe.get("/healthz/store").await;
@@ -682,7 +724,14 @@ async fn store_outage(standin: &StandIn) -> Tally {
         let text = format!("after the outage {i}");
         let mut reply = me.send(&text, "gemma").await;
         if reply.status != 200 {
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            // The first may still meet the reconnect: again once the store answers.
+            let mut health = Visitor::new(&server);
+            for _ in 0..150 {
+                if health.get("/healthz/store").await.status == 200 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             reply = me.send(&text, "gemma").await;
         }
         t.check(reply.status == 200, || format!("{text}: {}", reply.status));
@@ -690,18 +739,41 @@ async fn store_outage(standin: &StandIn) -> Tally {
             acknowledged.push(text);
         }
     }
-    let mut pages = String::new();
+    // Read back from the store through each chat's JSON export, not from the page (which draws
+    // a failed, interrupted or pending turn with the same words): an acknowledged turn is kept
+    // when its user message is complete and its reply follows it.
+    let mut chats: Vec<Vec<serde_json::Value>> = Vec::new();
     for v in std::iter::once(&mut me).chain(tabs.iter_mut()) {
         let chat = v.session();
-        pages.push_str(&v.get(&format!("/c/{chat}")).await.body);
+        let export = v.get(&format!("/export/{chat}.json")).await;
+        let js: serde_json::Value = serde_json::from_str(&export.body).unwrap_or_default();
+        match js["messages"].as_array() {
+            Some(messages) if export.status == 200 => chats.push(messages.clone()),
+            _ => t.problems.push(format!(
+                "the export of {chat}: {} {}",
+                export.status,
+                short(&export.body)
+            )),
+        }
     }
+    let answered = |m: &[serde_json::Value], text: &str| {
+        m.windows(2)
+            .filter(|w| {
+                w[0]["role"] == "user"
+                    && w[0]["text"] == text
+                    && w[0]["status"] == "complete"
+                    && w[1]["role"] == "model"
+                    && w[1]["text"] == format!("Echo: {text}")
+            })
+            .count()
+    };
     for text in &acknowledged {
-        let shown = format!(r#"<p class="text">{text}</p>"#);
-        t.found(text, pages.matches(&shown).count());
+        t.found(text, chats.iter().map(|m| answered(m, text)).sum());
     }
     // A turn reported not saved may show as not answered, never with a reply.
     for text in &refused {
-        if pages.contains(&format!("Echo: {text}")) {
+        let reply = format!("Echo: {text}");
+        if chats.iter().flatten().any(|m| m["text"] == reply.as_str()) {
             t.problems.push(format!(
                 "{text} was reported not saved but its reply is stored"
             ));

@@ -5,16 +5,22 @@ use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use testkit::{count_all_messages, Server, Stack, Visitor};
 
-const WINDOW_SECS: u64 = 3;
+/// Long enough for two sends, a full restart and a third send with a wide margin (they take
+/// about 2 s here), short enough that waiting for the window to end keeps the test quick.
+const WINDOW_SECS: u64 = 12;
 
-/// Waits for the start of a fresh fixed window, so a test's turns fall inside one window.
-async fn start_of_window() {
+/// Makes sure at least `room` is left of the current fixed window (waiting for the next one
+/// if not), so the turns that follow fall inside one window.
+async fn window_with_room(room: Duration) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_millis() as u64;
     let window = WINDOW_SECS * 1000;
-    tokio::time::sleep(Duration::from_millis(window - now % window + 50)).await;
+    let left = window - now % window;
+    if left < room.as_millis() as u64 {
+        tokio::time::sleep(Duration::from_millis(left + 50)).await;
+    }
 }
 
 fn refused_count(metrics: &str, limit: &str) -> f64 {
@@ -26,13 +32,17 @@ fn refused_count(metrics: &str, limit: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_turn_limit_refuses_politely_survives_a_restart_and_lifts_when_the_window_ends() {
-    let env = [("TURNS_PER_WINDOW", "2"), ("TURN_WINDOW_SECS", "3")];
+    let window = WINDOW_SECS.to_string();
+    let env = [
+        ("TURNS_PER_WINDOW", "2"),
+        ("TURN_WINDOW_SECS", window.as_str()),
+    ];
     let (dir, model, server) = Stack::start(&env).await.into_parts();
     let mut me = Visitor::new(&server);
     // The first turn makes the browser's owner cookie (it counts against the address, as a
     // cookieless request does); later turns count against the browser.
     assert_eq!(me.send("zero", "gemma").await.status, 200);
-    start_of_window().await;
+    window_with_room(Duration::from_secs(8)).await;
     assert_eq!(me.send("one", "gemma").await.status, 200);
     assert_eq!(me.send("two", "gemma").await.status, 200);
 

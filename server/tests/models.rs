@@ -235,8 +235,15 @@ async fn without_credentials_gemini_is_not_configured_and_gemma_still_works() {
         .await
         .into_parts();
     let mut me = Visitor::new(&server);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let page = me.get("/").await;
+    // What the start-up check found, once it has run.
+    let mut page = me.get("/").await;
+    for _ in 0..250 {
+        if page.body.contains("Gemini needs Google Cloud credentials") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        page = me.get("/").await;
+    }
     assert!(
         page.body.contains(r#"<option value="gemini" disabled"#),
         "Gemini cannot be picked"

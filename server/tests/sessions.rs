@@ -173,7 +173,12 @@ async fn a_chat_deleted_during_a_pending_turn_stays_deleted() {
     model.set("gemma", Behaviour::slow(1_500));
     let mut tab = me.twin();
     let pending = tokio::spawn(async move { tab.send("in flight", "gemma").await });
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    testkit::until(
+        "the turn to reach the model",
+        std::time::Duration::from_secs(5),
+        || async { model.in_flight("gemma") == 1 },
+    )
+    .await;
     let deleted = me.call("/api/delete_session", &[("id", &chat)]).await;
     assert_eq!(deleted.status, 200, "{}", deleted.body);
 

@@ -25,6 +25,16 @@ fn turn_in_flight(
     })
 }
 
+/// Waits until the turn sent is at the model (the stand-in holds it).
+async fn at_the_model(model: &StandIn) {
+    testkit::until(
+        "the turn to reach the model",
+        Duration::from_secs(5),
+        || async { model.in_flight("gemma") >= 1 },
+    )
+    .await;
+}
+
 /// Whether a new connection to `url` is refused (the listener is closed).
 async fn refused(url: &str) -> bool {
     testkit::http()
@@ -39,16 +49,22 @@ async fn refused(url: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_finishes_the_turn_in_flight_and_exits_cleanly() {
-    let (_dir, _model, server) = slow_server(1_500, &[]).await;
+    let (_dir, model, server) = slow_server(1_500, &[]).await;
     let in_flight = turn_in_flight(&server, "answer me before you go");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    at_the_model(&model).await;
     server.terminate();
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
-    // No new work is accepted once shutting down.
-    assert!(
-        refused(&server.url).await,
-        "a new connection was accepted during shutdown"
+    // No new work is accepted once shutting down (the listener closes while the turn, 1.5 s at
+    // the model, is still in flight).
+    let url = server.url.clone();
+    testkit::until("the listener to close", Duration::from_secs(1), || {
+        refused(&url)
+    })
+    .await;
+    assert_eq!(
+        model.in_flight("gemma"),
+        1,
+        "the turn is still at the model"
     );
 
     let (reply, me) = in_flight.await.expect("join");
@@ -75,9 +91,9 @@ async fn sigterm_finishes_the_turn_in_flight_and_exits_cleanly() {
 /// 30 s model timeout is still answered and stored.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_turn_longer_than_the_old_grace_period_is_answered_and_stored() {
-    let (_dir, _model, server) = slow_server(21_000, &[("MODEL_TIMEOUT_SECS", "30")]).await;
+    let (_dir, model, server) = slow_server(21_000, &[("MODEL_TIMEOUT_SECS", "30")]).await;
     let in_flight = turn_in_flight(&server, "a long answer, please");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    at_the_model(&model).await;
     server.terminate();
 
     let (reply, me) = in_flight.await.expect("join");
@@ -97,9 +113,12 @@ async fn during_the_drain_window_readiness_fails_but_new_requests_succeed() {
     let mut me = Visitor::new(&server);
     assert_eq!(me.get("/readyz").await.status, 200);
     server.terminate();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    let ready = me.get("/readyz").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let mut ready = me.get("/readyz").await;
+    while ready.status != 503 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        ready = me.get("/readyz").await;
+    }
     assert_eq!((ready.status, ready.body.as_str()), (503, "draining"));
     let page = me.get("/").await;
     assert_eq!(page.status, 200, "a page load during the drain window");
@@ -114,19 +133,14 @@ async fn during_the_drain_window_readiness_fails_but_new_requests_succeed() {
         2
     );
 
-    // After the window: no new connections, and a clean exit.
-    tokio::time::sleep(Duration::from_millis(3_000)).await;
-    let late = testkit::http()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .expect("client")
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await;
-    assert!(
-        late.is_err(),
-        "the listener is still open after the drain window"
-    );
+    // After the window (3 s from SIGTERM): no new connections, and a clean exit.
+    let url = server.url.clone();
+    testkit::until(
+        "the listener to close after the drain window",
+        Duration::from_secs(6),
+        || refused(&url),
+    )
+    .await;
     let status = server.stop();
     assert!(status.success(), "exit status {status:?}");
 }
@@ -152,7 +166,7 @@ async fn a_turn_whose_visitor_left_is_stored_and_sigterm_waits_for_it() {
         .send()
         .await;
     assert!(gone.is_err(), "the visitor left before the reply");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    at_the_model(&model).await;
     server.terminate();
 
     let db = server.sqlite_path();

@@ -127,8 +127,15 @@ async fn stops_and_asks_instead(env: &[(&str, &str)]) {
         !early.contains(r#"name="replaces""#),
         "not before the delay"
     );
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let page = me.get(&format!("/c/{chat}")).await.body;
+    // Offered once the turn has waited OFFER_GEMINI_AFTER_SECS: the page is asked until it is.
+    let mut page = String::new();
+    for _ in 0..250 {
+        page = me.get(&format!("/c/{chat}")).await.body;
+        if page.contains(r#"name="replaces""#) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(page.contains("Ask Gemini instead"), "{page}");
     assert!(page.contains(&format!(r#"name="replaces" value="{slow}""#)));
     let instead = SendForm::new("too slow for Gemma")

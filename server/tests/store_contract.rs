@@ -1,7 +1,9 @@
 //! One contract, two stores: the embedded SQLite file and Firestore on Google's emulator must
 //! behave the same and lose nothing.
 
-// The reads half of the contract, in a file of its own.
+// The reads half of the contract, and the races and figures, in files of their own.
+#[path = "store_contract/figures.rs"]
+mod figures;
 #[path = "store_contract/reads.rs"]
 mod reads;
 
@@ -627,6 +629,7 @@ async fn sqlite_store_keeps_the_contract() {
     let replica = Arc::new(SqliteStore::open(&path).expect("open again"));
     contract("sqlite", store.clone(), replica.clone(), async || {}).await;
     reads::reads_contract("sqlite", store.clone(), replica, false).await;
+    figures::figures_contract("sqlite", store.clone()).await;
     counters_contract("sqlite", store).await;
     let reopened = SqliteStore::open(&path).expect("reopen");
     assert_eq!(reopened.get("turns-b-1").await.expect("get"), 20);
@@ -654,5 +657,6 @@ async fn firestore_store_keeps_the_contract_on_the_emulator() {
     .await;
     emulator.wipe("hybrid-chat-test", "chat-app-db").await;
     reads::reads_contract("firestore", store.clone(), replica, true).await;
+    figures::figures_contract("firestore", store.clone()).await;
     counters_contract("firestore", store).await;
 }

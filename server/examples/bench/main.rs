@@ -86,6 +86,8 @@ async fn main() {
     let turns = if quick { 40 } else { 200 };
     let lighthouse_runs = if quick { 1 } else { 3 };
 
+    // Load runs where a turn failed, or the store kept other than what clients were told.
+    let mut problems = Vec::new();
     for store in [&sqlite, &firestore] {
         eprintln!("== {}", store.name);
         let mut f = json!({});
@@ -119,7 +121,11 @@ async fn main() {
 
         standin.set("gemma", Behaviour::slow(500));
         for sessions in [64, 256] {
-            f[format!("load_{sessions}")] = load(&server, sessions, load_secs).await;
+            let run = load(&server, sessions, load_secs).await;
+            if run["failures"] != 0 || run["stored_turns"] != run["turns"] {
+                problems.push(format!("{} load_{sessions}: {run}", store.name));
+            }
+            f[format!("load_{sessions}")] = run;
         }
         f["rss_peak_kb"] = json!(rss_kb(server.pid()).1);
         f["rss_after_load_kb"] = json!(rss_kb(server.pid()).0);
@@ -135,4 +141,11 @@ async fn main() {
     std::fs::write(&out, serde_json::to_string_pretty(&figures).expect("JSON"))
         .expect("write figures");
     println!("\nfigures written to {}", out.display());
+    if !problems.is_empty() {
+        eprintln!("load runs that failed turns or disagree with the store:");
+        for p in &problems {
+            eprintln!("  {p}");
+        }
+        std::process::exit(1);
+    }
 }

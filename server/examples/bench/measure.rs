@@ -213,6 +213,22 @@ pub(crate) async fn restore_500(server: &Server) -> (Value, String, String) {
     )
 }
 
+/// Answered turns in the visitor's chat, from its JSON export (0 if it has no chat).
+async fn stored_turns(visitor: &mut Visitor) -> usize {
+    let Some(chat) = visitor.chat.clone() else {
+        return 0;
+    };
+    let export = visitor.get(&format!("/export/{chat}.json")).await;
+    let js: Value = serde_json::from_str(&export.body).unwrap_or_default();
+    let messages = js["messages"].as_array().cloned().unwrap_or_default();
+    messages
+        .windows(2)
+        .filter(|w| {
+            w[0]["role"] == "user" && w[0]["status"] == "complete" && w[1]["role"] == "model"
+        })
+        .count()
+}
+
 /// `sessions` visitors, each sending turns back to back for `secs` seconds.
 pub(crate) async fn load(server: &Server, sessions: usize, secs: u64) -> Value {
     let mut visitors: Vec<Visitor> = (0..sessions).map(|_| Visitor::new(server)).collect();
@@ -242,21 +258,30 @@ pub(crate) async fn load(server: &Server, sessions: usize, secs: u64) -> Value {
                     }
                     i += 1;
                 }
-                (latencies, failures)
+                (latencies, failures, visitor)
             })
         })
         .collect();
     let mut latencies = Vec::new();
     let mut failures = 0;
+    let mut visitors = Vec::new();
     for task in tasks {
-        let (l, f) = task.await.expect("visitor task");
+        let (l, f, v) = task.await.expect("visitor task");
         latencies.extend(l);
         failures += f;
+        visitors.push(v);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    // What the store kept, read back through each chat's JSON export: answered turns (a complete
+    // user message followed by its reply). It must equal the turns the clients were told of.
+    let mut stored = 0;
+    for v in &mut visitors {
+        stored += stored_turns(v).await;
+    }
     json!({
         "sessions": sessions,
         "turns": latencies.len(),
+        "stored_turns": stored,
         "failures": failures,
         "turns_per_s": round1(latencies.len() as f64 / elapsed),
         "latency_p50_ms": ms(percentile(&mut latencies, 50.0)),

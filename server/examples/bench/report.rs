@@ -92,8 +92,13 @@ pub(crate) fn print_table(f: &Value) {
             rows.push((
                 format!("turns/s at {n} sessions, 500 ms model ({store})"),
                 format!(
-                    "{} (p50 {} ms, p99 {} ms, {} failed)",
-                    l["turns_per_s"], l["latency_p50_ms"], l["latency_p99_ms"], l["failures"]
+                    "{} (p50 {} ms, p99 {} ms, {} failed, {} of {} stored)",
+                    l["turns_per_s"],
+                    l["latency_p50_ms"],
+                    l["latency_p99_ms"],
+                    l["failures"],
+                    l["stored_turns"],
+                    l["turns"]
                 ),
                 if n == 64 { "1.6 (p50 30 s)" } else { "—" }.into(),
                 if n == 64 {

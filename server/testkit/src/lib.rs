@@ -141,3 +141,23 @@ pub fn metric(metrics: &str, series: &str) -> f64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
 }
+
+/// Waits until `ready` holds, asking every 20 ms; panics naming `what` after `within`. Tests wait
+/// on the condition itself, never on a fixed sleep that a slow machine can outrun.
+pub async fn until<F, Fut>(what: &str, within: std::time::Duration, mut ready: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if ready().await {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

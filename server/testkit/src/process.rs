@@ -36,10 +36,25 @@ pub struct Server {
 impl Server {
     /// Starts the server with both models pointing at the stand-in at `standin_url` (Gemini
     /// with a generated service-account key) and a SQLite file in `dir`. `extra_env` overrides.
+    ///
+    /// The port is picked free, then bound by the server: something else may take it in between
+    /// (another server, or an outgoing connection's ephemeral port). A server that cannot bind
+    /// exits saying so, and is started again on another port; one that answers `/healthz` is
+    /// taken as ours only while its process is still running.
     pub async fn start(dir: &Path, standin_url: &str, extra_env: &[(&str, &str)]) -> Server {
-        let server = Server::spawn(dir, standin_url, extra_env);
-        server.wait_until_live().await;
-        server
+        for _ in 0..5 {
+            let mut server = Server::spawn(dir, standin_url, extra_env);
+            if server.wait_until_live().await {
+                return server;
+            }
+            let log = server.log();
+            assert!(
+                log.contains("cannot listen on") || log.contains("Address already in use"),
+                "hybrid-chat exited before it was live: {log}"
+            );
+            let _ = server.child.wait();
+        }
+        panic!("hybrid-chat found no free port in 5 tries");
     }
 
     /// Like [`Server::start`], without waiting for it to listen.
@@ -78,13 +93,22 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    async fn wait_until_live(&self) {
+    /// `true` once it answers `/healthz` while its process runs; `false` if the process exited
+    /// first (the caller reads why in its log).
+    async fn wait_until_live(&mut self) -> bool {
         let client = http().build().expect("client");
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
             if let Ok(r) = client.get(format!("{}/healthz", self.url)).send().await {
                 if r.status().is_success() {
-                    return;
+                    // Answered by ours only if ours still runs (one that lost the port exits).
+                    match self.child.try_wait() {
+                        Ok(None) => return true,
+                        _ => return false,
+                    }
                 }
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
