@@ -10,8 +10,17 @@ export default defineConfig({
   timeout: 30_000,
   expect: { timeout: 10_000 },
   reporter: [['list']],
+  // Every spec on the SQLite server; the turn controls, pending turns and two-tab specs also on
+  // Firestore (Google's emulator), the store production runs on.
+  projects: [
+    { name: 'sqlite', use: { baseURL: process.env.HC_BASE_URL } },
+    {
+      name: 'firestore',
+      testMatch: /(stop|pending|addresses)\.spec\.ts$/,
+      use: { baseURL: process.env.HC_FIRESTORE_URL },
+    },
+  ],
   use: {
-    baseURL: process.env.HC_BASE_URL,
     browserName: 'chromium',
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

@@ -33,8 +33,21 @@ test('Stop before the reply drops the request and gives the words back', async (
   await expect(page.locator('.working .elapsed')).toHaveText(/^[1-9]\d* s$/, { timeout: 5000 });
   await expect.poll(() => inFlight()).toBe(1);
 
+  // The words never leave the screen: from the click until the Stop answers they are in the
+  // transcript, then in the message box too (watched on every change to the page).
+  await page.evaluate((words) => {
+    const w = window as any;
+    w.wordsGone = false;
+    const check = () => {
+      const box = document.querySelector('textarea') as HTMLTextAreaElement | null;
+      const shown = [...document.querySelectorAll('.message.user .text')].some((p) => p.textContent === words);
+      if (!shown && box?.value !== words) w.wordsGone = true;
+    };
+    new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+  }, 'never mind this one');
   await stopButton(page).click();
   await expect(stopped(page)).toHaveText(/never mind this one/);
+  expect(await page.evaluate(() => (window as any).wordsGone), 'the words left the screen while stopping').toBe(false);
   await expect(stopped(page)).toContainText('Stopped before the reply came.');
   await expect(page.locator('.working')).toHaveCount(0);
   await expectDropped();

@@ -11,7 +11,9 @@ mod report;
 mod stats;
 
 use browser::{browser, lighthouse};
-use measure::{cold_start, first_load, load, per_turn, restore_500, round_trips, wait_ready};
+use measure::{
+    cold_start, first_load, load, per_turn, restore_500, round_trips, stop_latency, wait_ready,
+};
 use report::print_table;
 use serde_json::json;
 use stats::{machine, rss_kb};
@@ -109,6 +111,7 @@ async fn main() {
         standin.set("gemma", Behaviour::default());
         f["per_turn_0ms"] = per_turn(&server, turns).await;
         f["store_round_trips"] = round_trips(&server).await;
+        f["stop"] = stop_latency(&server, &standin, if quick { 5 } else { 30 }).await;
 
         f["long_chats"] = long::long_chats(&server).await;
         let (ssr, cookie, path) = restore_500(&server).await;

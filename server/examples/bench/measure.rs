@@ -5,8 +5,8 @@ use crate::stats::{median, ms, percentile, round1};
 use crate::Store;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use testkit::standin::StandIn;
-use testkit::{http, Server, Visitor};
+use testkit::standin::{Behaviour, Fault, StandIn};
+use testkit::{http, SendForm, Server, Visitor};
 
 /// Polls `/readyz` every millisecond; `client` is built beforehand so it is not timed.
 pub(crate) async fn wait_ready(client: &reqwest::Client, server: &Server) {
@@ -211,6 +211,41 @@ pub(crate) async fn restore_500(server: &Server) -> (Value, String, String) {
         cookie,
         format!("/c/{}", visitor.session()),
     )
+}
+
+/// Stop, as a person presses it: `stops` turns each held by a model that never answers, each
+/// stopped once it is at the model; the time to Stop's answer.
+pub(crate) async fn stop_latency(server: &Server, standin: &StandIn, stops: usize) -> Value {
+    standin.set("gemma", Behaviour::fault(Fault::Hang));
+    let mut me = Visitor::new(server);
+    me.send("a chat to stop turns in", "gemini").await;
+    let chat = me.chat.clone().expect("a chat");
+    let mut times = Vec::new();
+    for i in 0..stops {
+        let turn = format!("bench-stop-{i:012}");
+        let mut tab = me.twin();
+        let form = SendForm::new("stop this").set("turn", &turn);
+        let send = tokio::spawn(async move { tab.send_form(&form).await });
+        testkit::until(
+            "the turn to reach the model",
+            Duration::from_secs(10),
+            || async { standin.in_flight("gemma") == 1 },
+        )
+        .await;
+        let t = Instant::now();
+        let stopped = me
+            .call("/api/stop_turn", &[("chat", &chat), ("turn", &turn)])
+            .await;
+        times.push(t.elapsed());
+        assert_eq!(stopped.status, 200, "stop: {}", stopped.body);
+        let _ = send.await;
+    }
+    standin.set("gemma", Behaviour::default());
+    json!({
+        "stops": stops,
+        "stop_p50_ms": ms(percentile(&mut times, 50.0)),
+        "stop_p99_ms": ms(percentile(&mut times, 99.0)),
+    })
 }
 
 /// Answered turns in the visitor's chat, from its JSON export (0 if it has no chat).

@@ -87,6 +87,17 @@ pub(crate) fn print_table(f: &Value) {
         "≤ 3 / ≤ 3".into(),
     ));
     for (store, v) in [("sqlite", s), ("firestore", fs)] {
+        rows.push((
+            format!("Stop's answer p50 / p99 ({store})"),
+            format!(
+                "{} / {} ms",
+                v["stop"]["stop_p50_ms"], v["stop"]["stop_p99_ms"]
+            ),
+            "—".into(),
+            "≤ 200 ms".into(),
+        ));
+    }
+    for (store, v) in [("sqlite", s), ("firestore", fs)] {
         for n in [64, 256] {
             let l = &v[format!("load_{n}")];
             rows.push((

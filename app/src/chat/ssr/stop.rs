@@ -37,13 +37,16 @@ pub(super) async fn stop_turn(
     let Some(user) = messages.first().filter(|m| m.status == TurnStatus::Pending) else {
         return Ok(messages);
     };
-    services.tasks.stop(session.as_str(), turn.as_str());
-    // Stored here rather than left to the task, which may be on another replica.
-    match services
+    // Stored here rather than left to the task, which may be on another replica; and stored
+    // before the task is told, so the two never write the turn at once (on Firestore two
+    // transactions on one chat wait on each other's locks: Stop took 2 s that way).
+    let stored = services
         .store
         .finish_turn(session, user, &TurnOutcome::Stopped)
-        .await
-    {
+        .await;
+    // Told either way: stopped here, or ended meanwhile, the model call is no longer wanted.
+    services.tasks.stop(session.as_str(), turn.as_str());
+    match stored {
         Ok(stopped) => Ok(stopped.messages),
         // It ended meanwhile (answered, failed, or stopped by its own task): as it now stands.
         Err(StoreError::NotFound) => load().await,

@@ -166,6 +166,7 @@ impl ChatState {
             turn: random_hex(16),
             since_ms: 0,
             edits: self.editing.get_untracked(),
+            stopping: false,
         });
         self.editing.set(None);
     }
@@ -271,9 +272,10 @@ impl ChatState {
                 });
             }
             // Another chat is open now, or this send was stopped (its answer is the Stop's).
-            let ours = self
-                .pending
-                .with_untracked(|p| p.as_ref().is_some_and(|p| p.turn == outgoing.turn));
+            let ours = self.pending.with_untracked(|p| {
+                p.as_ref()
+                    .is_some_and(|p| p.turn == outgoing.turn && !p.stopping)
+            });
             if self.epoch.get_untracked() != epoch || !ours {
                 return;
             }

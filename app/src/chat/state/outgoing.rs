@@ -39,6 +39,9 @@ pub struct Outgoing {
     pub since_ms: i64,
     /// The position of the last message, which this one replaces (edit and resend).
     pub edits: Option<u64>,
+    /// A Stop was asked for it: still shown (its words stay on the page until the Stop
+    /// answers), but its own answer is no longer the page's.
+    pub stopping: bool,
 }
 
 /// An error the page shows above the composer, and the send it came from, if there is one to

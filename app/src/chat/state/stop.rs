@@ -91,12 +91,24 @@ impl ChatState {
     }
 
     fn stop_then(self, then: Option<ModelId>) {
+        // A Stop already on its way answers for this turn.
+        if self
+            .pending
+            .with_untracked(|p| p.as_ref().is_some_and(|p| p.stopping))
+        {
+            return;
+        }
         let Some(waiting) = untrack(|| self.waiting()) else {
             return;
         };
         // This tab's own send, if it was one, no longer owns the page: its answer is ignored.
+        // Its words stay on the page until the Stop answers with the turn as stored.
         let own = self.pending.get_untracked();
-        self.pending.set(None);
+        self.pending.update(|p| {
+            if let Some(p) = p {
+                p.stopping = true;
+            }
+        });
         self.announcement.set("Stopping…".into());
         self.request_stop(waiting, own, then, self.epoch.get_untracked(), STOP_TRIES);
     }
@@ -149,6 +161,10 @@ impl ChatState {
             }
             ms.extend(turn);
         });
+        // The stopped send's words leave their pending place once the stored turn shows them.
+        if own.is_some() {
+            self.pending.set(None);
+        }
         match then {
             Some(model) if stopped => self.send(Outgoing {
                 text: waiting.text,
@@ -159,6 +175,7 @@ impl ChatState {
                 turn: random_hex(16),
                 since_ms: 0,
                 edits: None,
+                stopping: false,
             }),
             _ if stopped => {
                 self.announcement.set("Stopped.".into());

@@ -1,10 +1,11 @@
 //! The stack the Playwright tests run against: `stack SITE_ROOT`.
 //!
-//! Starts the model stand-ins and two `hybrid-chat` servers on free ports, each on its own
-//! SQLite file: one open to anyone, one behind "Identity-Aware Proxy" (trusting a key made here,
-//! published at the stand-in's JWKS endpoint, and allowing 3 turns an hour per person). Waits
+//! Starts the model stand-ins and three `hybrid-chat` servers on free ports: one open to anyone
+//! and one behind "Identity-Aware Proxy" (trusting a key made here, published at the stand-in's
+//! JWKS endpoint, and allowing 3 turns an hour per person), each on its own SQLite file, and one
+//! open to anyone on Firestore (Google's emulator, started here), the production store. Waits
 //! until Gemini can be picked, then prints one JSON line of variables for the tests
-//! (`HC_BASE_URL`, `HC_IAP_URL`, `STANDIN_URL`, `HC_TOKEN_ALICE`…, and `HC_LONG_CHAT` with
+//! (`HC_BASE_URL`, `HC_IAP_URL`, `HC_FIRESTORE_URL`, `STANDIN_URL`, `HC_TOKEN_ALICE`…, and `HC_LONG_CHAT` with
 //! `HC_LONG_OWNER`: a 2,000-message chat on the open server and its owner's cookie value) and
 //! runs until SIGTERM, Ctrl-C or the end of its standard input (the test runner gone).
 //!
@@ -13,7 +14,7 @@
 use serde_json::{json, Map, Value};
 use std::io::{Read, Write};
 use testkit::iap::{self, Key, AUDIENCE};
-use testkit::{standin, Server};
+use testkit::{standin, Emulator, Server};
 use tokio::signal::unix::{signal, SignalKind};
 
 #[tokio::main]
@@ -50,12 +51,25 @@ async fn main() {
     ]);
     let behind_iap = Server::start(&data.join("iap"), &url, &iap_env).await;
 
+    // The production store: the turn-control, pending and two-tab specs run here as well.
+    let emulator = Emulator::start().await;
+    let mut firestore_env = common.to_vec();
+    firestore_env.extend([
+        ("CHAT_STORE", "firestore"),
+        ("FIRESTORE_EMULATOR_HOST", emulator.host.as_str()),
+        ("GOOGLE_CLOUD_PROJECT", "hybrid-chat-e2e"),
+        ("OWNER_KEY", testkit::OWNER_KEY),
+    ]);
+    let on_firestore = Server::start(&data.join("firestore"), &url, &firestore_env).await;
+
     // Credentials are looked for in the background.
     open.wait_for_gemini().await;
+    on_firestore.wait_for_gemini().await;
 
     let mut vars = Map::new();
     vars.insert("HC_BASE_URL".into(), open.url.clone().into());
     vars.insert("HC_IAP_URL".into(), behind_iap.url.clone().into());
+    vars.insert("HC_FIRESTORE_URL".into(), on_firestore.url.clone().into());
     vars.insert("STANDIN_URL".into(), url.clone().into());
     vars.insert("HC_LONG_CHAT".into(), long_chat.into());
     let owner = long_cookie.trim_start_matches("hc_owner=").to_string();
@@ -81,5 +95,5 @@ async fn main() {
         _ = stdin_closed => {}
     }
     // Dropping the servers stops them.
-    drop((open, behind_iap, model));
+    drop((open, behind_iap, on_firestore, emulator, model));
 }
