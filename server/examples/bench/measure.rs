@@ -239,6 +239,13 @@ pub(crate) async fn stop_latency(server: &Server, standin: &StandIn, stops: usiz
         times.push(t.elapsed());
         assert_eq!(stopped.status, 200, "stop: {}", stopped.body);
         let _ = send.await;
+        // The stopped request has left the model before the next turn is counted there.
+        testkit::until(
+            "the stopped request to be dropped",
+            Duration::from_secs(10),
+            || async { standin.in_flight("gemma") == 0 },
+        )
+        .await;
     }
     standin.set("gemma", Behaviour::default());
     json!({
