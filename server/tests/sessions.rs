@@ -248,8 +248,17 @@ async fn the_sidebar_pages_past_fifty_and_searches_every_title() {
         assert_eq!(reply.status, 200, "{}", reply.body);
         // Each chat updated in a millisecond of its own: the sidebar's cursor is an update time,
         // and two chats updated in the same millisecond at a page's edge can swap or be skipped
-        // (a known limit, to be fixed with a (time, id) cursor). Seen once in CI.
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        // (a known limit, to be fixed with a (time, id) cursor). Seen once in CI. Waited for on
+        // the clock itself, the server's clock on this machine: the next millisecond.
+        let now_ms = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis())
+        };
+        let sent = now_ms();
+        while now_ms() <= sent {
+            std::thread::yield_now();
+        }
     }
     let first_page = me.get("/").await.body;
     let listed = |page: &str| {
