@@ -6,21 +6,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use testkit::{count_all_messages, Server, Stack, Visitor};
 
 /// Long enough for two sends, a full restart and a third send with a wide margin (they take
-/// about 2 s here), short enough that waiting for the window to end keeps the test quick.
-const WINDOW_SECS: u64 = 12;
+/// about 2 s here; the window was once 3 s), short enough that waiting for windows keeps the
+/// test quick.
+const WINDOW_SECS: u64 = 10;
 
-/// Makes sure at least `room` is left of the current fixed window (waiting for the next one
-/// if not), so the turns that follow fall inside one window.
-async fn window_with_room(room: Duration) {
+/// Waits for the start of the next fixed window: the turns that follow fall inside one window,
+/// and those sent before are in an earlier one.
+async fn start_of_window() {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_millis() as u64;
     let window = WINDOW_SECS * 1000;
-    let left = window - now % window;
-    if left < room.as_millis() as u64 {
-        tokio::time::sleep(Duration::from_millis(left + 50)).await;
-    }
+    tokio::time::sleep(Duration::from_millis(window - now % window + 50)).await;
 }
 
 fn refused_count(metrics: &str, limit: &str) -> f64 {
@@ -42,7 +40,7 @@ async fn the_turn_limit_refuses_politely_survives_a_restart_and_lifts_when_the_w
     // The first turn makes the browser's owner cookie (it counts against the address, as a
     // cookieless request does); later turns count against the browser.
     assert_eq!(me.send("zero", "gemma").await.status, 200);
-    window_with_room(Duration::from_secs(8)).await;
+    start_of_window().await;
     assert_eq!(me.send("one", "gemma").await.status, 200);
     assert_eq!(me.send("two", "gemma").await.status, 200);
 
