@@ -25,12 +25,27 @@ impl Emulator {
         ]
     }
 
+    /// Starts on a free port. The port is picked, then bound by Java: something else may take
+    /// it in between (after a burst of connections, a port in TIME_WAIT that Java will not
+    /// reuse), and an emulator that cannot bind exits: it is started again on another port.
     pub async fn start() -> Emulator {
-        Emulator::start_on(crate::free_port()).await
+        for _ in 0..5 {
+            if let Some(emulator) = Emulator::try_start_on(crate::free_port()).await {
+                return emulator;
+            }
+        }
+        panic!("the Firestore emulator exited on start 5 times (no port it could bind?)");
     }
 
     /// Starts on a given port, e.g. the one a stopped emulator had, to bring a database "back".
     pub async fn start_on(port: u16) -> Emulator {
+        Emulator::try_start_on(port)
+            .await
+            .unwrap_or_else(|| panic!("the Firestore emulator exited on start (port {port})"))
+    }
+
+    /// The emulator once it answers, or `None` if it exited first.
+    async fn try_start_on(port: u16) -> Option<Emulator> {
         assert!(
             Path::new(JAR).is_file(),
             "the Firestore emulator is missing ({JAR}); install the google-cloud-cli-firestore-emulator package"
@@ -53,20 +68,24 @@ impl Emulator {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the Firestore emulator (java)");
-        let emulator = Emulator {
+        let mut emulator = Emulator {
             child,
             host: format!("127.0.0.1:{port}"),
         };
         let client = crate::http().build().expect("client");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            if let Ok(Some(_)) = emulator.child.try_wait() {
+                return None;
+            }
             if let Ok(r) = client
                 .get(format!("http://{}/", emulator.host))
                 .send()
                 .await
             {
+                // Ours only while our process runs (one that lost the port exits).
                 if r.status().is_success() {
-                    return emulator;
+                    return matches!(emulator.child.try_wait(), Ok(None)).then_some(emulator);
                 }
             }
             assert!(
