@@ -82,7 +82,11 @@ test('the last message can be edited and sent again; the old one stays, marked, 
   await expect(page.getByLabel('Message')).toHaveValue('what is a pdo');
   await expect(page.getByLabel('Message')).toBeFocused();
   await expect(page.locator('.editing')).toContainText('Editing your last message');
+  // The Edit link's page data may still be loading, and it fills the box again when it comes
+  // (CI once sent the old words): typed once nothing is loading.
+  await page.waitForLoadState('networkidle');
   await page.getByLabel('Message').fill('what is a PodDisruptionBudget');
+  await expect(page.getByLabel('Message')).toHaveValue('what is a PodDisruptionBudget');
   await page.getByLabel('Message').press('Enter');
   await expect(replies(page)).toHaveCount(2);
   await expect(page.locator('.message.user[data-status="replaced"]')).toContainText('Edited');
