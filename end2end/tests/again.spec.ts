@@ -78,14 +78,24 @@ test('the last message can be edited and sent again; the old one stays, marked, 
   await openChat(page);
   await send(page, 'what is a pdo');
   await expect(replies(page)).toHaveCount(1);
+  // The edit is typed before the Edit link's page hydrates (its wasm is held back until then):
+  // hydration keeps what was typed rather than the words the page was served with. CI once sent
+  // the old words so.
+  let typed!: () => void;
+  const held = new Promise<void>((resolve) => (typed = resolve));
+  await page.route('**/*.wasm', async (route) => {
+    await held;
+    await route.continue();
+  });
   await page.getByRole('link', { name: 'Edit', exact: true }).click();
   await expect(page.getByLabel('Message')).toHaveValue('what is a pdo');
   await expect(page.getByLabel('Message')).toBeFocused();
   await expect(page.locator('.editing')).toContainText('Editing your last message');
-  // The Edit link's page data may still be loading, and it fills the box again when it comes
-  // (CI once sent the old words): typed once nothing is loading.
-  await page.waitForLoadState('networkidle');
+  await expect(page.locator('main.app')).not.toHaveAttribute('data-hydrated', 'true');
   await page.getByLabel('Message').fill('what is a PodDisruptionBudget');
+  typed();
+  await expect(page.locator('main.app')).toHaveAttribute('data-hydrated', 'true');
+  await page.unroute('**/*.wasm');
   await expect(page.getByLabel('Message')).toHaveValue('what is a PodDisruptionBudget');
   await page.getByLabel('Message').press('Enter');
   await expect(replies(page)).toHaveCount(2);

@@ -40,6 +40,10 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
         initial
     };
     let state = ChatState::new(initial);
+    #[cfg(feature = "hydrate")]
+    if let Some(typed) = super::state::typed_draft() {
+        state.draft.set(typed);
+    }
     provide_context(state);
     Effect::new(move |_| {
         state.hydrated.set(true);

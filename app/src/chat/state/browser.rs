@@ -50,6 +50,23 @@ pub(super) fn navigate(path: &str, push: bool) {
 #[cfg(not(feature = "hydrate"))]
 pub(super) fn navigate(_path: &str, _push: bool) {}
 
+/// What the message box holds as hydration starts: the draft it was served with, or what the
+/// person typed while the wasm was loading. Hydration sets the box from the state, so the state
+/// starts from this (else the Edit link's page put the old words back over the edit).
+#[cfg(feature = "hydrate")]
+pub fn typed_draft() -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let element = document()
+        .query_selector(&format!("#{}", crate::chat::page::MESSAGE_BOX_ID))
+        .ok()??;
+    // The id is the composer's textarea's (no `instanceof` check: it costs wasm bytes).
+    Some(
+        element
+            .unchecked_into::<web_sys::HtmlTextAreaElement>()
+            .value(),
+    )
+}
+
 /// Puts back the message bodies the page's data leaves out (`conversation::PageMessages`), from
 /// the server-rendered HTML, before hydration takes it over: a user message's text, a reply's
 /// rendered Markdown.

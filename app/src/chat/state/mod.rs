@@ -21,7 +21,7 @@ mod sessions;
 mod stop;
 
 #[cfg(feature = "hydrate")]
-pub use browser::fill_from_page;
+pub use browser::{fill_from_page, typed_draft};
 use browser::{navigate, random_hex};
 pub use outgoing::{Failure, Outgoing, Target};
 pub use stop::Waiting;
