@@ -70,6 +70,7 @@ mod tests {
             latency_ms: None,
             total_tokens: None,
             thinking_tokens: None,
+            cost: None,
             thinking: None,
             cut_off: false,
             turn: None,

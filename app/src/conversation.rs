@@ -10,6 +10,7 @@ pub use replies::{NoReplies, Replies, TurnOutcome};
 pub use status::{TurnStatus, Verdict};
 pub use usage::TokenUsage;
 
+use crate::cost::Cost;
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
 use crate::params::{GenParams, Settings, Thinking};
@@ -65,6 +66,8 @@ pub struct StoredMessage {
     /// Replies only.
     pub latency_ms: Option<u64>,
     pub usage: Option<TokenUsage>,
+    /// What the call cost (a reply's, or a failed call's that was billed), if it was priced.
+    pub cost: Option<Cost>,
     pub finish_reason: Option<String>,
     /// User messages: the client's turn id (the idempotency key of a send) and where the turn
     /// stands; a failed turn keeps its error as a code (`error_codes`), never free text.
@@ -93,6 +96,7 @@ pub struct NewReply {
     pub at_ms: i64,
     pub latency_ms: u64,
     pub usage: Option<TokenUsage>,
+    pub cost: Option<Cost>,
     pub finish_reason: Option<String>,
 }
 
@@ -221,6 +225,7 @@ impl TurnRequest {
             created_at_ms: self.at_ms,
             latency_ms: None,
             usage: None,
+            cost: None,
             finish_reason: None,
             turn: Some(self.turn.as_str().to_string()),
             status: TurnStatus::Pending,
@@ -242,6 +247,7 @@ impl NewReply {
             created_at_ms: self.at_ms,
             latency_ms: Some(self.latency_ms),
             usage: self.usage,
+            cost: self.cost,
             finish_reason: self.finish_reason.clone(),
             turn: None,
             status: TurnStatus::Complete,
@@ -288,6 +294,10 @@ pub struct Message {
     /// For replies: Gemini's thinking, when it thought ("412 thinking tokens").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking_tokens: Option<u32>,
+    /// For replies: what it cost, as the server words it ("$0.0012", "≈ $0.0030 of GPU
+    /// time"): text, so the browser's bundle carries no money formatting for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
     /// User messages: the Gemini thinking the turn was sent with, so a chat opened in the page
     /// shows its own setting. (Not in the page's hydration data: its settings carry it.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -325,6 +335,13 @@ pub struct SessionSummary {
     /// The chat's own system prompt, sent to both models; `None`: the server's `SYSTEM_PROMPT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_prompt: Option<String>,
+    /// What the chat's replies have cost so far, in nano-dollars (`crate::cost`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cost_nano: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What a store returns for an appended turn: the messages as stored, and the session as it

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod codec;
 pub mod components;
 pub mod conversation;
+pub mod cost;
 pub mod errors;
 pub mod html;
 pub mod models;

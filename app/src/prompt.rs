@@ -140,6 +140,7 @@ mod tests {
             created_at_ms: 0,
             latency_ms: None,
             usage: None,
+            cost: None,
             finish_reason: None,
             turn: None,
             status: TurnStatus::Complete,

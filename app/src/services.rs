@@ -31,6 +31,9 @@ pub struct ModelReply {
     pub(crate) text: String,
     pub finish_reason: Option<String>,
     pub usage: Option<TokenUsage>,
+    /// A GPU-priced backend's share of its GPU's time while it answered (ms): see
+    /// `crate::cost`. Set by the backend after [`ModelReply::new`].
+    pub gpu_ms: Option<u64>,
 }
 
 impl ModelReply {
@@ -48,7 +51,16 @@ impl ModelReply {
             text: text.to_string(),
             finish_reason,
             usage,
+            gpu_ms: None,
         })
+    }
+
+    /// The reply with the GPU time it held (a GPU-priced backend's).
+    pub fn with_gpu_ms(self, gpu_ms: u64) -> ModelReply {
+        ModelReply {
+            gpu_ms: Some(gpu_ms),
+            ..self
+        }
     }
 
     pub fn text(&self) -> &str {
@@ -203,6 +215,15 @@ pub trait ChatStore: Send + Sync {
     /// The owner's model figures, or with `None` everyone's, summed.
     async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError>;
 
+    /// The owner's figures (with `None` every owner's) for each UTC day from `since_day` (days
+    /// since 1970) on, one entry per owner and day that has any: a bounded read, never the
+    /// chats.
+    async fn day_tallies(
+        &self,
+        owner: Option<&OwnerId>,
+        since_day: i64,
+    ) -> Result<Vec<crate::tally::DayTally>, StoreError>;
+
     /// Sets the owner's chat's system prompt (`None`: the server's). With `create_at` a chat
     /// that does not exist yet is created (owned by `owner`, untitled, no messages) at that
     /// time: a system prompt set before the first message. [`StoreError::NotFound`] if the chat
@@ -286,6 +307,8 @@ pub struct Services {
     pub offer_gemini_after: std::time::Duration,
     /// Gemini's thinking where a send names none (`GEMINI_THINKING`): what a new chat starts on.
     pub thinking: crate::params::Thinking,
+    /// Each model's price: what every reply is costed at as it is stored.
+    pub prices: crate::cost::Prices,
 }
 
 impl Services {

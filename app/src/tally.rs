@@ -5,6 +5,7 @@
 //! never walks the chats, two tabs never lose a count, and no turn costs an extra write.
 
 use crate::conversation::{TurnOutcome, Verdict};
+use crate::cost::Cost;
 use crate::errors::ChatError;
 use crate::models::ModelId;
 use std::collections::BTreeMap;
@@ -14,6 +15,33 @@ pub const LATENCY_BOUNDS_MS: [u64; 14] = [
     250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 45_000, 60_000,
     120_000,
 ];
+
+/// The cost-per-reply histogram's upper bounds, in nano-dollars ($0.00001 to $0.10); dearer
+/// replies land in the last, open bucket.
+pub const COST_BOUNDS_NANO: [u64; 9] = [
+    10_000,
+    30_000,
+    100_000,
+    300_000,
+    1_000_000,
+    3_000_000,
+    10_000_000,
+    30_000_000,
+    100_000_000,
+];
+
+/// A UTC day, as days since 1970-01-01: what the figures are kept per, besides all time.
+pub fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(86_400_000)
+}
+
+/// One owner's figures on one UTC day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DayTally {
+    pub day: i64,
+    pub owner: String,
+    pub tally: Tally,
+}
 
 /// Counts by key. Keys are `[a-z0-9_]` only: a Firestore field name as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,6 +62,27 @@ fn bucket(latency_ms: u64) -> String {
     }
 }
 
+fn cost_bucket(nano: u64) -> String {
+    match COST_BOUNDS_NANO.iter().find(|b| nano <= **b) {
+        Some(b) => format!("cle_{b}"),
+        None => "cle_inf".into(),
+    }
+}
+
+/// What a priced call adds: its money, its GPU time, and (for a reply) its cost bucket.
+fn cost_counts(out: &mut Vec<(String, i64)>, model: ModelId, cost: Cost, reply: bool) {
+    out.push((key(model, "cost_nano"), cost.nano_usd as i64));
+    if let Some(ms) = cost.gpu_ms {
+        out.push((key(model, "gpu_ms"), ms as i64));
+    }
+    if reply {
+        out.push((key(model, "costed"), 1));
+        out.push((key(model, &cost_bucket(cost.nano_usd)), 1));
+    } else {
+        out.push((key(model, "billed_failures"), 1));
+    }
+}
+
 /// What a turn adds as it is stored: for each reply its count, latency bucket and tokens; for
 /// a model that failed, its failure (the one named by the turn's error code: when both models
 /// of an Ask both fail, the first). A stopped turn, or one not saved, adds no failure.
@@ -46,6 +95,10 @@ pub fn for_outcome(outcome: &TurnOutcome) -> Vec<(String, i64)> {
             out.push((key(r.model, "counted"), 1));
             // What the provider bills as output: Gemini's thinking too.
             out.push((key(r.model, "tokens"), u.output_tokens() as i64));
+            out.push((key(r.model, "input_tokens"), i64::from(u.prompt_tokens)));
+        }
+        if let Some(cost) = r.cost {
+            cost_counts(&mut out, r.model, cost, true);
         }
     }
     let failed = match outcome {
@@ -54,6 +107,10 @@ pub fn for_outcome(outcome: &TurnOutcome) -> Vec<(String, i64)> {
     };
     if let Some(ChatError::Model(e)) = failed.and_then(|c| crate::error_codes::from_code(c)) {
         out.push((key(e.model(), "failures"), 1));
+        // Failed, but billed (out of tokens after thinking): its money counts in the spend.
+        if let Some(cost) = outcome.billed_cost() {
+            cost_counts(&mut out, e.model(), cost, false);
+        }
     }
     out
 }
@@ -85,6 +142,28 @@ pub struct ModelFigures {
     /// Output tokens per reply (the answer, and Gemini's thinking: what is billed as output),
     /// over replies whose backend reported usage.
     pub tokens_per_reply: Option<f64>,
+    /// Money spent (nano-dollars): priced replies, and failed calls that were billed.
+    pub spend_nano: u64,
+    /// Replies that were priced, and the GPU time (ms) the GPU-priced ones held.
+    pub costed: i64,
+    pub gpu_ms: i64,
+    /// The cost bucket holding the median priced reply, in nano-dollars (as `median_ms`).
+    pub median_cost: Option<(u64, Option<u64>)>,
+    /// Output tokens of the priced replies, for the cost per 1,000.
+    pub output_tokens: i64,
+}
+
+impl ModelFigures {
+    /// The spend per priced reply, in nano-dollars (billed failures' money included).
+    pub fn mean_cost_nano(&self) -> Option<f64> {
+        (self.costed > 0).then(|| self.spend_nano as f64 / self.costed as f64)
+    }
+
+    /// The spend per 1,000 output tokens, in nano-dollars.
+    pub fn cost_per_1k_output_nano(&self) -> Option<f64> {
+        (self.output_tokens > 0 && self.costed > 0)
+            .then(|| self.spend_nano as f64 * 1_000.0 / self.output_tokens as f64)
+    }
 }
 
 impl ModelFigures {
@@ -118,26 +197,27 @@ impl Tally {
     pub fn figures(&self, model: ModelId) -> ModelFigures {
         let count = |what: &str| self.get(&key(model, what));
         let counted = count("counted");
-        let mut buckets: Vec<(u64, Option<u64>, i64)> = Vec::new();
-        let mut lower = 0;
-        for b in LATENCY_BOUNDS_MS {
-            buckets.push((lower, Some(b), count(&format!("le_{b}"))));
-            lower = b;
-        }
-        buckets.push((lower, None, count("le_inf")));
-        let timed: i64 = buckets.iter().map(|b| b.2).sum();
-        // The bucket where half the timed replies have been seen.
-        let mut seen = 0;
-        let median_ms = buckets.iter().find_map(|(lo, hi, n)| {
-            seen += n;
-            (timed > 0 && 2 * seen >= timed).then_some((*lo, *hi))
-        });
         ModelFigures {
             model,
             replies: count("replies"),
             failures: count("failures"),
-            median_ms,
+            median_ms: median(
+                &LATENCY_BOUNDS_MS,
+                |b| count(&format!("le_{b}")),
+                count("le_inf"),
+            ),
             tokens_per_reply: (counted > 0).then(|| count("tokens") as f64 / counted as f64),
+            spend_nano: count("cost_nano").max(0) as u64,
+            costed: count("costed"),
+            gpu_ms: count("gpu_ms"),
+            median_cost: median(
+                &COST_BOUNDS_NANO,
+                |b| count(&format!("cle_{b}")),
+                count("cle_inf"),
+            ),
+            // Priced replies reported usage too (a price needs it, or the GPU time): the
+            // tokens counted are theirs, near enough (a Gemma reply without usage is rare).
+            output_tokens: count("tokens"),
         }
     }
 
@@ -148,6 +228,24 @@ impl Tally {
             gemini: self.get(&verdict_key(Verdict::Gemini)),
         }
     }
+}
+
+/// The bucket where half of a histogram's counts have been seen: (lower, upper) bounds, `None`
+/// upper for the open last bucket.
+fn median(bounds: &[u64], count: impl Fn(u64) -> i64, over: i64) -> Option<(u64, Option<u64>)> {
+    let mut buckets: Vec<(u64, Option<u64>, i64)> = Vec::new();
+    let mut lower = 0;
+    for &b in bounds {
+        buckets.push((lower, Some(b), count(b)));
+        lower = b;
+    }
+    buckets.push((lower, None, over));
+    let total: i64 = buckets.iter().map(|b| b.2).sum();
+    let mut seen = 0;
+    buckets.iter().find_map(|(lo, hi, n)| {
+        seen += n;
+        (total > 0 && 2 * seen >= total).then_some((*lo, *hi))
+    })
 }
 
 /// Whether `key` is one a tally may hold: what the stores check before writing a key as a
@@ -178,6 +276,7 @@ mod tests {
                 thinking_tokens: 0,
                 total_tokens: t + 1,
             }),
+            cost: None,
             finish_reason: None,
         }
     }
@@ -229,6 +328,54 @@ mod tests {
             (none.median_ms, none.error_rate(), none.tokens_per_reply),
             (None, None, None)
         );
+    }
+
+    #[test]
+    fn spend_counts_priced_replies_and_billed_failures() {
+        let priced = |model, nano, gpu_ms| NewReply {
+            cost: Some(Cost {
+                nano_usd: nano,
+                gpu_ms,
+            }),
+            ..reply(model, 100, Some(10))
+        };
+        let mut t = Tally::default();
+        for outcome in [
+            TurnOutcome::Answered(Replies::one(priced(ModelId::Gemini, 2_000_000, None))),
+            TurnOutcome::Answered(Replies::one(priced(ModelId::Gemini, 4_000_000, None))),
+            TurnOutcome::Answered(Replies::one(priced(ModelId::Gemma, 50_000, Some(45)))),
+            // Out of tokens after thinking: no reply, $0.003 billed.
+            TurnOutcome::Failed {
+                code: crate::error_codes::to_code(
+                    &ModelError::OutOfTokens {
+                        model: ModelId::Gemini,
+                        billed: None,
+                    }
+                    .into(),
+                ),
+                billed: None,
+                cost: Some(Cost {
+                    nano_usd: 3_000_000,
+                    gpu_ms: None,
+                }),
+            },
+        ] {
+            t.add(&tally(for_outcome(&outcome)));
+        }
+        let gemini = t.figures(ModelId::Gemini);
+        assert_eq!(
+            (gemini.spend_nano, gemini.costed, gemini.failures),
+            (9_000_000, 2, 1)
+        );
+        // The billed failure is spend, spread over the replies.
+        assert_eq!(gemini.mean_cost_nano(), Some(4_500_000.0));
+        // 20 output tokens for $0.009: $0.45 per 1,000.
+        assert_eq!(gemini.cost_per_1k_output_nano(), Some(450_000_000.0));
+        // $0.002 and $0.004: the median is in the $0.001–$0.003 bucket.
+        assert_eq!(gemini.median_cost, Some((1_000_000, Some(3_000_000))));
+        let gemma = t.figures(ModelId::Gemma);
+        assert_eq!((gemma.spend_nano, gemma.gpu_ms), (50_000, 45));
+        assert_eq!(gemma.median_cost, Some((30_000, Some(100_000))));
     }
 
     #[test]

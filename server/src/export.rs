@@ -145,13 +145,19 @@ fn slug(title: &str) -> String {
 }
 
 /// The chat as a Markdown document: its system prompt (its own, or the server's `default`),
-/// then who said what, with each reply's model, latency and tokens.
+/// then who said what, with each reply's model, latency, tokens and cost.
 pub fn markdown(
     summary: &SessionSummary,
     messages: &[StoredMessage],
     default: Option<&str>,
 ) -> String {
     let mut out = format!("# {}\n\n", summary.title.replace('\n', " "));
+    if summary.cost_nano > 0 {
+        out.push_str(&format!(
+            "Spent in this chat: {}\n\n",
+            app::cost::dollars(summary.cost_nano)
+        ));
+    }
     let system = match (&summary.system_prompt, default) {
         (Some(own), _) => Some(("System prompt", own.as_str())),
         (None, Some(default)) => Some(("System prompt (the server's)", default)),
@@ -177,6 +183,9 @@ pub fn markdown(
                     if u.thinking_tokens > 0 {
                         meta.push(format!("{} thinking tokens", u.thinking_tokens));
                     }
+                }
+                if let Some(cost) = m.cost {
+                    meta.push(cost.describe());
                 }
                 out.push_str(&format!("## {}\n\n", meta.join(" · ")));
             }

@@ -99,6 +99,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         offer_gemini_after: config.offer_gemini_after,
         system_prompt: config.system_prompt.clone(),
         thinking: config.vertex.thinking,
+        prices: config.prices,
     };
     let iap = match &config.iap {
         Some(iap) => {

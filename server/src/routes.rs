@@ -109,6 +109,13 @@ pub fn router(
             "/models",
             get(models_page::page).with_state(ModelsPage {
                 services: services.clone(),
+                operators: operators.clone(),
+            }),
+        )
+        .route(
+            "/models.csv",
+            get(models_page::ledger_csv).with_state(ModelsPage {
+                services: services.clone(),
                 operators,
             }),
         )

@@ -122,6 +122,7 @@ async fn the_model_receives_the_whole_conversation_including_other_models_turns(
                             total_tokens: 7,
                         }),
                         finish_reason: Some("STOP".into()),
+                        cost: None,
                     },
                 ),
                 true,

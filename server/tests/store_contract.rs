@@ -55,6 +55,11 @@ fn turn(n: usize, text_len: usize) -> NewTurn {
                 thinking_tokens: 9,
                 total_tokens: 21,
             }),
+            // What it cost, and for Gemma the GPU time it held: both stores keep them.
+            cost: Some(app::cost::Cost {
+                nano_usd: 1_000 + n as u64,
+                gpu_ms: (!n.is_multiple_of(3)).then_some(10 + n as u64),
+            }),
             finish_reason: Some("stop".into()),
         },
     )
@@ -425,6 +430,7 @@ async fn contract(
             &TurnOutcome::Failed {
                 code: "model.out_of_tokens.gemini".into(),
                 billed: Some(billed),
+                cost: None,
             },
         )
         .await

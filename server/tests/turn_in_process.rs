@@ -100,6 +100,13 @@ fn stack(
         offer_gemini_after: std::time::Duration::from_secs(15),
         system_prompt: None,
         thinking: app::params::Thinking::Auto,
+        prices: app::cost::Prices {
+            gemma: app::cost::Price::GpuHour { per_hour: 4.0 },
+            gemini: app::cost::Price::Tokens {
+                input_per_m: 0.3,
+                output_per_m: 2.5,
+            },
+        },
     };
     let owner = OwnerId::generate();
     let cookie = Some(format!("{OWNER_COOKIE}={}", key.sign(&owner)));

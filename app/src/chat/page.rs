@@ -65,6 +65,7 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
         write_settings_cookie(&cookie);
     });
 
+    let spent = move || state.with_current(|s| s.cost_nano).unwrap_or(0);
     let title = move || {
         state
             .with_current(|s| s.title.clone())
@@ -112,6 +113,11 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
             </div>
             <section class="conversation" aria-labelledby="chat-title">
                 <h2 id="chat-title" class="chat-title">{title}</h2>
+                // What the chat's calls have cost so far (updated with each turn's summary). One
+                // element, hidden while nothing is spent: a conditional view costs wasm bytes.
+                <p class="chat-cost" hidden=move || spent() == 0>
+                    {move || format!("Spent in this chat: {}", crate::cost::dollars(spent()))}
+                </p>
                 {system_prompt(state)}
                 <Transcript/>
                 <Composer/>

@@ -213,6 +213,9 @@ fn Reply(message: Message) -> impl IntoView {
     if let Some(tokens) = message.thinking_tokens {
         meta.push(format!("{tokens} thinking tokens"));
     }
+    if let Some(cost) = message.cost {
+        meta.push(cost);
+    }
     view! {
         <article class="message model" data-seq=message.seq data-model=message.model.as_str()>
             <header class="author">

@@ -1,6 +1,7 @@
 //! The replies of an answered turn (never none), and how a turn ends.
 
 use super::{NewReply, StoredMessage, TokenUsage, TurnStatus};
+use crate::cost::Cost;
 
 /// One reply or more: a turn is answered by at least one model, so an empty answered turn
 /// cannot be built and no store has to refuse one. Reads as a slice; grows only by `push`.
@@ -68,6 +69,8 @@ pub enum TurnOutcome {
     Failed {
         code: String,
         billed: Option<TokenUsage>,
+        /// What those billed tokens cost.
+        cost: Option<Cost>,
     },
     Stopped,
 }
@@ -75,7 +78,11 @@ pub enum TurnOutcome {
 impl TurnOutcome {
     /// A failure with no billed tokens (or none reported).
     pub fn failed(code: String) -> TurnOutcome {
-        TurnOutcome::Failed { code, billed: None }
+        TurnOutcome::Failed {
+            code,
+            billed: None,
+            cost: None,
+        }
     }
 
     /// What the user message is stored with (status and error code), and the replies to store
@@ -99,6 +106,14 @@ impl TurnOutcome {
         }
     }
 
+    /// What a failed turn's billed tokens cost.
+    pub fn billed_cost(&self) -> Option<Cost> {
+        match self {
+            TurnOutcome::Failed { cost, .. } => *cost,
+            _ => None,
+        }
+    }
+
     /// The turn's user message as this outcome leaves it: its status, error code and, for a
     /// failure that was billed, the tokens. One reading for every store.
     pub fn settled(&self, user: StoredMessage) -> StoredMessage {
@@ -107,8 +122,17 @@ impl TurnOutcome {
             status,
             error,
             usage: self.billed().or(user.usage),
+            cost: self.billed_cost().or(user.cost),
             ..user
         }
+    }
+
+    /// What the turn cost, in nano-dollars: its replies, and a failed call that was billed.
+    pub fn cost_nano(&self) -> u64 {
+        let replies = self.replies().map_or(0, |r| {
+            r.iter().filter_map(|r| r.cost).map(|c| c.nano_usd).sum()
+        });
+        replies + self.billed_cost().map_or(0, |c| c.nano_usd)
     }
 
     /// The replies to store, if any.

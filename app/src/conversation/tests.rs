@@ -9,6 +9,7 @@ fn reply(model: ModelId) -> NewReply {
         at_ms: 1,
         latency_ms: 2,
         usage: None,
+        cost: None,
         finish_reason: None,
     }
 }

@@ -1,5 +1,6 @@
 //! Model backends: each implements `app::services::ChatModel` over one wire format.
 
+pub mod gpu_share;
 pub mod in_flight;
 pub mod probe;
 pub mod transport;

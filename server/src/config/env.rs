@@ -110,6 +110,21 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// An amount of US dollars, zero or more (a price: zero for a model that costs nothing).
+    pub fn usd(&self, key: &'static str, default: f64) -> Result<f64, ConfigError> {
+        let Some(raw) = self.var(key) else {
+            return Ok(default);
+        };
+        match raw.trim().trim_start_matches('$').parse::<f64>() {
+            Ok(v) if v.is_finite() && (0.0..=1_000_000.0).contains(&v) => Ok(v),
+            _ => Err(ConfigError::new(
+                key,
+                raw,
+                "expected an amount of US dollars, such as 0.30",
+            )),
+        }
+    }
+
     /// A positive whole number, or `None` when unset or `0` (the limit is off).
     pub fn optional_count(&self, key: &'static str) -> Result<Option<usize>, ConfigError> {
         let Some(raw) = self.var(key) else {

@@ -7,6 +7,7 @@ mod access;
 mod env;
 mod models;
 mod operations;
+mod prices;
 mod store;
 mod variables;
 
@@ -53,6 +54,8 @@ pub struct Config {
     /// Who sees everyone's figures on the Models page.
     pub operators: Operators,
     pub limits: LimitsConfig,
+    /// What each model's replies are costed at.
+    pub prices: app::cost::Prices,
 }
 
 /// What a turn's deadline adds to the model timeouts: the store writes before and after (each
@@ -109,6 +112,7 @@ impl Config {
             iap,
             client_ip: access::client_ip(&env)?,
             limits: access::limits(&env)?,
+            prices: prices::read(&env)?,
         })
     }
 }

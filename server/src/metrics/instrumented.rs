@@ -251,6 +251,15 @@ impl ChatStore for MeteredStore {
         self.timed("tally", self.inner.tally(owner)).await
     }
 
+    async fn day_tallies(
+        &self,
+        owner: Option<&OwnerId>,
+        since_day: i64,
+    ) -> Result<Vec<app::tally::DayTally>, StoreError> {
+        self.timed("day_tallies", self.inner.day_tallies(owner, since_day))
+            .await
+    }
+
     async fn set_system_prompt(
         &self,
         session: &SessionId,

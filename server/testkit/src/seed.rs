@@ -39,6 +39,7 @@ pub async fn long_chat(dir: &Path, messages: usize) -> (String, String) {
                 at_ms: 1_700_000_000_000 + 2_000 * n as i64 + 900,
                 latency_ms: 900,
                 usage: None,
+                cost: None,
                 finish_reason: Some("stop".into()),
             },
         );

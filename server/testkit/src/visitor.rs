@@ -106,6 +106,16 @@ impl Visitor {
         }
     }
 
+    /// The owner id this browser's cookie names (the store's owner of its chats).
+    pub fn owner(&self) -> String {
+        let cookie = self
+            .owner
+            .as_deref()
+            .expect("the browser has an owner cookie");
+        let value = cookie.split_once('=').map_or(cookie, |(_, v)| v);
+        value.split('.').next().unwrap_or(value).to_string()
+    }
+
     /// The chat this tab shows.
     pub fn session(&self) -> String {
         self.chat.clone().expect("the tab shows a chat")

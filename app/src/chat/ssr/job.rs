@@ -148,13 +148,18 @@ impl Job {
             (Err(NoReplies), e) => {
                 // One call per target, and a turn has at least one target.
                 let e = e.unwrap_or(ChatError::Internal);
-                let billed = match &e {
-                    ChatError::Model(m) => m.billed(),
-                    _ => None,
+                let (billed, cost) = match &e {
+                    ChatError::Model(m) => {
+                        let billed = m.billed();
+                        let price = services.prices.of(m.model());
+                        (billed, billed.and_then(|u| price.cost(Some(&u), None)))
+                    }
+                    _ => (None, None),
                 };
                 let outcome = TurnOutcome::Failed {
                     code: code(&e),
                     billed,
+                    cost,
                 };
                 (outcome, Some(e))
             }
@@ -217,6 +222,11 @@ impl Job {
             at_ms: now_ms(),
             latency_ms,
             usage: reply.usage,
+            cost: self
+                .services
+                .prices
+                .of(model)
+                .cost(reply.usage.as_ref(), reply.gpu_ms),
             finish_reason: reply.finish_reason,
         })
     }

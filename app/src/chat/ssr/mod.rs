@@ -177,6 +177,10 @@ pub fn to_view(m: StoredMessage, stale_before_ms: i64) -> Message {
         latency_ms: m.latency_ms,
         total_tokens: m.usage.map(|u| u.total_tokens),
         thinking_tokens: m.usage.map(|u| u.thinking_tokens).filter(|&n| n > 0),
+        cost: m
+            .cost
+            .filter(|_| m.role == Role::Model)
+            .map(|c| c.describe()),
         thinking: m.params.thinking.filter(|_| m.role == Role::User),
         // vLLM (OpenAI) says `length`, Vertex `MAX_TOKENS`.
         cut_off: matches!(m.finish_reason.as_deref(), Some("length" | "MAX_TOKENS")),

@@ -9,6 +9,7 @@ mod generate;
 mod queue;
 mod wire;
 
+use super::gpu_share::GpuShare;
 use super::in_flight::InFlight;
 use super::transport::{self, RawReply};
 use crate::config::{Secret, VllmApi, VllmConfig};
@@ -37,6 +38,8 @@ pub struct VllmChat {
     model_name: String,
     api_key: Option<Secret>,
     in_flight: InFlight,
+    /// This replica's requests' shares of the GPU: what a reply costs (`app::cost`).
+    gpu: Arc<GpuShare>,
     availability: RwLock<Availability>,
     probe_timeout: Duration,
     request_timeout: Duration,
@@ -56,6 +59,7 @@ impl VllmChat {
             model_name: config.model.clone(),
             api_key: config.api_key.clone(),
             in_flight: InFlight::new(MODEL, config.max_in_flight, Duration::from_secs(2)),
+            gpu: Arc::default(),
             availability: RwLock::new(Availability::Unknown),
             // vLLM's own probes in deploy/gemma3-12b-deploy.yaml wait up to 10 s (liveness):
             // a busy engine that Kubernetes still calls healthy is not "unreachable" here.
@@ -361,6 +365,8 @@ impl ChatModel for VllmChat {
                 (format!("{}/generate", self.base_url), body, Some(prompt))
             }
         };
+        // From here the request is on the GPU (or in vLLM's queue, which the share cannot see).
+        let on_gpu = self.gpu.enter();
         let raw = transport::post_json_retrying::<ErrorBody>(
             &self.client,
             MODEL,
@@ -377,10 +383,12 @@ impl ChatModel for VllmChat {
             Err(ModelError::Unreachable(_)) => self.set_availability(self.unreachable()),
             Err(_) => {}
         }
-        match prompt {
+        let gpu_ms = on_gpu.share_ms();
+        let reply = match prompt {
             Some(prompt) => Self::parse_generate(raw?, &prompt),
             None => Self::parse_reply(raw?),
-        }
+        };
+        reply.map(|r| r.with_gpu_ms(gpu_ms))
     }
 }
 

@@ -247,6 +247,14 @@ impl ChatStore for FirestoreStore {
         self.read_tally(owner).await
     }
 
+    async fn day_tallies(
+        &self,
+        owner: Option<&OwnerId>,
+        since_day: i64,
+    ) -> Result<Vec<app::tally::DayTally>, StoreError> {
+        self.read_day_tallies(owner, since_day).await
+    }
+
     async fn set_system_prompt(
         &self,
         session: &SessionId,

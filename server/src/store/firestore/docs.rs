@@ -3,6 +3,7 @@
 use app::conversation::{
     Role, SessionSummary, StoredMessage, TokenUsage, TurnRequest, TurnStatus, Verdict, UNTITLED,
 };
+use app::cost::Cost;
 use app::models::ModelId;
 use app::params::{GenParams, Thinking};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,9 @@ pub(super) struct SessionDoc {
     /// The chat's own system prompt; absent or null: the server's.
     #[serde(default)]
     pub(super) system_prompt: Option<String>,
+    /// What the chat's calls have cost, in nano-dollars (`app::cost`).
+    #[serde(default)]
+    pub(super) cost_nano: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +60,11 @@ pub(super) struct MessageDoc {
     /// Gemini's thinking; absent on replies without any, and on those written before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) thinking_tokens: Option<i64>,
+    /// What the call cost (`app::cost`), and a GPU-priced reply's GPU time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) cost_nano: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gpu_ms: Option<i64>,
     pub(super) finish_reason: Option<String>,
     #[serde(default)]
     pub(super) turn_id: Option<String>,
@@ -86,6 +95,8 @@ impl From<&StoredMessage> for MessageDoc {
             completion_tokens: m.usage.map(|u| u.completion_tokens as i64),
             total_tokens: m.usage.map(|u| u.total_tokens as i64),
             thinking_tokens: m.usage.map(|u| u.thinking_tokens as i64).filter(|&n| n > 0),
+            cost_nano: m.cost.map(|c| c.nano_usd as i64),
+            gpu_ms: m.cost.and_then(|c| c.gpu_ms).map(|v| v as i64),
             finish_reason: m.finish_reason.clone(),
             turn_id: m.turn.clone(),
             status: Some(m.status.as_str().to_string()),
@@ -119,6 +130,10 @@ impl MessageDoc {
                 completion_tokens: self.completion_tokens.unwrap_or(0) as u32,
                 thinking_tokens: self.thinking_tokens.unwrap_or(0) as u32,
                 total_tokens: total as u32,
+            }),
+            cost: self.cost_nano.map(|n| Cost {
+                nano_usd: n.max(0) as u64,
+                gpu_ms: self.gpu_ms.map(|v| v.max(0) as u64),
             }),
             finish_reason: self.finish_reason,
             turn: self.turn_id,
@@ -182,6 +197,7 @@ impl SessionDoc {
             updated_at_ms: self.updated_at_ms,
             message_count: self.message_count as u64,
             system_prompt: self.system_prompt,
+            cost_nano: self.cost_nano.max(0) as u64,
         })
     }
 }
@@ -212,6 +228,8 @@ pub(super) fn status_only(status: TurnStatus, error: Option<&str>) -> MessageDoc
         completion_tokens: None,
         total_tokens: None,
         thinking_tokens: None,
+        cost_nano: None,
+        gpu_ms: None,
         finish_reason: None,
         turn_id: None,
         status: Some(status.as_str().into()),

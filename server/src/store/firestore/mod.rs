@@ -53,6 +53,8 @@ const TURNS: &str = "turns";
 const COUNTERS: &str = "visitor_usage";
 /// Per owner: the model figures the Models page shows (`verdicts.rs`).
 const TALLIES: &str = "model_tallies";
+/// The same figures per UTC day: documents `{day}_{owner}` (see `verdicts.rs`).
+const DAY_TALLIES: &str = "model_day_tallies";
 
 #[derive(Clone)]
 pub struct FirestoreStore {

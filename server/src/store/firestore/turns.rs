@@ -169,8 +169,8 @@ pub(super) fn completed(
     if let Some(r) = replies.first() {
         doc.last_model = r.model.as_str().into();
     }
-    doc.pending_seq = None;
-    doc.pending_at_ms = None;
+    (doc.pending_seq, doc.pending_at_ms) = (None, None);
+    doc.cost_nano += outcome.cost_nano() as i64;
     messages
 }
 

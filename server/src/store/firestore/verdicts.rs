@@ -6,11 +6,11 @@
 
 use super::docs::{message_id, MessageDoc, SessionDoc};
 use super::errors::store_error;
-use super::{FirestoreStore, MESSAGES, SESSIONS, TALLIES};
+use super::{FirestoreStore, DAY_TALLIES, MESSAGES, SESSIONS, TALLIES};
 use app::conversation::Verdict;
 use app::errors::StoreError;
 use app::session::{OwnerId, SessionId};
-use app::tally::{self, valid_key, Tally};
+use app::tally::{self, valid_key, DayTally, Tally};
 use firestore::{
     paths, FirestoreDb, FirestoreResult, FirestoreTransaction, FirestoreTransactionOptions,
 };
@@ -22,6 +22,23 @@ use std::collections::BTreeMap;
 struct TallyDoc {
     #[serde(default)]
     counts: BTreeMap<String, i64>,
+}
+
+/// One owner's figures on one UTC day, id `{day:06}_{owner}`: `day` is set by a `maximum`
+/// transform (a transform-only write cannot set a plain field), so `day >= since` finds a
+/// period's documents through Firestore's automatic single-field index.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct DayTallyDoc {
+    #[serde(default, alias = "_firestore_id")]
+    id: String,
+    #[serde(default)]
+    day: i64,
+    #[serde(default)]
+    counts: BTreeMap<String, i64>,
+}
+
+fn day_doc_id(day: i64, owner: &str) -> String {
+    format!("{day:06}_{owner}")
 }
 
 /// Adds `counts` to `owner`'s figures in `transaction`, as increment transforms (so two
@@ -47,6 +64,22 @@ pub(super) fn add_counts(
                 counts
                     .iter()
                     .map(|(k, v)| t.field(format!("counts.{k}")).increment(*v)),
+            )
+        })
+        .only_transform()
+        .add_to_transaction(transaction)?;
+    let day = tally::day_of(app::chat::ssr::now_ms());
+    db.fluent()
+        .update()
+        .in_col(DAY_TALLIES)
+        .document_id(day_doc_id(day, owner))
+        .transforms(|t| {
+            t.fields(
+                std::iter::once(t.field("day").maximum(day)).chain(
+                    counts
+                        .iter()
+                        .map(|(k, v)| t.field(format!("counts.{k}")).increment(*v)),
+                ),
             )
         })
         .only_transform()
@@ -109,6 +142,62 @@ impl FirestoreStore {
             )
             .await
             .map_err(store_error)?
+    }
+
+    pub(super) async fn read_day_tallies(
+        &self,
+        owner: Option<&OwnerId>,
+        since_day: i64,
+    ) -> Result<Vec<DayTally>, StoreError> {
+        let docs: Vec<DayTallyDoc> = match owner {
+            // One owner: the period's documents by id (at most one per day).
+            Some(owner) => {
+                let today = tally::day_of(app::chat::ssr::now_ms());
+                let ids: Vec<String> = (since_day..=today)
+                    .map(|d| day_doc_id(d, owner.as_str()))
+                    .collect();
+                self.db
+                    .fluent()
+                    .select()
+                    .by_id_in(DAY_TALLIES)
+                    .obj()
+                    .batch_with_errors(ids)
+                    .await
+                    .map_err(store_error)?
+                    .try_filter_map(|(id, doc): (String, Option<DayTallyDoc>)| async move {
+                        Ok(doc.map(|d| DayTallyDoc { id, ..d }))
+                    })
+                    .try_collect()
+                    .await
+                    .map_err(store_error)?
+            }
+            None => self
+                .db
+                .fluent()
+                .select()
+                .from(DAY_TALLIES)
+                .filter(|q| q.field("day").greater_than_or_equal(since_day))
+                .obj()
+                .stream_query_with_errors()
+                .await
+                .map_err(store_error)?
+                .try_collect()
+                .await
+                .map_err(store_error)?,
+        };
+        let mut out: Vec<DayTally> = docs
+            .into_iter()
+            .filter_map(|d| {
+                let (_, owner) = d.id.split_once('_')?;
+                Some(DayTally {
+                    day: d.day,
+                    owner: owner.to_string(),
+                    tally: Tally(d.counts),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.day, &a.owner).cmp(&(b.day, &b.owner)));
+        Ok(out)
     }
 
     pub(super) async fn read_tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {

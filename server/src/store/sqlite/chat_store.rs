@@ -202,9 +202,9 @@ impl ChatStore for SqliteStore {
             let last = messages.last().map_or(0, |m| m.created_at_ms);
             let model = replies.first().map_or(messages[0].model, |r| r.model);
             tx.prepare_cached(
-                "UPDATE sessions SET message_count = ?2, updated_at_ms = max(updated_at_ms, ?3), last_model = ?4 WHERE id = ?1",
+                "UPDATE sessions SET message_count = ?2, updated_at_ms = max(updated_at_ms, ?3), last_model = ?4, cost_nano = cost_nano + ?5 WHERE id = ?1",
             )
-            .and_then(|mut s| s.execute(params![id, next + replies.len() as i64, last, model.as_str()]))?;
+            .and_then(|mut s| s.execute(params![id, next + replies.len() as i64, last, model.as_str(), outcome.cost_nano() as i64]))?;
             super::verdicts::add_counts(&tx, &owner, &app::tally::for_outcome(&outcome))?;
             let session = summary_of(&tx, &id)?.ok_or(StoreError::Failed)?;
             tx.commit()?;
@@ -298,6 +298,14 @@ impl ChatStore for SqliteStore {
 
     async fn tally(&self, owner: Option<&OwnerId>) -> Result<Tally, StoreError> {
         self.read_tally(owner).await
+    }
+
+    async fn day_tallies(
+        &self,
+        owner: Option<&OwnerId>,
+        since_day: i64,
+    ) -> Result<Vec<app::tally::DayTally>, StoreError> {
+        self.read_day_tallies(owner, since_day).await
     }
 
     async fn set_system_prompt(

@@ -35,6 +35,15 @@ pub(super) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
         created_at_ms: row.get("created_at_ms")?,
         latency_ms: row.get::<_, Option<i64>>("latency_ms")?.map(|v| v as u64),
         usage,
+        cost: match row.get::<_, Option<i64>>("cost_nano")? {
+            Some(n) => Some(app::cost::Cost {
+                nano_usd: n.max(0) as u64,
+                gpu_ms: row
+                    .get::<_, Option<i64>>("gpu_ms")?
+                    .map(|v| v.max(0) as u64),
+            }),
+            None => None,
+        },
         finish_reason: row.get("finish_reason")?,
         turn: row.get("turn_id")?,
         status: TurnStatus::parse(&row.get::<_, String>("status")?).unwrap_or_default(),
@@ -95,7 +104,7 @@ pub(super) fn turn_at(
 
 /// The columns `row_to_summary` reads, in its order: every summary query starts with this.
 pub(super) const SELECT_SUMMARY: &str =
-    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count, system_prompt FROM sessions";
+    "SELECT id, title, created_at_ms, updated_at_ms, last_model, message_count, system_prompt, cost_nano FROM sessions";
 
 /// Creates session `id` for `owner` with no messages, unless it exists (a turn that starts a
 /// chat, or a system prompt set before the first message).
@@ -134,10 +143,11 @@ pub(super) fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
         last_model,
         message_count: row.get::<_, i64>(5)? as u64,
         system_prompt: row.get(6)?,
+        cost_nano: row.get::<_, i64>(7)?.max(0) as u64,
     }))
 }
 
-pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error, thinking_tokens, thinking) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error, thinking_tokens, thinking, cost_nano, gpu_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
 
 pub(super) fn insert_message(
     tx: &rusqlite::Transaction<'_>,
@@ -164,6 +174,8 @@ pub(super) fn insert_message(
         m.error,
         m.usage.map(|u| u.thinking_tokens as i64).filter(|&n| n > 0),
         m.params.thinking.map(|t| t.to_string()),
+        m.cost.map(|c| c.nano_usd as i64),
+        m.cost.and_then(|c| c.gpu_ms).map(|v| v as i64),
     ])?;
     Ok(())
 }
@@ -177,7 +189,7 @@ pub(super) fn settle_message(
 ) -> rusqlite::Result<()> {
     let u = m.usage;
     tx.prepare_cached(
-        "UPDATE messages SET status = ?3, error = ?4, prompt_tokens = ?5, completion_tokens = ?6, thinking_tokens = ?7, total_tokens = ?8 WHERE session_id = ?1 AND seq = ?2",
+        "UPDATE messages SET status = ?3, error = ?4, prompt_tokens = ?5, completion_tokens = ?6, thinking_tokens = ?7, total_tokens = ?8, cost_nano = ?9 WHERE session_id = ?1 AND seq = ?2",
     )?
     .execute(params![
         session,
@@ -188,6 +200,7 @@ pub(super) fn settle_message(
         u.map(|u| u.completion_tokens as i64),
         u.map(|u| u.thinking_tokens as i64).filter(|&n| n > 0),
         u.map(|u| u.total_tokens as i64),
+        m.cost.map(|c| c.nano_usd as i64),
     ])?;
     Ok(())
 }

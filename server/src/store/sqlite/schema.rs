@@ -62,4 +62,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // server's default) and the tokens a reply thought (billed as output, not in the answer).
     "ALTER TABLE messages ADD COLUMN thinking TEXT;
      ALTER TABLE messages ADD COLUMN thinking_tokens INTEGER;",
+    // 8: what each call cost (`app::cost`: nano-dollars, and a GPU-priced reply's GPU time),
+    // each chat's running total, and the figures per UTC day (days since 1970), so a period's
+    // figures are a bounded read.
+    "ALTER TABLE messages ADD COLUMN cost_nano INTEGER;
+     ALTER TABLE messages ADD COLUMN gpu_ms INTEGER;
+     ALTER TABLE sessions ADD COLUMN cost_nano INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE day_tallies (
+         day   INTEGER NOT NULL,
+         owner TEXT NOT NULL,
+         key   TEXT NOT NULL,
+         value INTEGER NOT NULL,
+         PRIMARY KEY (day, owner, key)
+     ) WITHOUT ROWID;",
 ];

@@ -28,6 +28,7 @@ fn turn(n: usize) -> NewTurn {
                 thinking_tokens: 0,
                 total_tokens: 12,
             }),
+            cost: None,
             finish_reason: Some("stop".into()),
         },
     )

@@ -2,21 +2,27 @@
 //! counts are added in the transaction of what they count (a completed turn, a verdict).
 
 use super::*;
-use app::tally::{self, valid_key, Tally};
+use app::tally::{self, valid_key, DayTally, Tally};
 
-/// Adds `counts` to `owner`'s figures, in the caller's transaction: what they count and the
-/// counts are written together or not at all.
+/// Adds `counts` to `owner`'s figures, all time and today's (UTC), in the caller's transaction:
+/// what they count and the counts are written together or not at all.
 pub(super) fn add_counts(
     tx: &Connection,
     owner: &str,
     counts: &[(String, i64)],
 ) -> rusqlite::Result<()> {
+    let day = tally::day_of(app::chat::ssr::now_ms());
     for (key, delta) in counts.iter().filter(|(k, _)| valid_key(k)) {
         tx.prepare_cached(
             "INSERT INTO tallies (owner, key, value) VALUES (?1, ?2, ?3) \
              ON CONFLICT (owner, key) DO UPDATE SET value = value + excluded.value",
         )?
         .execute(params![owner, key, delta])?;
+        tx.prepare_cached(
+            "INSERT INTO day_tallies (day, owner, key, value) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (day, owner, key) DO UPDATE SET value = value + excluded.value",
+        )?
+        .execute(params![day, owner, key, delta])?;
     }
     Ok(())
 }
@@ -50,6 +56,39 @@ impl SqliteStore {
             add_counts(&tx, &owner, &tally::for_verdict(old, verdict))?;
             tx.commit()?;
             Ok(old)
+        })
+        .await
+    }
+
+    pub(super) async fn read_day_tallies(
+        &self,
+        owner: Option<&OwnerId>,
+        since_day: i64,
+    ) -> Result<Vec<DayTally>, StoreError> {
+        let owner = owner.map(|o| o.as_str().to_string());
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT day, owner, key, value FROM day_tallies \
+                 WHERE day >= ?1 AND (?2 IS NULL OR owner = ?2) ORDER BY day, owner",
+            )?;
+            let rows = stmt.query_map(params![since_day, owner], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            let mut out: Vec<DayTally> = Vec::new();
+            for row in rows {
+                let (day, owner, key, value): (i64, String, String, i64) = row?;
+                match out.last_mut() {
+                    Some(last) if last.day == day && last.owner == owner => {
+                        last.tally.0.insert(key, value);
+                    }
+                    _ => out.push(DayTally {
+                        day,
+                        owner,
+                        tally: Tally([(key, value)].into_iter().collect()),
+                    }),
+                }
+            }
+            Ok(out)
         })
         .await
     }
