@@ -72,6 +72,14 @@ pub fn to_code(error: &ChatError) -> String {
         ChatError::Limited(LimitError::TooManyOwners { retry_after_s }) => {
             format!("limited.owners.{retry_after_s}")
         }
+        ChatError::Limited(LimitError::ModelSpent {
+            model,
+            budget_nano,
+            resets_in_s,
+        }) => format!(
+            "limited.spent.{}.{budget_nano}.{resets_in_s}",
+            model.as_str()
+        ),
         ChatError::NoSuchChat => "no_such_chat".into(),
         ChatError::NoOwner => "no_owner".into(),
         ChatError::TurnPending => "turn_pending".into(),
@@ -213,6 +221,12 @@ pub fn from_code(code: &str) -> Option<ChatError> {
             retry_after_s: number(retry)?,
         }
         .into(),
+        ["limited", "spent", model, budget, resets] => LimitError::ModelSpent {
+            model: ModelId::parse(model)?,
+            budget_nano: number(budget)?,
+            resets_in_s: number(resets)?,
+        }
+        .into(),
         ["no_such_chat"] => ChatError::NoSuchChat,
         ["no_owner"] => ChatError::NoOwner,
         ["turn_pending"] => ChatError::TurnPending,
@@ -269,6 +283,12 @@ mod tests {
                 limit: 2,
                 window_s: 60,
                 retry_after_s: 41,
+            }
+            .into(),
+            LimitError::ModelSpent {
+                model: ModelId::Gemini,
+                budget_nano: 20_000_000_000,
+                resets_in_s: 3_600,
             }
             .into(),
             ChatError::NoSuchChat,

@@ -285,6 +285,20 @@ pub trait TurnLimits: Send + Sync {
     async fn admit_new_owner(&self, address: &str) -> Result<(), ChatError>;
 }
 
+/// An operator's daily ceilings on what each model may spend, everyone's turns together.
+#[async_trait]
+pub trait SpendCeilings: Send + Sync {
+    /// Refuses a turn to `model` once today's spend on it has reached its ceiling
+    /// ([`crate::errors::LimitError::ModelSpent`]).
+    async fn admit(&self, model: ModelId) -> Result<(), ChatError>;
+
+    /// What a stored turn spent on `model` (nano-dollars): this replica counts it at once.
+    fn spent(&self, model: ModelId, nano_usd: u64);
+
+    /// `model`'s ceiling, nano-dollars a UTC day, if it has one.
+    fn ceiling(&self, model: ModelId) -> Option<u64>;
+}
+
 /// Everything the server functions use, provided as context by the server.
 #[derive(Clone)]
 pub struct Services {
@@ -292,6 +306,8 @@ pub struct Services {
     pub models: Vec<Arc<dyn ChatModel>>,
     /// `None` when no limit is configured.
     pub limits: Option<Arc<dyn TurnLimits>>,
+    /// `None` when no model has a daily spending ceiling.
+    pub ceilings: Option<Arc<dyn SpendCeilings>>,
     /// Signs owner cookies and keys signed-in people's owner ids.
     pub owner_key: OwnerKey,
     /// Turns still running in their own tasks, which graceful shutdown waits for.

@@ -2,6 +2,7 @@
 //! the Leptos app until SIGTERM or Ctrl-C.
 
 pub mod backends;
+pub mod ceilings;
 pub mod config;
 pub mod edge;
 pub mod export;
@@ -88,10 +89,12 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         }
     };
     let tasks = app::services::TurnTasks::default();
+    let ceilings = ceilings::DailyCeilings::new(store.clone(), config.daily_ceilings);
     let services = Services {
         store,
         models,
         limits,
+        ceilings,
         owner_key: owner_key.clone(),
         tasks: tasks.clone(),
         history: config.history,

@@ -93,6 +93,7 @@ fn stack(
         store: store.clone(),
         models: vec![gemma.clone()],
         limits: None,
+        ceilings: None,
         owner_key: key.clone(),
         tasks: Default::default(),
         history: Default::default(),

@@ -12,6 +12,8 @@ mod model;
 
 pub use model::{BlockedPart, ModelError, Refusal};
 
+use crate::models::ModelId;
+
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -93,6 +95,14 @@ pub enum LimitError {
     },
     #[error("You've used today's budget of {budget} tokens. It resets at midnight UTC, in {}.", hours_minutes(*.resets_in_s))]
     OverBudget { budget: u64, resets_in_s: u64 },
+    /// An operator's daily ceiling on what one model may spend, everyone's turns together
+    /// (`GEMINI_DAILY_USD`, `GEMMA_DAILY_USD`).
+    #[error("{} has spent today's budget of {}, the most the operator allows. It resets at midnight UTC, in {}; the other model can answer meanwhile.", model.short_name(), crate::cost::dollars(*budget_nano), hours_minutes(*resets_in_s))]
+    ModelSpent {
+        model: ModelId,
+        budget_nano: u64,
+        resets_in_s: u64,
+    },
     /// Too many new browsers from one address: reading works, chatting waits.
     #[error("Too many new visitors from your network in the last hour. You can start chatting in {}.", hours_minutes(*.retry_after_s))]
     TooManyOwners { retry_after_s: u64 },
@@ -315,6 +325,15 @@ mod tests {
             resets_in_s: 3 * 3600 + 5 * 60 - 30,
         };
         assert!(e.to_string().ends_with("in 3 h 5 min."), "{e}");
+        let e = LimitError::ModelSpent {
+            model: ModelId::Gemini,
+            budget_nano: 20_000_000_000,
+            resets_in_s: 3600,
+        };
+        assert_eq!(
+            e.to_string(),
+            "Gemini has spent today's budget of $20.00, the most the operator allows. It resets at midnight UTC, in 1 h; the other model can answer meanwhile."
+        );
     }
 
     #[test]

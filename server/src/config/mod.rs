@@ -56,6 +56,9 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// What each model's replies are costed at.
     pub prices: app::cost::Prices,
+    /// Each model's most spend a UTC day, everyone's turns together (nano-dollars; Gemma, then
+    /// Gemini).
+    pub daily_ceilings: [Option<u64>; 2],
 }
 
 /// What a turn's deadline adds to the model timeouts: the store writes before and after (each
@@ -113,6 +116,7 @@ impl Config {
             client_ip: access::client_ip(&env)?,
             limits: access::limits(&env)?,
             prices: prices::read(&env)?,
+            daily_ceilings: prices::ceilings(&env)?,
         })
     }
 }

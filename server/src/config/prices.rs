@@ -17,6 +17,15 @@ pub const GEMINI_OUTPUT_PER_M: f64 = 2.50;
 /// $2.0008; its ConfigMap `gemma-serving` sets that.
 pub const GEMMA_GPU_PER_HOUR: f64 = 4.0017;
 
+/// The daily spending ceilings, nano-dollars, in `ModelId::ALL` order (Gemma, Gemini); unset or
+/// `0`: none.
+pub(super) fn ceilings(env: &Env) -> Result<[Option<u64>; 2], ConfigError> {
+    let one = |key| -> Result<Option<u64>, ConfigError> {
+        Ok(Some(app::cost::nano(env.usd(key, 0.0)?)).filter(|n| *n > 0))
+    };
+    Ok([one("GEMMA_DAILY_USD")?, one("GEMINI_DAILY_USD")?])
+}
+
 pub(super) fn read(env: &Env) -> Result<Prices, ConfigError> {
     Ok(Prices {
         gemma: Price::GpuHour {

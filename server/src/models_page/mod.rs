@@ -155,6 +155,7 @@ pub async fn page(State(page): State<ModelsPage>, parts: Parts) -> Response {
     body += &break_even(&page, widest, whose, period, now);
     if let Some(all) = &everyone {
         body += &section("everyone", "Everyone's chats", &all.tally);
+        body += &ceilings(&page, all, today);
         body += &format!(
             r#"<section aria-labelledby="people" data-figures="people-section"><h2 id="people">Spend per person</h2>{}<p><a class="button secondary" href="/models.csv?period={}" download>Download the ledger (CSV)</a></p></section>"#,
             ledger::per_person(&all.days, 50),
@@ -202,6 +203,38 @@ pub async fn ledger_csv(State(page): State<ModelsPage>, parts: Parts) -> Respons
             (e.status(), e.to_string()).into_response()
         }
     }
+}
+
+/// For operators: today's spend against each model's daily ceiling, where one is set.
+fn ceilings(page: &ModelsPage, all: &Read, today: i64) -> String {
+    let mut spent = Tally::default();
+    for d in all.days.iter().filter(|d| d.day == today) {
+        spent.add(&d.tally);
+    }
+    let Some(ceilings) = &page.services.ceilings else {
+        return String::new();
+    };
+    let lines: String = ModelId::ALL
+        .into_iter()
+        .filter_map(|m| {
+            let ceiling = ceilings.ceiling(m)?;
+            let used = spent.figures(m).spend_nano;
+            Some(format!(
+                r#"<li data-ceiling="{}">{}: {} of its {} a day spent today ({}&nbsp;%)</li>"#,
+                m.as_str(),
+                m.short_name(),
+                dollars(used),
+                dollars(ceiling),
+                (used as f64 * 100.0 / ceiling as f64).round(),
+            ))
+        })
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        r#"<section aria-labelledby="ceilings"><h2 id="ceilings">Daily spending ceilings</h2><ul>{lines}</ul><p class="hint">Everyone's turns together, per UTC day; past a ceiling that model's turns are refused until midnight UTC.</p></section>"#
+    )
 }
 
 fn periods(current: Period) -> String {

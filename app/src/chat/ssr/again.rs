@@ -37,7 +37,7 @@ pub async fn again(
         Some(t) => TurnId::parse(t).ok_or_else(malformed)?,
         None => TurnId::generate(),
     };
-    let visitors = admit(request).await?;
+    let visitors = admit(request, &targets).await?;
     let again = Again {
         seq,
         turn: turn.clone(),

@@ -39,9 +39,17 @@ pub(super) fn backends(
 }
 
 /// Limits count against who sent the turn and from where, before anything is spent on it: the
-/// visitors it is charged to.
-pub(super) async fn admit(request: &Request) -> Result<Vec<String>, ChatError> {
+/// visitors it is charged to. A model whose daily spending ceiling is reached is refused first.
+pub(super) async fn admit(
+    request: &Request,
+    targets: &[ModelId],
+) -> Result<Vec<String>, ChatError> {
     let services = &request.services;
+    if let Some(ceilings) = &services.ceilings {
+        for model in targets {
+            ceilings.admit(*model).await?;
+        }
+    }
     let visitors = crate::session::visitor_keys(&request.parts, &services.owner_key);
     if let Some(limits) = &services.limits {
         for visitor in &visitors {
@@ -185,6 +193,16 @@ impl Job {
             ChatError::Store(_) => ChatError::NotSaved,
             deleted => deleted,
         });
+        // What was stored as spent counts against the day's ceilings at once on this replica
+        // (the others see it when they next read the day's figures).
+        if let (Some(ceilings), Ok(_)) = (&services.ceilings, &finished) {
+            for r in outcome.replies().map_or(&[][..], |r| &r[..]) {
+                ceilings.spent(r.model, r.cost.map_or(0, |c| c.nano_usd));
+            }
+            if let (Some(cost), Some(ChatError::Model(m))) = (outcome.billed_cost(), &failure) {
+                ceilings.spent(m.model(), cost.nano_usd);
+            }
+        }
         if let Some(e) = failure {
             return Err(e);
         }

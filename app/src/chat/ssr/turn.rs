@@ -93,7 +93,7 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         }
     };
 
-    let visitors = super::job::admit(request).await?;
+    let visitors = super::job::admit(request, &targets).await?;
     if let (Some(replaced), false) = (given(&form.replaces), create) {
         let replaced = TurnId::parse(replaced).ok_or_else(malformed)?;
         super::stop::stop_turn(services, &session, &owner, &replaced).await?;
