@@ -41,7 +41,7 @@ fn index(model: ModelId) -> usize {
 
 impl DailyCeilings {
     /// `None` when no model has a ceiling.
-    pub fn new(
+    pub fn configured(
         store: Arc<dyn ChatStore>,
         ceilings: [Option<u64>; 2],
     ) -> Option<Arc<dyn SpendCeilings>> {

@@ -89,7 +89,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         }
     };
     let tasks = app::services::TurnTasks::default();
-    let ceilings = ceilings::DailyCeilings::new(store.clone(), config.daily_ceilings);
+    let ceilings = ceilings::DailyCeilings::configured(store.clone(), config.daily_ceilings);
     let services = Services {
         store,
         models,
