@@ -224,6 +224,15 @@ pub trait ChatStore: Send + Sync {
         since_day: i64,
     ) -> Result<Vec<crate::tally::DayTally>, StoreError>;
 
+    /// Names `owner` for operators (a signed-in person's IAP email), replacing any name before.
+    async fn label_owner(&self, owner: &OwnerId, label: &str) -> Result<(), StoreError>;
+
+    /// The names of those of `owners` that have one (`label_owner`), by owner id.
+    async fn owner_labels(
+        &self,
+        owners: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError>;
+
     /// Sets the owner's chat's system prompt (`None`: the server's). With `create_at` a chat
     /// that does not exist yet is created (owned by `owner`, untitled, no messages) at that
     /// time: a system prompt set before the first message. [`StoreError::NotFound`] if the chat
@@ -299,6 +308,30 @@ pub trait SpendCeilings: Send + Sync {
     fn ceiling(&self, model: ModelId) -> Option<u64>;
 }
 
+/// The owners this process has named for operators ([`ChatStore::label_owner`]): each once, so
+/// a person's turns cost no extra write after their first.
+#[derive(Clone, Default)]
+pub struct Labelled(Arc<std::sync::Mutex<std::collections::HashSet<String>>>);
+
+impl Labelled {
+    /// True the first time `owner` is seen (and again after [`Labelled::forget`]).
+    pub fn first_time(&self, owner: &str) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded: past it, everyone is named once more.
+        if seen.len() >= 100_000 {
+            seen.clear();
+        }
+        seen.insert(owner.to_string())
+    }
+
+    pub fn forget(&self, owner: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(owner);
+    }
+}
+
 /// Everything the server functions use, provided as context by the server.
 #[derive(Clone)]
 pub struct Services {
@@ -308,6 +341,8 @@ pub struct Services {
     pub limits: Option<Arc<dyn TurnLimits>>,
     /// `None` when no model has a daily spending ceiling.
     pub ceilings: Option<Arc<dyn SpendCeilings>>,
+    /// Signed-in people already named for operators' spend per person.
+    pub labelled: Labelled,
     /// Signs owner cookies and keys signed-in people's owner ids.
     pub owner_key: OwnerKey,
     /// Turns still running in their own tasks, which graceful shutdown waits for.

@@ -95,6 +95,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         models,
         limits,
         ceilings,
+        labelled: Default::default(),
         owner_key: owner_key.clone(),
         tasks: tasks.clone(),
         history: config.history,

@@ -204,11 +204,14 @@ async fn costs_on_firestore() {
     costs(&env).await;
 }
 
-/// The break-even sentence for one GPU price, after `gemma` Gemma replies and one Gemini reply.
-async fn break_even(gpu_per_hour: &str, gemma: usize) -> String {
-    let (_dir, model, server) = Stack::start(&[("GEMMA_GPU_USD_PER_HOUR", gpu_per_hour)])
-        .await
-        .into_parts();
+/// The break-even sentence for one GPU price, after `gemma` Gemma replies and one Gemini reply,
+/// on SQLite or, with an emulator, on a Firestore project of its own.
+async fn break_even(emulator: Option<&Emulator>, gpu_per_hour: &str, gemma: usize) -> String {
+    let project = format!("hybrid-chat-break-even-{}", gpu_per_hour.replace('.', "-"));
+    let store_env = emulator.map_or_else(Vec::new, |e| e.server_env(&project));
+    let mut env: Vec<(&str, &str)> = store_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("GEMMA_GPU_USD_PER_HOUR", gpu_per_hour));
+    let (_dir, model, server) = Stack::start(&env).await.into_parts();
     model.set("gemma", Behaviour::slow(20));
     let mut me = Visitor::new(&server);
     for i in 0..gemma {
@@ -223,30 +226,39 @@ async fn break_even(gpu_per_hour: &str, gemma: usize) -> String {
     page[at..at + page[at..].find("</p>").expect("end")].to_string()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_break_even_says_which_model_is_cheaper_at_the_traffic() {
+async fn break_evens(emulator: Option<&Emulator>) {
     // Nodes almost free: Gemma is cheaper at any traffic.
-    let s = break_even("0.000001", 2).await;
+    let s = break_even(emulator, "0.000001", 2).await;
     assert!(
         s.contains("Gemma is the cheaper one; it stays so above"),
         "{s}"
     );
     // $1 an hour for two replies today: Gemini is cheaper, until Gemma's traffic grows.
-    let s = break_even("1", 2).await;
+    let s = break_even(emulator, "1", 2).await;
     assert!(
         s.contains("Gemini is the cheaper one; Gemma becomes cheaper from"),
         "{s}"
     );
     assert!(s.contains("idle"), "{s}");
     // A GPU so dear that even its busy time costs more than Gemini: never.
-    let s = break_even("1000000", 2).await;
+    let s = break_even(emulator, "1000000", 2).await;
     assert!(
         s.starts_with("Gemma is never the cheaper one at any volume"),
         "{s}"
     );
     // No Gemma traffic: what it would need.
-    let s = break_even("4.0017", 0).await;
+    let s = break_even(emulator, "4.0017", 0).await;
     assert!(s.starts_with("No Gemma replies in your chats"), "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_break_even_says_which_model_is_cheaper_at_the_traffic_on_sqlite() {
+    break_evens(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_break_even_says_which_model_is_cheaper_at_the_traffic_on_firestore() {
+    break_evens(Some(&Emulator::start().await)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -285,7 +297,7 @@ async fn only_operators_read_the_ledger_and_a_period_reads_its_days_only() {
         "{month}"
     );
     let csv = me.get("/models.csv?period=30d").await.body;
-    assert!(csv.contains(",earlier,gemini,5,"), "{csv}");
+    assert!(csv.contains(",earlier,,gemini,5,"), "{csv}");
     let csv = me.get("/models.csv?period=7d").await.body;
     assert!(!csv.contains("earlier"), "{csv}");
 }
@@ -346,4 +358,46 @@ async fn a_money_ceiling_refuses_turns_on_firestore() {
     let env = emulator.server_env("hybrid-chat-ceilings");
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     a_ceiling(&env).await;
+}
+
+/// Behind IAP, an operator's spend per person and ledger name each signed-in person by their
+/// email, learnt from their own turns; nobody else may read them.
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_iap_spend_per_person_names_people_by_their_email() {
+    use testkit::iap::{claims, Key, AUDIENCE};
+    let key = Key::generate("iap-key-1");
+    let model = testkit::standin::start(0).await;
+    model.set_jwks(serde_json::json!({ "keys": [key.jwk.clone()] }));
+    let stack = Stack::start_on(
+        model,
+        &[
+            ("IAP_AUDIENCE", AUDIENCE),
+            ("IAP_JWKS_URL", "{standin}/iap/jwk"),
+            ("OPERATORS", "alice@example.com"),
+        ],
+    )
+    .await;
+    let as_user = |email: &str| {
+        let mut v = Visitor::new(&stack.server);
+        v.assertion = Some(key.sign(&claims(email)));
+        v
+    };
+    let mut bob = as_user("bob@example.com");
+    assert_eq!(bob.send("priced for bob", "gemini").await.status, 200);
+    let mut alice = as_user("alice@example.com");
+    let page = alice.get("/models").await.body;
+    let people = &page[page.find(r#"data-figures="people""#).expect("people")..];
+    assert!(
+        people.contains(r#"<th scope="row">bob@example.com</th>"#),
+        "{people}"
+    );
+    let csv = alice.get("/models.csv").await.body;
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",bob@example.com,gemini,1,")),
+        "{csv}"
+    );
+    // Bob is no operator.
+    assert_eq!(bob.get("/models.csv").await.status, 403);
+    assert!(!bob.get("/models").await.body.contains("bob@example.com"));
 }

@@ -94,6 +94,7 @@ fn stack(
         models: vec![gemma.clone()],
         limits: None,
         ceilings: None,
+        labelled: Default::default(),
         owner_key: key.clone(),
         tasks: Default::default(),
         history: Default::default(),

@@ -260,6 +260,19 @@ impl ChatStore for MeteredStore {
             .await
     }
 
+    async fn label_owner(&self, owner: &OwnerId, label: &str) -> Result<(), StoreError> {
+        self.timed("label_owner", self.inner.label_owner(owner, label))
+            .await
+    }
+
+    async fn owner_labels(
+        &self,
+        owners: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        self.timed("owner_labels", self.inner.owner_labels(owners))
+            .await
+    }
+
     async fn set_system_prompt(
         &self,
         session: &SessionId,

@@ -1,11 +1,15 @@
-//! `GET /models`: how Gemma on the cluster compares with Gemini on Vertex AI, in the visitor's
-//! own chats (and, for an operator, everyone's): replies, median latency, tokens per reply,
-//! error rate, and the verdicts on side-by-side pairs. The numbers that say how much traffic the
-//! GPU should carry. A static page written here (no wasm): it reads one tally per owner
-//! (`app::tally`), never the chats.
+//! `GET /models`: how Gemma on the cluster compares with Gemini on Vertex AI over a period, in
+//! the visitor's own chats (and, for an operator, everyone's): replies, median latency, tokens
+//! per reply, error rate, spend and cost per reply, the verdicts on side-by-side pairs, and
+//! whether the GPU pays for itself (`breakeven.rs`). Operators also get spend per person and the
+//! CSV ledger (`ledger.rs`). A static page written here (no wasm): it reads the figures per
+//! owner and UTC day (`app::tally`), never the chats.
 
 mod breakeven;
 mod ledger;
+mod period;
+
+pub use period::Period;
 
 use crate::config::Operators;
 use app::cost::{dollars, Price};
@@ -18,64 +22,12 @@ use app::tally::{day_of, DayTally, ModelFigures, Standing, Tally};
 use axum::extract::State;
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::collections::{BTreeSet, HashMap};
 
 #[derive(Clone)]
 pub struct ModelsPage {
     pub services: Services,
     pub operators: Operators,
-}
-
-/// The period the page covers: `?period=today|7d|30d|all` (30 days when absent or unknown).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Period {
-    Today,
-    Week,
-    Month,
-    All,
-}
-
-impl Period {
-    const ALL: [Period; 4] = [Period::Today, Period::Week, Period::Month, Period::All];
-
-    fn parse(parts: &Parts) -> Period {
-        let query = parts.uri.query().unwrap_or("");
-        let asked = query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("period="))
-            .unwrap_or("");
-        Period::ALL
-            .into_iter()
-            .find(|p| p.param() == asked)
-            .unwrap_or(Period::Month)
-    }
-
-    fn param(self) -> &'static str {
-        match self {
-            Period::Today => "today",
-            Period::Week => "7d",
-            Period::Month => "30d",
-            Period::All => "all",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Period::Today => "Today",
-            Period::Week => "7 days",
-            Period::Month => "30 days",
-            Period::All => "All time",
-        }
-    }
-
-    /// The first UTC day the period covers (all time: the first day kept per day).
-    fn since_day(self, today: i64) -> i64 {
-        match self {
-            Period::Today => today,
-            Period::Week => today - 6,
-            Period::Month => today - 29,
-            Period::All => 0,
-        }
-    }
 }
 
 /// What the page read for one owner (or everyone): the period's figures, and its days.
@@ -156,13 +108,27 @@ pub async fn page(State(page): State<ModelsPage>, parts: Parts) -> Response {
     if let Some(all) = &everyone {
         body += &section("everyone", "Everyone's chats", &all.tally);
         body += &ceilings(&page, all, today);
+        let people = ledger::dearest(&all.days);
+        let shown: Vec<String> = people.iter().take(PEOPLE).map(|(o, _)| o.clone()).collect();
         body += &format!(
             r#"<section aria-labelledby="people" data-figures="people-section"><h2 id="people">Spend per person</h2>{}<p><a class="button secondary" href="/models.csv?period={}" download>Download the ledger (CSV)</a></p></section>"#,
-            ledger::per_person(&all.days, 50),
+            ledger::per_person(&people, &labels(store, &shown).await, PEOPLE),
             period.param(),
         );
     }
     respond(StatusCode::OK, &document(&body))
+}
+
+/// The dearest people the Models page lists; the CSV has everyone.
+const PEOPLE: usize = 50;
+
+/// Operators' names for `owners` (signed-in people's emails). Without them the page still
+/// shows the owner ids, so a failed read is logged, not refused.
+async fn labels(store: &dyn ChatStore, owners: &[String]) -> HashMap<String, String> {
+    store.owner_labels(owners).await.unwrap_or_else(|e| {
+        tracing::warn!(error = ?e, "owners' names not read");
+        HashMap::new()
+    })
 }
 
 /// `GET /models.csv?period=…`: the period's ledger, for operators only.
@@ -195,7 +161,14 @@ pub async fn ledger_csv(State(page): State<ModelsPage>, parts: Parts) -> Respons
                 ),
                 (header::CACHE_CONTROL, "no-store".to_string()),
             ],
-            ledger::csv(&days),
+            ledger::csv(&days, &{
+                let owners: BTreeSet<String> = days.iter().map(|d| d.owner.clone()).collect();
+                labels(
+                    page.services.store.as_ref(),
+                    &owners.into_iter().collect::<Vec<_>>(),
+                )
+                .await
+            }),
         )
             .into_response(),
         Err(e) => {

@@ -184,4 +184,52 @@ pub async fn figures_contract(name: &str, store: Arc<dyn ChatStore>) {
         (stored[0].status, stored[0].error.as_deref()),
         (TurnStatus::Failed, Some(code.as_str()))
     );
+
+    case("the figures per UTC day add up to the figures of all time, and a period reads its days");
+    // From yesterday: this contract may have run across midnight UTC.
+    let today = app::tally::day_of(app::chat::ssr::now_ms());
+    let days = store
+        .day_tallies(Some(&fig), today - 1)
+        .await
+        .expect("days");
+    assert!(!days.is_empty() && days.iter().all(|d| d.owner == fig.as_str()));
+    let mut summed = app::tally::Tally::default();
+    for d in &days {
+        summed.add(&d.tally);
+    }
+    assert_eq!(summed, store.tally(Some(&fig)).await.expect("tally"));
+    let last = days.last().expect("a day");
+    let everyone = store
+        .day_tallies(None, today - 1)
+        .await
+        .expect("everyone's days");
+    assert!(everyone
+        .iter()
+        .any(|d| d.owner == fig.as_str() && d.tally == last.tally));
+    assert!(store
+        .day_tallies(Some(&fig), today + 1)
+        .await
+        .expect("tomorrow")
+        .is_empty());
+
+    case("owners named for operators: the latest name, none for the unnamed");
+    store
+        .label_owner(&fig, "fig@example.com")
+        .await
+        .expect("named");
+    store
+        .label_owner(&fig, "fig.2@example.com")
+        .await
+        .expect("renamed");
+    let unnamed = OwnerId::generate();
+    let labels = store
+        .owner_labels(&[fig.as_str().to_string(), unnamed.as_str().to_string()])
+        .await
+        .expect("labels");
+    assert_eq!(labels.len(), 1, "{labels:?}");
+    assert_eq!(
+        labels.get(fig.as_str()).map(String::as_str),
+        Some("fig.2@example.com")
+    );
+    assert!(store.owner_labels(&[]).await.expect("none").is_empty());
 }

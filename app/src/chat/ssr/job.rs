@@ -56,6 +56,20 @@ pub(super) async fn admit(
             limits.admit(visitor).await?;
         }
     }
+    // Operators' spend per person names a signed-in person by their IAP email: stored on their
+    // first turn to this process.
+    if let Some(user) = request
+        .parts
+        .extensions
+        .get::<crate::session::VerifiedUser>()
+    {
+        if services.labelled.first_time(user.owner.as_str()) {
+            if let Err(e) = services.store.label_owner(&user.owner, &user.email).await {
+                tracing::warn!(error = ?e, "signed-in person not named for operators");
+                services.labelled.forget(user.owner.as_str());
+            }
+        }
+    }
     Ok(visitors)
 }
 

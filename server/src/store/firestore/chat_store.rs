@@ -255,6 +255,17 @@ impl ChatStore for FirestoreStore {
         self.read_day_tallies(owner, since_day).await
     }
 
+    async fn label_owner(&self, owner: &OwnerId, label: &str) -> Result<(), StoreError> {
+        self.write_owner_label(owner, label).await
+    }
+
+    async fn owner_labels(
+        &self,
+        owners: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        self.read_owner_labels(owners).await
+    }
+
     async fn set_system_prompt(
         &self,
         session: &SessionId,

@@ -55,6 +55,8 @@ const COUNTERS: &str = "visitor_usage";
 const TALLIES: &str = "model_tallies";
 /// The same figures per UTC day: documents `{day}_{owner}` (see `verdicts.rs`).
 const DAY_TALLIES: &str = "model_day_tallies";
+/// Operators' names for owners: a signed-in person's IAP email, by owner id.
+const OWNER_LABELS: &str = "owner_labels";
 
 #[derive(Clone)]
 pub struct FirestoreStore {

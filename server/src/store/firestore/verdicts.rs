@@ -6,7 +6,7 @@
 
 use super::docs::{message_id, MessageDoc, SessionDoc};
 use super::errors::store_error;
-use super::{FirestoreStore, DAY_TALLIES, MESSAGES, SESSIONS, TALLIES};
+use super::{FirestoreStore, DAY_TALLIES, MESSAGES, OWNER_LABELS, SESSIONS, TALLIES};
 use app::conversation::Verdict;
 use app::errors::StoreError;
 use app::session::{OwnerId, SessionId};
@@ -16,7 +16,7 @@ use firestore::{
 };
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct TallyDoc {
@@ -35,6 +35,12 @@ struct DayTallyDoc {
     day: i64,
     #[serde(default)]
     counts: BTreeMap<String, i64>,
+}
+
+/// Operators' name for an owner (a signed-in person's IAP email), id the owner id.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct OwnerLabelDoc {
+    label: String,
 }
 
 fn day_doc_id(day: i64, owner: &str) -> String {
@@ -142,6 +148,45 @@ impl FirestoreStore {
             )
             .await
             .map_err(store_error)?
+    }
+
+    pub(super) async fn write_owner_label(
+        &self,
+        owner: &OwnerId,
+        label: &str,
+    ) -> Result<(), StoreError> {
+        self.db
+            .fluent()
+            .update()
+            .in_col(OWNER_LABELS)
+            .document_id(owner.as_str())
+            .object(&OwnerLabelDoc {
+                label: label.to_string(),
+            })
+            .execute::<()>()
+            .await
+            .map_err(store_error)
+    }
+
+    pub(super) async fn read_owner_labels(
+        &self,
+        owners: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        if owners.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.db
+            .fluent()
+            .select()
+            .by_id_in(OWNER_LABELS)
+            .obj::<OwnerLabelDoc>()
+            .batch_with_errors(owners)
+            .await
+            .map_err(store_error)?
+            .try_filter_map(|(id, doc)| async move { Ok(doc.map(|d| (id, d.label))) })
+            .try_collect()
+            .await
+            .map_err(store_error)
     }
 
     pub(super) async fn read_day_tallies(

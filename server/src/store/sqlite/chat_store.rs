@@ -308,6 +308,41 @@ impl ChatStore for SqliteStore {
         self.read_day_tallies(owner, since_day).await
     }
 
+    async fn label_owner(&self, owner: &OwnerId, label: &str) -> Result<(), StoreError> {
+        let (owner, label) = (owner.as_str().to_string(), label.to_string());
+        self.with_conn(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO owner_labels (owner, label) VALUES (?1, ?2) \
+                 ON CONFLICT (owner) DO UPDATE SET label = excluded.label",
+            )?
+            .execute(params![owner, label])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn owner_labels(
+        &self,
+        owners: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let owners = owners.to_vec();
+        self.with_conn(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT label FROM owner_labels WHERE owner = ?1")?;
+            let mut out = std::collections::HashMap::new();
+            for owner in owners {
+                if let Some(label) = stmt
+                    .query_row([&owner], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    out.insert(owner, label);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn set_system_prompt(
         &self,
         session: &SessionId,

@@ -64,7 +64,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
      ALTER TABLE messages ADD COLUMN thinking_tokens INTEGER;",
     // 8: what each call cost (`app::cost`: nano-dollars, and a GPU-priced reply's GPU time),
     // each chat's running total, and the figures per UTC day (days since 1970), so a period's
-    // figures are a bounded read.
+    // figures are a bounded read; and operators' names for owners (a signed-in person's email).
     "ALTER TABLE messages ADD COLUMN cost_nano INTEGER;
      ALTER TABLE messages ADD COLUMN gpu_ms INTEGER;
      ALTER TABLE sessions ADD COLUMN cost_nano INTEGER NOT NULL DEFAULT 0;
@@ -74,5 +74,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
          key   TEXT NOT NULL,
          value INTEGER NOT NULL,
          PRIMARY KEY (day, owner, key)
+     ) WITHOUT ROWID;
+     CREATE TABLE owner_labels (
+         owner TEXT PRIMARY KEY,
+         label TEXT NOT NULL
      ) WITHOUT ROWID;",
 ];
