@@ -16,7 +16,8 @@ test('two messages get two whole replies, labelled with their model', async ({ p
   await expect(replies(page).first().locator('.author')).toContainText('Gemma 3 12B-it (vLLM)');
   // The stand-in counts as vLLM does: the prompt through Gemma's template (2 words + 6 template
   // tokens) and the 3-word answer.
-  await expect(replies(page).first().locator('.meta')).toHaveText(/^\d+\.\d s · 11 tokens$/);
+  // Then what it cost: its share of Gemma's GPU time.
+  await expect(replies(page).first().locator('.meta')).toHaveText(/^\d+\.\d s · 11 tokens · ≈ \$\d+\.\d+ of GPU time$/);
   await expect(page.getByLabel('Message')).toHaveValue('');
 
   // Shift+Enter is a newline, not a send; the button sends.
