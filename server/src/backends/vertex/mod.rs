@@ -328,10 +328,10 @@ impl ChatModel for VertexGemini {
                     "Gemini is not set up on this server: Vertex AI refused model {} for this project (the server log says why).",
                     self.config.model
                 )),
-                Ok(LastCall::Unreachable) => Availability::Unreachable(format!(
-                    "Vertex AI at {} did not answer the last request.",
-                    self.config.base_url
-                )),
+                // The endpoint is in the log where the call failed, not in visitors' words.
+                Ok(LastCall::Unreachable) => Availability::Unreachable(
+                    "Vertex AI did not answer the last request.".into(),
+                ),
                 _ => Availability::Available,
             },
             Ok(auth @ (Auth::NoCredentials | Auth::NoProject)) => {

@@ -71,15 +71,18 @@ impl VllmChat {
         })
     }
 
+    // The reasons visitors read name no internal address; the log, which operators read, does.
     fn unreachable(&self) -> Availability {
-        Availability::Unreachable(format!(
-            "No vLLM or OpenAI-compatible server answers at {}.",
-            self.base_url
-        ))
+        Availability::Unreachable("Gemma's server (vLLM) does not answer.".into())
     }
 
     fn set_availability(&self, a: Availability) {
         if let Ok(mut slot) = self.availability.write() {
+            if *slot != a {
+                if let Some(why) = a.describe() {
+                    tracing::warn!(url = %self.base_url, reason = why, "Gemma's availability changed");
+                }
+            }
             *slot = a;
         }
     }
@@ -105,13 +108,11 @@ impl VllmChat {
                 }
             }
             Ok(r) => Availability::Unreachable(format!(
-                "Gemma's server at {} answered HTTP {}; it may still be loading the model.",
-                self.base_url,
+                "Gemma's server answered HTTP {}; it may still be loading the model.",
                 r.status().as_u16()
             )),
             Err(e) if e.is_timeout() => Availability::Unreachable(format!(
-                "Gemma's server at {} timed out: its health check took longer than {} s.",
-                self.base_url,
+                "Gemma's server timed out: its health check took longer than {} s.",
                 self.probe_timeout.as_secs()
             )),
             Err(_) => self.unreachable(),
