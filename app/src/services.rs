@@ -283,11 +283,13 @@ pub async fn answer_seeded<S: ChatStore + ?Sized>(
 /// model; a refused turn stores nothing.
 #[async_trait]
 pub trait TurnLimits: Send + Sync {
-    /// Counts one turn for `visitor`, or refuses it ([`ChatError::Limited`]).
-    async fn admit(&self, visitor: &str) -> Result<(), ChatError>;
+    /// Counts one turn for `visitor` and charges `reserve` tokens to its daily budget, or
+    /// refuses it ([`ChatError::Limited`]) and charges nothing.
+    async fn admit(&self, visitor: &str, reserve: u64) -> Result<(), ChatError>;
 
-    /// Adds the tokens a stored turn used to the visitor's daily budget.
-    async fn charge(&self, visitor: &str, tokens: u64);
+    /// Adds `delta` tokens to the visitor's daily budget (negative: gives some back, when a
+    /// turn used less than it reserved).
+    async fn charge(&self, visitor: &str, delta: i64);
 
     /// Counts one new browser owner issued to `address`, or refuses it: otherwise a client
     /// could shed its limits by asking for a fresh owner per turn.

@@ -75,10 +75,6 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .into_iter()
         .map(|model| MeteredModel::wrap(model, metrics.clone()))
         .collect();
-    let limits = (!config.limits.is_off()).then(|| {
-        tracing::info!(limits = ?config.limits, "per-visitor limits on");
-        Arc::new(Limiter::new(counters, config.limits, metrics.clone())) as Arc<dyn TurnLimits>
-    });
     let owner_key = match &config.owner_key {
         config::OwnerKeySource::Given(key) => key.clone(),
         config::OwnerKeySource::File(path) => {
@@ -88,6 +84,15 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             })?
         }
     };
+    let limits = (!config.limits.is_off()).then(|| {
+        tracing::info!(limits = ?config.limits, "per-visitor limits on");
+        Arc::new(Limiter::new(
+            counters,
+            config.limits,
+            metrics.clone(),
+            owner_key.clone(),
+        )) as Arc<dyn TurnLimits>
+    });
     let tasks = app::services::TurnTasks::default();
     let ceilings = ceilings::DailyCeilings::configured(store.clone(), config.daily_ceilings);
     let services = Services {

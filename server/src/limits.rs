@@ -2,16 +2,16 @@
 //! replica sees the same counts and they survive restarts.
 //!
 //! Precision given up, on purpose: windows are fixed (aligned to the epoch), so a visitor can
-//! send up to twice the limit across a window boundary; and the budget is checked before a turn
-//! and charged after it, so turns running at once can each pass the check and overshoot it by
-//! their own cost. Both are bounded by one window or one turn's tokens, and neither needs a
-//! lock across replicas, which is what keeps a turn to one extra store write.
+//! send up to twice the limit across a window boundary; and the budget is checked, then the
+//! turn's estimate charged (settled when it ends, `app/src/chat/ssr/budget.rs`), so turns
+//! admitted at the same moment can each pass the check and overshoot it by their own estimate.
+//! Both are bounded by one window or one turn, and neither needs a lock across replicas.
 
 use crate::metrics::{LimitLabels, Metrics};
 use app::errors::{ChatError, LimitError, StoreError};
 use app::services::TurnLimits;
+use app::session::OwnerKey;
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -51,6 +51,8 @@ pub struct Limiter {
     counters: Arc<dyn UsageCounters>,
     config: LimitsConfig,
     metrics: Arc<Metrics>,
+    /// Keys the hashes the counters are kept under (see [`Limiter::hashed`]).
+    key: OwnerKey,
 }
 
 impl Limiter {
@@ -58,12 +60,21 @@ impl Limiter {
         counters: Arc<dyn UsageCounters>,
         config: LimitsConfig,
         metrics: Arc<Metrics>,
+        key: OwnerKey,
     ) -> Limiter {
         Limiter {
             counters,
             config,
             metrics,
+            key,
         }
+    }
+
+    /// Visitor keys name a user, hold a browser's owner cookie or an address; the store keeps
+    /// only a hash, keyed with the server's key: a plain hash of an IPv4 address is undone by
+    /// hashing all 2³² of them.
+    fn hashed(&self, visitor: &str) -> String {
+        self.key.keyed_hash("limits", visitor)
     }
 
     fn refuse(&self, limit: &'static str, error: LimitError) -> ChatError {
@@ -74,11 +85,6 @@ impl Limiter {
         tracing::info!(limit, "turn refused by a visitor limit");
         ChatError::Limited(error)
     }
-}
-
-/// Visitor keys name a user or hold a browser's owner cookie; the store keeps only a hash.
-fn hashed(visitor: &str) -> String {
-    app::session::to_hex(&Sha256::digest(visitor.as_bytes())[..16])
 }
 
 fn now_ms() -> i64 {
@@ -95,13 +101,13 @@ fn is_address(visitor: &str) -> bool {
 
 #[async_trait]
 impl TurnLimits for Limiter {
-    async fn admit(&self, visitor: &str) -> Result<(), ChatError> {
+    async fn admit(&self, visitor: &str, reserve: u64) -> Result<(), ChatError> {
         let scale = if is_address(visitor) {
             u64::from(self.config.address_multiplier.max(1))
         } else {
             1
         };
-        let visitor = hashed(visitor);
+        let visitor = self.hashed(visitor);
         let now = now_ms();
         if let Some(budget) = self.config.tokens_per_day {
             let day = now / DAY_MS;
@@ -139,6 +145,17 @@ impl TurnLimits for Limiter {
                 ));
             }
         }
+        // Admitted: the turn's estimate is charged now, and settled when it ends.
+        if self.config.tokens_per_day.is_some() && reserve > 0 {
+            let day = now / DAY_MS;
+            self.counters
+                .add(
+                    &format!("tokens-{visitor}-{day}"),
+                    reserve.min(i64::MAX as u64) as i64,
+                    (day + 2) * DAY_MS,
+                )
+                .await?;
+        }
         Ok(())
     }
 
@@ -153,7 +170,7 @@ impl TurnLimits for Limiter {
         let count = self
             .counters
             .add(
-                &format!("owners-{}-{slot}", hashed(address)),
+                &format!("owners-{}-{slot}", self.hashed(address)),
                 1,
                 ends + HOUR_MS,
             )
@@ -169,18 +186,15 @@ impl TurnLimits for Limiter {
         Ok(())
     }
 
-    async fn charge(&self, visitor: &str, tokens: u64) {
-        if self.config.tokens_per_day.is_none() || tokens == 0 {
+    async fn charge(&self, visitor: &str, delta: i64) {
+        if self.config.tokens_per_day.is_none() || delta == 0 {
             return;
         }
         let day = now_ms() / DAY_MS;
-        let key = format!("tokens-{}-{day}", hashed(visitor));
-        // The turn is stored already; a failed charge only makes the budget lenient.
-        if let Err(e) = self
-            .counters
-            .add(&key, tokens as i64, (day + 2) * DAY_MS)
-            .await
-        {
+        let key = format!("tokens-{}-{day}", self.hashed(visitor));
+        // The turn is stored already; a failed charge only makes the budget lenient (or, for a
+        // refund, strict by one turn's estimate).
+        if let Err(e) = self.counters.add(&key, delta, (day + 2) * DAY_MS).await {
             tracing::warn!(error = ?e, "could not charge tokens to the visitor's budget");
         }
     }

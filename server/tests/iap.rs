@@ -278,3 +278,39 @@ async fn every_missing_or_bad_assertion_is_refused() {
         );
     }
 }
+
+/// Behind IAP, limits count each signed-in person alone: colleagues behind one office address
+/// (here every request comes from 127.0.0.1) do not share an allowance, and one who spends
+/// theirs locks nobody else out.
+#[tokio::test(flavor = "multi_thread")]
+async fn colleagues_behind_one_address_each_have_their_own_allowance() {
+    let dir = testkit::tempdir();
+    let standin = standin::start(0).await;
+    let key = Key::generate("iap-key-1");
+    standin.set_jwks(json!({ "keys": [key.jwk.clone()] }));
+    let jwks = format!("{}/iap/jwk", standin.url());
+    let server = Server::start(
+        dir.path(),
+        &standin.url(),
+        &[
+            ("IAP_AUDIENCE", AUDIENCE),
+            ("IAP_JWKS_URL", &jwks),
+            ("TURNS_PER_WINDOW", "2"),
+            ("TURN_WINDOW_SECS", "3600"),
+            ("ADDRESS_LIMIT_MULTIPLIER", "1"),
+        ],
+    )
+    .await;
+    let mut alice = as_user(&server, Some(key.sign(&claims("alice@example.com"))));
+    for i in 0..2 {
+        assert_eq!(alice.send(&format!("alice {i}"), "gemma").await.status, 200);
+    }
+    let refused = alice.send("alice again", "gemma").await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    // The same address, another person: their own two turns.
+    let mut bob = as_user(&server, Some(key.sign(&claims("bob@example.com"))));
+    for i in 0..2 {
+        assert_eq!(bob.send(&format!("bob {i}"), "gemma").await.status, 200);
+    }
+    assert_eq!(bob.send("bob again", "gemma").await.status, 429);
+}

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use testkit::standin::{Behaviour, Fault};
 use testkit::{count_all_messages, Server, Stack, Visitor};
 
 /// Long enough for two sends, a full restart and a third send with a wide margin (they take
@@ -118,6 +119,18 @@ async fn the_daily_token_budget_refuses_once_spent_and_holds_across_a_restart() 
     assert_eq!(still.status, 429, "the budget is kept in the store");
     let metrics = Visitor::new(&server).get("/metrics").await.body;
     assert_eq!(refused_count(&metrics, "tokens_per_day"), 1.0);
+
+    // The counters are kept under keyed hashes: not the plain hash of the address, which anyone
+    // could undo by hashing every IPv4 address.
+    use sha2::{Digest, Sha256};
+    let plain = app::session::to_hex(&Sha256::digest(b"ip:127.0.0.1")[..16]);
+    let conn = rusqlite::Connection::open(server.sqlite_path()).expect("open");
+    let keys: Vec<String> = conn
+        .prepare("SELECT key FROM usage_counters")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("counters");
+    assert!(keys.iter().any(|k| k.starts_with("tokens-")), "{keys:?}");
+    assert!(keys.iter().all(|k| !k.contains(&plain)), "{keys:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -243,4 +256,37 @@ async fn owners_are_issued_sparingly_and_renewed_on_use() {
         .contains("Too many new visitors from your network"));
     // The browser that has one keeps chatting.
     assert_eq!(first.send("still fine", "gemma").await.status, 200);
+}
+
+/// A turn is charged its estimate when admitted: failures that report no usage (here a model
+/// answering 500) keep it, so failing or stopped turns cannot use a GPU for free all day; an
+/// answered turn is settled to what the model reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_turns_keep_their_estimate_against_the_budget() {
+    // Each Gemma turn reserves about 1,000 (history) + 1,024 (Max tokens) tokens.
+    let env = [("TOKENS_PER_DAY", "5000"), ("HISTORY_TOKENS", "1000")];
+    let (_dir, model, server) = Stack::start(&env).await.into_parts();
+    let mut me = Visitor::new(&server);
+    // An answered turn costs what it used (a few tokens), not its estimate.
+    for i in 0..3 {
+        assert_eq!(me.send(&format!("answered {i}"), "gemma").await.status, 200);
+    }
+    model.set("gemma", Behaviour::fault(Fault::Status500));
+    let mut failed = 0;
+    let refusal = loop {
+        let reply = me.send(&format!("failing {failed}"), "gemma").await;
+        if reply.status != 502 {
+            break reply;
+        }
+        failed += 1;
+        assert!(failed < 10, "failed turns never ran out of budget");
+    };
+    assert_eq!(refusal.status, 429, "{}", refusal.body);
+    let error: Value = refusal.json();
+    assert_eq!(error["Limited"]["OverBudget"]["budget"], 5000);
+    // Two failures keep about 4,050 of 5,000; a third passes the check and overshoots.
+    assert_eq!(
+        failed, 3,
+        "each failure kept its estimate of about 2,025 tokens"
+    );
 }

@@ -167,6 +167,12 @@ impl OwnerKey {
     /// The chat a new chat's first turn creates: derived from the owner and the turn id, so a
     /// retry of that first send finds the chat it made instead of starting a second one. Keyed,
     /// so nobody can work out another person's chat ids.
+    /// A keyed hash of `data` for `purpose` (32 hex digits): stable under this key, and not
+    /// undone by hashing every candidate without it.
+    pub fn keyed_hash(&self, purpose: &str, data: &str) -> String {
+        to_hex(&self.mac(purpose, data).finalize().into_bytes()[..16])
+    }
+
     pub fn chat_for_turn(&self, owner: &OwnerId, turn: &crate::conversation::TurnId) -> SessionId {
         let data = format!("{}/{}", owner.as_str(), turn.as_str());
         SessionId(to_hex(
@@ -212,14 +218,16 @@ pub fn address_key(parts: &Parts) -> String {
     }
 }
 
-/// Whom per-visitor limits count against; a turn must pass each. The signed-in person or the
-/// browser's (signed) owner, and always the address, so neither new cookies nor a new address
-/// resets a limit.
+/// Whom per-visitor limits count against; a turn must pass each. A signed-in person is a known
+/// identity and counts alone: colleagues behind one office NAT do not spend each other's
+/// allowance, and one of them cannot lock the rest out. An anonymous browser counts as its
+/// (signed) owner and its address, so neither new cookies nor a new address resets a limit.
 pub fn visitor_keys(parts: &Parts, key: &OwnerKey) -> Vec<String> {
-    let mut keys = Vec::with_capacity(2);
     if let Some(user) = parts.extensions.get::<VerifiedUser>() {
-        keys.push(format!("user:{}", user.owner.as_str()));
-    } else if let Some(owner) = owner_from(parts, key) {
+        return vec![format!("user:{}", user.owner.as_str())];
+    }
+    let mut keys = Vec::with_capacity(2);
+    if let Some(owner) = owner_from(parts, key) {
         keys.push(format!("browser:{}", owner.as_str()));
     }
     keys.push(address_key(parts));

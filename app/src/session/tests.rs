@@ -11,6 +11,17 @@ fn parts(headers: &[(&str, &str)]) -> Parts {
 }
 
 #[test]
+fn keyed_hashes_are_stable_under_a_key_and_unguessable_without_it() {
+    let (key, other) = (OwnerKey::generate(), OwnerKey::generate());
+    let h = key.keyed_hash("limits", "ip:203.0.113.7");
+    assert_eq!(h, key.keyed_hash("limits", "ip:203.0.113.7"));
+    assert_eq!(h.len(), 32);
+    assert_ne!(h, other.keyed_hash("limits", "ip:203.0.113.7"));
+    assert_ne!(h, key.keyed_hash("limits", "ip:203.0.113.8"));
+    assert_ne!(h, key.keyed_hash("other-purpose", "ip:203.0.113.7"));
+}
+
+#[test]
 fn generated_ids_are_unique_and_parse() {
     let a = SessionId::generate();
     let b = SessionId::generate();

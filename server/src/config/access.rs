@@ -70,7 +70,7 @@ pub(super) fn iap(env: &Env) -> Result<Option<IapConfig>, ConfigError> {
     Ok(Some(IapConfig {
         audience,
         jwks_url: env
-            .base_url("IAP_JWKS_URL")?
+            .secure_url("IAP_JWKS_URL")?
             .unwrap_or_else(|| crate::iap::GOOGLE_JWKS_URL.into()),
     }))
 }

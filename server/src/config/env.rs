@@ -147,6 +147,37 @@ impl<'a> Env<'a> {
             .map(|raw| parse_base_url(key, &raw))
             .transpose()
     }
+
+    /// [`Env::base_url`] for what must not travel in clear (Google's keys and APIs, which carry
+    /// the server's credentials or vouch for who is signed in): `http://` only to this machine
+    /// (a stand-in, an emulator, a local proxy).
+    pub fn secure_url(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        let Some(url) = self.base_url(key)? else {
+            return Ok(None);
+        };
+        match url.strip_prefix("http://") {
+            Some(rest) if !loopback(rest) => Err(ConfigError::new(
+                key,
+                url,
+                "expected https:// (http:// only to a loopback address such as 127.0.0.1 or localhost)",
+            )),
+            _ => Ok(Some(url)),
+        }
+    }
+}
+
+/// Whether a URL's authority (after the scheme) names this machine.
+fn loopback(rest: &str) -> bool {
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = match authority.strip_prefix('[') {
+        // [::1]:8080
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_base_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {

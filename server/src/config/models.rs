@@ -99,7 +99,7 @@ pub(super) fn read(env: &Env) -> Result<(VllmConfig, VertexConfig), ConfigError>
     };
     let vertex = VertexConfig {
         project: env.var("GOOGLE_CLOUD_PROJECT"),
-        base_url: env.base_url("VERTEX_BASE_URL")?.unwrap_or(default_host),
+        base_url: env.secure_url("VERTEX_BASE_URL")?.unwrap_or(default_host),
         location,
         model: env.text("VERTEX_MODEL", "gemini-2.5-flash"),
         connect_timeout,

@@ -135,6 +135,36 @@ fn bad_values_name_the_variable() {
 }
 
 #[test]
+fn google_urls_travel_in_clear_only_to_this_machine() {
+    for url in [
+        "http://aiplatform.example.com",
+        "http://10.0.0.7:8080",
+        "http://localhost.example.com",
+    ] {
+        let err = config(&[("VERTEX_BASE_URL", url)]).expect_err(url);
+        assert_eq!(err.var, "VERTEX_BASE_URL");
+        assert!(err.to_string().contains("https://"), "{err}");
+        let iap = [
+            ("IAP_AUDIENCE", "/projects/1/global/backendServices/2"),
+            ("IAP_JWKS_URL", url),
+        ];
+        assert_eq!(config(&iap).expect_err(url).var, "IAP_JWKS_URL");
+    }
+    for url in [
+        "https://aiplatform.example.com",
+        "http://127.0.0.1:9",
+        "http://localhost:8080/v1",
+        "http://[::1]:8080",
+    ] {
+        let c = config(&[("VERTEX_BASE_URL", url), ("IAP_JWKS_URL", url)]).expect(url);
+        assert_eq!(c.vertex.base_url, url.trim_end_matches('/'));
+    }
+    // vLLM is inside the cluster, on plain HTTP: allowed.
+    let c = config(&[("VLLM_BASE_URL", "http://gemma-service:8000")]).expect("in-cluster");
+    assert_eq!(c.vllm.base_url, "http://gemma-service:8000");
+}
+
+#[test]
 fn shutdown_grace_covers_the_model_timeout_unless_set() {
     let c = config(&[]).expect("defaults");
     assert_eq!(c.shutdown_grace, Duration::from_secs(125));

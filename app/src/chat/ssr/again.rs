@@ -37,7 +37,15 @@ pub async fn again(
         Some(t) => TurnId::parse(t).ok_or_else(malformed)?,
         None => TurnId::generate(),
     };
-    let visitors = admit(request, &targets).await?;
+    // The message is asked again with the parameters it was sent with, which the store holds;
+    // the estimate takes the person's current ones (the settlement corrects it).
+    let params = crate::session::settings_from(&request.parts).params;
+    let budget = admit(
+        request,
+        &targets,
+        super::budget::estimate(services, 0, &params, &targets),
+    )
+    .await?;
     let again = Again {
         seq,
         turn: turn.clone(),
@@ -70,7 +78,7 @@ pub async fn again(
         user,
         session: session.clone(),
         owner,
-        visitors,
+        budget,
         system: services.system_prompt_of(&summary),
         running: services.tasks.start(session.as_str(), turn.as_str()),
     }

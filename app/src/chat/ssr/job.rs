@@ -2,6 +2,7 @@
 //! the store write of the replies (or of the failure) and the budget charge. A Stop drops the
 //! model calls mid-way; the turn is then stored as stopped.
 
+use super::budget::Reservation;
 use super::{now_ms, to_view, Request};
 use crate::chat::chat_path;
 use crate::conversation::{
@@ -38,12 +39,14 @@ pub(super) fn backends(
         .collect()
 }
 
-/// Limits count against who sent the turn and from where, before anything is spent on it: the
-/// visitors it is charged to. A model whose daily spending ceiling is reached is refused first.
+/// Limits count against who sent the turn and from where, before anything is spent on it, and
+/// charge its estimated tokens (`estimate`, see `budget.rs`): the reservation, which the job
+/// settles. A model whose daily spending ceiling is reached is refused first.
 pub(super) async fn admit(
     request: &Request,
     targets: &[ModelId],
-) -> Result<Vec<String>, ChatError> {
+    estimate: u64,
+) -> Result<Reservation, ChatError> {
     let services = &request.services;
     if let Some(ceilings) = &services.ceilings {
         for model in targets {
@@ -51,11 +54,7 @@ pub(super) async fn admit(
         }
     }
     let visitors = crate::session::visitor_keys(&request.parts, &services.owner_key);
-    if let Some(limits) = &services.limits {
-        for visitor in &visitors {
-            limits.admit(visitor).await?;
-        }
-    }
+    let reservation = Reservation::admit(services, visitors, estimate, targets.len()).await?;
     // Operators' spend per person names a signed-in person by their IAP email: stored on their
     // first turn to this process.
     if let Some(user) = request
@@ -70,7 +69,7 @@ pub(super) async fn admit(
             }
         }
     }
-    Ok(visitors)
+    Ok(reservation)
 }
 
 /// Everything a turn needs once it is accepted, owned, so it can outlive the request.
@@ -82,7 +81,8 @@ pub(super) struct Job {
     pub user: StoredMessage,
     pub session: SessionId,
     pub owner: OwnerId,
-    pub visitors: Vec<String>,
+    /// The tokens charged to the turn's visitors, settled when it ends.
+    pub budget: Reservation,
     /// The chat's system prompt, or the server's.
     pub system: Option<String>,
     /// Counts the turn as running, and carries its stop signal.
@@ -144,7 +144,7 @@ impl Job {
             services,
             user,
             session,
-            visitors,
+            budget,
             ..
         } = self;
         // What came, and the first failure. Asked of both, one answer is kept even if the other
@@ -217,17 +217,13 @@ impl Job {
                 ceilings.spent(m.model(), cost.nano_usd);
             }
         }
+        // The models ran whether or not the turn could be stored: the budget pays what they
+        // reported, or keeps the estimate.
+        budget.settle(&outcome, &user.text).await;
         if let Some(e) = failure {
             return Err(e);
         }
-        let appended = finished?;
-        if let (Some(limits), Some(replies)) = (&services.limits, outcome.replies()) {
-            let tokens = turn_tokens(&user.text, replies);
-            for visitor in &visitors {
-                limits.charge(visitor, tokens).await;
-            }
-        }
-        Ok(appended)
+        finished
     }
 
     /// One model's answer to the turn.
@@ -296,10 +292,12 @@ impl Job {
         select(here, elsewhere).await;
     }
 
-    /// The turn was stopped: its model calls are dropped, nothing is charged, and it is stored
-    /// as stopped (unless the Stop's own request did that first).
+    /// The turn was stopped: its model calls are dropped, its estimate stays charged (what the
+    /// models used until then is not reported), and it is stored as stopped (unless the Stop's
+    /// own request did that first).
     async fn stopped(self) -> Result<AppendedTurn, ChatError> {
         tracing::info!("turn stopped");
+        self.budget.settle(&TurnOutcome::Stopped, "").await;
         let stored = self
             .services
             .store
@@ -312,16 +310,4 @@ impl Job {
         }
         Err(ChatError::Stopped)
     }
-}
-
-/// Tokens a turn cost: what the models reported, or about one per four characters of prompt
-/// and reply when a backend reports nothing.
-fn turn_tokens(user_text: &str, replies: &[NewReply]) -> u64 {
-    replies
-        .iter()
-        .map(|r| match r.usage {
-            Some(u) => u64::from(u.total_tokens),
-            None => ((user_text.len() + r.text.len()) / 4) as u64,
-        })
-        .sum()
 }

@@ -3,6 +3,7 @@
 //! context at several depths.
 
 pub mod again;
+mod budget;
 mod edit;
 mod job;
 pub mod page;

@@ -93,7 +93,13 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         }
     };
 
-    let visitors = super::job::admit(request, &targets).await?;
+    let estimate = super::budget::estimate(
+        services,
+        parsed.text.chars().count(),
+        &parsed.params,
+        &targets,
+    );
+    let budget = super::job::admit(request, &targets, estimate).await?;
     if let (Some(replaced), false) = (given(&form.replaces), create) {
         let replaced = TurnId::parse(replaced).ok_or_else(malformed)?;
         super::stop::stop_turn(services, &session, &owner, &replaced).await?;
@@ -146,7 +152,7 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         user: user.clone(),
         session: session.clone(),
         owner,
-        visitors,
+        budget,
         system: services.system_prompt_of(&summary),
         running: services.tasks.start(session.as_str(), turn.turn.as_str()),
     };

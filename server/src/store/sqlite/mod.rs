@@ -48,6 +48,11 @@ pub enum OpenError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot create the database file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot open SQLite database {path}: {source}")]
     Sqlite {
         path: String,
@@ -97,6 +102,27 @@ impl SqliteStore {
             path: path.display().to_string(),
             source,
         };
+        // A new file is made readable by the server's user only (everyone's chats are in it);
+        // SQLite gives its -wal and -shm files the same permissions.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(source) => {
+                    return Err(OpenError::File {
+                        path: path.display().to_string(),
+                        source,
+                    })
+                }
+            }
+        }
         let conn = Connection::open(path).map_err(sqlite_err)?;
         // WAL: readers never block the writer; synchronous=NORMAL is durable across a process
         // crash (only an OS crash can lose the last commit).

@@ -117,6 +117,16 @@ async fn sessions_are_isolated_and_survive_reopening() {
             .append_turn(&a, &owner(), &turn(0), true)
             .await
             .expect("a");
+        // Everyone's chats: the file and its write-ahead log are the server user's alone.
+        #[cfg(unix)]
+        for file in ["chat.sqlite3", "chat.sqlite3-wal"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(file))
+                .expect(file)
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
         store
             .append_turn(&b, &owner(), &turn(1), true)
             .await
