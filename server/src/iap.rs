@@ -72,7 +72,8 @@ struct KeyCache {
 /// a key id not in it, throttled), so an outage of the key list never stalls a request.
 pub struct IapVerifier {
     audience: String,
-    owner_key: OwnerKey,
+    /// Derives signed-in people's owner ids (`IDENTITY_KEY`, else `OWNER_KEY`).
+    identity_key: OwnerKey,
     cache: RwLock<KeyCache>,
     /// Asks the background task for a refresh.
     wanted: tokio::sync::Notify,
@@ -86,9 +87,9 @@ impl IapVerifier {
         audience: String,
         jwks_url: String,
         client: reqwest::Client,
-        owner_key: OwnerKey,
+        identity_key: OwnerKey,
     ) -> Arc<IapVerifier> {
-        let verifier = Arc::new(IapVerifier::new(audience, owner_key));
+        let verifier = Arc::new(IapVerifier::new(audience, identity_key));
         let task = Arc::downgrade(&verifier);
         tokio::spawn(async move {
             loop {
@@ -111,10 +112,10 @@ impl IapVerifier {
         verifier
     }
 
-    fn new(audience: String, owner_key: OwnerKey) -> IapVerifier {
+    fn new(audience: String, identity_key: OwnerKey) -> IapVerifier {
         IapVerifier {
             audience,
-            owner_key,
+            identity_key,
             cache: RwLock::new(KeyCache::default()),
             wanted: tokio::sync::Notify::new(),
             attempts: tokio::sync::watch::channel(0).0,
@@ -147,7 +148,7 @@ impl IapVerifier {
             return Err(IapError::Rejected("issued in the future".into()));
         }
         Ok(VerifiedUser {
-            owner: self.owner_key.person(&claims.sub),
+            owner: self.identity_key.person(&claims.sub),
             email: claims.email,
         })
     }

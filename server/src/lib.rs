@@ -84,6 +84,13 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             })?
         }
     };
+    // Signed-in people's ids come from the identity key, which rotating OWNER_KEY leaves alone
+    // once it is set (unset, the owner-cookie key, as before there were two).
+    let identity_key = config
+        .identity_key
+        .clone()
+        .unwrap_or_else(|| owner_key.clone());
+    let owner_key = owner_key.with_previous(config.owner_key_previous.as_ref());
     let limits = (!config.limits.is_off()).then(|| {
         tracing::info!(limits = ?config.limits, "per-visitor limits on");
         Arc::new(Limiter::new(
@@ -117,7 +124,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
                 iap.audience.clone(),
                 iap.jwks_url.clone(),
                 backends::transport::client(Duration::from_secs(5), Duration::from_secs(10))?,
-                owner_key,
+                identity_key,
             ))
         }
         None => None,

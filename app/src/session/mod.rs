@@ -101,41 +101,62 @@ impl fmt::Debug for OwnerId {
     }
 }
 
-/// The server's secret for owner cookies and signed-in people's owner ids (HMAC-SHA256).
+/// A server secret (HMAC-SHA256): `OWNER_KEY`, which signs owner cookies, or `IDENTITY_KEY`,
+/// which derives signed-in people's owner ids. An owner-cookie key may carry the key it
+/// replaced (`OWNER_KEY_PREVIOUS`), whose cookies are still accepted.
 #[derive(Clone)]
-pub struct OwnerKey([u8; ID_BYTES]);
+pub struct OwnerKey {
+    key: [u8; ID_BYTES],
+    previous: Option<[u8; ID_BYTES]>,
+}
+
+/// HMAC over `domain` and `data`: the domain keeps a cookie tag from ever equalling a person's
+/// id, or the other way round.
+fn mac_with(key: &[u8; ID_BYTES], domain: &str, data: &str) -> Hmac<Sha256> {
+    // HMAC takes keys of any length; 32 bytes cannot fail.
+    #[allow(clippy::expect_used)]
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC key");
+    mac.update(domain.as_bytes());
+    mac.update(b"\0");
+    mac.update(data.as_bytes());
+    mac
+}
 
 impl OwnerKey {
     pub fn new(bytes: [u8; ID_BYTES]) -> OwnerKey {
-        OwnerKey(bytes)
+        OwnerKey {
+            key: bytes,
+            previous: None,
+        }
     }
 
     pub fn generate() -> OwnerKey {
         let mut bytes = [0u8; ID_BYTES];
         #[allow(clippy::expect_used)]
         getrandom::fill(&mut bytes).expect("operating system random number generator failed");
-        OwnerKey(bytes)
+        OwnerKey::new(bytes)
     }
 
     /// 64 hex digits, as `OWNER_KEY` holds it.
     pub fn from_hex(s: &str) -> Option<OwnerKey> {
-        from_hex(s.trim())?.try_into().ok().map(OwnerKey)
+        from_hex(s.trim())?.try_into().ok().map(OwnerKey::new)
     }
 
     pub fn to_hex(&self) -> String {
-        to_hex(&self.0)
+        to_hex(&self.key)
     }
 
-    /// HMAC over `domain` and `data`: the domain keeps a cookie tag from ever equalling a
-    /// person's id, or the other way round.
+    /// This key, still accepting cookies `previous` signed (a rotation: they are signed again
+    /// with this key at the next page load).
+    pub fn with_previous(self, previous: Option<&OwnerKey>) -> OwnerKey {
+        OwnerKey {
+            previous: previous.map(|p| p.key),
+            ..self
+        }
+    }
+
     fn mac(&self, domain: &str, data: &str) -> Hmac<Sha256> {
-        // HMAC takes keys of any length; 32 bytes cannot fail.
-        #[allow(clippy::expect_used)]
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC key");
-        mac.update(domain.as_bytes());
-        mac.update(b"\0");
-        mac.update(data.as_bytes());
-        mac
+        mac_with(&self.key, domain, data)
     }
 
     /// The owner cookie's value: the id and its tag.
@@ -147,15 +168,20 @@ impl OwnerKey {
         format!("{}.{}", owner.as_str(), to_hex(&tag[..TAG_BYTES]))
     }
 
-    /// The owner a cookie names, if this server signed it (compared in constant time).
+    /// The owner a cookie names, if this server signed it with its key or the one before
+    /// (compared in constant time).
     pub fn verify(&self, value: &str) -> Option<OwnerId> {
         let (id, tag) = value.split_once('.')?;
         let owner = OwnerId::parse(id)?;
         let tag = from_hex(tag).filter(|t| t.len() == TAG_BYTES)?;
-        self.mac("owner-cookie", owner.as_str())
-            .verify_truncated_left(&tag)
-            .ok()?;
-        Some(owner)
+        std::iter::once(&self.key)
+            .chain(self.previous.as_ref())
+            .any(|key| {
+                mac_with(key, "owner-cookie", owner.as_str())
+                    .verify_truncated_left(&tag)
+                    .is_ok()
+            })
+            .then_some(owner)
     }
 
     /// A signed-in person's owner id: keyed, so knowing their (not secret) subject does not

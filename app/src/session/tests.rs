@@ -11,6 +11,23 @@ fn parts(headers: &[(&str, &str)]) -> Parts {
 }
 
 #[test]
+fn a_rotated_key_still_accepts_the_cookies_the_previous_one_signed() {
+    let (old, new) = (OwnerKey::generate(), OwnerKey::generate());
+    let owner = OwnerId::generate();
+    let before = old.sign(&owner);
+    assert_eq!(new.verify(&before), None, "another key alone refuses it");
+    let rotated = new.clone().with_previous(Some(&old));
+    assert_eq!(rotated.verify(&before), Some(owner.clone()));
+    // Signed again with the new key, which alone accepts it from then on.
+    let after = rotated.sign(&owner);
+    assert_ne!(after, before);
+    assert_eq!(new.verify(&after), Some(owner.clone()));
+    // A forged tag is still refused.
+    let forged = format!("{}.{}", owner.as_str(), "0".repeat(32));
+    assert_eq!(rotated.verify(&forged), None);
+}
+
+#[test]
 fn keyed_hashes_are_stable_under_a_key_and_unguessable_without_it() {
     let (key, other) = (OwnerKey::generate(), OwnerKey::generate());
     let h = key.keyed_hash("limits", "ip:203.0.113.7");

@@ -45,8 +45,11 @@ pub struct Config {
     /// Where `/metrics` is served: `None` on the main listener (a laptop), or its own address,
     /// which no public Service exposes (GKE).
     pub metrics_addr: Option<std::net::SocketAddr>,
-    /// The key that signs owner cookies.
+    /// The key that signs owner cookies, and the one before it (its cookies still accepted).
     pub owner_key: OwnerKeySource,
+    pub owner_key_previous: Option<app::session::OwnerKey>,
+    /// The key that derives signed-in people's owner ids; `None`: the owner-cookie key.
+    pub identity_key: Option<app::session::OwnerKey>,
     /// Where a visitor's address comes from, for the limits.
     pub client_ip: ClientIpSource,
     /// Identity-Aware Proxy; `None` leaves sessions owned by the browser.
@@ -101,6 +104,8 @@ impl Config {
         Ok(Config {
             leptos,
             owner_key: store::owner_key(&env, &store)?,
+            owner_key_previous: store::previous_owner_key(&env)?,
+            identity_key: store::identity_key(&env)?,
             store,
             vllm,
             vertex,

@@ -74,3 +74,33 @@ pub(super) fn owner_key(env: &Env, store: &StoreConfig) -> Result<OwnerKeySource
         )),
     }
 }
+
+/// An optional key of 64 hex digits (`OWNER_KEY_PREVIOUS`, `IDENTITY_KEY`).
+fn optional_key(
+    env: &Env,
+    var: &'static str,
+) -> Result<Option<app::session::OwnerKey>, ConfigError> {
+    env.var(var)
+        .map(|raw| {
+            app::session::OwnerKey::from_hex(&raw).ok_or_else(|| {
+                ConfigError::new(
+                    var,
+                    "(hidden)",
+                    "expected 64 hex digits (openssl rand -hex 32)",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// `OWNER_KEY_PREVIOUS`: the owner-cookie key before the current one, whose cookies are still
+/// accepted (and signed again with `OWNER_KEY` at the next page load).
+pub(super) fn previous_owner_key(env: &Env) -> Result<Option<app::session::OwnerKey>, ConfigError> {
+    optional_key(env, "OWNER_KEY_PREVIOUS")
+}
+
+/// `IDENTITY_KEY`: derives signed-in people's owner ids from their IAP identity, so that
+/// rotating `OWNER_KEY` never moves anyone's chats. Unset: `OWNER_KEY` does both, as before.
+pub(super) fn identity_key(env: &Env) -> Result<Option<app::session::OwnerKey>, ConfigError> {
+    optional_key(env, "IDENTITY_KEY")
+}
