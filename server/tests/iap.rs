@@ -18,17 +18,21 @@ struct Setup {
 }
 
 async fn iap_server() -> Setup {
+    iap_server_with(&[]).await
+}
+
+/// An IAP server with `extra` settings besides.
+async fn iap_server_with(extra: &[(&str, &str)]) -> Setup {
     let dir = testkit::tempdir();
     let standin = standin::start(0).await;
     let key = Key::generate("iap-key-1");
     standin.set_jwks(json!({ "keys": [key.jwk.clone()] }));
-    let jwks = format!("{}/iap/jwk", standin.url());
-    let server = Server::start(
-        dir.path(),
-        &standin.url(),
-        &[("IAP_AUDIENCE", AUDIENCE), ("IAP_JWKS_URL", &jwks)],
-    )
-    .await;
+    let mut env = vec![
+        ("IAP_AUDIENCE", AUDIENCE),
+        ("IAP_JWKS_URL", "{standin}/iap/jwk"),
+    ];
+    env.extend_from_slice(extra);
+    let server = Server::start(dir.path(), &standin.url(), &env).await;
     Setup {
         _dir: dir,
         standin,
@@ -284,31 +288,21 @@ async fn every_missing_or_bad_assertion_is_refused() {
 /// theirs locks nobody else out.
 #[tokio::test(flavor = "multi_thread")]
 async fn colleagues_behind_one_address_each_have_their_own_allowance() {
-    let dir = testkit::tempdir();
-    let standin = standin::start(0).await;
-    let key = Key::generate("iap-key-1");
-    standin.set_jwks(json!({ "keys": [key.jwk.clone()] }));
-    let jwks = format!("{}/iap/jwk", standin.url());
-    let server = Server::start(
-        dir.path(),
-        &standin.url(),
-        &[
-            ("IAP_AUDIENCE", AUDIENCE),
-            ("IAP_JWKS_URL", &jwks),
-            ("TURNS_PER_WINDOW", "2"),
-            ("TURN_WINDOW_SECS", "3600"),
-            ("ADDRESS_LIMIT_MULTIPLIER", "1"),
-        ],
-    )
+    let s = iap_server_with(&[
+        ("TURNS_PER_WINDOW", "2"),
+        ("TURN_WINDOW_SECS", "3600"),
+        ("ADDRESS_LIMIT_MULTIPLIER", "1"),
+    ])
     .await;
-    let mut alice = as_user(&server, Some(key.sign(&claims("alice@example.com"))));
+    let (server, key) = (&s.server, &s.key);
+    let mut alice = as_user(server, Some(key.sign(&claims("alice@example.com"))));
     for i in 0..2 {
         assert_eq!(alice.send(&format!("alice {i}"), "gemma").await.status, 200);
     }
     let refused = alice.send("alice again", "gemma").await;
     assert_eq!(refused.status, 429, "{}", refused.body);
     // The same address, another person: their own two turns.
-    let mut bob = as_user(&server, Some(key.sign(&claims("bob@example.com"))));
+    let mut bob = as_user(server, Some(key.sign(&claims("bob@example.com"))));
     for i in 0..2 {
         assert_eq!(bob.send(&format!("bob {i}"), "gemma").await.status, 200);
     }
