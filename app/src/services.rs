@@ -217,7 +217,7 @@ pub trait ChatStore: Send + Sync {
 
     /// The owner's figures (with `None` every owner's) for each UTC day from `since_day` (days
     /// since 1970) on, one entry per owner and day that has any: a bounded read, never the
-    /// chats.
+    /// chats. One owner's are read for the last 366 days at most.
     async fn day_tallies(
         &self,
         owner: Option<&OwnerId>,

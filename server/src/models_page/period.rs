@@ -2,6 +2,9 @@
 
 use axum::http::request::Parts;
 
+/// The most days any period reads figures per day for.
+pub const MAX_DAYS: i64 = 366;
+
 /// The period the page covers: `?period=today|7d|30d|all` (30 days when absent or unknown).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Period {
@@ -50,7 +53,9 @@ impl Period {
             Period::Today => today,
             Period::Week => today - 6,
             Period::Month => today - 29,
-            Period::All => 0,
+            // The days kept per day are read for a year at most (a day's document per owner
+            // on Firestore): all time's table comes from the all-time figures instead.
+            Period::All => today - MAX_DAYS + 1,
         }
     }
 }

@@ -195,10 +195,11 @@ impl FirestoreStore {
         since_day: i64,
     ) -> Result<Vec<DayTally>, StoreError> {
         let docs: Vec<DayTallyDoc> = match owner {
-            // One owner: the period's documents by id (at most one per day).
+            // One owner: the period's documents by id (at most one per day), for a year at
+            // most: a batch of ids from 1970 on would be some 20,000 reads.
             Some(owner) => {
                 let today = tally::day_of(app::chat::ssr::now_ms());
-                let ids: Vec<String> = (since_day..=today)
+                let ids: Vec<String> = (since_day.max(today - 365)..=today)
                     .map(|d| day_doc_id(d, owner.as_str()))
                     .collect();
                 self.db
