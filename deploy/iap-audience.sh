@@ -9,10 +9,15 @@
 # Its name is generated (gkegw1-XXXX-default-hybrid-chat-80-YYYY), so we look it up, and refuse
 # to guess if there is not exactly one.
 #
-# Usage: PROJECT_ID=my-project deploy/iap-audience.sh
+# It also writes the app's domain to ConfigMap hybrid-chat-hosts: the only host name it answers
+# (ALLOWED_HOSTS; a request for any other is refused, which defeats DNS rebinding).
+#
+# Usage: PROJECT_ID=my-project DOMAIN=chat.example.com deploy/iap-audience.sh
 set -eu
 project="${PROJECT_ID:-$(gcloud config get-value project 2>/dev/null)}"
 [ -n "$project" ] || { echo "set PROJECT_ID" >&2; exit 1; }
+domain="${DOMAIN:-}"
+[ -n "$domain" ] || { echo "set DOMAIN, the app's host name (Terraform's domain)" >&2; exit 1; }
 namespace="${NAMESPACE:-default}"
 
 number="$(gcloud projects describe "$project" --format='value(projectNumber)')"
@@ -30,5 +35,7 @@ fi
 audience="/projects/${number}/global/backendServices/${ids}"
 kubectl create configmap hybrid-chat-iap --namespace "$namespace" \
   --from-literal=audience="$audience" --dry-run=client -o yaml | kubectl apply -f -
+kubectl create configmap hybrid-chat-hosts --namespace "$namespace" \
+  --from-literal=allowed="$domain" --dry-run=client -o yaml | kubectl apply -f -
 kubectl rollout restart deployment/hybrid-chat --namespace "$namespace"
-echo "IAP audience set: $audience"
+echo "IAP audience set: $audience; host: $domain"

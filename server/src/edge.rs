@@ -2,10 +2,13 @@
 //! requests that would change state are refused, redirects stay on this origin and carry error
 //! codes rather than text, pages with chats are never cached, and HTTPS visitors get HSTS.
 
+use crate::config::AllowedHosts;
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 /// Two years, as hstspreload.org asks; no `includeSubDomains`: other hosts of the operator's
 /// domain are not ours to decide for.
@@ -54,6 +57,40 @@ pub async fn refuse_cross_site(req: Request<Body>, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// Answers only the host names the operator allowed (`ALLOWED_HOSTS`; see
+/// [`AllowedHosts`]). The probes are exempt: the kubelet and the load balancer's health checks
+/// address the pod by its IP, and the probes show and change nothing. A request that names no
+/// host at all (HTTP/1.0, in-process tests) cannot come from a browser, which always does.
+pub async fn known_host(
+    State(hosts): State<Arc<AllowedHosts>>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let probe = matches!(req.uri().path(), "/healthz" | "/readyz" | "/healthz/store");
+    // HTTP/2 names the host in the URI's authority, HTTP/1.1 in the Host header.
+    let host = req.uri().authority().map(|a| a.as_str()).or_else(|| {
+        req.headers()
+            .get(header::HOST)
+            .map(|h| h.to_str().unwrap_or("?"))
+    });
+    let Some(host) = host else {
+        return next.run(req).await;
+    };
+    if probe || hosts.allow(host) {
+        return next.run(req).await;
+    }
+    tracing::warn!(
+        host,
+        "refused a request for a host name not in ALLOWED_HOSTS"
+    );
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        [(header::CACHE_CONTROL, "no-store")],
+        "This server does not answer for that host name (ALLOWED_HOSTS).",
+    )
+        .into_response()
 }
 
 /// After a plain form post leptos_axum redirects to the request's `Referer`, which another site

@@ -9,6 +9,7 @@ pub mod export;
 pub mod health;
 pub mod iap;
 pub mod limits;
+pub mod listener;
 pub mod metrics;
 pub mod models_page;
 pub mod owner_key;
@@ -148,6 +149,8 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             client_ip: config.client_ip,
             iap,
             operators: config.operators.clone(),
+            hosts: config.allowed_hosts.clone(),
+            body_read: config.read_timeouts.body,
         },
     );
     Ok(App {
@@ -196,12 +199,16 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             axum::serve(listener, metrics_app).with_graceful_shutdown(closed),
         ));
     }
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(until_closed(closing.clone()));
+    let server = listener::serve(
+        listener,
+        app,
+        config.read_timeouts.headers,
+        until_closed(closing.clone()),
+    );
     let grace = config.shutdown_grace;
     tokio::select! {
         result = async {
-            std::future::IntoFuture::into_future(server).await?;
+            server.await;
             // Connections are closed; turns whose visitor left still finish and are stored.
             while tasks.running() > 0 {
                 tokio::time::sleep(Duration::from_millis(50)).await;

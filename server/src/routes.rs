@@ -1,12 +1,12 @@
 //! The HTTP surface: the page, the server functions, probes and static files, with the layers
 //! every response passes through.
 
-use crate::config::{ClientIpSource, Operators};
+use crate::config::{AllowedHosts, ClientIpSource, Operators};
 use crate::health::{self, Health};
 use crate::iap::{self, IapVerifier};
 use crate::metrics::{self, Metrics};
 use crate::models_page::{self, ModelsPage};
-use crate::{edge, export};
+use crate::{edge, export, listener};
 use app::services::Services;
 use app::session::PeerIp;
 use app::shell::shell;
@@ -22,6 +22,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -48,6 +49,10 @@ pub struct Access {
     pub iap: Option<Arc<IapVerifier>>,
     /// Who sees everyone's figures on `/models`.
     pub operators: Operators,
+    /// The host names answered.
+    pub hosts: AllowedHosts,
+    /// How long a request's body may take to arrive, in all.
+    pub body_read: Duration,
 }
 
 pub fn router(
@@ -62,6 +67,8 @@ pub fn router(
         client_ip,
         iap,
         operators,
+        hosts,
+        body_read,
     } = access;
     let health = Health {
         store: services.store.clone(),
@@ -131,7 +138,15 @@ pub fn router(
     };
     let router = router
         .layer(middleware::from_fn_with_state(client_ip, peer_ip))
-        .layer(middleware::from_fn(edge::refuse_cross_site));
+        .layer(middleware::from_fn_with_state(
+            body_read,
+            listener::body_within,
+        ))
+        .layer(middleware::from_fn(edge::refuse_cross_site))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(hosts),
+            edge::known_host,
+        ));
     // Inside the metrics layer, so refused requests are counted too (as 401s).
     let router = match iap {
         Some(verifier) => router.layer(middleware::from_fn_with_state(verifier, iap::require)),

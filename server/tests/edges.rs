@@ -14,7 +14,7 @@ fn fields(message: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cross_site_posts_are_refused_and_change_nothing() {
-    let h = harness(&[]).await;
+    let h = harness(&[("ALLOWED_HOSTS", HOST)]).await;
     let me = h.visitor().await;
     assert_eq!(h.send(&me, &SendForm::new("my own chat")).await.status, 200);
     let stored_before = count_all_messages(&h.db);
@@ -70,7 +70,7 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_no_js_redirect_never_leaves_this_origin() {
-    let h = harness(&[]).await;
+    let h = harness(&[("ALLOWED_HOSTS", HOST)]).await;
     // A Referer from elsewhere (no Origin header: an old browser, or one told to hide it).
     for referer in ["https://evil.example/phish", "//evil.example/", "/c/../x"] {
         let response = h
@@ -98,7 +98,7 @@ async fn a_no_js_redirect_never_leaves_this_origin() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_error_banner_shows_only_the_servers_own_words() {
     use base64::Engine;
-    let h = harness(&[]).await;
+    let h = harness(&[("ALLOWED_HOSTS", HOST)]).await;
     let me = h.visitor().await;
 
     // leptos's old error payload, with words of an attacker's choosing.
@@ -140,7 +140,7 @@ async fn the_error_banner_shows_only_the_servers_own_words() {
 #[tokio::test(flavor = "multi_thread")]
 async fn chat_pages_are_private_and_https_gets_hsts() {
     use axum::http::header::{CACHE_CONTROL, STRICT_TRANSPORT_SECURITY};
-    let h = harness(&[]).await;
+    let h = harness(&[("ALLOWED_HOSTS", HOST)]).await;
     let https = [("x-forwarded-proto", "https")];
     let page = h.get("/", None).await;
     assert_eq!(page.header(CACHE_CONTROL), "private, no-store");

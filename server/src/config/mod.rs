@@ -4,6 +4,7 @@
 //! CI's deploy check.
 
 mod access;
+mod connections;
 mod env;
 mod models;
 mod operations;
@@ -12,6 +13,7 @@ mod store;
 mod variables;
 
 pub use access::{ClientIpSource, IapConfig, LimitsConfig, Operators};
+pub use connections::{AllowedHosts, ReadTimeouts, LOOPBACK_HOSTS};
 pub use env::{ConfigError, Secret};
 pub use models::{VertexConfig, VllmApi, VllmConfig};
 pub use operations::{LogFormat, SHUTDOWN_MARGIN};
@@ -52,6 +54,9 @@ pub struct Config {
     pub identity_key: Option<app::session::OwnerKey>,
     /// Where a visitor's address comes from, for the limits.
     pub client_ip: ClientIpSource,
+    /// The `Host` names answered (DNS rebinding), and how long a client may take to send.
+    pub allowed_hosts: AllowedHosts,
+    pub read_timeouts: ReadTimeouts,
     /// Identity-Aware Proxy; `None` leaves sessions owned by the browser.
     pub iap: Option<IapConfig>,
     /// Who sees everyone's figures on the Models page.
@@ -119,6 +124,8 @@ impl Config {
             operators: access::operators(&env, iap.is_some())?,
             iap,
             client_ip: access::client_ip(&env)?,
+            allowed_hosts: connections::allowed_hosts(&env)?,
+            read_timeouts: connections::read_timeouts(&env)?,
             limits: access::limits(&env)?,
             prices: prices::read(&env)?,
             daily_ceilings: prices::ceilings(&env)?,

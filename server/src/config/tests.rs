@@ -223,7 +223,15 @@ fn iap_required_refuses_to_start_without_an_audience() {
     assert_eq!(err.var, "IAP_AUDIENCE");
     assert!(err.to_string().contains("IAP_REQUIRED"), "{err}");
     let audience = "/projects/1/global/backendServices/2";
-    let c = config(&[("IAP_REQUIRED", "true"), ("IAP_AUDIENCE", audience)]).expect("valid");
+    let with_audience = [("IAP_REQUIRED", "true"), ("IAP_AUDIENCE", audience)];
+    let err = config(&with_audience).expect_err("no domain");
+    assert_eq!(err.var, "ALLOWED_HOSTS");
+    let c = config(&[
+        ("IAP_REQUIRED", "true"),
+        ("IAP_AUDIENCE", audience),
+        ("ALLOWED_HOSTS", "chat.example.com"),
+    ])
+    .expect("valid");
     assert_eq!(c.iap.map(|i| i.audience).as_deref(), Some(audience));
     assert_eq!(
         config(&[("IAP_REQUIRED", "false")]).expect("valid").iap,

@@ -1,0 +1,72 @@
+//! The abuse suite's cases, by what they attack.
+
+mod edge;
+
+use serde_json::json;
+
+/// One attack's outcome.
+#[derive(Default)]
+pub struct Case {
+    pub name: String,
+    /// Attempts made.
+    pub tried: usize,
+    /// Attempts refused (or cut off), as they should be.
+    pub refused: usize,
+    /// What the attack cost the service: tokens, store reads, memory, time held.
+    pub cost: String,
+    /// Every ordinary visitor running alongside was served.
+    pub ordinary_ok: bool,
+    /// What went wrong; the suite fails unless empty.
+    pub problems: Vec<String>,
+}
+
+impl Case {
+    pub fn new(name: impl Into<String>) -> Case {
+        Case {
+            name: name.into(),
+            ordinary_ok: true,
+            ..Case::default()
+        }
+    }
+
+    /// One attempt, which must be refused (or bounded).
+    pub fn attempt(&mut self, refused: bool, what: impl FnOnce() -> String) {
+        self.tried += 1;
+        if refused {
+            self.refused += 1;
+        } else {
+            self.problems.push(what());
+        }
+    }
+
+    pub fn require(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.problems.push(what());
+        }
+    }
+
+    /// An ordinary visitor's request alongside the attack.
+    pub fn ordinary(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.ordinary_ok = false;
+            self.problems.push(what());
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        json!({
+            "case": self.name,
+            "tried": self.tried,
+            "refused": self.refused,
+            "cost": self.cost,
+            "ordinary_visitors_served": self.ordinary_ok,
+            "problems": self.problems,
+        })
+    }
+}
+
+pub async fn all() -> Vec<Case> {
+    let mut cases = Vec::new();
+    cases.extend(edge::cases().await);
+    cases
+}
