@@ -115,6 +115,45 @@ impl Emulator {
             .unwrap_or(0)
     }
 
+    /// Every document of a collection (or a subcollection path such as `sessions/ID/messages`):
+    /// its id and its fields as the REST API gives them (`{"value": {"integerValue": "3"}}`).
+    /// Read as the emulator's owner, past any rules.
+    pub async fn documents(
+        &self,
+        project: &str,
+        database: &str,
+        collection: &str,
+    ) -> Vec<(String, serde_json::Value)> {
+        let client = crate::http().build().expect("client");
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let url = format!(
+                "http://{}/v1/projects/{project}/databases/{database}/documents/{collection}\
+                 ?pageSize=300&pageToken={page_token}",
+                self.host
+            );
+            let page: serde_json::Value = client
+                .get(url)
+                .bearer_auth("owner")
+                .send()
+                .await
+                .expect("list documents")
+                .json()
+                .await
+                .expect("a JSON page");
+            for doc in page["documents"].as_array().into_iter().flatten() {
+                let name = doc["name"].as_str().unwrap_or_default();
+                let id = name.rsplit('/').next().unwrap_or_default().to_string();
+                out.push((id, doc["fields"].clone()));
+            }
+            match page["nextPageToken"].as_str() {
+                Some(token) if !token.is_empty() => page_token = token.to_string(),
+                _ => return out,
+            }
+        }
+    }
+
     /// Deletes every document of a database.
     pub async fn wipe(&self, project: &str, database: &str) {
         let url = format!(

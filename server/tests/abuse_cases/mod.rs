@@ -1,6 +1,8 @@
 //! The abuse suite's cases, by what they attack.
 
 mod edge;
+mod owners;
+mod stores;
 
 use serde_json::json;
 
@@ -66,7 +68,11 @@ impl Case {
 }
 
 pub async fn all() -> Vec<Case> {
+    let emulator = testkit::Emulator::start().await;
     let mut cases = Vec::new();
     cases.extend(edge::cases().await);
+    for kind in [stores::Kind::Sqlite, stores::Kind::Firestore] {
+        cases.push(owners::cookieless_gets(kind, &emulator).await);
+    }
     cases
 }
