@@ -23,6 +23,11 @@ pub const MAX_TITLE_CHARS: usize = 80;
 /// The longest system prompt a chat may carry, in characters: it is sent with every turn.
 pub const MAX_SYSTEM_PROMPT_CHARS: usize = 4_000;
 
+/// The byte limits beside them (see `params::MAX_MESSAGE_BYTES`): any title in a script of up
+/// to 3 bytes a character fits; 80 emoji do not.
+pub const MAX_SYSTEM_PROMPT_BYTES: usize = 8_000;
+pub const MAX_TITLE_BYTES: usize = 240;
+
 /// The title of a chat created before its first message (a system prompt set in a new chat);
 /// the first message's words replace it.
 pub const UNTITLED: &str = "New chat";

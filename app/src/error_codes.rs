@@ -4,7 +4,7 @@
 //! from closed sets, and whole numbers where a message needs one.
 
 use crate::errors::{
-    BlockedPart, ChatError, InputError, LimitError, ModelError, Refusal, StoreError,
+    BlockedPart, ChatError, InputError, LimitError, ModelError, Refusal, StoreError, TextField,
 };
 use crate::models::ModelId;
 use crate::params::{SliderSpec, MAX_MESSAGE_CHARS, MAX_TOKENS, TEMPERATURE, TOP_P};
@@ -26,6 +26,12 @@ fn slider_by_field(field: &str) -> Option<SliderSpec> {
     SLIDERS.into_iter().find(|s| s.field == field)
 }
 
+const TEXT_FIELDS: [TextField; 3] = [
+    TextField::Message,
+    TextField::SystemPrompt,
+    TextField::Title,
+];
+
 /// The code for `error`: no free text, whatever the error holds.
 pub fn to_code(error: &ChatError) -> String {
     let slider = |label: &str| slider_by_label(label).map_or("value", |s| s.field);
@@ -46,6 +52,7 @@ pub fn to_code(error: &ChatError) -> String {
             InputError::SystemPromptTooLong { chars, .. } => {
                 format!("input.long_system_prompt.{chars}")
             }
+            InputError::TooLarge { bytes, max } => format!("input.too_large.{bytes}.{max}"),
             InputError::NotAPair => "input.not_a_pair".into(),
             InputError::BadVerdict => "input.bad_verdict".into(),
         },
@@ -146,6 +153,16 @@ pub fn from_code(code: &str) -> Option<ChatError> {
             max: crate::conversation::MAX_TITLE_CHARS,
         }
         .into(),
+        ["input", "too_large", n, max] => {
+            // Only a limit this server has: a code cannot make up its own.
+            let max = usize::try_from(number(max)?).ok()?;
+            TEXT_FIELDS.iter().find(|t| t.max_bytes() == max)?;
+            InputError::TooLarge {
+                bytes: usize::try_from(number(n)?).ok()?,
+                max,
+            }
+            .into()
+        }
         ["input", "not_a_pair"] => InputError::NotAPair.into(),
         ["input", "bad_verdict"] => InputError::BadVerdict.into(),
         ["input", "long_system_prompt", n] => InputError::SystemPromptTooLong {
@@ -270,6 +287,18 @@ mod tests {
                 max: crate::conversation::MAX_SYSTEM_PROMPT_CHARS,
             }
             .into(),
+            TextField::Message
+                .check_bytes(&"😀".repeat(20_000))
+                .expect_err("80,000 bytes")
+                .into(),
+            TextField::SystemPrompt
+                .check_bytes(&"😀".repeat(3_000))
+                .expect_err("12,000 bytes")
+                .into(),
+            TextField::Title
+                .check_bytes(&"😀".repeat(80))
+                .expect_err("320 bytes")
+                .into(),
             InputError::NotAPair.into(),
             InputError::BadVerdict.into(),
             ModelError::TimedOut(ModelId::Gemma).into(),

@@ -3,7 +3,7 @@
 //! The same limits drive the sliders in the page and the checks on the server, so a value the UI
 //! can produce is always accepted and anything else gets a clear [`InputError`].
 
-use crate::errors::InputError;
+use crate::errors::{InputError, TextField};
 use crate::models::ModelId;
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,11 @@ pub use thinking::{Thinking, AUTO_THINKING_TOKENS, MAX_THINKING_BUDGET, THINKING
 /// The longest message accepted, in characters. Gemma's context is 32k tokens; a single message
 /// longer than this is almost certainly a mistaken paste.
 pub const MAX_MESSAGE_CHARS: usize = 32_000;
+
+/// The most bytes a message may take: 32,000 emoji are 128 KB, and what a message weighs in the
+/// store, the pod's memory and the prompt is its bytes. 64,000 keeps any text in a Latin script
+/// to the character limit, and CJK to 21,000 characters.
+pub const MAX_MESSAGE_BYTES: usize = 64_000;
 
 /// A slider: its bounds, step and default.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -223,6 +228,7 @@ impl SendRequest {
                 max: MAX_MESSAGE_CHARS,
             });
         }
+        TextField::Message.check_bytes(text)?;
         let model = ModelId::parse(model.trim()).ok_or_else(|| InputError::UnknownModel {
             name: model.chars().take(40).collect(),
         })?;

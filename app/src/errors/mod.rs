@@ -18,6 +18,37 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// A text a person writes, capped in characters and in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextField {
+    Message,
+    SystemPrompt,
+    Title,
+}
+
+impl TextField {
+    /// The most bytes this text may take.
+    pub fn max_bytes(self) -> usize {
+        match self {
+            TextField::Message => crate::params::MAX_MESSAGE_BYTES,
+            TextField::SystemPrompt => crate::conversation::MAX_SYSTEM_PROMPT_BYTES,
+            TextField::Title => crate::conversation::MAX_TITLE_BYTES,
+        }
+    }
+
+    /// `Err` if `text` takes more bytes than this field may.
+    pub fn check_bytes(self, text: &str) -> Result<(), InputError> {
+        let max = self.max_bytes();
+        if text.len() > max {
+            return Err(InputError::TooLarge {
+                bytes: text.len(),
+                max,
+            });
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
 pub enum InputError {
     #[error("Type a message first.")]
@@ -38,6 +69,10 @@ pub enum InputError {
         "That system prompt is {chars} characters long; the limit is {max}. Please shorten it."
     )]
     SystemPromptTooLong { chars: usize, max: usize },
+    /// Within the character limit but not the byte limit: emoji and many scripts take 2 to 4
+    /// bytes a character, and bytes are what the store, the pod's memory and the models carry.
+    #[error("That text is {bytes} bytes long; the limit is {max} (emoji and many scripts take 2 to 4 bytes a character). Please shorten it.")]
+    TooLarge { bytes: usize, max: usize },
     #[error("Only a message both models answered can be judged.")]
     NotAPair,
     #[error("Pick Gemma, Gemini or Tie.")]

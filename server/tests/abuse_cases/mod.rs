@@ -2,6 +2,7 @@
 
 mod edge;
 mod owners;
+mod sizes;
 mod stores;
 
 use serde_json::json;
@@ -73,6 +74,7 @@ pub async fn all() -> Vec<Case> {
     cases.extend(edge::cases().await);
     for kind in [stores::Kind::Sqlite, stores::Kind::Firestore] {
         cases.push(owners::cookieless_gets(kind, &emulator).await);
+        cases.push(sizes::emoji_texts(kind, &emulator).await);
     }
     cases
 }

@@ -4,7 +4,7 @@
 use super::Request;
 use crate::chat::CHAT_PAGE;
 use crate::conversation::{Message, MessageRange, SessionSummary, MAX_TITLE_CHARS};
-use crate::errors::{ChatError, InputError};
+use crate::errors::{ChatError, InputError, TextField};
 
 /// The chat's newest page of messages, or the page before `before` (the first message the
 /// browser shows), for "Show earlier".
@@ -30,6 +30,7 @@ pub async fn rename(request: &Request, id: &str, title: &str) -> Result<SessionS
         }
         .into());
     }
+    TextField::Title.check_bytes(title)?;
     let (id, _) = owned(request, id).await?;
     let store = &request.services.store;
     store.rename(&id, title).await?;

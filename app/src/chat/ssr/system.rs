@@ -5,7 +5,7 @@
 use super::{now_ms, Request};
 use crate::chat::chat_path;
 use crate::conversation::{SessionSummary, MAX_SYSTEM_PROMPT_CHARS};
-use crate::errors::{ChatError, InputError};
+use crate::errors::{ChatError, InputError, TextField};
 use crate::session::SessionId;
 
 /// Sets chat `chat`'s system prompt (blank: the server's again); with no chat, starts one with
@@ -24,6 +24,7 @@ pub async fn set(
         }
         .into());
     }
+    TextField::SystemPrompt.check_bytes(prompt)?;
     let prompt = (!prompt.is_empty()).then_some(prompt);
     let chat = chat.map(str::trim).filter(|c| !c.is_empty());
     let (id, owner, create_at) = match (chat, prompt) {
