@@ -42,3 +42,26 @@ resource "google_firestore_field" "usage_ttl" {
   ttl_config {}
   index_config {}
 }
+
+# Title search (server/src/store/firestore/search.rs): equality on owner, array-contains on the
+# title's pieces, newest first. A search reads at most 200 documents through it.
+resource "google_firestore_index" "sessions_by_title_gram" {
+  project    = var.project_id
+  database   = google_firestore_database.chats.name
+  collection = "chat_sessions"
+
+  fields {
+    field_path = "owner"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path   = "title_grams"
+    array_config = "CONTAINS"
+  }
+
+  fields {
+    field_path = "updated_at_ms"
+    order      = "DESCENDING"
+  }
+}

@@ -79,6 +79,10 @@ pub fn to_code(error: &ChatError) -> String {
         ChatError::Limited(LimitError::TooManyOwners { retry_after_s }) => {
             format!("limited.owners.{retry_after_s}")
         }
+        ChatError::Limited(LimitError::TooManyChats {
+            limit,
+            retry_after_s,
+        }) => format!("limited.chats.{limit}.{retry_after_s}"),
         ChatError::Limited(LimitError::ModelSpent {
             model,
             budget_nano,
@@ -238,6 +242,11 @@ pub fn from_code(code: &str) -> Option<ChatError> {
             retry_after_s: number(retry)?,
         }
         .into(),
+        ["limited", "chats", limit, retry] => LimitError::TooManyChats {
+            limit: u32::try_from(number(limit)?).ok()?,
+            retry_after_s: number(retry)?,
+        }
+        .into(),
         ["limited", "spent", model, budget, resets] => LimitError::ModelSpent {
             model: ModelId::parse(model)?,
             budget_nano: number(budget)?,
@@ -301,6 +310,11 @@ mod tests {
                 .into(),
             InputError::NotAPair.into(),
             InputError::BadVerdict.into(),
+            LimitError::TooManyChats {
+                limit: 20,
+                retry_after_s: 600,
+            }
+            .into(),
             ModelError::TimedOut(ModelId::Gemma).into(),
             ModelError::Unreachable(ModelId::Gemini).into(),
             ModelError::ContextTooLong(ModelId::Gemma).into(),

@@ -294,6 +294,10 @@ pub trait TurnLimits: Send + Sync {
     /// Counts one new browser owner issued to `address`, or refuses it: otherwise a client
     /// could shed its limits by asking for a fresh owner per turn.
     async fn admit_new_owner(&self, address: &str) -> Result<(), ChatError>;
+
+    /// Counts one new chat for each of `visitors` (as [`TurnLimits::admit`] counts turns), or
+    /// refuses it ([`crate::errors::LimitError::TooManyChats`]).
+    async fn admit_new_chat(&self, visitors: &[String]) -> Result<(), ChatError>;
 }
 
 /// An operator's daily ceilings on what each model may spend, everyone's turns together.

@@ -13,6 +13,7 @@ pub mod listener;
 pub mod metrics;
 pub mod models_page;
 pub mod owner_key;
+pub mod read_limits;
 pub mod routes;
 pub mod store;
 pub mod telemetry;
@@ -151,6 +152,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             operators: config.operators.clone(),
             hosts: config.allowed_hosts.clone(),
             body_read: config.read_timeouts.body,
+            reads_per_minute: config.reads_per_minute,
         },
     );
     Ok(App {

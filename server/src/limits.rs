@@ -39,6 +39,8 @@ pub struct LimitsConfig {
     pub tokens_per_day: Option<u64>,
     /// At most this many new browser owners per address per hour.
     pub new_owners_per_hour: Option<u32>,
+    /// At most this many new chats per visitor per hour.
+    pub chats_per_hour: Option<u32>,
     /// An address may spend this many times a visitor's limits: several people behind one NAT
     /// do not starve each other, and new cookies or owners buy at most this many allowances.
     pub address_multiplier: u32,
@@ -46,7 +48,10 @@ pub struct LimitsConfig {
 
 impl LimitsConfig {
     pub fn is_off(&self) -> bool {
-        self.turns.is_none() && self.tokens_per_day.is_none() && self.new_owners_per_hour.is_none()
+        self.turns.is_none()
+            && self.tokens_per_day.is_none()
+            && self.new_owners_per_hour.is_none()
+            && self.chats_per_hour.is_none()
     }
 }
 
@@ -80,6 +85,15 @@ impl Limiter {
         self.key.keyed_hash("limits", visitor)
     }
 
+    /// How many visitors' worth of a limit `visitor` may spend: an address several.
+    fn scale(&self, visitor: &str) -> u64 {
+        if is_address(visitor) {
+            u64::from(self.config.address_multiplier.max(1))
+        } else {
+            1
+        }
+    }
+
     fn refuse(&self, limit: &'static str, error: LimitError) -> ChatError {
         self.metrics
             .refused
@@ -105,11 +119,7 @@ fn is_address(visitor: &str) -> bool {
 #[async_trait]
 impl TurnLimits for Limiter {
     async fn admit(&self, visitor: &str, reserve: u64) -> Result<(), ChatError> {
-        let scale = if is_address(visitor) {
-            u64::from(self.config.address_multiplier.max(1))
-        } else {
-            1
-        };
+        let scale = self.scale(visitor);
         let visitor = self.hashed(visitor);
         let now = now_ms();
         if let Some(budget) = self.config.tokens_per_day {
@@ -190,6 +200,31 @@ impl TurnLimits for Limiter {
         }
         let shard = (now as usize) % keys.len();
         self.counters.add(&keys[shard], 1, ends + HOUR_MS).await?;
+        Ok(())
+    }
+
+    async fn admit_new_chat(&self, visitors: &[String]) -> Result<(), ChatError> {
+        let Some(limit) = self.config.chats_per_hour else {
+            return Ok(());
+        };
+        const HOUR_MS: i64 = 3600 * 1000;
+        let now = now_ms();
+        let slot = now / HOUR_MS;
+        let ends = (slot + 1) * HOUR_MS;
+        for visitor in visitors {
+            let allowed = u64::from(limit) * self.scale(visitor);
+            let key = format!("chats-{}-{slot}", self.hashed(visitor));
+            let count = self.counters.add(&key, 1, ends + HOUR_MS).await?;
+            if count > allowed as i64 {
+                return Err(self.refuse(
+                    "chats",
+                    LimitError::TooManyChats {
+                        limit: u32::try_from(allowed).unwrap_or(u32::MAX),
+                        retry_after_s: ((ends - now) as u64).div_ceil(1000),
+                    },
+                ));
+            }
+        }
         Ok(())
     }
 

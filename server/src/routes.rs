@@ -6,6 +6,7 @@ use crate::health::{self, Health};
 use crate::iap::{self, IapVerifier};
 use crate::metrics::{self, Metrics};
 use crate::models_page::{self, ModelsPage};
+use crate::read_limits::{self, ReadLimiter};
 use crate::{edge, export, listener};
 use app::services::Services;
 use app::session::PeerIp;
@@ -53,6 +54,8 @@ pub struct Access {
     pub hosts: AllowedHosts,
     /// How long a request's body may take to arrive, in all.
     pub body_read: Duration,
+    /// Page loads, searches and exports per visitor per minute, if limited.
+    pub reads_per_minute: Option<u32>,
 }
 
 pub fn router(
@@ -69,6 +72,7 @@ pub fn router(
         operators,
         hosts,
         body_read,
+        reads_per_minute,
     } = access;
     let health = Health {
         store: services.store.clone(),
@@ -135,6 +139,13 @@ pub fn router(
     let router = match metrics_route {
         MetricsRoute::Here => router.merge(metrics_router(metrics.clone())),
         MetricsRoute::Elsewhere => router,
+    };
+    let router = match reads_per_minute {
+        Some(n) => router.layer(middleware::from_fn_with_state(
+            Arc::new(ReadLimiter::new(n, metrics.clone())),
+            read_limits::limit,
+        )),
+        None => router,
     };
     let router = router
         .layer(middleware::from_fn_with_state(client_ip, peer_ip))

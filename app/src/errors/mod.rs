@@ -141,6 +141,9 @@ pub enum LimitError {
     /// Too many new browsers from one address: reading works, chatting waits.
     #[error("Too many new visitors from your network in the last hour. You can start chatting in {}.", hours_minutes(*.retry_after_s))]
     TooManyOwners { retry_after_s: u64 },
+    /// Too many new chats in the hour (`CHATS_PER_HOUR`); the visitor's chats still take turns.
+    #[error("You've started {limit} chats this hour, the most allowed. You can start another in {}; your chats so far still take messages.", hours_minutes(*.retry_after_s))]
+    TooManyChats { limit: u32, retry_after_s: u64 },
 }
 
 fn hours_minutes(secs: u64) -> String {

@@ -140,6 +140,7 @@ pub(super) fn limits(env: &Env) -> Result<LimitsConfig, ConfigError> {
         },
         tokens_per_day: env.optional_count("TOKENS_PER_DAY")?.map(|n| n as u64),
         new_owners_per_hour: env.optional_count("NEW_OWNERS_PER_HOUR")?.map(small),
+        chats_per_hour: env.optional_count("CHATS_PER_HOUR")?.map(small),
         address_multiplier: small(env.count("ADDRESS_LIMIT_MULTIPLIER", 4)?),
     })
 }

@@ -62,6 +62,8 @@ pub struct Config {
     /// Who sees everyone's figures on the Models page.
     pub operators: Operators,
     pub limits: LimitsConfig,
+    /// Page loads, searches and exports per visitor per minute, in each replica.
+    pub reads_per_minute: Option<u32>,
     /// What each model's replies are costed at.
     pub prices: app::cost::Prices,
     /// Each model's most spend a UTC day, everyone's turns together (nano-dollars; Gemma, then
@@ -127,6 +129,9 @@ impl Config {
             allowed_hosts: connections::allowed_hosts(&env)?,
             read_timeouts: connections::read_timeouts(&env)?,
             limits: access::limits(&env)?,
+            reads_per_minute: env
+                .optional_count("READS_PER_MINUTE")?
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             prices: prices::read(&env)?,
             daily_ceilings: prices::ceilings(&env)?,
         })

@@ -121,7 +121,7 @@ impl Metrics {
         let store_messages_read = Counter::default();
         registry.register(
             "store_messages_read",
-            "Messages read from the chat store (Firestore documents, which are billed; SQLite rows)",
+            "Messages read from the chat store, and sessions a title search read (Firestore documents, which are billed; SQLite rows)",
             store_messages_read.clone(),
         );
         let in_flight = Family::<ModelLabels, Gauge>::default();

@@ -1,6 +1,7 @@
 //! The abuse suite's cases, by what they attack.
 
 mod edge;
+mod floods;
 mod owners;
 mod sizes;
 mod stores;
@@ -75,6 +76,8 @@ pub async fn all() -> Vec<Case> {
     for kind in [stores::Kind::Sqlite, stores::Kind::Firestore] {
         cases.push(owners::cookieless_gets(kind, &emulator).await);
         cases.push(sizes::emoji_texts(kind, &emulator).await);
+        cases.push(floods::new_chats(kind, &emulator).await);
+        cases.push(floods::reads(kind, &emulator).await);
     }
     cases
 }

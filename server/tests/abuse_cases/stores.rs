@@ -21,11 +21,10 @@ impl Kind {
 pub const DATABASE: &str = "chat-app-db";
 
 /// Fields drop in order: the server stops before its stand-in and its files go.
-#[allow(dead_code)] // TODO(next cases)
 pub struct Stand<'e> {
     pub server: Server,
     pub model: StandIn,
-    pub dir: TempDir,
+    _dir: TempDir,
     pub kind: Kind,
     emulator: &'e Emulator,
     pub project: String,
@@ -52,7 +51,7 @@ impl<'e> Stand<'e> {
         Stand {
             server,
             model,
-            dir,
+            _dir: dir,
             kind,
             emulator,
             project,
@@ -90,7 +89,6 @@ impl<'e> Stand<'e> {
         }
     }
 
-    #[allow(dead_code)] // TODO(next cases)
     /// How many documents (rows) of `collection` the store holds: Firestore collection ids,
     /// or the SQLite table of the same meaning.
     pub async fn count(&self, collection: &str, table: &str) -> usize {

@@ -42,6 +42,18 @@ pub(super) fn backends(
 /// Limits count against who sent the turn and from where, before anything is spent on it, and
 /// charge its estimated tokens (`estimate`, see `budget.rs`): the reservation, which the job
 /// settles. A model whose daily spending ceiling is reached is refused first.
+/// Counts a new chat against the visitor's limit, or refuses it.
+pub(super) async fn admit_new_chat(request: &Request) -> Result<(), ChatError> {
+    let services = &request.services;
+    match &services.limits {
+        Some(limits) => {
+            let visitors = crate::session::visitor_keys(&request.parts, &services.owner_key);
+            limits.admit_new_chat(&visitors).await
+        }
+        None => Ok(()),
+    }
+}
+
 pub(super) async fn admit(
     request: &Request,
     targets: &[ModelId],

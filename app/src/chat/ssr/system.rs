@@ -38,6 +38,7 @@ pub async fn set(
         }
         (None, Some(_)) => {
             let owner = request.owner().ok_or(ChatError::NoOwner)?;
+            super::job::admit_new_chat(request).await?;
             (SessionId::generate(), owner, Some(now_ms()))
         }
     };

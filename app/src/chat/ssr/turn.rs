@@ -100,6 +100,9 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         &targets,
     );
     let budget = super::job::admit(request, &targets, estimate).await?;
+    if create {
+        super::job::admit_new_chat(request).await?;
+    }
     if let (Some(replaced), false) = (given(&form.replaces), create) {
         let replaced = TurnId::parse(replaced).ok_or_else(malformed)?;
         super::stop::stop_turn(services, &session, &owner, &replaced).await?;

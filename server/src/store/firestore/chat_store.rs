@@ -163,36 +163,14 @@ impl ChatStore for FirestoreStore {
         }
     }
 
-    /// Firestore has no substring queries, so this pages through the owner's sessions, newest
-    /// first, and matches titles here: at most SEARCH_SCAN sessions are read, which covers any
-    /// person's chats in practice and bounds the cost of a search.
+    /// Through an index, reading a bounded number of documents (`search.rs`).
     async fn search_sessions(
         &self,
         owner: &OwnerId,
         query: &str,
         limit: usize,
     ) -> Result<Vec<SessionSummary>, StoreError> {
-        const PAGE: usize = 300;
-        const SEARCH_SCAN: usize = 3_000;
-        let query = query.to_lowercase();
-        let mut found = Vec::new();
-        let mut before = None;
-        let mut scanned = 0;
-        while scanned < SEARCH_SCAN && found.len() < limit {
-            let page = self.list_sessions(owner, PAGE, before).await?;
-            scanned += page.len();
-            before = page.last().map(|s| s.updated_at_ms);
-            let last_page = page.len() < PAGE;
-            found.extend(
-                page.into_iter()
-                    .filter(|s| s.title.to_lowercase().contains(&query)),
-            );
-            if last_page {
-                break;
-            }
-        }
-        found.truncate(limit);
-        Ok(found)
+        self.search_titles(owner, query, limit).await
     }
 
     async fn list_sessions(
@@ -287,13 +265,14 @@ impl ChatStore for FirestoreStore {
             return Err(StoreError::NotFound);
         };
         doc.title = title.to_string();
+        doc.title_grams = super::search::grams(title);
         // Only the title is written, so a turn landing meanwhile keeps its count; and only if
         // the session still exists, so a delete in between is not undone by a title-only
         // document (Firestore's update would otherwise create it).
         self.db
             .fluent()
             .update()
-            .fields(paths!(SessionDoc::{title}))
+            .fields(paths!(SessionDoc::{title, title_grams}))
             .in_col(SESSIONS)
             .precondition(FirestoreWritePrecondition::Exists(true))
             .document_id(session.as_str())

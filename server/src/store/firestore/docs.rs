@@ -33,6 +33,9 @@ pub(super) struct SessionDoc {
     /// What the chat's calls have cost, in nano-dollars (`app::cost`).
     #[serde(default)]
     pub(super) cost_nano: i64,
+    /// The title's pieces the search's index holds (`search.rs`); set with the title.
+    #[serde(default)]
+    pub(super) title_grams: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -159,13 +162,15 @@ impl SessionDoc {
     ) -> Self {
         let existing = existing.unwrap_or_else(|| SessionDoc::untitled(id, owner, turn.at_ms));
         let next = existing.message_count;
+        // The first message names the chat, also one created before it (a system prompt).
+        let title = if next == 0 {
+            turn.title()
+        } else {
+            existing.title.clone()
+        };
         SessionDoc {
-            // The first message names the chat, also one created before it (a system prompt).
-            title: if next == 0 {
-                turn.title()
-            } else {
-                existing.title
-            },
+            title_grams: super::search::grams(&title),
+            title,
             updated_at_ms: turn.at_ms,
             last_model: turn.model.as_str().into(),
             message_count: next + 1,
@@ -183,6 +188,7 @@ impl SessionDoc {
             created_at_ms: at_ms,
             updated_at_ms: at_ms,
             title: UNTITLED.to_string(),
+            title_grams: super::search::grams(UNTITLED),
             last_model: ModelId::Gemma.as_str().into(),
             ..SessionDoc::default()
         }

@@ -28,6 +28,7 @@ mod docs;
 mod errors;
 mod known;
 mod reopen;
+mod search;
 mod system_prompt;
 mod turns;
 mod verdicts;
@@ -65,7 +66,8 @@ pub struct FirestoreStore {
     /// newest messages; the chat's next turn is then accepted in one commit and reads no
     /// history (see `known.rs`).
     known: KnownChats,
-    /// Message documents read so far (`ChatStore::messages_read`): what Firestore bills.
+    /// Message documents read so far, and session documents a search read
+    /// (`ChatStore::messages_read`): what Firestore bills.
     read: Arc<AtomicU64>,
 }
 
