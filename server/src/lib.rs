@@ -263,6 +263,7 @@ async fn open_store(config: &config::StoreConfig) -> Result<Stores, StartError> 
             project,
             database,
             connect_wait,
+            delete_sweep,
         } => {
             let project = match project {
                 Some(p) => p.clone(),
@@ -288,6 +289,7 @@ async fn open_store(config: &config::StoreConfig) -> Result<Stores, StartError> 
                     .map_err(|e| StartError::Firestore(e.to_string()))?;
             tracing::info!(%project, %database, "Firestore store connected");
             let store = Arc::new(store);
+            store.clone().sweep_in_background(*delete_sweep);
             Ok((store.clone(), store))
         }
     }

@@ -16,6 +16,8 @@ pub enum StoreConfig {
         database: String,
         /// How long start-up keeps retrying a database that is not reachable yet.
         connect_wait: Duration,
+        /// How often unfinished deletes are looked for, and how old they must be.
+        delete_sweep: Duration,
     },
 }
 
@@ -42,6 +44,7 @@ pub(super) fn read(env: &Env) -> Result<StoreConfig, ConfigError> {
             project,
             database: env.text("FIRESTORE_DATABASE", "chat-app-db"),
             connect_wait: env.secs("FIRESTORE_CONNECT_WAIT_SECS", 30.0)?,
+            delete_sweep: env.secs("DELETE_SWEEP_SECS", 600.0)?,
         }
     } else {
         StoreConfig::Sqlite {

@@ -20,6 +20,12 @@ pub fn question(n: usize) -> String {
 pub async fn long_chat(dir: &Path, messages: usize) -> (String, String) {
     let store = SqliteStore::open(&dir.join("chat.sqlite3")).expect("open the server's SQLite");
     let owner = OwnerId::generate();
+    let chat = chat_in(&store, &owner, messages).await;
+    (chat.as_str().to_string(), crate::owner_cookie(dir, &owner))
+}
+
+/// [`long_chat`] in any store (Firestore's, say), for `owner`.
+pub async fn chat_in(store: &dyn ChatStore, owner: &OwnerId, messages: usize) -> SessionId {
     let chat = SessionId::generate();
     for n in 0..messages / 2 {
         let model = if n % 2 == 0 {
@@ -44,9 +50,9 @@ pub async fn long_chat(dir: &Path, messages: usize) -> (String, String) {
             },
         );
         store
-            .append_turn(&chat, &owner, &turn, n == 0)
+            .append_turn(&chat, owner, &turn, n == 0)
             .await
             .expect("seed a turn");
     }
-    (chat.as_str().to_string(), crate::owner_cookie(dir, &owner))
+    chat
 }

@@ -1,5 +1,6 @@
 //! The abuse suite's cases, by what they attack.
 
+mod deletes;
 mod edge;
 mod floods;
 mod owners;
@@ -71,6 +72,8 @@ impl Case {
 
 pub async fn all() -> Vec<Case> {
     let emulator = testkit::Emulator::start().await;
+    // For the stores this suite opens itself (seeding a long chat); nothing else runs yet.
+    std::env::set_var("FIRESTORE_EMULATOR_HOST", &emulator.host);
     let mut cases = Vec::new();
     cases.extend(edge::cases().await);
     for kind in [stores::Kind::Sqlite, stores::Kind::Firestore] {
@@ -78,6 +81,8 @@ pub async fn all() -> Vec<Case> {
         cases.push(sizes::emoji_texts(kind, &emulator).await);
         cases.push(floods::new_chats(kind, &emulator).await);
         cases.push(floods::reads(kind, &emulator).await);
+        cases.push(deletes::leaves_nothing(kind, &emulator).await);
     }
+    cases.push(deletes::half_failed(&emulator).await);
     cases
 }

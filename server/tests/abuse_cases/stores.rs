@@ -24,10 +24,15 @@ pub const DATABASE: &str = "chat-app-db";
 pub struct Stand<'e> {
     pub server: Server,
     pub model: StandIn,
-    _dir: TempDir,
+    dir: TempDir,
     pub kind: Kind,
     emulator: &'e Emulator,
     pub project: String,
+    env: Vec<(String, String)>,
+}
+
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 impl<'e> Stand<'e> {
@@ -41,20 +46,77 @@ impl<'e> Stand<'e> {
         let model = standin::start(0).await;
         let dir = testkit::tempdir();
         let project = format!("abuse-{case}");
-        let mut env: Vec<(&str, String)> = match kind {
+        let mut env: Vec<(String, String)> = match kind {
             Kind::Sqlite => Vec::new(),
-            Kind::Firestore => emulator.server_env(&project),
+            Kind::Firestore => emulator
+                .server_env(&project)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
         };
-        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let server = Server::start(dir.path(), &model.url(), &env).await;
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let server = Server::start(dir.path(), &model.url(), &pairs(&env)).await;
         Stand {
             server,
             model,
-            _dir: dir,
+            dir,
             kind,
             emulator,
             project,
+            env,
+        }
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn crash(&self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &self.server.pid().to_string()])
+            .status();
+    }
+
+    /// A new server on the same store, with `extra` settings on top of the first's.
+    pub async fn restart(&mut self, extra: &[(&str, &str)]) {
+        let mut env = self.env.clone();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.server = Server::start(self.dir.path(), &self.model.url(), &pairs(&env)).await;
+    }
+
+    /// Every document (row) of chat `id` the store holds: its session, messages and turn
+    /// markers, and on Firestore an unfinished delete's tombstone.
+    pub async fn chat_docs(&self, id: &str) -> usize {
+        match self.kind {
+            Kind::Sqlite => {
+                let db = rusqlite::Connection::open(self.server.sqlite_path()).expect("open");
+                let count = |sql: &str| -> usize {
+                    db.query_row(sql, [id], |row| row.get::<_, i64>(0))
+                        .expect("count") as usize
+                };
+                count("SELECT COUNT(*) FROM sessions WHERE id = ?1")
+                    + count("SELECT COUNT(*) FROM messages WHERE session_id = ?1")
+            }
+            Kind::Firestore => {
+                let mut n = 0;
+                for collection in [
+                    format!("chat_sessions/{id}/messages"),
+                    format!("chat_sessions/{id}/turns"),
+                ] {
+                    n += self
+                        .emulator
+                        .documents(&self.project, DATABASE, &collection)
+                        .await
+                        .len();
+                }
+                for collection in ["chat_sessions", "chat_deletions"] {
+                    n += self
+                        .emulator
+                        .documents(&self.project, DATABASE, collection)
+                        .await
+                        .iter()
+                        .filter(|(doc, _)| doc == id)
+                        .count();
+                }
+                n
+            }
         }
     }
 

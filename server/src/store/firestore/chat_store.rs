@@ -1,11 +1,11 @@
 //! `ChatStore` on Firestore.
 
 use super::commit::in_transaction;
-use super::docs::{message_id, SessionDoc, TurnDoc};
+use super::docs::{SessionDoc, TurnDoc};
 use super::errors::store_error;
 use super::known::{after_turn, Known};
 use super::turns::complete;
-use super::{FirestoreStore, MESSAGES, SESSIONS, TURNS};
+use super::{FirestoreStore, SESSIONS, TURNS};
 use app::conversation::{
     AppendedTurn, Begun, MessageRange, SessionSummary, StoredMessage, TurnId, TurnOutcome,
     TurnRequest, Verdict,
@@ -285,54 +285,10 @@ impl ChatStore for FirestoreStore {
             })
     }
 
-    /// The session document goes first: every turn's transaction reads it, so from then on no
-    /// turn can land here; the messages (read after that, so a turn that landed just before is
-    /// included) follow in batches. A crash in between leaves messages no session points at,
-    /// which no reader can reach and a second delete removes.
+    /// See `deletion.rs`: unreachable at once, and nothing left even after a crash.
     async fn delete(&self, session: &SessionId) -> Result<(), StoreError> {
         self.forget(session);
-        let id = session.as_str();
-        let parent = self.db.parent_path(SESSIONS, id).map_err(store_error)?;
-        self.db
-            .fluent()
-            .delete()
-            .from(SESSIONS)
-            .document_id(id)
-            .execute()
-            .await
-            .map_err(store_error)?;
-        let messages = self.load(session).await?;
-        let writer = self
-            .db
-            .create_simple_batch_writer()
-            .await
-            .map_err(store_error)?;
-        // A batch takes at most 500 writes (here at most two per message: it and its turn marker).
-        for chunk in messages.chunks(200) {
-            let mut batch = writer.new_batch();
-            for m in chunk {
-                self.db
-                    .fluent()
-                    .delete()
-                    .from(MESSAGES)
-                    .parent(&parent)
-                    .document_id(message_id(m.seq))
-                    .add_to_batch(&mut batch)
-                    .map_err(store_error)?;
-                if let Some(turn) = &m.turn {
-                    self.db
-                        .fluent()
-                        .delete()
-                        .from(TURNS)
-                        .parent(&parent)
-                        .document_id(turn)
-                        .add_to_batch(&mut batch)
-                        .map_err(store_error)?;
-                }
-            }
-            batch.write().await.map_err(store_error)?;
-        }
-        Ok(())
+        self.delete_chat(session.as_str()).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -24,6 +24,7 @@
 mod chat_store;
 mod commit;
 mod counters;
+mod deletion;
 mod docs;
 mod errors;
 mod known;
