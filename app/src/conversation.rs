@@ -163,12 +163,14 @@ impl TurnId {
 }
 
 /// Which of a chat's messages to read: the newest `limit` of those with
-/// `from <= seq < before` (no `before`: to the end).
+/// `from <= seq < before` (no `before`: to the end), and of those only the newest whose texts
+/// add up to at most `bytes` (the newest one always, whatever its size).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MessageRange {
     pub from: u64,
     pub before: Option<u64>,
     pub limit: usize,
+    pub bytes: usize,
 }
 
 impl MessageRange {
@@ -177,6 +179,7 @@ impl MessageRange {
         from: 0,
         before: None,
         limit: usize::MAX,
+        bytes: usize::MAX,
     };
 
     /// The newest `limit` messages.
@@ -185,6 +188,11 @@ impl MessageRange {
             limit,
             ..MessageRange::ALL
         }
+    }
+
+    /// The same range, reading at most `bytes` of text.
+    pub fn within_bytes(self, bytes: usize) -> MessageRange {
+        MessageRange { bytes, ..self }
     }
 
     /// Whether `seq` is in the range (the limit aside).

@@ -3,11 +3,18 @@
 
 use app::conversation::{MessageRange, Role, SessionSummary, StoredMessage, TurnStatus, Verdict};
 use app::errors::ChatError;
+use app::errors::StoreError;
 use app::services::Services;
 use app::session::{self, SessionId};
+use axum::body::Body;
+use futures::StreamExt;
 use axum::extract::{Path, State};
 use axum::http::{header, request::Parts};
 use axum::response::{IntoResponse, Response};
+
+/// Messages per read while exporting: an export holds one page at a time, so its memory does not
+/// grow with the chat (20 messages at the byte limit are 1.3 MB).
+const EXPORT_PAGE: u64 = 20;
 
 pub async fn export(
     State(services): State<Services>,
@@ -25,47 +32,132 @@ pub async fn export(
     ) else {
         return refuse(ChatError::NoSuchChat);
     };
-    let (summary, messages) = match (
+    // The first page decides: someone else's chat, like a missing one, is no chat at all.
+    let (summary, first) = match (
         services.store.summary(&id).await,
-        services
-            .store
-            .load_range(&id, &owner, MessageRange::ALL)
-            .await,
+        services.store.load_range(&id, &owner, page(0)).await,
     ) {
-        (Ok(Some(summary)), Ok(Some(messages))) => (summary, messages),
+        (Ok(Some(summary)), Ok(Some(first))) => (summary, first),
         (Ok(_), Ok(_)) => return refuse(ChatError::NoSuchChat),
         (Err(e), _) | (_, Err(e)) => return refuse(ChatError::Store(e)),
     };
-    let (body, content_type, ext) = match format {
+    let (head, content_type, ext) = match format {
         Format::Markdown => (
-            markdown(&summary, &messages, services.system_prompt.as_deref()),
+            markdown_head(&summary, services.system_prompt.as_deref()),
             "text/markdown; charset=utf-8",
             "md",
         ),
-        Format::Json => (
-            serde_json::to_string_pretty(&serde_json::json!({
-                "session": summary,
-                "system_prompt": services.system_prompt_of(&summary),
-                "messages": messages,
-            }))
-            .unwrap_or_default(),
-            "application/json",
-            "json",
-        ),
+        Format::Json => {
+            let session = serde_json::to_string_pretty(&summary).unwrap_or_default();
+            let prompt =
+                serde_json::to_string(&services.system_prompt_of(&summary)).unwrap_or_default();
+            (
+                format!(
+                    "{{\n  \"session\": {},\n  \"system_prompt\": {prompt},\n  \"messages\": [",
+                    indent(&session)
+                ),
+                "application/json",
+                "json",
+            )
+        }
     };
     let disposition = format!(
         "attachment; filename=\"hybrid-chat-{}.{ext}\"",
         slug(&summary.title)
     );
+    // Pages are read and written one at a time; the channel's bound holds the reader back
+    // while the visitor's connection is slow.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, StoreError>>(2);
+    tokio::spawn(write_pages(services, id, owner, format, head, first, tx));
+    // Fused: tower-http's compression polls the body again after its end (tower-http #732),
+    // and an unfused `unfold` panics there, cutting the download short.
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    })
+    .fuse();
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        body,
+        Body::from_stream(body),
     )
         .into_response()
+}
+
+/// Messages `[from, from + EXPORT_PAGE)`.
+fn page(from: u64) -> MessageRange {
+    MessageRange {
+        from,
+        before: Some(from.saturating_add(EXPORT_PAGE)),
+        limit: EXPORT_PAGE as usize,
+        ..MessageRange::ALL
+    }
+}
+
+/// Sends the export in pieces: `head`, each page of messages, the tail. Stops when the
+/// visitor goes (the channel closes); a store error mid-way ends the download broken, as a
+/// client can tell, rather than short and whole-looking.
+async fn write_pages(
+    services: Services,
+    id: SessionId,
+    owner: app::session::OwnerId,
+    format: Format,
+    head: String,
+    first: Vec<StoredMessage>,
+    tx: tokio::sync::mpsc::Sender<Result<String, StoreError>>,
+) {
+    if tx.send(Ok(head)).await.is_err() {
+        return;
+    }
+    let mut messages = first;
+    let mut from = 0;
+    let mut written = 0usize;
+    loop {
+        if messages.is_empty() {
+            // Sequence numbers have no gaps: an empty page is the end.
+            break;
+        }
+        let mut chunk = String::new();
+        for m in &messages {
+            match format {
+                Format::Markdown => chunk.push_str(&markdown_message(m)),
+                Format::Json => {
+                    let json = serde_json::to_string_pretty(m).unwrap_or_default();
+                    let comma = if written == 0 { "" } else { "," };
+                    chunk.push_str(&format!("{comma}\n    {}", indent(&indent(&json))));
+                }
+            }
+            written += 1;
+        }
+        if tx.send(Ok(chunk)).await.is_err() {
+            return;
+        }
+        from += EXPORT_PAGE;
+        messages = match services.store.load_range(&id, &owner, page(from)).await {
+            Ok(Some(page)) => page,
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+    }
+    let tail = match format {
+        Format::Markdown => String::new(),
+        Format::Json if written == 0 => "]\n}\n".to_string(),
+        Format::Json => "\n  ]\n}\n".to_string(),
+    };
+    // Never an empty chunk: on the wire that would read as the end of the body.
+    if !tail.is_empty() {
+        let _ = tx.send(Ok(tail)).await;
+    }
+}
+
+/// Pretty JSON nested one level deeper (its strings hold no raw line breaks).
+fn indent(json: &str) -> String {
+    json.replace('\n', "\n  ")
 }
 
 /// `GET /source/{chat}/{seq}`: one message of the visitor's chat as it was written (a reply's
@@ -86,6 +178,7 @@ pub async fn source(
         from: seq,
         before: seq.checked_add(1),
         limit: 1,
+        ..MessageRange::ALL
     };
     match services.store.load_range(&id, &owner, range).await {
         Ok(Some(messages)) => match messages.into_iter().next() {
@@ -144,13 +237,9 @@ fn slug(title: &str) -> String {
     }
 }
 
-/// The chat as a Markdown document: its system prompt (its own, or the server's `default`),
-/// then who said what, with each reply's model, latency, tokens and cost.
-pub fn markdown(
-    summary: &SessionSummary,
-    messages: &[StoredMessage],
-    default: Option<&str>,
-) -> String {
+/// The Markdown export's start: the title, what the chat spent, and its system prompt (its own,
+/// or the server's `default`). Then [`markdown_message`] for each message.
+pub fn markdown_head(summary: &SessionSummary, default: Option<&str>) -> String {
     let mut out = format!("# {}\n\n", summary.title.replace('\n', " "));
     if summary.cost_nano > 0 {
         out.push_str(&format!(
@@ -170,58 +259,61 @@ pub fn markdown(
         }
         out.push('\n');
     }
-    for m in messages {
-        match m.role {
-            Role::User => out.push_str(&format!("## You (to {})\n\n", m.model.label())),
-            Role::Model => {
-                let mut meta = vec![m.model.label().to_string()];
-                if let Some(ms) = m.latency_ms {
-                    meta.push(format!("{:.1} s", ms as f64 / 1000.0));
-                }
-                if let Some(u) = m.usage {
-                    meta.push(format!("{} tokens", u.total_tokens));
-                    if u.thinking_tokens > 0 {
-                        meta.push(format!("{} thinking tokens", u.thinking_tokens));
-                    }
-                }
-                if let Some(cost) = m.cost {
-                    meta.push(cost.describe());
-                }
-                out.push_str(&format!("## {}\n\n", meta.join(" · ")));
+    out
+}
+
+/// One message of the Markdown export: who said it (a reply's model, latency, tokens and
+/// cost), its words, and why a turn has no reply or what the visitor judged.
+pub fn markdown_message(m: &StoredMessage) -> String {
+    let mut out = String::new();
+    match m.role {
+        Role::User => out.push_str(&format!("## You (to {})\n\n", m.model.label())),
+        Role::Model => {
+            let mut meta = vec![m.model.label().to_string()];
+            if let Some(ms) = m.latency_ms {
+                meta.push(format!("{:.1} s", ms as f64 / 1000.0));
             }
-        }
-        out.push_str(m.text.trim());
-        out.push_str("\n\n");
-        // A turn without a reply says why, in the server's words (its error is stored as a code).
-        let note = match m.status {
-            TurnStatus::Complete => None,
-            TurnStatus::Pending => Some("No reply yet.".to_string()),
-            TurnStatus::Stopped => Some("Stopped before the reply came.".to_string()),
-            TurnStatus::Replaced => {
-                Some("Edited: the message after it replaced this one.".to_string())
+            if let Some(u) = m.usage {
+                meta.push(format!("{} tokens", u.total_tokens));
+                if u.thinking_tokens > 0 {
+                    meta.push(format!("{} thinking tokens", u.thinking_tokens));
+                }
             }
-            TurnStatus::Failed => Some(format!(
-                "Not answered: {}",
-                m.error
-                    .as_deref()
-                    .and_then(app::error_codes::from_code)
-                    .unwrap_or(ChatError::NotSaved)
-            )),
-        };
-        if let Some(note) = note {
-            out.push_str(&format!("_{note}_\n\n"));
+            if let Some(cost) = m.cost {
+                meta.push(cost.describe());
+            }
+            out.push_str(&format!("## {}\n\n", meta.join(" · ")));
         }
-        let verdict = match m.verdict {
-            Some(Verdict::Tie) => Some("Your verdict on the answers below: a tie.".to_string()),
-            Some(v) => Some(format!(
-                "Your verdict on the answers below: {}'s is better.",
-                v.label()
-            )),
-            None => None,
-        };
-        if let Some(verdict) = verdict {
-            out.push_str(&format!("_{verdict}_\n\n"));
-        }
+    }
+    out.push_str(m.text.trim());
+    out.push_str("\n\n");
+    // A turn without a reply says why, in the server's words (its error is stored as a code).
+    let note = match m.status {
+        TurnStatus::Complete => None,
+        TurnStatus::Pending => Some("No reply yet.".to_string()),
+        TurnStatus::Stopped => Some("Stopped before the reply came.".to_string()),
+        TurnStatus::Replaced => Some("Edited: the message after it replaced this one.".to_string()),
+        TurnStatus::Failed => Some(format!(
+            "Not answered: {}",
+            m.error
+                .as_deref()
+                .and_then(app::error_codes::from_code)
+                .unwrap_or(ChatError::NotSaved)
+        )),
+    };
+    if let Some(note) = note {
+        out.push_str(&format!("_{note}_\n\n"));
+    }
+    let verdict = match m.verdict {
+        Some(Verdict::Tie) => Some("Your verdict on the answers below: a tie.".to_string()),
+        Some(v) => Some(format!(
+            "Your verdict on the answers below: {}'s is better.",
+            v.label()
+        )),
+        None => None,
+    };
+    if let Some(verdict) = verdict {
+        out.push_str(&format!("_{verdict}_\n\n"));
     }
     out
 }

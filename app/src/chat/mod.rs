@@ -20,6 +20,11 @@ pub use page::ChatPage;
 /// opening a chat of any length reads and sends about this many.
 pub const CHAT_PAGE: usize = 50;
 
+/// And at most this much text (the newest message always): 50 messages at the byte limit are
+/// 3.2 MB, which the page renders and repeats for hydration. Fewer messages then, and "Show
+/// earlier" reaches the rest.
+pub const PAGE_TEXT_BYTES: usize = 512 * 1024;
+
 /// The address of a chat.
 pub fn chat_path(id: &str) -> String {
     format!("/c/{id}")

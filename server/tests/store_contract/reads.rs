@@ -88,6 +88,7 @@ pub async fn reads_contract(
         from,
         before,
         limit,
+        ..MessageRange::ALL
     };
     assert_eq!(seqs(range(10, Some(20), 5)).await, [15, 16, 17, 18, 19]);
     assert_eq!(seqs(range(35, None, 50)).await, [35, 36, 37, 38, 39]);
@@ -96,6 +97,19 @@ pub async fn reads_contract(
     assert!(seqs(range(0, Some(0), 50)).await.is_empty());
     assert!(seqs(range(u64::MAX, None, 50)).await.is_empty());
     assert_eq!(seqs(MessageRange::ALL).await.len(), 40);
+
+    case("a range reads at most its bytes of text, and the newest message always");
+    let all = store
+        .load_range(s, me, MessageRange::ALL)
+        .await
+        .expect("all")
+        .expect("owned");
+    let newest_3: usize = all[37..].iter().map(|m| m.text.len()).sum();
+    let page = |bytes| MessageRange::newest(50).within_bytes(bytes);
+    assert_eq!(seqs(page(newest_3)).await, [37, 38, 39]);
+    assert_eq!(seqs(page(newest_3 - 1)).await, [38, 39]);
+    assert_eq!(seqs(page(1)).await, [39]);
+    assert_eq!(seqs(range(10, Some(20), 5).within_bytes(1)).await, [19]);
     assert_eq!(
         store
             .load_range(s, &OwnerId::generate(), MessageRange::newest(PAGE))

@@ -2,7 +2,7 @@
 //! browser's owner, issued or renewed here (a same-origin page load) and nowhere else.
 
 use super::Request;
-use crate::chat::{chat_in_path, CHAT_PAGE};
+use crate::chat::{chat_in_path, CHAT_PAGE, PAGE_TEXT_BYTES};
 use crate::conversation::{ChatView, MessageRange, PageMessages, Role};
 use crate::errors::ChatError;
 use crate::session::{self, OwnerId};
@@ -46,9 +46,11 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
             from,
             before: Some(from.saturating_add(MAX_SHOWN as u64)),
             limit: MAX_SHOWN,
+            ..MessageRange::ALL
         },
         None => MessageRange::newest(CHAT_PAGE),
-    };
+    }
+    .within_bytes(PAGE_TEXT_BYTES);
     let (current, messages) = match chat_in_path(parts.uri.path()) {
         None => (None, Vec::new()),
         Some(id) => match request.owned_chat(id, range).await {

@@ -2,7 +2,7 @@
 //! against the caller's owner; someone else's chat is "no such chat", like one that never was.
 
 use super::Request;
-use crate::chat::CHAT_PAGE;
+use crate::chat::{CHAT_PAGE, PAGE_TEXT_BYTES};
 use crate::conversation::{Message, MessageRange, SessionSummary, MAX_TITLE_CHARS};
 use crate::errors::{ChatError, InputError, TextField};
 
@@ -16,7 +16,8 @@ pub async fn open(
     let range = MessageRange {
         before,
         ..MessageRange::newest(CHAT_PAGE)
-    };
+    }
+    .within_bytes(PAGE_TEXT_BYTES);
     let (_, _, messages) = request.owned_chat(id, range).await?;
     Ok(request.views(messages))
 }

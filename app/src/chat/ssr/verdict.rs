@@ -32,6 +32,7 @@ pub async fn judge(
         from: seq,
         before: Some(seq.saturating_add(64)),
         limit: 64,
+        ..MessageRange::ALL
     };
     let turn = one_turn(
         store

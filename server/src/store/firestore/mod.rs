@@ -129,6 +129,7 @@ impl FirestoreStore {
             from: seq,
             before: None,
             limit: limit.map_or(usize::MAX, |l| l as usize),
+            bytes: usize::MAX,
         };
         self.messages_in(session, range, false).await
     }
@@ -186,14 +187,21 @@ impl FirestoreStore {
         if let Ok(limit) = u32::try_from(range.limit) {
             query = query.limit(limit);
         }
-        let docs: Vec<MessageDoc> = query
-            .obj()
+        // Read one document at a time, up to the byte budget (counted from the far end).
+        let mut stream = query
+            .obj::<MessageDoc>()
             .stream_query_with_errors()
             .await
-            .map_err(store_error)?
-            .try_collect()
-            .await
             .map_err(store_error)?;
+        let mut docs = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(doc) = stream.try_next().await.map_err(store_error)? {
+            bytes = bytes.saturating_add(doc.text.len());
+            if bytes > range.bytes && !docs.is_empty() {
+                break;
+            }
+            docs.push(doc);
+        }
         self.read.fetch_add(docs.len() as u64, Ordering::Relaxed);
         Ok(docs
             .into_iter()

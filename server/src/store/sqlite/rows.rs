@@ -71,23 +71,37 @@ pub(super) fn read_messages(
     Ok(out)
 }
 
-/// The newest `range.limit` messages with `range.from <= seq < range.before`, in order: one
-/// walk of the `(session_id, seq)` key from the end, however long the chat.
+/// The newest `range.limit` messages with `range.from <= seq < range.before`, in order, and of
+/// those the newest within `range.bytes`: one walk of the `(session_id, seq)` key from the end,
+/// however long the chat, that stops at the byte budget (rows are read one at a time).
 pub(super) fn newest(
     tx: &Connection,
     session: &str,
     range: MessageRange,
 ) -> Result<Vec<StoredMessage>, Fail> {
     let mut stmt = tx.prepare_cached(
-        "SELECT * FROM (SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4) ORDER BY seq",
+        "SELECT * FROM messages WHERE session_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
     )?;
     let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let before = range.before.map_or(i64::MAX, clamp);
     let limit = clamp(range.limit as u64);
-    read_messages(
-        &mut stmt,
+    let rows = stmt.query_map(
         params![session, clamp(range.from), before, limit],
-    )
+        row_to_message,
+    )?;
+    let mut out: Vec<StoredMessage> = Vec::new();
+    let mut bytes = 0usize;
+    for row in rows {
+        super::READ.set(super::READ.get() + 1);
+        let Some(m) = row? else { continue };
+        bytes = bytes.saturating_add(m.text.len());
+        if bytes > range.bytes && !out.is_empty() {
+            break;
+        }
+        out.push(m);
+    }
+    out.reverse();
+    Ok(out)
 }
 
 /// The turn whose user message is at `seq`: that message and the replies after it.
