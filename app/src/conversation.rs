@@ -1,11 +1,13 @@
 //! A conversation as stored, as sent to a model, and as shown in the page.
 
 mod page;
+mod range;
 mod replies;
 mod status;
 mod usage;
 
 pub use page::PageMessages;
+pub use range::MessageRange;
 pub use replies::{NoReplies, Replies, TurnOutcome};
 pub use status::{TurnStatus, Verdict};
 pub use usage::TokenUsage;
@@ -159,45 +161,6 @@ impl TurnId {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-/// Which of a chat's messages to read: the newest `limit` of those with
-/// `from <= seq < before` (no `before`: to the end), and of those only the newest whose texts
-/// add up to at most `bytes` (the newest one always, whatever its size).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MessageRange {
-    pub from: u64,
-    pub before: Option<u64>,
-    pub limit: usize,
-    pub bytes: usize,
-}
-
-impl MessageRange {
-    /// The whole chat (its export).
-    pub const ALL: MessageRange = MessageRange {
-        from: 0,
-        before: None,
-        limit: usize::MAX,
-        bytes: usize::MAX,
-    };
-
-    /// The newest `limit` messages.
-    pub fn newest(limit: usize) -> MessageRange {
-        MessageRange {
-            limit,
-            ..MessageRange::ALL
-        }
-    }
-
-    /// The same range, reading at most `bytes` of text.
-    pub fn within_bytes(self, bytes: usize) -> MessageRange {
-        MessageRange { bytes, ..self }
-    }
-
-    /// Whether `seq` is in the range (the limit aside).
-    pub fn contains(&self, seq: u64) -> bool {
-        seq >= self.from && self.before.is_none_or(|b| seq < b)
     }
 }
 

@@ -14,7 +14,10 @@ use crate::session::{OwnerId, OwnerKey, SessionId};
 use crate::tally::Tally;
 pub use crate::turn_tasks::{RunningTurn, TurnTasks};
 use async_trait::async_trait;
+pub use labelled::Labelled;
 use std::sync::Arc;
+
+mod labelled;
 
 /// The chat's last turn, asked again: the user message at `seq`, under a new turn id, at `at_ms`.
 #[derive(Clone, Debug, PartialEq)]
@@ -312,30 +315,6 @@ pub trait SpendCeilings: Send + Sync {
 
     /// `model`'s ceiling, nano-dollars a UTC day, if it has one.
     fn ceiling(&self, model: ModelId) -> Option<u64>;
-}
-
-/// The owners this process has named for operators ([`ChatStore::label_owner`]): each once, so
-/// a person's turns cost no extra write after their first.
-#[derive(Clone, Default)]
-pub struct Labelled(Arc<std::sync::Mutex<std::collections::HashSet<String>>>);
-
-impl Labelled {
-    /// True the first time `owner` is seen (and again after [`Labelled::forget`]).
-    pub fn first_time(&self, owner: &str) -> bool {
-        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded: past it, everyone is named once more.
-        if seen.len() >= 100_000 {
-            seen.clear();
-        }
-        seen.insert(owner.to_string())
-    }
-
-    pub fn forget(&self, owner: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(owner);
-    }
 }
 
 /// Everything the server functions use, provided as context by the server.

@@ -7,10 +7,10 @@ use app::errors::StoreError;
 use app::services::Services;
 use app::session::{self, SessionId};
 use axum::body::Body;
-use futures::StreamExt;
 use axum::extract::{Path, State};
 use axum::http::{header, request::Parts};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 
 /// Messages per read while exporting: an export holds one page at a time, so its memory does not
 /// grow with the chat (20 messages at the byte limit are 1.3 MB).

@@ -14,13 +14,13 @@ fn main() {
         .expect("runtime");
     let cases: Vec<Case> = runtime.block_on(abuse_cases::all());
     println!(
-        "\n{:<40} {:>6} {:>8}  {:<64} ordinary visitors",
-        "abuse", "tried", "refused", "cost"
+        "\n{:<48} {:>6} {:>8}  {:<64} ordinary visitors",
+        "abuse", "tried", "bounded", "cost"
     );
     let mut failed = Vec::new();
     for case in &cases {
         println!(
-            "{:<40} {:>6} {:>8}  {:<64} {}",
+            "{:<48} {:>6} {:>8}  {:<64} {}",
             case.name,
             case.tried,
             case.refused,

@@ -15,7 +15,7 @@ use measure::{
     cold_start, first_load, load, per_turn, restore_500, round_trips, stop_latency, wait_ready,
 };
 use report::print_table;
-use serde_json::json;
+use serde_json::{json, Value};
 use stats::{machine, rss_kb};
 use std::path::PathBuf;
 use testkit::standin::{self, Behaviour};
@@ -137,7 +137,16 @@ async fn main() {
         figures[store.name] = f;
     }
 
+    // The abuse suite (`cargo test --test abuse`, run before the bench in CI) leaves its
+    // figures beside the build: what each attack cost, peak RSS and store reads among them.
+    let abuse = std::env::var("CARGO_TARGET_DIR")
+        .ok()
+        .and_then(|dir| std::fs::read_to_string(PathBuf::from(dir).join("abuse.json")).ok())
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+    figures["abuse"] = abuse.unwrap_or(Value::Null);
+
     print_table(&figures);
+    report::print_abuse(&figures["abuse"]);
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).expect("output dir");
     }

@@ -212,3 +212,29 @@ pub(crate) fn print_table(f: &Value) {
         println!("{a:w0$}  {b:w1$}  {c:w2$}  {d}");
     }
 }
+
+/// The abuse suite's figures, as it printed them: each attack, what it cost, and whether
+/// ordinary visitors alongside were served.
+pub(crate) fn print_abuse(cases: &Value) {
+    let Some(cases) = cases.as_array() else {
+        println!(
+            "\nabuse suite: no figures (cargo test --release -p server --test abuse writes them)"
+        );
+        return;
+    };
+    println!("\nabuse suite (tried / refused or bounded / cost / ordinary visitors)\n");
+    for case in cases {
+        println!(
+            "{:48} {:>5} {:>5}  {}  {}",
+            case["case"].as_str().unwrap_or(""),
+            case["tried"],
+            case["refused"],
+            case["cost"].as_str().unwrap_or(""),
+            if case["ordinary_visitors_served"] == true {
+                "served"
+            } else {
+                "HURT"
+            }
+        );
+    }
+}

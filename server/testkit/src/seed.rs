@@ -24,6 +24,40 @@ pub async fn long_chat(dir: &Path, messages: usize) -> (String, String) {
     (chat.as_str().to_string(), crate::owner_cookie(dir, &owner))
 }
 
+/// [`long_chat`] with every message as heavy as the app accepts: 32,000 characters, 64,000
+/// bytes (`é` takes two).
+pub async fn heaviest_chat(dir: &Path, messages: usize) -> (String, String) {
+    let store = SqliteStore::open(&dir.join("chat.sqlite3")).expect("open the server's SQLite");
+    let owner = OwnerId::generate();
+    let heavy = |n: usize, who: &str| {
+        let head = format!("{who} {n}: ");
+        let fill = (app::params::MAX_MESSAGE_BYTES - head.len()) / 2;
+        format!("{head}{}", "é".repeat(fill))
+    };
+    let chat = SessionId::generate();
+    for n in 0..messages / 2 {
+        let turn = NewTurn::single(
+            GenParams::default(),
+            heavy(n, "question"),
+            1_700_000_000_000 + 2_000 * n as i64,
+            NewReply {
+                model: ModelId::Gemma,
+                text: heavy(n, "answer"),
+                at_ms: 1_700_000_000_000 + 2_000 * n as i64 + 900,
+                latency_ms: 900,
+                usage: None,
+                cost: None,
+                finish_reason: Some("stop".into()),
+            },
+        );
+        store
+            .append_turn(&chat, &owner, &turn, n == 0)
+            .await
+            .expect("seed a turn");
+    }
+    (chat.as_str().to_string(), crate::owner_cookie(dir, &owner))
+}
+
 /// [`long_chat`] in any store (Firestore's, say), for `owner`.
 pub async fn chat_in(store: &dyn ChatStore, owner: &OwnerId, messages: usize) -> SessionId {
     let chat = SessionId::generate();

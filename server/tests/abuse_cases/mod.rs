@@ -1,8 +1,11 @@
 //! The abuse suite's cases, by what they attack.
 
+mod budget;
 mod deletes;
 mod edge;
 mod floods;
+mod keys;
+mod memory;
 mod owners;
 mod sizes;
 mod stores;
@@ -15,7 +18,7 @@ pub struct Case {
     pub name: String,
     /// Attempts made.
     pub tried: usize,
-    /// Attempts refused (or cut off), as they should be.
+    /// Attempts refused or bounded (cut off, held within a limit), as they should be.
     pub refused: usize,
     /// What the attack cost the service: tokens, store reads, memory, time held.
     pub cost: String,
@@ -76,12 +79,15 @@ pub async fn all() -> Vec<Case> {
     std::env::set_var("FIRESTORE_EMULATOR_HOST", &emulator.host);
     let mut cases = Vec::new();
     cases.extend(edge::cases().await);
+    cases.push(memory::heavy_reads().await);
     for kind in [stores::Kind::Sqlite, stores::Kind::Firestore] {
         cases.push(owners::cookieless_gets(kind, &emulator).await);
         cases.push(sizes::emoji_texts(kind, &emulator).await);
         cases.push(floods::new_chats(kind, &emulator).await);
         cases.push(floods::reads(kind, &emulator).await);
         cases.push(deletes::leaves_nothing(kind, &emulator).await);
+        cases.push(budget::stop_spam(kind, &emulator).await);
+        cases.push(keys::rotated(kind, &emulator).await);
     }
     cases.push(deletes::half_failed(&emulator).await);
     cases

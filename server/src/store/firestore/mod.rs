@@ -27,6 +27,7 @@ mod counters;
 mod deletion;
 mod docs;
 mod errors;
+mod history;
 mod known;
 mod reopen;
 mod search;

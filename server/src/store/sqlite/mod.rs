@@ -11,6 +11,7 @@
 
 mod chat_store;
 mod counters;
+mod listing;
 mod rows;
 mod schema;
 mod system_prompt;
