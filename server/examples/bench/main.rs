@@ -16,8 +16,9 @@ use measure::{
 };
 use report::print_table;
 use serde_json::{json, Value};
-use stats::{machine, rss_kb};
+use stats::machine;
 use std::path::PathBuf;
+use testkit::rss_kb;
 use testkit::standin::{self, Behaviour};
 use testkit::Emulator;
 use testkit::{http, Server, Visitor};

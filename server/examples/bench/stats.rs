@@ -20,20 +20,6 @@ pub(crate) fn machine() -> Value {
     })
 }
 
-/// (VmRSS, VmHWM) in KiB.
-pub(crate) fn rss_kb(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 pub(crate) fn median(v: &mut [Duration]) -> Duration {
     percentile(v, 50.0)
 }

@@ -34,49 +34,45 @@ pub async fn heaviest_chat(dir: &Path, messages: usize) -> (String, String) {
         let fill = (app::params::MAX_MESSAGE_BYTES - head.len()) / 2;
         format!("{head}{}", "é".repeat(fill))
     };
-    let chat = SessionId::generate();
-    for n in 0..messages / 2 {
-        let turn = NewTurn::single(
-            GenParams::default(),
-            heavy(n, "question"),
-            1_700_000_000_000 + 2_000 * n as i64,
-            NewReply {
-                model: ModelId::Gemma,
-                text: heavy(n, "answer"),
-                at_ms: 1_700_000_000_000 + 2_000 * n as i64 + 900,
-                latency_ms: 900,
-                usage: None,
-                cost: None,
-                finish_reason: Some("stop".into()),
-            },
-        );
-        store
-            .append_turn(&chat, &owner, &turn, n == 0)
-            .await
-            .expect("seed a turn");
-    }
+    let chat = seed(&store, &owner, messages, |n| {
+        (heavy(n, "question"), heavy(n, "answer"), ModelId::Gemma)
+    })
+    .await;
     (chat.as_str().to_string(), crate::owner_cookie(dir, &owner))
 }
 
 /// [`long_chat`] in any store (Firestore's, say), for `owner`.
 pub async fn chat_in(store: &dyn ChatStore, owner: &OwnerId, messages: usize) -> SessionId {
+    seed(store, owner, messages, |n| {
+        let answer = format!(
+            "answer {n}: here is **bold**, `code` and a list:\n\n- one\n- two\n\n```rust\nfn main() {{}}\n```"
+        );
+        // Alternating Gemma and Gemini.
+        let model = if n % 2 == 0 { ModelId::Gemma } else { ModelId::Gemini };
+        (question(n), answer, model)
+    })
+    .await
+}
+
+/// A new chat of `messages` messages: turn `n`'s question, answer and model from `turn`.
+async fn seed(
+    store: &dyn ChatStore,
+    owner: &OwnerId,
+    messages: usize,
+    turn: impl Fn(usize) -> (String, String, ModelId),
+) -> SessionId {
     let chat = SessionId::generate();
     for n in 0..messages / 2 {
-        let model = if n % 2 == 0 {
-            ModelId::Gemma
-        } else {
-            ModelId::Gemini
-        };
+        let (text, answer, model) = turn(n);
+        let at_ms = 1_700_000_000_000 + 2_000 * n as i64;
         let turn = NewTurn::single(
             GenParams::default(),
-            question(n),
-            1_700_000_000_000 + 2_000 * n as i64,
+            text,
+            at_ms,
             NewReply {
                 model,
-                text: format!(
-                    "answer {n}: here is **bold**, `code` and a list:\n\n- one\n- two\n\n```rust\nfn main() {{}}\n```"
-                ),
-                at_ms: 1_700_000_000_000 + 2_000 * n as i64 + 900,
+                text: answer,
+                at_ms: at_ms + 900,
                 latency_ms: 900,
                 usage: None,
                 cost: None,

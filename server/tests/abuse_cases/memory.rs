@@ -4,7 +4,7 @@
 
 use super::Case;
 use std::time::Instant;
-use testkit::{standin, Server, Visitor};
+use testkit::{rss_kb, standin, Server, Visitor};
 
 const MESSAGES: usize = 2_000;
 const POD_LIMIT_KB: u64 = 256 * 1024;
@@ -60,20 +60,6 @@ impl Drop for PodLimit {
         let _ = std::fs::write(self.root.join("cgroup.procs"), self.pid.to_string());
         let _ = std::fs::remove_dir(&self.dir);
     }
-}
-
-/// (VmRSS, VmHWM) of a process, in KiB.
-fn rss_kb(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 pub async fn heavy_reads() -> Case {
