@@ -1,6 +1,7 @@
 //! hybrid-chat's server: reads its config, opens the store, starts the model backends and serves
 //! the Leptos app until SIGTERM or Ctrl-C.
 
+pub mod attachments;
 pub mod backends;
 pub mod ceilings;
 pub mod config;

@@ -1,0 +1,209 @@
+//! What a file is, told by its content: the magic bytes, then the header decoded far enough to
+//! read the picture's size. A name or a declared type says nothing here: an HTML page named
+//! `cat.png` is HTML, and is refused.
+
+use std::fmt;
+
+/// The kinds of file the models read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Png,
+    Jpeg,
+    Webp,
+    /// Its first frame is what the models see.
+    Gif,
+    Pdf,
+}
+
+impl Kind {
+    /// The `Content-Type` it is served and sent to the models with.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Kind::Png => "image/png",
+            Kind::Jpeg => "image/jpeg",
+            Kind::Webp => "image/webp",
+            Kind::Gif => "image/gif",
+            Kind::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn is_image(self) -> bool {
+        self != Kind::Pdf
+    }
+}
+
+/// A file's kind, and for a picture its size in pixels (0 × 0 for a PDF).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sniffed {
+    pub kind: Kind,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The most pixels a picture may claim: a few megabytes of PNG can claim a 100,000-pixel
+/// square, which decoding would turn into 40 GB (a decompression bomb). 40 megapixels is
+/// beyond any phone camera; the models scale pictures far below it anyway.
+pub const MAX_PIXELS: u64 = 40_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SniffError {
+    /// Not a kind the models read; `looks_like` names it when it is a known danger.
+    Unsupported {
+        looks_like: &'static str,
+    },
+    /// The magic bytes of a kind, but a header cut short or malformed.
+    Malformed(Kind),
+    TooManyPixels {
+        width: u32,
+        height: u32,
+    },
+}
+
+impl fmt::Display for SniffError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SniffError::Unsupported { looks_like } => write!(
+                f,
+                "This file is {looks_like}, which cannot be attached. Attach a PNG, JPEG, WebP or GIF picture, or a PDF."
+            ),
+            SniffError::Malformed(kind) => write!(
+                f,
+                "This file starts like a {} but is damaged, so it was not attached.",
+                kind.mime()
+            ),
+            SniffError::TooManyPixels { width, height } => write!(
+                f,
+                "This picture is {width} × {height} pixels; the limit is {} megapixels. Please make it smaller.",
+                MAX_PIXELS / 1_000_000
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SniffError {}
+
+/// Tells what `bytes` hold, or why they cannot be attached.
+pub fn sniff(bytes: &[u8]) -> Result<Sniffed, SniffError> {
+    let (kind, size) = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        (Kind::Png, png(bytes))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        (Kind::Jpeg, jpeg(bytes))
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        (Kind::Webp, webp(bytes))
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        (Kind::Gif, gif(bytes))
+    } else if bytes.starts_with(b"%PDF-") {
+        (Kind::Pdf, Some((0, 0)))
+    } else {
+        return Err(SniffError::Unsupported {
+            looks_like: looks_like(bytes),
+        });
+    };
+    let (width, height) = size.ok_or(SniffError::Malformed(kind))?;
+    if kind.is_image() && (width == 0 || height == 0) {
+        return Err(SniffError::Malformed(kind));
+    }
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(SniffError::TooManyPixels { width, height });
+    }
+    Ok(Sniffed {
+        kind,
+        width,
+        height,
+    })
+}
+
+/// What a refused file looks like, for the refusal's words.
+fn looks_like(bytes: &[u8]) -> &'static str {
+    let head: Vec<u8> = bytes
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace() || [0xEF, 0xBB, 0xBF].contains(*b))
+        .take(256)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let text = String::from_utf8_lossy(&head);
+    if text.contains("<svg") {
+        "an SVG drawing (it can carry scripts)"
+    } else if text.starts_with("<!doctype html")
+        || text.starts_with("<html")
+        || text.contains("<script")
+    {
+        "a web page"
+    } else if text.starts_with("<?xml") {
+        "an XML document"
+    } else {
+        "of a kind the models do not read"
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_be_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_le_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
+}
+
+fn le24(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 3)?;
+    Some(u32::from(s[0]) | u32::from(s[1]) << 8 | u32::from(s[2]) << 16)
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The first chunk is IHDR: width and height, big-endian.
+fn png(b: &[u8]) -> Option<(u32, u32)> {
+    (b.get(12..16)? == b"IHDR").then_some(())?;
+    Some((be32(b, 16)?, be32(b, 20)?))
+}
+
+/// The segments up to the first frame header (SOF), which holds the size.
+fn jpeg(b: &[u8]) -> Option<(u32, u32)> {
+    let mut at = 2;
+    loop {
+        // Markers may be padded with 0xFF.
+        while *b.get(at)? == 0xFF && *b.get(at + 1)? == 0xFF {
+            at += 1;
+        }
+        (*b.get(at)? == 0xFF).then_some(())?;
+        let marker = *b.get(at + 1)?;
+        match marker {
+            0xD0..=0xD7 | 0x01 => at += 2,
+            // Start of scan before any frame header: no size to read.
+            0xDA | 0xD9 => return None,
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                return Some((be16(b, at + 7)?, be16(b, at + 5)?));
+            }
+            _ => at += 2 + be16(b, at + 2)? as usize,
+        }
+    }
+}
+
+/// RIFF chunks: VP8 (lossy), VP8L (lossless) or VP8X (extended, the canvas size).
+fn webp(b: &[u8]) -> Option<(u32, u32)> {
+    match b.get(12..16)? {
+        b"VP8 " => {
+            // Frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height.
+            (b.get(23..26)? == [0x9d, 0x01, 0x2a]).then_some(())?;
+            Some((le16(b, 26)? & 0x3fff, le16(b, 28)? & 0x3fff))
+        }
+        b"VP8L" => {
+            (*b.get(20)? == 0x2f).then_some(())?;
+            let bits = u32::from_le_bytes(b.get(21..25)?.try_into().ok()?);
+            Some(((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1))
+        }
+        b"VP8X" => Some((le24(b, 24)? + 1, le24(b, 27)? + 1)),
+        _ => None,
+    }
+}
+
+/// The logical screen: little-endian width and height after the signature.
+fn gif(b: &[u8]) -> Option<(u32, u32)> {
+    Some((le16(b, 6)?, le16(b, 8)?))
+}
