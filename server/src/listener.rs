@@ -4,6 +4,8 @@
 //! sends its headers a byte at a time holds a connection and its task for as long as it likes,
 //! and a few thousand of them exhaust the pod. Here hyper reads headers under a deadline, and
 //! [`body_within`] gives the whole body one; graceful shutdown works as with axum's `serve`.
+//! The same timer closes a kept-alive connection left idle that long (behind Google's load
+//! balancer the `iap` deployment sets it past the balancer's own 600 s reuse).
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
