@@ -28,6 +28,7 @@ results = []
 
 # The API each resource type calls (prefix of the type), as Google's provider documents it.
 API = {
+    "google_project_iam_custom_role": "iam.googleapis.com",
     "google_service_account": "iam.googleapis.com",
     "google_project_iam_member": "cloudresourcemanager.googleapis.com",
     "google_project": "cloudresourcemanager.googleapis.com",

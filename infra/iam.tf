@@ -1,5 +1,6 @@
-# Workload Identity: the hybrid-chat pods' Kubernetes service account gets exactly two roles,
-# granted to its federated principal (no Google service account, no key).
+# Workload Identity: the hybrid-chat pods' Kubernetes service account gets exactly two project
+# roles, granted to its federated principal (no Google service account, no key), and one role on
+# the attachments bucket alone (attachments.tf).
 #
 # The codelab also granted roles/iam.serviceAccountTokenCreator project-wide. It is not needed:
 # on GKE the metadata server mints this principal's own access tokens, so nothing impersonates

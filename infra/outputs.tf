@@ -27,3 +27,8 @@ output "gateway_address" {
   description = "The IAP Gateway's static IP: point your domain's A record here (runbook step 4)."
   value       = google_compute_global_address.gateway.address
 }
+
+output "attachments_bucket" {
+  description = "Cloud Storage bucket for attached files: the runbook writes it into ConfigMap hybrid-chat-storage, read as ATTACHMENTS_BUCKET."
+  value       = google_storage_bucket.attachments.name
+}

@@ -14,9 +14,11 @@ use crate::session::{OwnerId, OwnerKey, SessionId};
 use crate::tally::Tally;
 pub use crate::turn_tasks::{RunningTurn, TurnTasks};
 use async_trait::async_trait;
+pub use blobs::{BlobError, BlobStore};
 pub use labelled::Labelled;
 use std::sync::Arc;
 
+pub mod blobs;
 mod labelled;
 
 /// The chat's last turn, asked again: the user message at `seq`, under a new turn id, at `at_ms`.
@@ -322,6 +324,8 @@ pub trait SpendCeilings: Send + Sync {
 pub struct Services {
     pub store: Arc<dyn ChatStore>,
     pub models: Vec<Arc<dyn ChatModel>>,
+    /// Attachments' bytes (the chat store keeps their references).
+    pub blobs: Arc<dyn BlobStore>,
     /// `None` when no limit is configured.
     pub limits: Option<Arc<dyn TurnLimits>>,
     /// `None` when no model has a daily spending ceiling.

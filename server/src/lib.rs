@@ -3,6 +3,7 @@
 
 pub mod attachments;
 pub mod backends;
+pub mod blobs;
 pub mod ceilings;
 pub mod config;
 pub mod edge;
@@ -35,6 +36,8 @@ pub enum StartError {
     Store(#[from] store::sqlite::OpenError),
     #[error("cannot connect to Firestore: {0}")]
     Firestore(String),
+    #[error("{0}")]
+    Blobs(String),
     #[error("cannot build the HTTP client for the model backends: {0}")]
     Backends(#[from] reqwest::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -74,6 +77,9 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     let metrics = Metrics::new();
     let (store, counters) = open_store(&config.store).await?;
     let store = MeteredStore::wrap(store, metrics.clone());
+    let blobs = blobs::open(&config.blobs)
+        .await
+        .map_err(StartError::Blobs)?;
     let models = backends::start(config, &metrics)?
         .into_iter()
         .map(|model| MeteredModel::wrap(model, metrics.clone()))
@@ -107,6 +113,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     let ceilings = ceilings::DailyCeilings::configured(store.clone(), config.daily_ceilings);
     let services = Services {
         store,
+        blobs,
         models,
         limits,
         ceilings,

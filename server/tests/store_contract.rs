@@ -3,6 +3,8 @@
 
 // The reads and turns halves of the contract, the limit counters, and the races and figures,
 // in files of their own.
+#[path = "store_contract/blobs.rs"]
+mod blobs;
 #[path = "store_contract/counters.rs"]
 mod counters;
 #[path = "store_contract/figures.rs"]

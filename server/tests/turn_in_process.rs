@@ -91,6 +91,10 @@ fn stack(
     let key = OwnerKey::generate();
     let services = Services {
         store: store.clone(),
+        blobs: Arc::new(
+            server::blobs::folder::FolderBlobs::open(&dir.path().join("attachments"))
+                .expect("attachments folder"),
+        ),
         models: vec![gemma.clone()],
         limits: None,
         ceilings: None,

@@ -4,6 +4,7 @@
 //! CI's deploy check.
 
 mod access;
+mod blobs;
 mod connections;
 mod env;
 mod models;
@@ -13,6 +14,7 @@ mod store;
 mod variables;
 
 pub use access::{ClientIpSource, IapConfig, LimitsConfig, Operators};
+pub use blobs::BlobConfig;
 pub use connections::{AllowedHosts, ReadTimeouts, LOOPBACK_HOSTS};
 pub use env::{ConfigError, Secret};
 pub use models::{VertexConfig, VllmApi, VllmConfig};
@@ -29,6 +31,8 @@ pub struct Config {
     /// Listen address and site root, from Leptos's own `LEPTOS_*` variables.
     pub leptos: LeptosOptions,
     pub store: StoreConfig,
+    /// Where attachments' bytes are kept.
+    pub blobs: BlobConfig,
     pub vllm: VllmConfig,
     pub vertex: VertexConfig,
     /// Instructions sent ahead of every conversation, to both models.
@@ -113,6 +117,7 @@ impl Config {
             owner_key: store::owner_key(&env, &store)?,
             owner_key_previous: store::previous_owner_key(&env)?,
             identity_key: store::identity_key(&env)?,
+            blobs: blobs::read(&env, &store)?,
             store,
             vllm,
             vertex,

@@ -6,10 +6,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let map: HashMap<String, String> = vars
+    // Firestore needs somewhere shared for attachments; these tests are about other things.
+    let mut map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    map.entry("ATTACHMENTS_DIR".into())
+        .or_insert_with(|| "/shared/attachments".into());
     Config::from_lookup(
         LeptosOptions::builder().output_name("hybrid-chat").build(),
         move |k| map.get(k).cloned(),

@@ -75,6 +75,8 @@ mod tests {
                 ("IAP_REQUIRED", "true"),
                 ("METRICS_ADDR", "0.0.0.0:9090"),
                 ("CLIENT_IP_SOURCE", "google-lb"),
+                ("ATTACHMENTS_BUCKET", "hc-files"),
+                ("STORAGE_EMULATOR_HOST", "127.0.0.1:4443"),
             ],
             vec![
                 ("IAP_AUDIENCE", "/projects/1/global/backendServices/2"),

@@ -12,6 +12,10 @@ pub fn app_env(dir: &Path, standin_url: &str, key: Option<&Path>) -> Vec<(String
             "SQLITE_PATH",
             dir.join("chat.sqlite3").display().to_string(),
         ),
+        (
+            "ATTACHMENTS_DIR",
+            dir.join("attachments").display().to_string(),
+        ),
         ("LEPTOS_SITE_ROOT", dir.join("site").display().to_string()),
         ("LEPTOS_OUTPUT_NAME", "hybrid-chat".to_string()),
         ("VLLM_BASE_URL", standin_url.to_string()),

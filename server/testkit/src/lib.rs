@@ -4,7 +4,7 @@
 //! - [`Server`]: the real `hybrid-chat` binary on a temp SQLite file, and [`Visitor`], a browser
 //!   tab talking to it over HTTP; [`Stack`] puts the three together;
 //! - [`in_process`]: the same app in-process through `tower::ServiceExt::oneshot`;
-//! - [`Emulator`]: Google's Firestore emulator; [`iap`]: IAP's keys and assertions;
+//! - [`Emulator`]: Google's Firestore emulator; [`FakeGcs`]: fake-gcs-server, for Cloud Storage; [`iap`]: IAP's keys and assertions;
 //! - [`rows`]: what a SQLite file holds, read straight from it; [`seed`]: long chats written
 //!   into it.
 //!
@@ -12,6 +12,7 @@
 
 pub mod emulator;
 pub mod env;
+pub mod fake_gcs;
 pub mod form;
 pub mod iap;
 pub mod in_process;
@@ -24,6 +25,7 @@ pub mod temp;
 pub mod visitor;
 
 pub use emulator::Emulator;
+pub use fake_gcs::FakeGcs;
 pub use form::{urlencode, SendForm};
 pub use process::{server_binary, Server};
 pub use rows::{count_all_messages, stored_messages, turn_rows, whole_turns};
