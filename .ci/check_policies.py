@@ -16,6 +16,7 @@ Usage: check_policies.py RENDERED_DIR   (written by render_manifests.py)
 """
 
 import ipaddress
+import json
 import re
 import sys
 from pathlib import Path
@@ -317,6 +318,11 @@ def largest_max_tokens():
     return int(float(spec.group(1)))
 
 
+def prompt_files():
+    """The most files the app puts in one prompt (app/src/prompt.rs)."""
+    return int(re.search(r"pub const MAX_PROMPT_FILES: usize = (\d+);", (ROOT / "app/src/prompt.rs").read_text()).group(1))
+
+
 def app_setting(app_docs, serving_docs, name):
     """What the app runs with for `name`: its env value, a ConfigMap key (when that ConfigMap is
     among `serving_docs`), or the server's default."""
@@ -347,6 +353,12 @@ def check_profiles_agree(rendered):
         vllm = find(g_docs, "Deployment", "vllm-gemma-deployment")["spec"]["template"]["spec"]["containers"][0]
         arg = lambda name: next(int(a.split("=")[1]) for a in vllm["args"] if a.startswith(f"--{name}="))
         context, seqs = arg("max-model-len"), arg("max-num-seqs")
+        images = next((json.loads(a.split("=", 1)[1]).get("image") for a in vllm["args"] if a.startswith("--limit-mm-per-prompt=")), None)
+        check(
+            f"{g_label}: --limit-mm-per-prompt takes the pictures a prompt carries (MAX_PROMPT_FILES {prompt_files()})",
+            images == prompt_files(),
+            str(images),
+        )
         for a_label, a_docs in apps:
             history = app_setting(a_docs, g_docs, "HISTORY_TOKENS")
             check(

@@ -65,3 +65,38 @@ resource "google_firestore_index" "sessions_by_title_gram" {
     order      = "DESCENDING"
   }
 }
+
+# Attached files' records (collection chat_files, server/src/store/firestore/files.rs): a
+# visitor's files of the last day (the daily quota), and the files never sent, oldest first
+# (the sweep).
+resource "google_firestore_index" "files_by_owner" {
+  project    = var.project_id
+  database   = google_firestore_database.chats.name
+  collection = "chat_files"
+
+  fields {
+    field_path = "owner"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "created_at_ms"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "unsent_files" {
+  project    = var.project_id
+  database   = google_firestore_database.chats.name
+  collection = "chat_files"
+
+  fields {
+    field_path = "session_id"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "created_at_ms"
+    order      = "ASCENDING"
+  }
+}

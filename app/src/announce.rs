@@ -78,6 +78,7 @@ mod tests {
             error: None,
             since_ms: None,
             verdict: None,
+            files: String::new(),
         }
     }
 

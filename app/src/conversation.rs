@@ -83,6 +83,9 @@ pub struct StoredMessage {
     pub error: Option<String>,
     /// User messages of a turn answered by both models: which answer the user found better.
     pub verdict: Option<Verdict>,
+    /// User messages: the files sent with it (references; the bytes are in the blob store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::attachment::Attachment>,
 }
 
 /// A user message and its replies (one, or one per model when comparing), written to the store
@@ -132,6 +135,7 @@ impl NewTurn {
                 model,
                 params: self.params,
                 at_ms: self.user_at_ms,
+                attachments: Vec::new(),
             },
             self.replies,
         )
@@ -182,6 +186,8 @@ pub struct TurnRequest {
     pub model: ModelId,
     pub params: GenParams,
     pub at_ms: i64,
+    /// The files sent with it, already stored and claimed for the chat.
+    pub attachments: Vec<crate::attachment::Attachment>,
 }
 
 impl TurnRequest {
@@ -207,6 +213,7 @@ impl TurnRequest {
             status: TurnStatus::Pending,
             error: None,
             verdict: None,
+            attachments: self.attachments.clone(),
         }
     }
 }
@@ -229,6 +236,7 @@ impl NewReply {
             status: TurnStatus::Complete,
             error: None,
             verdict: None,
+            attachments: Vec::new(),
         }
     }
 }
@@ -296,6 +304,10 @@ pub struct Message {
     /// A user message whose turn was answered by both models: the user's verdict, if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
+    /// User messages: their attached files, as HTML the server wrote (thumbnails and links),
+    /// so the bundle carries no code for them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub files: String,
 }
 
 /// One of the visitor's past sessions, as the sidebar lists it.

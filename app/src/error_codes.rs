@@ -4,7 +4,8 @@
 //! from closed sets, and whole numbers where a message needs one.
 
 use crate::errors::{
-    BlockedPart, ChatError, InputError, LimitError, ModelError, Refusal, StoreError, TextField,
+    BlobError, BlockedPart, ChatError, InputError, LimitError, ModelError, Refusal, StoreError,
+    TextField,
 };
 use crate::models::ModelId;
 use crate::params::{SliderSpec, MAX_MESSAGE_CHARS, MAX_TOKENS, TEMPERATURE, TOP_P};
@@ -55,6 +56,7 @@ pub fn to_code(error: &ChatError) -> String {
             InputError::TooLarge { bytes, max } => format!("input.too_large.{bytes}.{max}"),
             InputError::NotAPair => "input.not_a_pair".into(),
             InputError::BadVerdict => "input.bad_verdict".into(),
+            InputError::File(why) => format!("input.file.{}", why.code()),
         },
         ChatError::Model(e) => match e {
             ModelError::Rejected { model, .. } => format!("model.rejected.{}", model.as_str()),
@@ -67,6 +69,7 @@ pub fn to_code(error: &ChatError) -> String {
         },
         ChatError::NotSaved => "not_saved".into(),
         ChatError::Store(e) => format!("store.{}", e.kind()),
+        ChatError::Files(e) => format!("files.{}", e.kind()),
         ChatError::Limited(LimitError::TooManyTurns {
             limit,
             window_s,
@@ -169,6 +172,9 @@ pub fn from_code(code: &str) -> Option<ChatError> {
         }
         ["input", "not_a_pair"] => InputError::NotAPair.into(),
         ["input", "bad_verdict"] => InputError::BadVerdict.into(),
+        ["input", "file", why] => {
+            InputError::File(crate::attachment::FileRefusal::from_code(why)?).into()
+        }
         ["input", "long_system_prompt", n] => InputError::SystemPromptTooLong {
             chars: n.parse().ok()?,
             max: crate::conversation::MAX_SYSTEM_PROMPT_CHARS,
@@ -215,6 +221,13 @@ pub fn from_code(code: &str) -> Option<ChatError> {
             e.into()
         }
         ["not_saved"] => ChatError::NotSaved,
+        ["files", kind] => ChatError::Files(match *kind {
+            "unavailable" => BlobError::Unavailable,
+            "timed_out" => BlobError::TimedOut,
+            "permission_denied" => BlobError::PermissionDenied,
+            "failed" => BlobError::Failed,
+            _ => return None,
+        }),
         ["store", kind] => match *kind {
             "unavailable" => StoreError::Unavailable,
             "timed_out" => StoreError::TimedOut,

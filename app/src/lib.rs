@@ -2,6 +2,7 @@
 //! browser bundle (feature `hydrate`).
 
 pub mod announce;
+pub mod attachment;
 pub mod chat;
 pub mod codec;
 pub mod components;

@@ -3,6 +3,7 @@
 //! never carries the whole of it; and because the window is bounded, so is what a turn reads
 //! from the store.
 
+use crate::attachment::Attachment;
 use crate::conversation::{Role, StoredMessage, TurnStatus};
 use crate::models::ModelId;
 
@@ -11,6 +12,57 @@ use crate::models::ModelId;
 pub struct PromptMessage {
     pub role: Role,
     pub text: String,
+    /// A user message's files that go with it: the newest [`MAX_PROMPT_FILES`] of the prompt,
+    /// of kinds the target reads. Their bytes are filled in by the turn before the call.
+    pub files: Vec<PromptFile>,
+}
+
+/// One file of a prompt: its reference, and its bytes once read from the blob store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PromptFile {
+    pub attachment: Attachment,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}
+
+/// The most files one prompt carries, the new message's and earlier ones' together (vLLM's
+/// `--limit-mm-per-prompt` is set to match in deploy/). Older files are left out, newest kept.
+pub const MAX_PROMPT_FILES: usize = 5;
+
+/// What a file adds to the prompt, in tokens: Gemma 3 reads any picture as 256 tokens, Gemini
+/// as 258 (a picture up to 384 pixels a side; larger ones are tiled, about 258 a tile); a PDF
+/// is about 258 a page, guessed here from its size (a page of text runs near 3 KB).
+pub fn file_tokens(file: &Attachment, target: ModelId) -> usize {
+    match (file.kind.is_image(), target) {
+        (true, ModelId::Gemma) => 256,
+        (true, ModelId::Gemini) => {
+            let tiles = |px: u32| (px as usize).div_ceil(768).max(1);
+            if file.width <= 384 && file.height <= 384 {
+                258
+            } else {
+                258 * tiles(file.width) * tiles(file.height)
+            }
+        }
+        (false, _) => 258 * (file.bytes as usize).div_ceil(3_000).max(1),
+    }
+}
+
+fn message_tokens(m: &PromptMessage, target: ModelId) -> usize {
+    estimated_tokens(&m.text)
+        + m.files
+            .iter()
+            .map(|f| file_tokens(&f.attachment, target))
+            .sum::<usize>()
+}
+
+fn prompt_files(files: &[Attachment], target: ModelId) -> Vec<PromptFile> {
+    files
+        .iter()
+        .filter(|f| f.kind.read_by(target))
+        .map(|f| PromptFile {
+            attachment: f.clone(),
+            bytes: Default::default(),
+        })
+        .collect()
 }
 
 /// How much of a chat goes into a prompt: at most `messages` stored messages before the new one
@@ -51,16 +103,29 @@ pub fn estimated_tokens(text: &str) -> usize {
 pub fn prompt_for(
     history: &[StoredMessage],
     user: &str,
+    user_files: &[Attachment],
     target: ModelId,
     window: HistoryWindow,
 ) -> Vec<PromptMessage> {
-    let past = prompt_history(history, target);
-    let mut budget = window.tokens.saturating_sub(estimated_tokens(user));
+    let mut past = prompt_history(history, target);
+    // The newest files only: walking back, a message past the cap keeps its words alone.
+    let mut room = MAX_PROMPT_FILES.saturating_sub(user_files.len());
+    for m in past.iter_mut().rev() {
+        let keep = m.files.len().min(room);
+        m.files.truncate(keep);
+        room -= keep;
+    }
+    let new = PromptMessage {
+        role: Role::User,
+        text: user.to_string(),
+        files: prompt_files(user_files, target),
+    };
+    let mut budget = window.tokens.saturating_sub(message_tokens(&new, target));
     // `past` alternates user, model: keep whole turns, newest first, while they fit.
     let mut start = past.len();
     while start >= 2 {
         let turn =
-            estimated_tokens(&past[start - 2].text) + estimated_tokens(&past[start - 1].text);
+            message_tokens(&past[start - 2], target) + message_tokens(&past[start - 1], target);
         if turn > budget {
             break;
         }
@@ -68,10 +133,7 @@ pub fn prompt_for(
         start -= 2;
     }
     let mut prompt = past[start..].to_vec();
-    prompt.push(PromptMessage {
-        role: Role::User,
-        text: user.to_string(),
-    });
+    prompt.push(new);
     prompt
 }
 
@@ -102,6 +164,7 @@ pub fn prompt_history(history: &[StoredMessage], target: ModelId) -> Vec<PromptM
             out.push(PromptMessage {
                 role: Role::User,
                 text: m.text.clone(),
+                files: prompt_files(&m.attachments, target),
             });
             i += 1;
             continue;
@@ -119,6 +182,7 @@ pub fn prompt_history(history: &[StoredMessage], target: ModelId) -> Vec<PromptM
         out.push(PromptMessage {
             role: Role::Model,
             text: chosen.text.clone(),
+            files: Vec::new(),
         });
         i = run_end;
     }
@@ -146,6 +210,7 @@ mod tests {
             status: TurnStatus::Complete,
             error: None,
             verdict: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -238,7 +303,7 @@ mod tests {
             stored(3, Role::User, ModelId::Gemma, "q1"),
             stored(4, Role::Model, ModelId::Gemma, "a1"),
         ];
-        let prompt = prompt_for(&history, "q2", ModelId::Gemma, HistoryWindow::DEFAULT);
+        let prompt = prompt_for(&history, "q2", &[], ModelId::Gemma, HistoryWindow::DEFAULT);
         assert_eq!(prompt[0].role, Role::User);
         assert_eq!(texts(prompt), ["q1", "a1", "q2"]);
     }
@@ -266,20 +331,20 @@ mod tests {
             tokens,
         };
         // Room for three whole turns and the new message, not four.
-        let prompt = prompt_for(&history, &user, ModelId::Gemma, window(399));
+        let prompt = prompt_for(&history, &user, &[], ModelId::Gemma, window(399));
         assert_eq!(prompt.len(), 7);
         assert!(prompt[0].text.starts_with('7'), "the newest three turns");
         assert_eq!(prompt.last().map(|p| p.text.as_str()), Some(user.as_str()));
         assert_eq!(
-            prompt_for(&history, &user, ModelId::Gemma, window(410)).len(),
+            prompt_for(&history, &user, &[], ModelId::Gemma, window(410)).len(),
             9
         );
         // No room at all: the new message alone, never an empty prompt.
-        let alone = prompt_for(&history, &user, ModelId::Gemma, window(0));
+        let alone = prompt_for(&history, &user, &[], ModelId::Gemma, window(0));
         assert_eq!(texts(alone), [user.as_str()]);
         // Everything fits.
         assert_eq!(
-            prompt_for(&history, &user, ModelId::Gemma, HistoryWindow::DEFAULT).len(),
+            prompt_for(&history, &user, &[], ModelId::Gemma, HistoryWindow::DEFAULT).len(),
             21
         );
     }

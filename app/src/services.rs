@@ -15,10 +15,12 @@ use crate::tally::Tally;
 pub use crate::turn_tasks::{RunningTurn, TurnTasks};
 use async_trait::async_trait;
 pub use blobs::{BlobError, BlobStore};
+pub use files::{FileRecord, FileRecords};
 pub use labelled::Labelled;
 use std::sync::Arc;
 
 pub mod blobs;
+mod files;
 mod labelled;
 
 /// The chat's last turn, asked again: the user message at `seq`, under a new turn id, at `at_ms`.
@@ -80,6 +82,12 @@ pub trait ChatModel: Send + Sync {
 
     /// The last known availability; cheap, never blocks on the network.
     fn availability(&self) -> Availability;
+
+    /// Whether it takes files at all (what kinds: `AttachmentKind::read_by`). A vLLM serving
+    /// the model-garden `/generate` reads one string of text.
+    fn reads_files(&self) -> bool {
+        true
+    }
 
     /// `system`: the chat's system prompt (or the server's), if it has one.
     async fn complete(
@@ -324,8 +332,9 @@ pub trait SpendCeilings: Send + Sync {
 pub struct Services {
     pub store: Arc<dyn ChatStore>,
     pub models: Vec<Arc<dyn ChatModel>>,
-    /// Attachments' bytes (the chat store keeps their references).
+    /// Attachments' bytes, and the chat store's records of them.
     pub blobs: Arc<dyn BlobStore>,
+    pub files: Arc<dyn FileRecords>,
     /// `None` when no limit is configured.
     pub limits: Option<Arc<dyn TurnLimits>>,
     /// `None` when no model has a daily spending ceiling.

@@ -75,7 +75,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     // first page that shows code, and not before the server is ready.
     tokio::task::spawn_blocking(app::markdown::warm_up);
     let metrics = Metrics::new();
-    let (store, counters) = open_store(&config.store).await?;
+    let (store, counters, files) = open_store(&config.store).await?;
     let store = MeteredStore::wrap(store, metrics.clone());
     let blobs = blobs::open(&config.blobs)
         .await
@@ -114,6 +114,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     let services = Services {
         store,
         blobs,
+        files,
         models,
         limits,
         ceilings,
@@ -140,6 +141,11 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         None => None,
     };
 
+    attachments::sweep::sweep_in_background(
+        services.clone(),
+        config.files.sweep_every,
+        config.files.unsent_for,
+    );
     let draining = health::Draining::default();
     let (metrics_route, metrics_router) = match config.metrics_addr {
         Some(_) => (
@@ -161,6 +167,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             hosts: config.allowed_hosts.clone(),
             body_read: config.read_timeouts.body,
             reads_per_minute: config.reads_per_minute,
+            file_quota: config.files.bytes_per_day,
         },
     );
     Ok(App {
@@ -247,7 +254,11 @@ async fn until_closed(mut closing: tokio::sync::watch::Receiver<bool>) {
 }
 
 /// The chat store, and the same store as the home of the limit counters.
-type Stores = (Arc<dyn ChatStore>, Arc<dyn UsageCounters>);
+type Stores = (
+    Arc<dyn ChatStore>,
+    Arc<dyn UsageCounters>,
+    Arc<dyn app::services::FileRecords>,
+);
 
 async fn open_store(config: &config::StoreConfig) -> Result<Stores, StartError> {
     match config {
@@ -265,7 +276,7 @@ async fn open_store(config: &config::StoreConfig) -> Result<Stores, StartError> 
                 ),
                 Err(e) => tracing::error!(error = ?e, "could not mark interrupted turns"),
             }
-            Ok((store.clone(), store))
+            Ok((store.clone(), store.clone(), store))
         }
         config::StoreConfig::Firestore {
             project,
@@ -298,7 +309,7 @@ async fn open_store(config: &config::StoreConfig) -> Result<Stores, StartError> 
             tracing::info!(%project, %database, "Firestore store connected");
             let store = Arc::new(store);
             store.clone().sweep_in_background(*delete_sweep);
-            Ok((store.clone(), store))
+            Ok((store.clone(), store.clone(), store))
         }
     }
 }

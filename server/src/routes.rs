@@ -7,7 +7,7 @@ use crate::iap::{self, IapVerifier};
 use crate::metrics::{self, Metrics};
 use crate::models_page::{self, ModelsPage};
 use crate::read_limits::{self, ReadLimiter};
-use crate::{edge, export, listener};
+use crate::{attachments, edge, export, listener};
 use app::services::Services;
 use app::session::PeerIp;
 use app::shell::shell;
@@ -25,7 +25,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -56,6 +55,8 @@ pub struct Access {
     pub body_read: Duration,
     /// Page loads, searches and exports per visitor per minute, if limited.
     pub reads_per_minute: Option<u32>,
+    /// The most bytes of files a visitor may store in a day.
+    pub file_quota: u64,
 }
 
 pub fn router(
@@ -73,6 +74,7 @@ pub fn router(
         hosts,
         body_read,
         reads_per_minute,
+        file_quota,
     } = access;
     let health = Health {
         store: services.store.clone(),
@@ -90,12 +92,25 @@ pub fn router(
         move || shell(options.clone())
     });
 
-    let server_fns = move |req: Request<Body>| {
-        let context = context.clone();
-        async move {
-            leptos_axum::handle_server_fns_with_context(context, req)
-                .await
-                .into_response()
+    let server_fns = {
+        let services = services.clone();
+        move |req: Request<Body>| {
+            let context = context.clone();
+            let services = services.clone();
+            async move {
+                // A message with files: stored first, then sent as the form it would be without.
+                let req = if attachments::form::is_multipart_send(&req) {
+                    match attachments::form::take_files(&services, file_quota, req).await {
+                        Ok(req) => req,
+                        Err(refused) => return refused,
+                    }
+                } else {
+                    req
+                };
+                leptos_axum::handle_server_fns_with_context(context, req)
+                    .await
+                    .into_response()
+            }
         }
     };
 
@@ -115,6 +130,10 @@ pub fn router(
             get(server_fns.clone()).post(server_fns),
         )
         .route("/export/{file}", get(export::export))
+        .route(
+            "/attachments/{id}",
+            get(attachments::serve::serve).with_state(services.clone()),
+        )
         .route("/source/{chat}/{seq}", get(export::source))
         .route(
             "/models",
@@ -165,7 +184,7 @@ pub fn router(
     };
     router
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
-        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
+        .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn(edge::confine_redirects))
         .layer(middleware::from_fn(edge::hsts))
         .layer(CompressionLayer::new())
@@ -254,4 +273,24 @@ fn request_span(req: &Request<Body>) -> tracing::Span {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), %request_id)
         }
     }
+}
+
+/// Refuses a body larger than its route takes (413): [`MAX_REQUEST_BYTES`], or a message's
+/// files for a multipart send. Counted as it streams too, so a chunked body cannot pass.
+async fn limit_body(req: Request<Body>, next: Next) -> Response {
+    let max = if attachments::form::is_multipart_send(&req) {
+        attachments::form::MAX_BODY_BYTES as usize
+    } else {
+        MAX_REQUEST_BYTES
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return (http::StatusCode::PAYLOAD_TOO_LARGE, "Request too large.").into_response();
+    }
+    next.run(req.map(|b| Body::new(http_body_util::Limited::new(b, max))))
+        .await
 }

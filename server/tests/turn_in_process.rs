@@ -54,6 +54,7 @@ fn form(chat: Option<&str>, message: &str) -> Form {
         thinking: None,
         replaces: None,
         edits: None,
+        attachments: None,
     }
 }
 
@@ -95,6 +96,7 @@ fn stack(
             server::blobs::folder::FolderBlobs::open(&dir.path().join("attachments"))
                 .expect("attachments folder"),
         ),
+        files: store.clone(),
         models: vec![gemma.clone()],
         limits: None,
         ceilings: None,

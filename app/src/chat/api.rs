@@ -40,6 +40,7 @@ pub async fn send_message(
     replaces: Option<String>,
     edits: Option<String>,
     thinking: Option<String>,
+    attachments: Option<String>,
 ) -> Result<TurnView, ChatError> {
     let request = Request::current()?;
     let form = ssr::turn::Form {
@@ -54,6 +55,7 @@ pub async fn send_message(
         thinking,
         replaces,
         edits,
+        attachments,
     };
     request.reported(ssr::turn::send(&request, form).await)
 }
@@ -69,6 +71,7 @@ pub async fn compare_models(
     top_p: String,
     max_tokens: String,
     thinking: Option<String>,
+    attachments: Option<String>,
 ) -> Result<TurnView, ChatError> {
     let request = Request::current()?;
     let form = ssr::turn::Form {
@@ -83,6 +86,7 @@ pub async fn compare_models(
         thinking,
         replaces: None,
         edits: None,
+        attachments,
     };
     request.reported(ssr::turn::send(&request, form).await)
 }

@@ -38,6 +38,9 @@ pub fn Composer() -> impl IntoView {
         move || state.hydrated.get() && (waiting() || state.draft.with(|d| d.trim().is_empty()));
     let stoppable = move || state.hydrated.get() && waiting();
     let both_available = state.selectable(ModelId::Gemma) && state.selectable(ModelId::Gemini);
+    // Files picked: the form is posted as it is, multipart, as without JavaScript (the page
+    // reloads on the chat); the JavaScript send carries text only.
+    let has_files = RwSignal::new(false);
     view! {
         {move || state.failed.get().map(|Failure { error, send }| {
             let can_retry = error.retryable() && send.is_some();
@@ -70,7 +73,11 @@ pub fn Composer() -> impl IntoView {
             class="composer"
             method="post"
             action=SendMessage::PATH
+            enctype="multipart/form-data"
             on:submit=move |ev| {
+                if has_files.get_untracked() {
+                    return;
+                }
                 ev.prevent_default();
                 state.submit_draft(false);
                 // The Send button is disabled while the reply is on its way: keep the caret
@@ -103,7 +110,11 @@ pub fn Composer() -> impl IntoView {
                         state.stop();
                     } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch_screen() {
                         ev.prevent_default();
-                        state.submit_draft(false);
+                        if has_files.get_untracked() {
+                            click_send();
+                        } else {
+                            state.submit_draft(false);
+                        }
                     }
                 }
             >
@@ -114,10 +125,25 @@ pub fn Composer() -> impl IntoView {
             <p id="composer-keys" class="keys-hint">
                 {move || (state.hydrated.get() && !touch_screen()).then_some("Enter sends, Shift+Enter adds a line.")}
             </p>
+            <div class="attach">
+                <label>
+                    "Attach files "
+                    <input
+                        type="file"
+                        name="files"
+                        multiple
+                        accept="image/png,image/jpeg,image/webp,image/gif,application/pdf"
+                        aria-describedby="attach-limits"
+                        on:change=move |ev| has_files.set(!event_target_value(&ev).is_empty())
+                    />
+                </label>
+                <span id="attach-limits" class="hint">"PNG, JPEG, WebP; GIF for Gemma, PDF for Gemini. Up to 5 files, 7 MB each."</span>
+            </div>
             <div class="actions">
                 // While a reply is on its way, Send is Stop (so is Esc in the message box).
                 // Without JavaScript the Stop is a form by the pending message.
                 <button
+                    id=SEND_BUTTON_ID
                     type=move || if stoppable() { "button" } else { "submit" }
                     class="send"
                     aria-keyshortcuts=move || stoppable().then_some("Escape")
@@ -161,6 +187,22 @@ fn editing_note(state: ChatState) -> String {
             chat_path(&state.current.get_untracked().unwrap_or_default())
         ),
         None => String::new(),
+    }
+}
+
+const SEND_BUTTON_ID: &str = "send-button";
+
+/// Presses Send: the form is submitted as the browser would, with its files.
+fn click_send() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(button) = document()
+            .get_element_by_id(SEND_BUTTON_ID)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            button.click();
+        }
     }
 }
 

@@ -187,6 +187,7 @@ fn UserMessage(message: Message, last: bool, editable: bool) -> impl IntoView {
     view! {
         <article class=class data-seq=message.seq data-status=(!status.is_complete()).then_some(status.as_str())>
             <p class="text">{message.text.clone()}</p>
+            {(!message.files.is_empty()).then(|| view! { <div class="attached" inner_html=message.files.clone()></div> })}
             {note.map(|n| view! { <p class="turn-note">{n}</p> })}
 
         </article>

@@ -34,6 +34,7 @@ impl Serialize for PageMessages {
             error: m.error.clone(),
             since_ms: m.since_ms,
             verdict: m.verdict,
+            files: m.files.clone(),
         }))
     }
 }
@@ -64,6 +65,7 @@ mod tests {
             error: None,
             since_ms: None,
             verdict: None,
+            files: String::new(),
         };
         let json = serde_json::to_string(&PageMessages(vec![reply.clone()])).expect("json");
         assert!(!json.contains("source"), "{json}");

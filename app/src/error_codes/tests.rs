@@ -41,6 +41,9 @@ fn every_error_round_trips_through_its_code_without_free_text() {
             .into(),
         InputError::NotAPair.into(),
         InputError::BadVerdict.into(),
+        InputError::File(crate::attachment::FileRefusal::NotReadBy(ModelId::Gemma)).into(),
+        InputError::File(crate::attachment::FileRefusal::WebPage).into(),
+        InputError::File(crate::attachment::FileRefusal::OverQuota).into(),
         LimitError::TooManyChats {
             limit: 20,
             retry_after_s: 600,
@@ -53,6 +56,8 @@ fn every_error_round_trips_through_its_code_without_free_text() {
         ModelError::out_of_tokens(ModelId::Gemini).into(),
         ChatError::NotSaved,
         StoreError::Busy.into(),
+        ChatError::Files(BlobError::Unavailable),
+        ChatError::Files(BlobError::PermissionDenied),
         LimitError::TooManyTurns {
             limit: 2,
             window_s: 60,

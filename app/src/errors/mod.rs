@@ -8,8 +8,10 @@
 //! `Display` on each is the user-facing text. Internal detail (URLs, bodies, SQL) goes to the
 //! server log where the error is raised, never into these strings.
 
+mod blob;
 mod model;
 
+pub use blob::BlobError;
 pub use model::{BlockedPart, ModelError, Refusal};
 
 use crate::models::ModelId;
@@ -77,6 +79,8 @@ pub enum InputError {
     NotAPair,
     #[error("Pick Gemma, Gemini or Tie.")]
     BadVerdict,
+    #[error("{0}")]
+    File(crate::attachment::FileRefusal),
 }
 
 #[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
@@ -167,6 +171,9 @@ pub enum ChatError {
     NotSaved,
     #[error("{0}")]
     Store(StoreError),
+    /// Attached files' storage failed.
+    #[error("{0}")]
+    Files(BlobError),
     #[error("{0}")]
     Limited(#[from] LimitError),
     /// The chat does not exist, or belongs to someone else: the same answer for both.
@@ -238,6 +245,7 @@ impl ChatError {
             ChatError::Model(e) => e.retryable(),
             ChatError::NotSaved
             | ChatError::Store(_)
+            | ChatError::Files(_)
             | ChatError::Transport(_)
             | ChatError::Internal
             | ChatError::TurnPending
@@ -282,9 +290,10 @@ impl ChatError {
             ChatError::TurnPending
             | ChatError::Stopped
             | ChatError::Store(StoreError::NotLastTurn) => S::CONFLICT,
-            ChatError::NotSaved | ChatError::Store(_) | ChatError::Interrupted => {
-                S::SERVICE_UNAVAILABLE
-            }
+            ChatError::NotSaved
+            | ChatError::Store(_)
+            | ChatError::Files(_)
+            | ChatError::Interrupted => S::SERVICE_UNAVAILABLE,
             ChatError::Model(e) => match e {
                 ModelError::TimedOut(_) => S::GATEWAY_TIMEOUT,
                 ModelError::NotConfigured(_) | ModelError::Busy(_) => S::SERVICE_UNAVAILABLE,

@@ -2,34 +2,8 @@
 //! laptop. The chat store keeps only references; keys are made by the server (an attachment's
 //! id), never taken from a request.
 
+pub use crate::errors::BlobError;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use thiserror::Error;
-
-/// Why the blob store failed. `Display` is what a person reads; detail goes to the log.
-#[derive(Clone, Debug, Error, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BlobError {
-    #[error("Attached files are unavailable right now. Please try again.")]
-    Unavailable,
-    #[error("Attached files took too long to store or read. Please try again.")]
-    TimedOut,
-    #[error("This server is not allowed to use its file storage. An operator needs to check its access.")]
-    PermissionDenied,
-    #[error("The file could not be stored or read.")]
-    Failed,
-}
-
-impl BlobError {
-    /// A short stable code for metrics and logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            BlobError::Unavailable => "unavailable",
-            BlobError::TimedOut => "timed_out",
-            BlobError::PermissionDenied => "permission_denied",
-            BlobError::Failed => "failed",
-        }
-    }
-}
 
 /// Bytes by key. Writes are whole (a reader never sees half a file), and a key is written once:
 /// an attachment's bytes never change after it is stored.

@@ -1,9 +1,14 @@
-//! Files a person attaches to a message (issue #28): told apart by their content, refused when
-//! the models cannot read them or they claim too many pixels, and stripped of location
-//! metadata before they are kept or sent. The routes, the blob store and the wire come next.
+//! Files a person attaches to a message (issue #28): told apart by their content (`sniff`),
+//! stripped of location metadata (`metadata`), stored (`upload`: the chat store's record, then
+//! the blob store), taken from the composer's multipart post (`form`), served to their owner
+//! (`serve`), and swept when never sent (`sweep`).
 
+pub mod form;
 pub mod metadata;
+pub mod serve;
 pub mod sniff;
+pub mod sweep;
+pub mod upload;
 
 #[cfg(test)]
 mod tests;

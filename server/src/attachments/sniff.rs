@@ -4,33 +4,8 @@
 
 use std::fmt;
 
-/// The kinds of file the models read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Png,
-    Jpeg,
-    Webp,
-    /// Its first frame is what the models see.
-    Gif,
-    Pdf,
-}
-
-impl Kind {
-    /// The `Content-Type` it is served and sent to the models with.
-    pub fn mime(self) -> &'static str {
-        match self {
-            Kind::Png => "image/png",
-            Kind::Jpeg => "image/jpeg",
-            Kind::Webp => "image/webp",
-            Kind::Gif => "image/gif",
-            Kind::Pdf => "application/pdf",
-        }
-    }
-
-    pub fn is_image(self) -> bool {
-        self != Kind::Pdf
-    }
-}
+/// The kinds of file the models read (the app's, which the page and the store share).
+pub use app::attachment::AttachmentKind as Kind;
 
 /// A file's kind, and for a picture its size in pixels (0 × 0 for a PDF).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 use super::env::{ConfigError, Env};
 use super::store::StoreConfig;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BlobConfig {
@@ -15,6 +16,24 @@ pub enum BlobConfig {
         bucket: String,
         emulator: Option<String>,
     },
+}
+
+/// What visitors may store, and how long a file may wait to be sent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FilesConfig {
+    /// The most bytes of files one visitor may store in 24 hours.
+    pub bytes_per_day: u64,
+    /// How often each replica deletes files never sent, and how old they must be.
+    pub sweep_every: Duration,
+    pub unsent_for: Duration,
+}
+
+pub(super) fn files(env: &Env) -> Result<FilesConfig, ConfigError> {
+    Ok(FilesConfig {
+        bytes_per_day: env.count("FILE_MB_PER_DAY", 200)? as u64 * 1_000_000,
+        sweep_every: env.secs("FILE_SWEEP_SECS", 3_600.0)?,
+        unsent_for: env.secs("FILE_UNSENT_SECS", 86_400.0)?,
+    })
 }
 
 pub(super) fn read(env: &Env, store: &StoreConfig) -> Result<BlobConfig, ConfigError> {

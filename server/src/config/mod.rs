@@ -14,7 +14,7 @@ mod store;
 mod variables;
 
 pub use access::{ClientIpSource, IapConfig, LimitsConfig, Operators};
-pub use blobs::BlobConfig;
+pub use blobs::{BlobConfig, FilesConfig};
 pub use connections::{AllowedHosts, ReadTimeouts, LOOPBACK_HOSTS};
 pub use env::{ConfigError, Secret};
 pub use models::{VertexConfig, VllmApi, VllmConfig};
@@ -31,8 +31,9 @@ pub struct Config {
     /// Listen address and site root, from Leptos's own `LEPTOS_*` variables.
     pub leptos: LeptosOptions,
     pub store: StoreConfig,
-    /// Where attachments' bytes are kept.
+    /// Where attachments' bytes are kept, and what visitors may store.
     pub blobs: BlobConfig,
+    pub files: FilesConfig,
     pub vllm: VllmConfig,
     pub vertex: VertexConfig,
     /// Instructions sent ahead of every conversation, to both models.
@@ -118,6 +119,7 @@ impl Config {
             owner_key_previous: store::previous_owner_key(&env)?,
             identity_key: store::identity_key(&env)?,
             blobs: blobs::read(&env, &store)?,
+            files: blobs::files(&env)?,
             store,
             vllm,
             vertex,

@@ -39,6 +39,10 @@ impl ChatModel for MeteredModel {
         self.inner.availability()
     }
 
+    fn reads_files(&self) -> bool {
+        self.inner.reads_files()
+    }
+
     async fn complete(
         &self,
         system: Option<&str>,

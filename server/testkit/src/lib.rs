@@ -13,6 +13,7 @@
 pub mod emulator;
 pub mod env;
 pub mod fake_gcs;
+pub mod files;
 pub mod form;
 pub mod iap;
 pub mod in_process;

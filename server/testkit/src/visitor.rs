@@ -184,6 +184,22 @@ impl Visitor {
         self.finish(response).await
     }
 
+    /// A file as the browser gets it: its `Content-Type`, its bytes, and every header (for
+    /// assertions on `nosniff`, `Content-Disposition` and the like).
+    pub async fn get_bytes(&mut self, path: &str) -> (String, Vec<u8>, String) {
+        let req = self.identify(self.client.get(format!("{}{path}", self.base)));
+        let response = req.send().await.expect("GET");
+        let headers = format!("{:?}", response.headers());
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = response.bytes().await.expect("body").to_vec();
+        (kind, bytes, headers)
+    }
+
     /// Loads a page the way a browser without JavaScript ends up seeing it: a chat whose turn is
     /// pending refreshes itself, so this loads it again until no turn is pending (10 s at most).
     pub async fn get_settled(&mut self, path: &str) -> Reply {
@@ -268,5 +284,61 @@ impl Visitor {
     /// Sends a composer form as the page's script does.
     pub async fn send_form(&mut self, form: &SendForm) -> Reply {
         self.call("/api/send", &form.fields()).await
+    }
+
+    /// Posts the composer's form with files, `multipart/form-data` as a browser sends it:
+    /// without JavaScript (`page`: the browser is redirected back) or as a script would (JSON).
+    /// `files`: (file name, bytes), each a `files` part.
+    pub async fn send_files(
+        &mut self,
+        path: &str,
+        form: &SendForm,
+        files: &[(&str, Vec<u8>)],
+        page: bool,
+    ) -> Reply {
+        self.visit_first().await.expect("page load");
+        let chat = self.chat.clone().unwrap_or_default();
+        let mut fields = form.fields();
+        if !fields.iter().any(|(k, _)| *k == "chat") {
+            fields.push(("chat", chat.as_str()));
+        }
+        let boundary = "----hybridchattestboundary7MA4YWxk";
+        let mut body: Vec<u8> = Vec::new();
+        for (name, value) in &fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (file_name, bytes) in files {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let here = self
+            .chat
+            .as_deref()
+            .map_or("/".to_string(), |c| format!("/c/{c}"));
+        let accept = if page {
+            "text/html,application/xhtml+xml"
+        } else {
+            "application/json"
+        };
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("accept", accept)
+            .header("referer", format!("{}{here}", self.base))
+            .body(body);
+        let response = self.identify(req).send().await.expect("POST");
+        self.finish(response).await
     }
 }

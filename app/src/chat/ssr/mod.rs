@@ -5,6 +5,7 @@
 pub mod again;
 mod budget;
 mod edit;
+pub mod files;
 mod job;
 pub mod page;
 pub mod sessions;
@@ -189,9 +190,36 @@ pub fn to_view(m: StoredMessage, stale_before_ms: i64) -> Message {
         turn: m.turn.filter(|_| status == TurnStatus::Pending),
         since_ms: (status == TurnStatus::Pending).then_some(m.created_at_ms),
         verdict: m.verdict,
+        files: files_html(&m.attachments),
         status,
         error,
     }
+}
+
+/// A message's files as the page shows them: pictures as thumbnails that open full size, PDFs
+/// as a link with their name and size.
+pub fn files_html(files: &[crate::attachment::Attachment]) -> String {
+    use crate::html::escape;
+    if files.is_empty() {
+        return String::new();
+    }
+    let items: String = files
+        .iter()
+        .map(|f| {
+            let (url, label) = (escape(&f.url()), escape(&f.label()));
+            if f.kind.is_image() {
+                format!(
+                    r#"<li><a href="{url}" target="_blank" rel="noopener"><img src="{url}" alt="{}" title="{label}" width="{}" height="{}" loading="lazy"></a></li>"#,
+                    escape(&f.name),
+                    f.width,
+                    f.height
+                )
+            } else {
+                format!(r#"<li><a class="file" href="{url}">{label}</a></li>"#)
+            }
+        })
+        .collect();
+    format!(r#"<ul class="files" aria-label="Attached files">{items}</ul>"#)
 }
 
 pub fn now_ms() -> i64 {

@@ -40,6 +40,8 @@ pub async fn rename(request: &Request, id: &str, title: &str) -> Result<SessionS
 
 pub async fn delete(request: &Request, id: &str) -> Result<(), ChatError> {
     let (id, _) = owned(request, id).await?;
+    // Its files first: cut off half-way, the chat is still there to delete again.
+    delete_files(&request.services, &id).await?;
     request.services.store.delete(&id).await?;
     // Without JavaScript the page goes back where it was, unless that was the deleted chat.
     let from_that_chat = request
@@ -66,4 +68,21 @@ async fn owned(
     } else {
         Err(ChatError::NoSuchChat)
     }
+}
+
+/// Deletes the files sent in chat `id`: their bytes, then their records.
+pub async fn delete_files(
+    services: &crate::services::Services,
+    id: &crate::session::SessionId,
+) -> Result<(), ChatError> {
+    let files = services.files.files_of_chat(id).await?;
+    for file in &files {
+        services
+            .blobs
+            .delete(file)
+            .await
+            .map_err(ChatError::Files)?;
+    }
+    services.files.forget_files(&files).await?;
+    Ok(())
 }

@@ -35,6 +35,8 @@ pub struct Form {
     /// The chat's last user message (its position), edited: this turn replaces it and its
     /// replies, which stay in the chat marked as edited.
     pub edits: Option<String>,
+    /// Files attached to the message: their ids, comma-separated (see `files.rs`).
+    pub attachments: Option<String>,
 }
 
 fn given(field: &Option<String>) -> Option<&str> {
@@ -115,12 +117,21 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         }
         _ => None,
     };
+    let attachments = super::files::named(
+        request,
+        given(&form.attachments),
+        &owner,
+        &session,
+        &backends,
+    )
+    .await?;
     let turn = TurnRequest {
         turn: turn_id,
         text: parsed.text,
         model: targets[0],
         params: parsed.params,
         at_ms: now_ms(),
+        attachments,
     };
     let begun = services
         .store

@@ -243,6 +243,7 @@ impl ChatState {
                         None,
                         outgoing.edits.map(|seq| seq.to_string()),
                         p.thinking.map(|t| t.to_string()),
+                        None,
                     )
                     .await
                 }
@@ -256,6 +257,7 @@ impl ChatState {
                         decimal(p.top_p.into(), 2),
                         p.max_tokens.to_string(),
                         p.thinking.map(|t| t.to_string()),
+                        None,
                     )
                     .await
                 }

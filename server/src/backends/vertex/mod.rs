@@ -16,6 +16,7 @@ use app::models::{Availability, ModelId};
 use app::params::{GenParams, Thinking};
 use app::services::{ChatModel, ModelReply, PromptMessage};
 use async_trait::async_trait;
+use base64::Engine;
 use prometheus_client::metrics::counter::Counter;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -148,7 +149,7 @@ impl VertexGemini {
         let body = serde_json::to_vec(&wire::CountTokensRequest {
             contents: vec![Content {
                 role: "user",
-                parts: vec![Part { text: "ping" }],
+                parts: vec![Part::text("ping")],
             }],
         })
         .unwrap_or_default();
@@ -236,11 +237,22 @@ impl VertexGemini {
                         Role::User => "user",
                         Role::Model => "model",
                     },
-                    parts: vec![Part { text: &m.text }],
+                    // Files first, then the words about them.
+                    parts: m
+                        .files
+                        .iter()
+                        .map(|f| Part::InlineData {
+                            inline_data: wire::Blob {
+                                mime_type: f.attachment.kind.mime(),
+                                data: base64::engine::general_purpose::STANDARD.encode(&*f.bytes),
+                            },
+                        })
+                        .chain([Part::text(&m.text)])
+                        .collect(),
                 })
                 .collect(),
             system_instruction: system.map(|text| SystemInstruction {
-                parts: vec![Part { text }],
+                parts: vec![Part::text(text)],
             }),
             generation_config: GenerationConfig {
                 temperature: params.temperature,

@@ -13,14 +13,17 @@ fn conversation_maps_to_contents_and_parameters_to_generation_config() {
         PromptMessage {
             role: Role::User,
             text: "hi".into(),
+            files: Vec::new(),
         },
         PromptMessage {
             role: Role::Model,
             text: "hello from gemma".into(),
+            files: Vec::new(),
         },
         PromptMessage {
             role: Role::User,
             text: "and you?".into(),
+            files: Vec::new(),
         },
     ];
     let params = GenParams {
@@ -67,6 +70,7 @@ fn max_tokens_is_the_answer_and_thinking_comes_on_top() {
     let conversation = [PromptMessage {
         role: Role::User,
         text: "hi".into(),
+        files: Vec::new(),
     }];
     let config = |max_tokens: u32, thinking: Thinking| -> Value {
         let params = GenParams {

@@ -36,9 +36,30 @@ pub struct SystemInstruction<'a> {
     pub parts: Vec<Part<'a>>,
 }
 
+/// Words, or a file inline (`inlineData`: its MIME type and base64 bytes).
 #[derive(Debug, Serialize)]
-pub struct Part<'a> {
-    pub text: &'a str,
+#[serde(untagged)]
+pub enum Part<'a> {
+    Text {
+        text: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    InlineData {
+        inline_data: Blob,
+    },
+}
+
+impl<'a> Part<'a> {
+    pub fn text(text: &'a str) -> Part<'a> {
+        Part::Text { text }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blob {
+    pub mime_type: &'static str,
+    pub data: String,
 }
 
 #[derive(Debug, Serialize)]

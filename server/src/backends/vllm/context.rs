@@ -6,7 +6,8 @@
 //! profile with a shorter one, costs the oldest turns rather than the answer.
 
 use app::conversation::Role;
-use app::prompt::estimated_tokens;
+use app::models::ModelId;
+use app::prompt::{estimated_tokens, file_tokens};
 use app::services::PromptMessage;
 
 /// Gemma's chat template around each message (`<start_of_turn>user\n … <end_of_turn>\n`), and
@@ -34,7 +35,11 @@ pub fn fitting_start(
     let mut start = conversation.len();
     // Newest first; a prompt starts with a user message, so a turn is kept or left out whole.
     for (i, m) in conversation.iter().enumerate().rev() {
-        used += message_tokens(&m.text);
+        used += message_tokens(&m.text)
+            + m.files
+                .iter()
+                .map(|f| file_tokens(&f.attachment, ModelId::Gemma))
+                .sum::<usize>();
         if used > budget {
             break;
         }
@@ -56,6 +61,7 @@ mod tests {
             .map(|(i, n)| PromptMessage {
                 role: if i % 2 == 0 { Role::User } else { Role::Model },
                 text: "abc".repeat(*n),
+                files: Vec::new(),
             })
             .collect()
     }

@@ -99,6 +99,7 @@ mod tests {
         PromptMessage {
             role,
             text: text.into(),
+            files: Vec::new(),
         }
     }
 

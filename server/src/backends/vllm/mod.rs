@@ -13,7 +13,7 @@ use super::gpu_share::GpuShare;
 use super::in_flight::InFlight;
 use super::transport::{self, RawReply};
 use crate::config::{Secret, VllmApi, VllmConfig};
-use app::conversation::{Role, TokenUsage};
+use app::conversation::TokenUsage;
 use app::errors::ModelError;
 use app::models::{Availability, ModelId};
 use app::params::GenParams;
@@ -23,9 +23,7 @@ use prometheus_client::metrics::counter::Counter;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use wire::{
-    ChatRequest, ChatResponse, ErrorBody, ModelList, TokenizeRequest, TokenizeResponse, WireMessage,
-};
+use wire::{ChatRequest, ChatResponse, ErrorBody, ModelList, TokenizeRequest, TokenizeResponse};
 
 const MODEL: ModelId = ModelId::Gemma;
 /// The longest of vLLM's own probe timeouts in the deployment.
@@ -185,7 +183,7 @@ impl VllmChat {
     async fn count_tokens(&self, system: Option<&str>, messages: &[PromptMessage]) -> Option<u32> {
         let body = serde_json::to_vec(&TokenizeRequest {
             model: &self.model_name,
-            messages: Self::wire_messages(system, messages),
+            messages: wire::messages(system, messages),
             add_generation_prompt: true,
         })
         .ok()?;
@@ -251,33 +249,13 @@ impl VllmChat {
     ) -> Vec<u8> {
         let request = ChatRequest {
             model,
-            messages: Self::wire_messages(system, conversation),
+            messages: wire::messages(system, conversation),
             temperature: params.temperature,
             top_p: params.top_p,
             max_tokens: params.max_tokens,
         };
         // Serialising plain strings and numbers cannot fail.
         serde_json::to_vec(&request).unwrap_or_default()
-    }
-
-    fn wire_messages<'a>(
-        system: Option<&'a str>,
-        conversation: &'a [PromptMessage],
-    ) -> Vec<WireMessage<'a>> {
-        let system = system.map(|content| WireMessage {
-            role: "system",
-            content,
-        });
-        system
-            .into_iter()
-            .chain(conversation.iter().map(|m| WireMessage {
-                role: match m.role {
-                    Role::User => "user",
-                    Role::Model => "assistant",
-                },
-                content: &m.text,
-            }))
-            .collect()
     }
 
     fn parse_generate(raw: RawReply, prompt: &str) -> Result<ModelReply, ModelError> {
@@ -326,6 +304,11 @@ impl VllmChat {
 impl ChatModel for VllmChat {
     fn id(&self) -> ModelId {
         MODEL
+    }
+
+    /// The model-garden `/generate` takes one string: no pictures.
+    fn reads_files(&self) -> bool {
+        self.api == VllmApi::Chat
     }
 
     fn availability(&self) -> Availability {

@@ -1,6 +1,7 @@
 //! vLLM's wire mapping: requests, replies, finish reasons and error bodies.
 
 use super::*;
+use app::conversation::Role;
 use serde_json::{json, Value};
 
 fn raw(status: u16, body: &str) -> RawReply {
@@ -13,14 +14,17 @@ fn request_carries_roles_in_order_and_every_parameter() {
         PromptMessage {
             role: Role::User,
             text: "hi".into(),
+            files: Vec::new(),
         },
         PromptMessage {
             role: Role::Model,
             text: "hello from gemini".into(),
+            files: Vec::new(),
         },
         PromptMessage {
             role: Role::User,
             text: "and now?".into(),
+            files: Vec::new(),
         },
     ];
     let params = GenParams {
@@ -57,6 +61,7 @@ fn a_system_prompt_leads_as_a_system_message() {
     let conversation = vec![PromptMessage {
         role: Role::User,
         text: "hi".into(),
+        files: Vec::new(),
     }];
     let body: Value = serde_json::from_slice(&VllmChat::request_body(
         &conversation,
@@ -77,6 +82,7 @@ fn generate_replies_are_parsed_and_junk_is_typed() {
         &[PromptMessage {
             role: Role::User,
             text: "hi".into(),
+            files: Vec::new(),
         }],
         None,
     );
@@ -204,6 +210,7 @@ fn upstream_api_server_replies_are_read_too() {
         &[PromptMessage {
             role: Role::User,
             text: "hi".into(),
+            files: Vec::new(),
         }],
         None,
     );

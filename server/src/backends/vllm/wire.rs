@@ -1,5 +1,8 @@
 //! vLLM's OpenAI-compatible chat API: `POST /v1/chat/completions`.
 
+use app::conversation::Role;
+use app::services::PromptMessage;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -15,7 +18,28 @@ pub struct ChatRequest<'a> {
 pub struct WireMessage<'a> {
     /// `user` or `assistant`; vLLM applies Gemma's chat template to these roles.
     pub role: &'static str,
-    pub content: &'a str,
+    pub content: WireContent<'a>,
+}
+
+/// A message's content: its words, or (with pictures) OpenAI's content parts.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum WireContent<'a> {
+    Text(&'a str),
+    Parts(Vec<ContentPart<'a>>),
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentPart<'a> {
+    Text { text: &'a str },
+    ImageUrl { image_url: ImageUrl },
+}
+
+/// A picture as a `data:` URL: vLLM decodes it itself, fetching nothing.
+#[derive(Debug, Serialize)]
+pub struct ImageUrl {
+    pub url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,4 +140,46 @@ pub struct TokenizeRequest<'a> {
 #[derive(Debug, Deserialize)]
 pub struct TokenizeResponse {
     pub count: u32,
+}
+
+/// The system prompt and the conversation as chat messages; a message with pictures as content
+/// parts, each a `data:` URL.
+pub fn messages<'a>(
+    system: Option<&'a str>,
+    conversation: &'a [PromptMessage],
+) -> Vec<WireMessage<'a>> {
+    let system = system.map(|content| WireMessage {
+        role: "system",
+        content: WireContent::Text(content),
+    });
+    let content = |m: &'a PromptMessage| {
+        if m.files.is_empty() {
+            return WireContent::Text(&m.text);
+        }
+        // Pictures first, then the words about them.
+        let pictures = m.files.iter().map(|f| ContentPart::ImageUrl {
+            image_url: ImageUrl {
+                url: format!(
+                    "data:{};base64,{}",
+                    f.attachment.kind.mime(),
+                    base64::engine::general_purpose::STANDARD.encode(&*f.bytes)
+                ),
+            },
+        });
+        WireContent::Parts(
+            pictures
+                .chain([ContentPart::Text { text: &m.text }])
+                .collect(),
+        )
+    };
+    system
+        .into_iter()
+        .chain(conversation.iter().map(|m| WireMessage {
+            role: match m.role {
+                Role::User => "user",
+                Role::Model => "assistant",
+            },
+            content: content(m),
+        }))
+        .collect()
 }

@@ -79,6 +79,10 @@ pub(super) struct MessageDoc {
     /// A user message's verdict on its turn's pair (`Verdict::as_str`).
     #[serde(default)]
     pub(super) verdict: Option<String>,
+    /// A user message's files: references only (a few hundred bytes each, five at most), so
+    /// the 1 MiB document limit is never near; the bytes are in the bucket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) attachments: Vec<app::attachment::Attachment>,
 }
 
 impl From<&StoredMessage> for MessageDoc {
@@ -105,6 +109,7 @@ impl From<&StoredMessage> for MessageDoc {
             status: Some(m.status.as_str().to_string()),
             error: m.error.clone(),
             verdict: m.verdict.map(|v| v.as_str().to_string()),
+            attachments: m.attachments.clone(),
         }
     }
 }
@@ -147,6 +152,7 @@ impl MessageDoc {
                 .unwrap_or_default(),
             error: self.error,
             verdict: self.verdict.as_deref().and_then(Verdict::parse),
+            attachments: self.attachments,
         })
     }
 }
@@ -241,5 +247,6 @@ pub(super) fn status_only(status: TurnStatus, error: Option<&str>) -> MessageDoc
         status: Some(status.as_str().into()),
         error: error.map(String::from),
         verdict: None,
+        attachments: Vec::new(),
     }
 }

@@ -131,6 +131,7 @@ mod tests {
             status,
             error: None,
             verdict: None,
+            attachments: Vec::new(),
         }
     }
 

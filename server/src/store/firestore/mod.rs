@@ -27,6 +27,7 @@ mod counters;
 mod deletion;
 mod docs;
 mod errors;
+mod files;
 mod history;
 mod known;
 mod reopen;

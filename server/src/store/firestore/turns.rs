@@ -130,6 +130,7 @@ pub(super) fn write_pending(
         .parent(parent)
         .object(&MessageDoc::from(user))
         .add_to_transaction(transaction)?;
+    super::files::claim(db, transaction, &doc.id, &user.attachments)?;
     db.fluent()
         .update()
         .in_col(TURNS)
@@ -317,6 +318,10 @@ impl FirestoreStore {
         known: Option<Known>,
     ) -> FirestoreResult<Option<(Accepted, FirestoreInstant)>> {
         let known = known.map(|k| (k.version, k.doc));
+        // A turn with files claims them in the transaction, which checks they still exist.
+        if !turn.attachments.is_empty() {
+            return Ok(None);
+        }
         let (existing, precondition) = match known {
             // A pending turn (perhaps stale) or someone else's chat: the transaction decides.
             Some((_, doc)) if doc.pending_seq.is_some() || doc.owner != owner.as_str() => {

@@ -78,6 +78,7 @@ impl ChatStore for SqliteStore {
             let history = newest(&tx, &id, MessageRange::newest(history))?;
             let user = turn.to_stored(next as u64);
             insert_message(&tx, &id, &user)?;
+            super::files::claim(&tx, &id, &turn.attachments)?;
             // The first message names the chat, also one created before it (a system prompt).
             tx.prepare_cached(
                 "UPDATE sessions SET message_count = ?2, updated_at_ms = ?3, last_model = ?4, title = CASE WHEN ?2 = 1 THEN ?5 ELSE title END WHERE id = ?1",

@@ -11,6 +11,7 @@
 
 mod chat_store;
 mod counters;
+mod files;
 mod listing;
 mod rows;
 mod schema;

@@ -52,6 +52,11 @@ pub(super) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
             .get::<_, Option<String>>("verdict")?
             .as_deref()
             .and_then(Verdict::parse),
+        // JSON references; a list this version cannot read shows no files rather than no chat.
+        attachments: row
+            .get::<_, Option<String>>("attachments")?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default(),
     }))
 }
 
@@ -161,7 +166,7 @@ pub(super) fn row_to_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option
     }))
 }
 
-pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error, thinking_tokens, thinking, cost_nano, gpu_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages (session_id, seq, role, text, model, temperature, top_p, max_tokens, created_at_ms, latency_ms, prompt_tokens, completion_tokens, total_tokens, finish_reason, turn_id, status, error, thinking_tokens, thinking, cost_nano, gpu_ms, attachments) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
 
 pub(super) fn insert_message(
     tx: &rusqlite::Transaction<'_>,
@@ -190,6 +195,9 @@ pub(super) fn insert_message(
         m.params.thinking.map(|t| t.to_string()),
         m.cost.map(|c| c.nano_usd as i64),
         m.cost.and_then(|c| c.gpu_ms).map(|v| v as i64),
+        (!m.attachments.is_empty())
+            .then(|| serde_json::to_string(&m.attachments).ok())
+            .flatten(),
     ])?;
     Ok(())
 }

@@ -79,4 +79,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
          owner TEXT PRIMARY KEY,
          label TEXT NOT NULL
      ) WITHOUT ROWID;",
+    // 9: attached files (issue #28). A user message lists its files' references (JSON); the
+    // bytes are in the blob store. `attachments` records every stored file: its owner, and the
+    // chat it was claimed for once sent (NULL until then), for serving, quotas, deletes and the
+    // sweep of files never sent.
+    "ALTER TABLE messages ADD COLUMN attachments TEXT;
+     CREATE TABLE attachments (
+         id            TEXT PRIMARY KEY,
+         owner         TEXT NOT NULL,
+         session_id    TEXT,
+         kind          TEXT NOT NULL,
+         name          TEXT NOT NULL,
+         bytes         INTEGER NOT NULL,
+         width         INTEGER NOT NULL,
+         height        INTEGER NOT NULL,
+         sha256        TEXT NOT NULL,
+         created_at_ms INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX attachments_by_session ON attachments (session_id);
+     CREATE INDEX attachments_by_owner ON attachments (owner, created_at_ms);",
 ];

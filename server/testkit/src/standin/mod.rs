@@ -13,6 +13,7 @@
 //! `GET /_standin/stats`, `POST /_standin/reset`.
 
 mod faults;
+mod media;
 pub mod vertex;
 mod vertex_schema;
 mod vllm;
@@ -260,6 +261,9 @@ pub async fn start(port: u16) -> StandIn {
         .route("/_standin/requests/{backend}", get(requests))
         .route("/_standin/stats", get(stats))
         .route("/_standin/reset", post(reset))
+        // vLLM (uvicorn) sets no body limit, and prompts with pictures run to megabytes; axum's
+        // own 2 MB default would refuse what the services take.
+        .layer(axum::extract::DefaultBodyLimit::max(128 << 20))
         .with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await

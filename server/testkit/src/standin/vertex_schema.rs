@@ -105,6 +105,47 @@ fn check_fields(value: &Value, known: &[&str], at: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What Gemini 2.5 Flash reads inline (Vertex's model page): PNG, JPEG, WebP and HEIC/HEIF
+/// pictures, PDFs; not GIF.
+const INLINE_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+    "application/pdf",
+];
+
+/// The most bytes of one file inline (Vertex's image and document pages for Gemini 2.5).
+const MAX_INLINE_BYTES: usize = 7_000_000;
+
+/// An `inlineData` part: a known MIME type, and base64 bytes that are that file.
+fn inline_data(blob: &Value, at: &str) -> Result<(), String> {
+    check_fields(
+        blob,
+        &["mimeType", "data", "displayName"],
+        &format!("{at}.inline_data"),
+    )?;
+    let mime = field(blob, "mimeType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !INLINE_TYPES.contains(&mime) {
+        return Err(format!("Unsupported MIME type: {mime}"));
+    }
+    let data = field(blob, "data")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("Invalid value at '{at}.inline_data.data' (TYPE_BYTES)."))?;
+    let bytes = super::media::decode(mime, data);
+    if bytes.as_ref().is_ok_and(|b| b.len() > MAX_INLINE_BYTES) {
+        return Err(format!(
+            "{at}.inline_data: inline data is larger than the 7 MB a file may be."
+        ));
+    }
+    bytes
+        .map(|_| ())
+        .map_err(|e| format!("Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting ({e})."))
+}
+
 /// `value[camel]` under either spelling.
 fn field<'a>(value: &'a Value, camel: &str) -> Option<&'a Value> {
     value.get(camel).or_else(|| value.get(snake(camel)))
@@ -145,8 +186,9 @@ pub(super) fn validate_request(body: &Value) -> Result<Checked, String> {
         let mut text = String::new();
         for (j, p) in parts.iter().enumerate() {
             check_fields(p, PART_FIELDS, &format!("{at}.parts[{j}]"))?;
-            match p.get("text") {
-                Some(Value::String(t)) => text.push_str(t),
+            match (p.get("text"), field(p, "inlineData")) {
+                (Some(Value::String(t)), None) => text.push_str(t),
+                (None, Some(blob)) => inline_data(blob, &format!("{at}.parts[{j}]"))?,
                 _ => {
                     return Err(format!(
                         "Invalid value at '{at}.parts[{j}].text' (TYPE_STRING)."

@@ -65,10 +65,49 @@ pub(super) async fn metrics(State(s): State<Arc<Shared>>) -> Response {
 fn prompt_tokens(messages: &[Value]) -> u64 {
     messages
         .iter()
-        .filter_map(|m| m["content"].as_str())
-        .map(|c| words(c) as u64 + 4)
+        .filter_map(|m| content(m).ok())
+        .map(|(text, images)| words(&text) as u64 + 4 + IMAGE_TOKENS * images as u64)
         .sum::<u64>()
         + 2
+}
+
+/// Gemma 3 reads every picture as 256 tokens.
+const IMAGE_TOKENS: u64 = 256;
+
+/// The most pictures a prompt may carry: the deployment's `--limit-mm-per-prompt` (deploy/).
+pub const IMAGES_PER_PROMPT: usize = 5;
+
+/// A message's words and how many pictures it carries: `content` is a string, or OpenAI's list
+/// of parts (`text`, and `image_url` with a `data:` URL that must hold that picture).
+fn content(m: &Value) -> Result<(String, usize), String> {
+    match m.get("content") {
+        Some(Value::String(text)) => Ok((text.clone(), 0)),
+        Some(Value::Array(parts)) => {
+            let (mut text, mut images) = (String::new(), 0);
+            for part in parts {
+                match part.get("type").and_then(Value::as_str) {
+                    Some("text") => text.push_str(
+                        part.get("text")
+                            .and_then(Value::as_str)
+                            .ok_or("a text part needs a text string")?,
+                    ),
+                    Some("image_url") => {
+                        let url = part
+                            .pointer("/image_url/url")
+                            .and_then(Value::as_str)
+                            .ok_or("an image_url part needs image_url.url")?;
+                        super::media::data_url(url)?;
+                        images += 1;
+                    }
+                    other => {
+                        return Err(format!("Unknown part type: {}", other.unwrap_or("(none)")))
+                    }
+                }
+            }
+            Ok((text, images))
+        }
+        _ => Err("content must be a string or a list of parts".into()),
+    }
 }
 
 /// `POST /tokenize` with chat messages.
@@ -145,12 +184,11 @@ pub(super) fn validate_chat(body: &Value) -> Result<String, String> {
         messages = &messages[1..];
     }
     let mut last_user = String::new();
+    let mut images = 0;
     for (i, m) in messages.iter().enumerate() {
         let role = m.get("role").and_then(Value::as_str).unwrap_or("");
-        let content = m
-            .get("content")
-            .and_then(Value::as_str)
-            .ok_or("content must be a string")?;
+        let (content, pictures) = content(m)?;
+        images += pictures;
         let expected = if i % 2 == 0 { "user" } else { "assistant" };
         if role != expected {
             // Gemma's chat template raises exactly this.
@@ -159,11 +197,17 @@ pub(super) fn validate_chat(body: &Value) -> Result<String, String> {
             );
         }
         if role == "user" {
-            last_user = content.to_string();
+            last_user = content;
         }
     }
     if messages.len().is_multiple_of(2) {
         return Err("The last message must come from the user.".into());
+    }
+    // vLLM's words when a prompt has more than `--limit-mm-per-prompt` allows.
+    if images > IMAGES_PER_PROMPT {
+        return Err(format!(
+            "At most {IMAGES_PER_PROMPT} image(s) may be provided in one prompt."
+        ));
     }
     Ok(last_user)
 }

@@ -1,0 +1,231 @@
+//! A message with files, posted by the composer's form as `multipart/form-data` (JavaScript
+//! off, or files picked). Each file is stored as it streams in (`upload.rs`), and the post goes
+//! on to the send server function as the URL-encoded form it expects, the files' ids in its
+//! `attachments` field. A refused file refuses the post: a plain form post is sent back to its
+//! page with the refusal's code, as leptos_axum does for a server function's error.
+
+use super::upload;
+use app::attachment::{Attachment, FileRefusal, MAX_FILES, MAX_FILE_BYTES, MAX_MESSAGE_FILE_BYTES};
+use app::errors::{ChatError, InputError, Transport};
+use app::models::ModelId;
+use app::services::Services;
+use app::session;
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, Request, StatusCode};
+
+/// The server functions a message with files may be posted to.
+const SENDS: [&str; 2] = ["/api/send", "/api/compare"];
+
+/// The most bytes of text fields a post may carry (a message is at most 64,000 bytes).
+const MAX_TEXT_BYTES: usize = 256 * 1024;
+
+/// The largest multipart send: a message's files, its text, and the encoding's overhead.
+pub const MAX_BODY_BYTES: u64 = MAX_MESSAGE_FILE_BYTES + MAX_TEXT_BYTES as u64 + 64 * 1024;
+
+/// Whether `req` is a send carrying files.
+pub fn is_multipart_send<B>(req: &Request<B>) -> bool {
+    SENDS.contains(&req.uri().path())
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("multipart/form-data"))
+}
+
+/// Stores the post's files and gives back the post as a URL-encoded form; or the answer that
+/// refuses it.
+pub async fn take_files(
+    services: &Services,
+    quota: u64,
+    req: Request<Body>,
+) -> Result<Request<Body>, Response> {
+    let mut stored = Stored {
+        services,
+        files: Vec::new(),
+    };
+    let taken = read_post(services, quota, req, &mut stored).await;
+    if taken.is_err() {
+        // Refused: what the post stored goes before the refusal is answered.
+        let ids: Vec<String> = stored.files.drain(..).map(|f| f.id).collect();
+        for id in &ids {
+            let _ = services.blobs.delete(id).await;
+        }
+        let _ = services.files.forget_files(&ids).await;
+    }
+    taken
+}
+
+async fn read_post(
+    services: &Services,
+    quota: u64,
+    req: Request<Body>,
+    stored: &mut Stored<'_>,
+) -> Result<Request<Body>, Response> {
+    let (mut parts, body) = req.into_parts();
+    let wants_page = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let referer = parts
+        .headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let answer = |error: ChatError| refuse(&error, wants_page, referer.as_deref());
+    let Some(owner) = session::owner_from(&parts, &services.owner_key) else {
+        return Err(answer(ChatError::NoOwner));
+    };
+    let malformed = || answer(ChatError::Transport(Transport::Malformed));
+    let boundary = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or_else(malformed)?;
+    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut text_bytes = 0usize;
+    let mut total = 0u64;
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| malformed())? {
+        let name = field.name().unwrap_or_default().to_string();
+        let Some(file_name) = field.file_name().map(str::to_string) else {
+            let text = field.text().await.map_err(|_| malformed())?;
+            text_bytes += text.len();
+            if text_bytes > MAX_TEXT_BYTES {
+                return Err(malformed());
+            }
+            fields.push((name, text));
+            continue;
+        };
+        // Read whole but never past the limit: a file one byte over is refused unread.
+        let mut bytes: Vec<u8> = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
+            if (bytes.len() + chunk.len()) as u64 > MAX_FILE_BYTES {
+                return Err(answer(InputError::File(FileRefusal::TooLarge).into()));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        // A file input left empty still sends a part, with no name and no bytes.
+        if file_name.is_empty() && bytes.is_empty() {
+            continue;
+        }
+        if stored.len() == MAX_FILES {
+            return Err(answer(InputError::File(FileRefusal::TooMany).into()));
+        }
+        total += bytes.len() as u64;
+        if total > MAX_MESSAGE_FILE_BYTES {
+            return Err(answer(
+                InputError::File(FileRefusal::TooMuchTogether).into(),
+            ));
+        }
+        match upload::store(services, &owner, &file_name, bytes, quota).await {
+            Ok(file) => stored.push(file),
+            Err(e) => return Err(answer(e)),
+        }
+    }
+    // Every model asked must read every file; refused here, nothing of the post is kept.
+    let asked: Vec<ModelId> = match parts.uri.path() {
+        "/api/compare" => ModelId::ALL.to_vec(),
+        _ => fields
+            .iter()
+            .find(|(k, _)| k == "model")
+            .and_then(|(_, v)| ModelId::parse(v))
+            .into_iter()
+            .collect(),
+    };
+    if let Some(why) = unread(services, &asked, stored) {
+        return Err(answer(InputError::File(why).into()));
+    }
+    // Taken: the send goes on with them.
+    let ids: Vec<String> = stored.files.drain(..).map(|f| f.id).collect();
+
+    // Files attached before (kept in the form by the page) come first.
+    let mut attachments: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "attachments")
+        .flat_map(|(_, v)| v.split(',').map(str::trim).map(str::to_string))
+        .filter(|id| !id.is_empty())
+        .collect();
+    attachments.extend(ids);
+    fields.retain(|(k, _)| k != "attachments");
+    if !attachments.is_empty() {
+        fields.push(("attachments".into(), attachments.join(",")));
+    }
+    let body = serde_urlencoded::to_string(&fields).map_err(|_| malformed())?;
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Ok(Request::from_parts(parts, Body::from(body)))
+}
+
+/// The first file a model asked cannot read, as the refusal that says so.
+fn unread(services: &Services, asked: &[ModelId], files: &[Attachment]) -> Option<FileRefusal> {
+    for model in asked {
+        if services.model(*model).is_some_and(|b| !b.reads_files()) && !files.is_empty() {
+            return Some(FileRefusal::TextOnly(*model));
+        }
+        if files.iter().any(|f| !f.kind.read_by(*model)) {
+            return Some(FileRefusal::NotReadBy(*model));
+        }
+    }
+    None
+}
+
+/// The files a post has stored so far. Refused, they are deleted before the answer; if the
+/// request itself is dropped half-way (the client left), in a task of their own when this is.
+struct Stored<'a> {
+    services: &'a Services,
+    files: Vec<Attachment>,
+}
+
+impl std::ops::Deref for Stored<'_> {
+    type Target = Vec<Attachment>;
+    fn deref(&self) -> &Vec<Attachment> {
+        &self.files
+    }
+}
+
+impl std::ops::DerefMut for Stored<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<Attachment> {
+        &mut self.files
+    }
+}
+
+impl Drop for Stored<'_> {
+    fn drop(&mut self) {
+        if self.files.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = self.files.drain(..).map(|f| f.id).collect();
+        let services = self.services.clone();
+        tokio::spawn(async move {
+            for id in &ids {
+                let _ = services.blobs.delete(id).await;
+            }
+            let _ = services.files.forget_files(&ids).await;
+        });
+    }
+}
+
+/// The refusal as leptos_axum answers a server function's error: a plain form post goes back
+/// to its page with the error in `__err` (which `edge::confine_redirects` turns into a code and
+/// keeps on this origin), anything else gets the error as JSON with its status.
+fn refuse(error: &ChatError, wants_page: bool, referer: Option<&str>) -> Response {
+    use base64::Engine;
+    if wants_page {
+        let page = referer.unwrap_or("/");
+        let sep = if page.contains('?') { '&' } else { '?' };
+        let json = serde_json::to_vec(error).unwrap_or_default();
+        let payload = base64::engine::general_purpose::URL_SAFE.encode(json);
+        let location = format!("{page}{sep}__err={payload}");
+        return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+    }
+    (error.status(), axum::Json(error.clone())).into_response()
+}
