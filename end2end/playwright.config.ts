@@ -16,7 +16,7 @@ export default defineConfig({
     { name: 'sqlite', use: { baseURL: process.env.HC_BASE_URL } },
     {
       name: 'firestore',
-      testMatch: /(stop|pending|addresses)\.spec\.ts$/,
+      testMatch: /(stop|pending|addresses|attachments)\.spec\.ts$/,
       use: { baseURL: process.env.HC_FIRESTORE_URL },
     },
   ],

@@ -361,6 +361,10 @@ pub struct ChatView {
     /// send replaces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub editing: Option<u64>,
+    /// The files of the message being edited (their ids, comma-separated): the send carries
+    /// them again.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub edit_files: String,
     /// An error carried back by a plain (no-JavaScript) form post's redirect.
     pub error: Option<ChatError>,
     /// A fresh turn id for the page's form, so a plain form post resent (back, then submit

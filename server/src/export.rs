@@ -124,7 +124,7 @@ async fn write_pages(
             match format {
                 Format::Markdown => chunk.push_str(&markdown_message(m)),
                 Format::Json => {
-                    let json = serde_json::to_string_pretty(m).unwrap_or_default();
+                    let json = serde_json::to_string_pretty(&json_message(m)).unwrap_or_default();
                     let comma = if written == 0 { "" } else { "," };
                     chunk.push_str(&format!("{comma}\n    {}", indent(&indent(&json))));
                 }
@@ -264,6 +264,21 @@ pub fn markdown_head(summary: &SessionSummary, default: Option<&str>) -> String 
 
 /// One message of the Markdown export: who said it (a reply's model, latency, tokens and
 /// cost), its words, and why a turn has no reply or what the visitor judged.
+/// A message as the JSON export has it: as stored, each attached file with its type and link.
+fn json_message(m: &StoredMessage) -> serde_json::Value {
+    let mut value = serde_json::to_value(m).unwrap_or_default();
+    if let Some(files) = value
+        .get_mut("attachments")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for (file, a) in files.iter_mut().zip(&m.attachments) {
+            file["mime_type"] = a.kind.mime().into();
+            file["url"] = a.url().into();
+        }
+    }
+    value
+}
+
 pub fn markdown_message(m: &StoredMessage) -> String {
     let mut out = String::new();
     match m.role {
@@ -287,6 +302,18 @@ pub fn markdown_message(m: &StoredMessage) -> String {
     }
     out.push_str(m.text.trim());
     out.push_str("\n\n");
+    for f in &m.attachments {
+        out.push_str(&format!(
+            "- Attached: [{}]({}) ({}, {})\n",
+            f.name.replace(['[', ']'], ""),
+            f.url(),
+            f.kind.mime(),
+            app::attachment::size(f.bytes)
+        ));
+    }
+    if !m.attachments.is_empty() {
+        out.push('\n');
+    }
     // A turn without a reply says why, in the server's words (its error is stored as a code).
     let note = match m.status {
         TurnStatus::Complete => None,

@@ -253,3 +253,69 @@ async fn deleting_a_chat_deletes_its_files_and_unsent_files_are_swept() {
     assert_eq!(counts(&stack.server.sqlite_path()), (0, 0));
     assert_eq!(ana.get(&format!("/attachments/{id}")).await.status, 404);
 }
+
+#[tokio::test]
+async fn an_edit_sends_its_files_again_and_the_other_model_says_what_it_cannot_read() {
+    let stack = Stack::start(&[]).await;
+    let mut ana = Visitor::new(&stack.server);
+    let sent = ana
+        .send_files(
+            "/api/send",
+            &SendForm::new("Read this").model("gemini"),
+            &[("n.pdf", pdf())],
+            false,
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let chat = ana.session();
+
+    // The Edit link's page carries the message's files in the form; the edit sends them again.
+    let editing = ana.get(&format!("/c/{chat}?edit=0")).await;
+    let ids = shown_files(&editing.body);
+    assert_eq!(ids.len(), 1);
+    let hidden = format!(r#"name="attachments" value="{}""#, ids[0]);
+    assert!(
+        editing.body.contains(&hidden),
+        "the edit form carries the file"
+    );
+    let edit = SendForm::new("Read this, briefly")
+        .model("gemini")
+        .set("edits", "0")
+        .set("attachments", &ids[0]);
+    let edited = ana.send_form(&edit).await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let kinds: Vec<String> = pictures_sent(&stack.model, "gemini")
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["application/pdf"],
+        "the edited message's PDF, once (the replaced turn is out of the prompt)"
+    );
+
+    // Asking Gemma the same turn: it cannot read the PDF, and the turn says so.
+    let again = ana
+        .call(
+            "/api/ask_again",
+            &[("chat", &chat), ("seq", "2"), ("model", "gemma")],
+        )
+        .await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(again.body.contains("NotReadBy"), "{}", again.body);
+    assert!(
+        stack.model.requests("gemma").is_empty(),
+        "Gemma was not asked without the PDF"
+    );
+    // Someone else's file id, named in a send, is refused like a missing one.
+    let mut bob = Visitor::new(&stack.server);
+    let stolen = bob
+        .send_form(
+            &SendForm::new("mine now")
+                .model("gemini")
+                .set("attachments", &ids[0]),
+        )
+        .await;
+    assert_eq!(stolen.status, 400, "{}", stolen.body);
+    assert!(stolen.body.contains("Gone"), "{}", stolen.body);
+}

@@ -92,6 +92,8 @@ pub fn Composer() -> impl IntoView {
             // Editing the last message (the Edit link loads the page so): the send replaces it.
             // Written once, as the page came; hidden once that send is made or the chat changes.
             <input type="hidden" name="edits" value=move || state.editing.get().map(|s| s.to_string()).unwrap_or_default()/>
+            // ...and its files go again with it.
+            <input type="hidden" name="attachments" value=move || state.editing.get().map(|_| state.edit_files.get_value()).unwrap_or_default()/>
             <p class="editing" hidden=move || state.editing.get().is_none() inner_html=editing_note(state)></p>
             <textarea
                 id=MESSAGE_BOX_ID
@@ -125,20 +127,6 @@ pub fn Composer() -> impl IntoView {
             <p id="composer-keys" class="keys-hint">
                 {move || (state.hydrated.get() && !touch_screen()).then_some("Enter sends, Shift+Enter adds a line.")}
             </p>
-            <div class="attach">
-                <label>
-                    "Attach files "
-                    <input
-                        type="file"
-                        name="files"
-                        multiple
-                        accept="image/png,image/jpeg,image/webp,image/gif,application/pdf"
-                        aria-describedby="attach-limits"
-                        on:change=move |ev| has_files.set(!event_target_value(&ev).is_empty())
-                    />
-                </label>
-                <span id="attach-limits" class="hint">"PNG, JPEG, WebP; GIF for Gemma, PDF for Gemini. Up to 5 files, 7 MB each."</span>
-            </div>
             <div class="actions">
                 // While a reply is on its way, Send is Stop (so is Esc in the message box).
                 // Without JavaScript the Stop is a form by the pending message.
@@ -166,6 +154,10 @@ pub fn Composer() -> impl IntoView {
                         title="Send this message to Gemma and Gemini and show both answers"
                         disabled=blocked
                         on:click=move |ev| {
+                            // With files, the form goes as it is (to compare, its formaction).
+                            if has_files.get_untracked() {
+                                return;
+                            }
                             ev.prevent_default();
                             state.submit_draft(true);
                             focus_message_box();
@@ -174,6 +166,22 @@ pub fn Composer() -> impl IntoView {
                         "Ask both"
                     </button>
                 })}
+            </div>
+            // After Send in the tab order: the message box, then Send, then the picker.
+            <div class="attach">
+                <label>
+                    "Attach files "
+                    <input
+                        id="attach-files"
+                        type="file"
+                        name="files"
+                        multiple
+                        accept="image/png,image/jpeg,image/webp,image/gif,application/pdf"
+                        aria-describedby="attach-limits"
+                        on:change=move |ev| has_files.set(!event_target_value(&ev).is_empty())
+                    />
+                </label>
+                <span id="attach-limits" class="hint">"PNG, JPEG, WebP; GIF for Gemma, PDF for Gemini. Up to 5 files, 7 MB each."</span>
             </div>
         </form>
     }

@@ -5,6 +5,7 @@
 //! `bench [OUT.json]`; `BENCH_QUICK=1` shortens the load runs (for a smoke test).
 
 mod browser;
+mod files;
 mod long;
 mod measure;
 mod report;
@@ -61,6 +62,7 @@ async fn main() {
 
     let standin = standin::start(0).await;
     let emulator = Emulator::start().await;
+    let gcs = testkit::FakeGcs::start().await;
     let sqlite = Store {
         name: "sqlite",
         env: vec![
@@ -76,6 +78,11 @@ async fn main() {
             ("FIRESTORE_EMULATOR_HOST".into(), emulator.host.clone()),
             ("GOOGLE_CLOUD_PROJECT".into(), PROJECT.into()),
             ("OWNER_KEY".into(), testkit::OWNER_KEY.into()),
+            (
+                "ATTACHMENTS_BUCKET".into(),
+                testkit::fake_gcs::BUCKET.into(),
+            ),
+            ("STORAGE_EMULATOR_HOST".into(), gcs.url.clone()),
             ("LEPTOS_SITE_ROOT".into(), site_root.display().to_string()),
             ("MODEL_MAX_IN_FLIGHT".into(), "512".into()),
         ],
@@ -115,6 +122,7 @@ async fn main() {
         f["stop"] = stop_latency(&server, &standin, if quick { 5 } else { 30 }).await;
 
         f["long_chats"] = long::long_chats(&server).await;
+        f["files"] = files::files(&server, quick).await;
         let (ssr, cookie, path) = restore_500(&server).await;
         f["ssr_500_messages"] = ssr;
         if store.name == "sqlite" {

@@ -18,6 +18,35 @@ pub(crate) fn print_table(f: &Value) {
             "≤ 200 ms".into(),
         ),
         (
+            "a 5 MB picture sent, stored and answered, p50 (sqlite folder / firestore + GCS)"
+                .into(),
+            format!(
+                "{} ms / {} ms",
+                s["files"]["upload_5mb_p50_ms"], fs["files"]["upload_5mb_p50_ms"]
+            ),
+            "".into(),
+            "".into(),
+        ),
+        (
+            "a turn's overhead with one 200 KB picture, p50 (sqlite / firestore)".into(),
+            format!(
+                "{} ms / {} ms",
+                s["files"]["picture_overhead_p50_ms"], fs["files"]["picture_overhead_p50_ms"]
+            ),
+            "".into(),
+            "".into(),
+        ),
+        (
+            "RSS before / peak, 16 sessions sending 5 MB at once (sqlite)".into(),
+            format!(
+                "{} / {}",
+                kb(&s["files"]["rss_before_16x5mb_kb"]),
+                kb(&s["files"]["rss_peak_16x5mb_kb"])
+            ),
+            "".into(),
+            "".into(),
+        ),
+        (
             "cold start to first page (sqlite)".into(),
             format!("{} ms", s["cold_start"]["to_first_page_ms"]),
             "".into(),

@@ -14,6 +14,11 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Request, StatusCode};
 
+/// How many posts read and store their files at once (each holds at most two copies of a
+/// 7 MB file: as sent, and stripped).
+const FILE_WORKERS: usize = 4;
+static FILE_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(FILE_WORKERS);
+
 /// The server functions a message with files may be posted to.
 const SENDS: [&str; 2] = ["/api/send", "/api/compare"];
 
@@ -89,6 +94,7 @@ async fn read_post(
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut text_bytes = 0usize;
     let mut total = 0u64;
+    let mut permit = None;
     while let Some(mut field) = multipart.next_field().await.map_err(|_| malformed())? {
         let name = field.name().unwrap_or_default().to_string();
         let Some(file_name) = field.file_name().map(str::to_string) else {
@@ -100,6 +106,11 @@ async fn read_post(
             fields.push((name, text));
             continue;
         };
+        // A few posts read and store files at a time, whatever the number of visitors: the
+        // rest wait with their bytes unread, so memory stays flat under a crowd.
+        if permit.is_none() {
+            permit = Some(FILE_WORK.acquire().await.map_err(|_| malformed())?);
+        }
         // Read whole but never past the limit: a file one byte over is refused unread.
         let mut bytes: Vec<u8> = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {

@@ -49,7 +49,10 @@ pub async fn store(
         return Err(refused(FileRefusal::TooLarge));
     }
     let sniffed = sniff(&bytes).map_err(|e| refused(refusal(&e)))?;
-    let bytes = metadata::strip(sniffed.kind, &bytes).ok_or(refused(FileRefusal::Damaged))?;
+    let stripped = metadata::strip(sniffed.kind, &bytes).ok_or(refused(FileRefusal::Damaged))?;
+    // One copy at a time from here.
+    drop(bytes);
+    let bytes = stripped;
     let at_ms = now_ms();
     let today = services
         .files

@@ -1,13 +1,17 @@
 //! The files a send names (its `attachments` field: ids, comma-separated), checked before the
 //! turn is stored: each the sender's, sent in no other chat, read by every model asked, and
-//! within a message's limits. The turn's store write then claims them for the chat.
+//! within a message's limits. The turn's store write then claims them for the chat. And each
+//! model's prompt with the bytes of the files it carries (`prompts`).
 
 use super::Request;
 use crate::attachment::{Attachment, FileRefusal, MAX_FILES, MAX_MESSAGE_FILE_BYTES};
+use crate::conversation::StoredMessage;
 use crate::errors::{ChatError, InputError};
+use crate::prompt::{prompt_for, PromptMessage};
 use crate::services::blobs::valid_key;
-use crate::services::ChatModel;
+use crate::services::{ChatModel, Services};
 use crate::session::{OwnerId, SessionId};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 fn refused(why: FileRefusal) -> ChatError {
@@ -54,4 +58,79 @@ pub async fn named(
         return Err(refused(FileRefusal::TooMuchTogether));
     }
     Ok(files)
+}
+
+/// Each backend's prompt, its files' bytes read once for all of them: a file of the new
+/// message that cannot be read fails the turn (it is never sent without it); an earlier
+/// one's that is gone is left out.
+pub async fn prompts(
+    services: &Services,
+    backends: &[Arc<dyn ChatModel>],
+    history: &[StoredMessage],
+    user: &StoredMessage,
+) -> Vec<Result<Vec<PromptMessage>, ChatError>> {
+    let mut prompts: Vec<Vec<PromptMessage>> = backends
+        .iter()
+        .map(|b| {
+            prompt_for(
+                history,
+                &user.text,
+                &user.attachments,
+                b.id(),
+                services.history,
+            )
+        })
+        .collect();
+    let mut read: HashMap<String, Option<Arc<Vec<u8>>>> = HashMap::new();
+    for prompt in &prompts {
+        for file in prompt.iter().flat_map(|m| &m.files) {
+            let id = &file.attachment.id;
+            if read.contains_key(id) {
+                continue;
+            }
+            match services.blobs.get(id).await {
+                Ok(bytes) => read.insert(id.clone(), bytes.map(Arc::new)),
+                Err(e) => {
+                    return prompts
+                        .iter()
+                        .map(|_| Err(ChatError::Files(e.clone())))
+                        .collect()
+                }
+            };
+        }
+    }
+    let newest = |p: &Vec<PromptMessage>| p.len() - 1;
+    prompts
+        .iter_mut()
+        .zip(backends)
+        .map(|(prompt, backend)| {
+            // Asked again of a model that cannot read the message's files (Regenerate on
+            // another model): the turn says so rather than answering without them.
+            let files = &user.attachments;
+            if !files.is_empty() && !backend.reads_files() {
+                return Err(InputError::File(FileRefusal::TextOnly(backend.id())).into());
+            }
+            if files.iter().any(|f| !f.kind.read_by(backend.id())) {
+                return Err(InputError::File(FileRefusal::NotReadBy(backend.id())).into());
+            }
+            let last = newest(prompt);
+            for (i, m) in prompt.iter_mut().enumerate() {
+                let mut kept = Vec::with_capacity(m.files.len());
+                for mut file in std::mem::take(&mut m.files) {
+                    match read.get(&file.attachment.id).cloned().flatten() {
+                        Some(bytes) => {
+                            file.bytes = bytes;
+                            kept.push(file);
+                        }
+                        None if i == last => {
+                            return Err(InputError::File(FileRefusal::Gone).into());
+                        }
+                        None => {}
+                    }
+                }
+                m.files = kept;
+            }
+            Ok(std::mem::take(prompt))
+        })
+        .collect()
 }

@@ -4,20 +4,18 @@
 
 use super::budget::Reservation;
 use super::{now_ms, to_view, Request};
-use crate::attachment::FileRefusal;
 use crate::chat::chat_path;
 use crate::conversation::{
     AppendedTurn, NewReply, NoReplies, Replies, SessionSummary, StoredMessage, TurnId, TurnOutcome,
     TurnStatus, TurnView,
 };
-use crate::errors::{ChatError, InputError, ModelError, StoreError};
+use crate::errors::{ChatError, ModelError, StoreError};
 use crate::models::ModelId;
-use crate::prompt::{prompt_for, PromptMessage};
+use crate::prompt::PromptMessage;
 use crate::services::{ChatModel, RunningTurn, Services};
 use crate::session::{OwnerId, SessionId};
 use futures::future::{select, Either};
 use futures::pin_mut;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -141,7 +139,8 @@ impl Job {
     }
 
     async fn run(self) -> Result<AppendedTurn, ChatError> {
-        let prompts = self.prompts().await;
+        let prompts =
+            super::files::prompts(&self.services, &self.backends, &self.history, &self.user).await;
         let replies = {
             let calls = futures::future::join_all(
                 self.backends
@@ -244,68 +243,6 @@ impl Job {
             return Err(e);
         }
         finished
-    }
-
-    /// Each backend's prompt, its files' bytes read once for all of them: a file of the new
-    /// message that cannot be read fails the turn (it is never sent without it); an earlier
-    /// one's that is gone is left out.
-    async fn prompts(&self) -> Vec<Result<Vec<PromptMessage>, ChatError>> {
-        let mut prompts: Vec<Vec<PromptMessage>> = self
-            .backends
-            .iter()
-            .map(|b| {
-                let u = &self.user;
-                prompt_for(
-                    &self.history,
-                    &u.text,
-                    &u.attachments,
-                    b.id(),
-                    self.services.history,
-                )
-            })
-            .collect();
-        let mut read: HashMap<String, Option<Arc<Vec<u8>>>> = HashMap::new();
-        for prompt in &prompts {
-            for file in prompt.iter().flat_map(|m| &m.files) {
-                let id = &file.attachment.id;
-                if read.contains_key(id) {
-                    continue;
-                }
-                match self.services.blobs.get(id).await {
-                    Ok(bytes) => read.insert(id.clone(), bytes.map(Arc::new)),
-                    Err(e) => {
-                        return prompts
-                            .iter()
-                            .map(|_| Err(ChatError::Files(e.clone())))
-                            .collect()
-                    }
-                };
-            }
-        }
-        let newest = |p: &Vec<PromptMessage>| p.len() - 1;
-        prompts
-            .iter_mut()
-            .map(|prompt| {
-                let last = newest(prompt);
-                for (i, m) in prompt.iter_mut().enumerate() {
-                    let mut kept = Vec::with_capacity(m.files.len());
-                    for mut file in std::mem::take(&mut m.files) {
-                        match read.get(&file.attachment.id).cloned().flatten() {
-                            Some(bytes) => {
-                                file.bytes = bytes;
-                                kept.push(file);
-                            }
-                            None if i == last => {
-                                return Err(InputError::File(FileRefusal::Gone).into());
-                            }
-                            None => {}
-                        }
-                    }
-                    m.files = kept;
-                }
-                Ok(std::mem::take(prompt))
-            })
-            .collect()
     }
 
     /// One model's answer to the turn.

@@ -196,6 +196,18 @@ pub fn to_view(m: StoredMessage, stale_before_ms: i64) -> Message {
     }
 }
 
+/// The ids of the files in [`files_html`]'s HTML (for an edit, which sends them again).
+pub fn file_ids(files_html: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for rest in files_html.split("/attachments/").skip(1) {
+        let id: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+        if !id.is_empty() && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
 /// A message's files as the page shows them: pictures as thumbnails that open full size, PDFs
 /// as a link with their name and size.
 pub fn files_html(files: &[crate::attachment::Attachment]) -> String {

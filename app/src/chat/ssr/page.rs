@@ -80,6 +80,10 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
                     m.seq == *seq && m.status != crate::conversation::TurnStatus::Pending
                 })
         });
+    let edit_files = editing
+        .and_then(|seq| messages.iter().find(|m| m.seq == seq))
+        .map(|m| super::file_ids(&m.files).join(","))
+        .unwrap_or_default();
     let before = query_param(parts, "before").and_then(|b| b.parse::<i64>().ok());
     let search = query_param(parts, "q")
         .map(|q| q.trim().chars().take(MAX_SEARCH_CHARS).collect::<String>())
@@ -118,6 +122,7 @@ pub async fn load(request: &Request) -> Result<ChatView, ChatError> {
         models,
         error,
         editing,
+        edit_files,
         next_turn: crate::conversation::TurnId::generate().as_str().to_string(),
         now_ms: super::now_ms(),
         offer_gemini_after_s: request.services.offer_gemini_after.as_secs() as u32,

@@ -10,6 +10,17 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 impl ChatState {
+    /// Follows the address after back/forward.
+    pub fn follow_address(self, path: &str) {
+        match crate::chat::chat_in_path(path) {
+            Some(id) if self.current.get_untracked().as_deref() != Some(id) => {
+                self.open(id.to_string(), false)
+            }
+            Some(_) => {}
+            None => self.start_new_chat(false),
+        }
+    }
+
     /// Follows a turn this page shows pending but did not send (after a reload, or sent from
     /// another tab) until it is answered or fails: a small status request every 1.5 s.
     pub fn watch_pending(self) {

@@ -48,6 +48,8 @@ pub struct ChatState {
     pub draft: RwSignal<String>,
     /// The last message's position while it is being edited: the next send replaces it.
     pub editing: RwSignal<Option<u64>>,
+    /// The files of the message being edited: sent again with the edit.
+    pub edit_files: StoredValue<String>,
     pub pending: RwSignal<Option<Outgoing>>,
     pub failed: RwSignal<Option<Failure>>,
     /// Bumped whenever the open chat changes, so a reply still in flight for another chat is
@@ -99,6 +101,7 @@ impl ChatState {
             thinking: RwSignal::new(params.thinking),
             draft: RwSignal::new(draft),
             editing: RwSignal::new(initial.editing),
+            edit_files: StoredValue::new(initial.edit_files),
             pending: RwSignal::new(None),
             // An error from a no-JavaScript post arrives with the page; it has no retry payload.
             failed: RwSignal::new(initial.error.map(|error| Failure { error, send: None })),
@@ -166,6 +169,11 @@ impl ChatState {
             turn: random_hex(16),
             since_ms: 0,
             edits: self.editing.get_untracked(),
+            files: self
+                .editing
+                .get_untracked()
+                .map(|_| self.edit_files.get_value())
+                .filter(|f| !f.is_empty()),
             stopping: false,
         });
         self.editing.set(None);
@@ -243,7 +251,7 @@ impl ChatState {
                         None,
                         outgoing.edits.map(|seq| seq.to_string()),
                         p.thinking.map(|t| t.to_string()),
-                        None,
+                        outgoing.files.clone(),
                     )
                     .await
                 }
@@ -257,7 +265,7 @@ impl ChatState {
                         decimal(p.top_p.into(), 2),
                         p.max_tokens.to_string(),
                         p.thinking.map(|t| t.to_string()),
-                        None,
+                        outgoing.files.clone(),
                     )
                     .await
                 }
@@ -381,16 +389,5 @@ impl ChatState {
         self.pending.set(None);
         self.failed.set(None);
         navigate("/", push);
-    }
-
-    /// Follows the address after back/forward.
-    pub fn follow_address(self, path: &str) {
-        match super::chat_in_path(path) {
-            Some(id) if self.current.get_untracked().as_deref() != Some(id) => {
-                self.open(id.to_string(), false)
-            }
-            Some(_) => {}
-            None => self.start_new_chat(false),
-        }
     }
 }

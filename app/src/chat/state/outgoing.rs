@@ -39,6 +39,8 @@ pub struct Outgoing {
     pub since_ms: i64,
     /// The position of the last message, which this one replaces (edit and resend).
     pub edits: Option<u64>,
+    /// Files it carries (ids, comma-separated): an edited message's, sent again.
+    pub files: Option<String>,
     /// A Stop was asked for it: still shown (its words stay on the page until the Stop
     /// answers), but its own answer is no longer the page's.
     pub stopping: bool,

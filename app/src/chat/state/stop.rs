@@ -175,6 +175,7 @@ impl ChatState {
                 turn: random_hex(16),
                 since_ms: 0,
                 edits: None,
+                files: None,
                 stopping: false,
             }),
             _ if stopped => {

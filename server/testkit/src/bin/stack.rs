@@ -14,7 +14,7 @@
 use serde_json::{json, Map, Value};
 use std::io::{Read, Write};
 use testkit::iap::{self, Key, AUDIENCE};
-use testkit::{standin, Emulator, Server};
+use testkit::{standin, Emulator, FakeGcs, Server};
 use tokio::signal::unix::{signal, SignalKind};
 
 #[tokio::main]
@@ -52,13 +52,17 @@ async fn main() {
     let behind_iap = Server::start(&data.join("iap"), &url, &iap_env).await;
 
     // The production store: the turn-control, pending and two-tab specs run here as well.
+    // Its files go to Cloud Storage (fake-gcs-server), as on GKE.
     let emulator = Emulator::start().await;
+    let gcs = FakeGcs::start().await;
     let mut firestore_env = common.to_vec();
     firestore_env.extend([
         ("CHAT_STORE", "firestore"),
         ("FIRESTORE_EMULATOR_HOST", emulator.host.as_str()),
         ("GOOGLE_CLOUD_PROJECT", "hybrid-chat-e2e"),
         ("OWNER_KEY", testkit::OWNER_KEY),
+        ("ATTACHMENTS_BUCKET", testkit::fake_gcs::BUCKET),
+        ("STORAGE_EMULATOR_HOST", gcs.url.as_str()),
     ]);
     let on_firestore = Server::start(&data.join("firestore"), &url, &firestore_env).await;
 
@@ -95,5 +99,5 @@ async fn main() {
         _ = stdin_closed => {}
     }
     // Dropping the servers stops them.
-    drop((open, behind_iap, on_firestore, emulator, model));
+    drop((open, behind_iap, on_firestore, emulator, gcs, model));
 }
