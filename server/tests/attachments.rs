@@ -40,14 +40,7 @@ pub fn counts(db: &Path) -> (i64, i64) {
 
 /// The ids of the files the page shows (`/attachments/ID` in thumbnails and links).
 pub fn shown_files(page: &str) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    for rest in page.split("/attachments/").skip(1) {
-        let id: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
-        if !id.is_empty() && !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    ids
+    app::chat::ssr::file_ids(page)
 }
 
 /// The pictures (MIME type, bytes) the stand-in's last request to `backend` carried.
@@ -208,7 +201,7 @@ async fn ask_both_sends_the_picture_to_each_in_its_own_wire_and_a_pdf_goes_to_ge
 
 #[tokio::test]
 async fn deleting_a_chat_deletes_its_files_and_unsent_files_are_swept() {
-    let stack = Stack::start(&[("FILE_SWEEP_SECS", "0.5"), ("FILE_UNSENT_SECS", "1")]).await;
+    let stack = Stack::start(&[("FILE_SWEEP_SECS", "0.5"), ("FILE_UNSENT_SECS", "2")]).await;
     let mut ana = Visitor::new(&stack.server);
     let sent = ana
         .send_files(
@@ -231,8 +224,8 @@ async fn deleting_a_chat_deletes_its_files_and_unsent_files_are_swept() {
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert_eq!(stored_files(stack.dir.path()).len(), 2);
 
-    // Swept a second later; the sent one stays.
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // Swept once two seconds old; the sent one stays.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
     assert_eq!(
         stored_files(stack.dir.path()).len(),
         1,

@@ -17,7 +17,7 @@ async fn on_firestore_and_cloud_storage_files_are_kept_served_deleted_and_swept(
     env.extend(gcs.server_env());
     env.extend([
         ("FILE_SWEEP_SECS", "0.5".to_string()),
-        ("FILE_UNSENT_SECS", "1".to_string()),
+        ("FILE_UNSENT_SECS", "2".to_string()),
     ]);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let stack = Stack::start(&env).await;
