@@ -35,10 +35,7 @@ pub fn sweep_in_background(services: Services, every: Duration, unsent_for: Dura
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            let before = now - unsent_for.as_millis() as i64;
+            let before = app::chat::ssr::now_ms() - unsent_for.as_millis() as i64;
             match sweep_once(&services, before).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(files = n, "unsent files deleted"),

@@ -30,12 +30,6 @@ pub fn refusal(e: &SniffError) -> FileRefusal {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Stores `bytes`, attached as `name` by `owner`, and returns its reference. `quota`: the most
 /// bytes an owner may store in a day.
 pub async fn store(
@@ -53,7 +47,7 @@ pub async fn store(
     // One copy at a time from here.
     drop(bytes);
     let bytes = stripped;
-    let at_ms = now_ms();
+    let at_ms = app::chat::ssr::now_ms();
     let today = services
         .files
         .file_bytes_since(owner, at_ms - DAY_MS)
@@ -73,7 +67,7 @@ pub async fn store(
         attachment: attachment.clone(),
         owner: owner.clone(),
         chat: None,
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: app::session::to_hex(&Sha256::digest(&bytes)),
         at_ms,
     };
     services.files.record_file(&record).await?;
@@ -96,8 +90,4 @@ pub async fn store(
         "file stored"
     );
     Ok(attachment)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
