@@ -408,6 +408,31 @@ def check_autoscaling(label, docs):
     )
 
 
+def check_storage(label, docs):
+    """With chats in Firestore, files go to the bucket: the app refuses to start without one
+    (or a folder, which on a pod would vanish with it), so every profile names the bucket, from
+    the ConfigMap the runbook creates, never optional."""
+    deployment = find(docs, "Deployment", "hybrid-chat")
+    if deployment is None:
+        return
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+    if (env.get("CHAT_STORE") or {}).get("value") != "firestore":
+        return
+    bucket = env.get("ATTACHMENTS_BUCKET") or {}
+    ref = (bucket.get("valueFrom") or {}).get("configMapKeyRef") or {}
+    check(
+        f"{label}: Firestore's files go to the bucket named in ConfigMap hybrid-chat-storage",
+        bucket.get("value") or (ref.get("name") == "hybrid-chat-storage" and ref.get("key") == "bucket" and not ref.get("optional")),
+        bucket,
+    )
+    check(f"{label}: no ATTACHMENTS_DIR on a pod (its files would go with it)", "ATTACHMENTS_DIR" not in env)
+    runbook = (Path(__file__).parent.parent / "README.md").read_text()
+    check(
+        f"{label}: the runbook creates ConfigMap hybrid-chat-storage with key bucket",
+        "kubectl create configmap hybrid-chat-storage" in runbook and "--from-literal=bucket=" in runbook,
+    )
+
+
 def check_images(label, docs):
     """Every image is pinned by digest, except the app's own, which skaffold replaces with the
     tag and digest it built."""
@@ -435,6 +460,7 @@ def main():
         check_gemma(label, docs)
         check_autoscaling(label, docs)
         check_images(label, docs)
+        check_storage(label, docs)
     check_profiles_agree(rendered)
     passed = sum(results)
     failed = len(results) - passed

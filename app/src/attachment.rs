@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 /// The most bytes one file may take: Vertex takes at most 7 MB a file inline (Gemini 2.5's
 /// image and document pages), and a file may go to either model.
 pub const MAX_FILE_BYTES: u64 = 7_000_000;
+/// The most bytes one text file may take: it goes to the models as words, and a megabyte of
+/// text is a third of a million tokens or more, past Gemma's context already and a third of
+/// Gemini's.
+pub const MAX_TEXT_FILE_BYTES: u64 = 1_000_000;
 /// The most files one message may carry, and their most bytes together.
 pub const MAX_FILES: usize = 5;
 pub const MAX_MESSAGE_FILE_BYTES: u64 = 20_000_000;
@@ -20,9 +24,20 @@ pub enum AttachmentKind {
     /// Its first frame is what the models see.
     Gif,
     Pdf,
+    /// UTF-8 text: plain, Markdown, source code, a long paste. The models read it as words.
+    Text,
 }
 
 impl AttachmentKind {
+    pub const ALL: [AttachmentKind; 6] = [
+        AttachmentKind::Png,
+        AttachmentKind::Jpeg,
+        AttachmentKind::Webp,
+        AttachmentKind::Gif,
+        AttachmentKind::Pdf,
+        AttachmentKind::Text,
+    ];
+
     /// The `Content-Type` it is served and sent to the models with.
     pub fn mime(self) -> &'static str {
         match self {
@@ -31,11 +46,27 @@ impl AttachmentKind {
             AttachmentKind::Webp => "image/webp",
             AttachmentKind::Gif => "image/gif",
             AttachmentKind::Pdf => "application/pdf",
+            AttachmentKind::Text => "text/plain; charset=utf-8",
         }
     }
 
     pub fn is_image(self) -> bool {
-        self != AttachmentKind::Pdf
+        !matches!(self, AttachmentKind::Pdf | AttachmentKind::Text)
+    }
+
+    /// Whether it reaches the models as words in the message (so any model reads it, even one
+    /// whose server takes text only).
+    pub fn is_text(self) -> bool {
+        self == AttachmentKind::Text
+    }
+
+    /// The most bytes a file of this kind may take.
+    pub fn max_bytes(self) -> u64 {
+        if self.is_text() {
+            MAX_TEXT_FILE_BYTES
+        } else {
+            MAX_FILE_BYTES
+        }
     }
 
     /// Whether `model` reads this kind: vLLM's chat API takes pictures, never documents, so
@@ -56,19 +87,12 @@ impl AttachmentKind {
             AttachmentKind::Webp => "webp",
             AttachmentKind::Gif => "gif",
             AttachmentKind::Pdf => "pdf",
+            AttachmentKind::Text => "text",
         }
     }
 
     pub fn parse(s: &str) -> Option<AttachmentKind> {
-        [
-            AttachmentKind::Png,
-            AttachmentKind::Jpeg,
-            AttachmentKind::Webp,
-            AttachmentKind::Gif,
-            AttachmentKind::Pdf,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        AttachmentKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -78,7 +102,7 @@ impl AttachmentKind {
 pub enum FileRefusal {
     /// A web page, SVG or XML: never served back, whatever its name says.
     WebPage,
-    /// Not a picture (PNG, JPEG, WebP, GIF) or a PDF.
+    /// Not a picture (PNG, JPEG, WebP, GIF), a PDF or UTF-8 text.
     Unsupported,
     Damaged,
     TooManyPixels,
@@ -140,11 +164,11 @@ impl std::fmt::Display for FileRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mb = |b: u64| b / 1_000_000;
         match self {
-            FileRefusal::WebPage => write!(f, "That file is a web page, SVG or XML, whatever its name says; only pictures (PNG, JPEG, WebP, GIF) and PDFs can be attached."),
-            FileRefusal::Unsupported => write!(f, "Only pictures (PNG, JPEG, WebP, GIF) and PDFs can be attached."),
+            FileRefusal::WebPage => write!(f, "That file is a web page, SVG or XML, whatever its name says; only pictures (PNG, JPEG, WebP, GIF), PDFs and text files can be attached."),
+            FileRefusal::Unsupported => write!(f, "Only pictures (PNG, JPEG, WebP, GIF), PDFs and text files (UTF-8) can be attached."),
             FileRefusal::Damaged => write!(f, "That file looks damaged: its header could not be read."),
             FileRefusal::TooManyPixels => write!(f, "That picture is larger than 40 megapixels. Please send a smaller one."),
-            FileRefusal::TooLarge => write!(f, "A file can be at most {} MB.", mb(MAX_FILE_BYTES)),
+            FileRefusal::TooLarge => write!(f, "A file can be at most {} MB, a text file {} MB.", mb(MAX_FILE_BYTES), mb(MAX_TEXT_FILE_BYTES)),
             FileRefusal::TooMany => write!(f, "A message can carry at most {MAX_FILES} files."),
             FileRefusal::TooMuchTogether => write!(f, "A message's files can be at most {} MB together.", mb(MAX_MESSAGE_FILE_BYTES)),
             FileRefusal::NotReadBy(ModelId::Gemma) => write!(f, "Gemma cannot read PDFs. Send them to Gemini, or the message without them."),
@@ -165,7 +189,7 @@ pub struct Attachment {
     /// The name it was attached under, for people (never used as a path).
     pub name: String,
     pub bytes: u64,
-    /// Pixels, for pictures; 0 for a PDF.
+    /// Pixels, for pictures; 0 for a PDF or text.
     pub width: u32,
     pub height: u32,
 }
@@ -236,7 +260,9 @@ mod tests {
         assert!(AttachmentKind::Pdf.read_by(ModelId::Gemini));
         assert!(AttachmentKind::Gif.read_by(ModelId::Gemma));
         assert!(!AttachmentKind::Gif.read_by(ModelId::Gemini));
-        for k in ["png", "jpeg", "webp", "gif", "pdf"] {
+        assert!(AttachmentKind::Text.read_by(ModelId::Gemma));
+        assert!(AttachmentKind::Text.read_by(ModelId::Gemini));
+        for k in ["png", "jpeg", "webp", "gif", "pdf", "text"] {
             assert_eq!(
                 AttachmentKind::parse(k).map(AttachmentKind::as_str),
                 Some(k)

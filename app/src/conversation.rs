@@ -193,7 +193,12 @@ pub struct TurnRequest {
 impl TurnRequest {
     /// The session's title when this turn starts it.
     pub fn title(&self) -> String {
-        self.text.chars().take(MAX_TITLE_CHARS).collect()
+        // A message of files alone is named for its first file.
+        let words = match (self.text.trim(), self.attachments.first()) {
+            ("", Some(file)) => file.name.as_str(),
+            (text, _) => text,
+        };
+        words.chars().take(MAX_TITLE_CHARS).collect()
     }
 
     /// The pending user message this turn is stored as at `seq`.

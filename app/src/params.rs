@@ -209,16 +209,18 @@ pub struct SendRequest {
 
 impl SendRequest {
     /// Validates the raw form fields of a send. The message keeps its inner whitespace (code
-    /// blocks matter) but loses leading and trailing blank lines.
+    /// blocks matter) but loses leading and trailing blank lines. It may be blank only when
+    /// it carries files (`with_files`): a picture alone is a question too.
     pub fn parse(
         message: &str,
+        with_files: bool,
         model: &str,
         temperature: &str,
         top_p: &str,
         max_tokens: &str,
     ) -> Result<SendRequest, InputError> {
         let text = message.trim();
-        if text.is_empty() {
+        if text.is_empty() && !with_files {
             return Err(InputError::EmptyMessage);
         }
         let chars = text.chars().count();
@@ -246,7 +248,7 @@ mod tests {
     use super::*;
 
     fn send(msg: &str, model: &str, t: &str, p: &str, m: &str) -> Result<SendRequest, InputError> {
-        SendRequest::parse(msg, model, t, p, m)
+        SendRequest::parse(msg, false, model, t, p, m)
     }
 
     #[test]
@@ -263,12 +265,14 @@ mod tests {
     }
 
     #[test]
-    fn blank_messages_are_refused() {
+    fn blank_messages_are_refused_unless_they_carry_files() {
         for blank in ["", "   ", "\n\t \n"] {
             assert_eq!(
                 send(blank, "gemma", "1", "1", "10"),
                 Err(InputError::EmptyMessage)
             );
+            let files_only = SendRequest::parse(blank, true, "gemma", "1", "1", "10");
+            assert_eq!(files_only.map(|s| s.text), Ok(String::new()));
         }
     }
 

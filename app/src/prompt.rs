@@ -28,10 +28,43 @@ pub struct PromptFile {
 /// `--limit-mm-per-prompt` is set to match in deploy/). Older files are left out, newest kept.
 pub const MAX_PROMPT_FILES: usize = 5;
 
-/// What a file adds to the prompt, in tokens: Gemma 3 reads any picture as 256 tokens, Gemini
+/// A text file's wrapper (`<file name="…">` and its end), estimated high.
+const FILE_WRAPPER_TOKENS: usize = 40;
+
+impl PromptMessage {
+    /// Text files join the words, each in a `<file name="…">` block before them (long
+    /// documents first, then the question, as Google's long-context guide advises), so every
+    /// wire and every server, `/generate` too, carries them as text.
+    pub fn fold_text_files(&mut self) {
+        let (texts, others): (Vec<PromptFile>, Vec<PromptFile>) = std::mem::take(&mut self.files)
+            .into_iter()
+            .partition(|f| f.attachment.kind.is_text());
+        self.files = others;
+        if texts.is_empty() {
+            return;
+        }
+        let mut text = String::new();
+        for f in &texts {
+            let body = String::from_utf8_lossy(&f.bytes);
+            let body = body.strip_prefix('\u{feff}').unwrap_or(&body);
+            text.push_str(&format!(
+                "<file name=\"{}\">\n{}\n</file>\n\n",
+                f.attachment.name,
+                body.trim_end()
+            ));
+        }
+        text.push_str(&self.text);
+        self.text = text.trim_end().to_string();
+    }
+}
+
+/// What a file adds to the prompt, in tokens (a text file: its words, estimated as any are): Gemma 3 reads any picture as 256 tokens, Gemini
 /// as 258 (a picture up to 384 pixels a side; larger ones are tiled, about 258 a tile); a PDF
 /// is about 258 a page, guessed here from its size (a page of text runs near 3 KB).
 pub fn file_tokens(file: &Attachment, target: ModelId) -> usize {
+    if file.kind.is_text() {
+        return (file.bytes as usize).div_ceil(3) + FILE_WRAPPER_TOKENS;
+    }
     match (file.kind.is_image(), target) {
         (true, ModelId::Gemma) => 256,
         (true, ModelId::Gemini) => {
@@ -190,171 +223,4 @@ pub fn prompt_history(history: &[StoredMessage], target: ModelId) -> Vec<PromptM
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::params::GenParams;
-
-    fn stored(seq: u64, role: Role, model: ModelId, text: &str) -> StoredMessage {
-        StoredMessage {
-            seq,
-            role,
-            text: text.into(),
-            model,
-            params: GenParams::default(),
-            created_at_ms: 0,
-            latency_ms: None,
-            usage: None,
-            cost: None,
-            finish_reason: None,
-            turn: None,
-            status: TurnStatus::Complete,
-            error: None,
-            verdict: None,
-            attachments: Vec::new(),
-        }
-    }
-
-    fn texts(prompt: Vec<PromptMessage>) -> Vec<String> {
-        prompt.into_iter().map(|p| p.text).collect()
-    }
-
-    #[test]
-    fn after_a_compare_each_model_sees_its_own_answer() {
-        let history = [
-            stored(0, Role::User, ModelId::Gemma, "q1"),
-            stored(1, Role::Model, ModelId::Gemma, "gemma a1"),
-            stored(2, Role::Model, ModelId::Gemini, "gemini a1"),
-            stored(3, Role::User, ModelId::Gemini, "q2"),
-            stored(4, Role::Model, ModelId::Gemini, "gemini a2"),
-        ];
-        let texts = |m: ModelId| texts(prompt_history(&history, m));
-        assert_eq!(texts(ModelId::Gemma), ["q1", "gemma a1", "q2", "gemini a2"]);
-        assert_eq!(
-            texts(ModelId::Gemini),
-            ["q1", "gemini a1", "q2", "gemini a2"]
-        );
-        let roles: Vec<Role> = prompt_history(&history, ModelId::Gemma)
-            .into_iter()
-            .map(|p| p.role)
-            .collect();
-        assert_eq!(roles, [Role::User, Role::Model, Role::User, Role::Model]);
-    }
-
-    #[test]
-    fn a_turn_asked_again_sends_the_newest_reply_of_the_model_asked() {
-        let history = [
-            stored(0, Role::User, ModelId::Gemma, "q1"),
-            stored(1, Role::Model, ModelId::Gemma, "gemma first"),
-            stored(2, Role::Model, ModelId::Gemma, "gemma regenerated"),
-            stored(3, Role::Model, ModelId::Gemini, "gemini asked too"),
-        ];
-        let texts = |m: ModelId| texts(prompt_history(&history, m));
-        assert_eq!(texts(ModelId::Gemma), ["q1", "gemma regenerated"]);
-        assert_eq!(texts(ModelId::Gemini), ["q1", "gemini asked too"]);
-        // A model with no reply there sees the newest.
-        let regenerated = &history[..3];
-        assert_eq!(
-            super::tests::texts(prompt_history(regenerated, ModelId::Gemini)),
-            ["q1", "gemma regenerated"]
-        );
-    }
-
-    #[test]
-    fn an_edited_turn_is_left_out_with_its_replies() {
-        let mut history = vec![
-            stored(0, Role::User, ModelId::Gemma, "q1 with a typo"),
-            stored(1, Role::Model, ModelId::Gemma, "a1 to the typo"),
-            stored(2, Role::User, ModelId::Gemma, "q1 fixed"),
-            stored(3, Role::Model, ModelId::Gemma, "a1"),
-        ];
-        history[0].status = TurnStatus::Replaced;
-        assert_eq!(
-            texts(prompt_history(&history, ModelId::Gemma)),
-            ["q1 fixed", "a1"]
-        );
-    }
-
-    #[test]
-    fn turns_without_a_reply_are_left_out_of_the_prompt() {
-        let mut failed = stored(2, Role::User, ModelId::Gemma, "lost");
-        failed.status = TurnStatus::Failed;
-        let mut pending = stored(5, Role::User, ModelId::Gemma, "waiting");
-        pending.status = TurnStatus::Pending;
-        let history = [
-            stored(0, Role::User, ModelId::Gemma, "q1"),
-            stored(1, Role::Model, ModelId::Gemma, "a1"),
-            failed,
-            stored(3, Role::User, ModelId::Gemma, "q2"),
-            stored(4, Role::Model, ModelId::Gemma, "a2"),
-            pending,
-        ];
-        assert_eq!(
-            texts(prompt_history(&history, ModelId::Gemma)),
-            ["q1", "a1", "q2", "a2"]
-        );
-    }
-
-    #[test]
-    fn a_window_that_begins_inside_a_turn_starts_at_its_next_message() {
-        // Seq 0 (the question these replies answer) fell outside the window.
-        let history = [
-            stored(1, Role::Model, ModelId::Gemma, "gemma a0"),
-            stored(2, Role::Model, ModelId::Gemini, "gemini a0"),
-            stored(3, Role::User, ModelId::Gemma, "q1"),
-            stored(4, Role::Model, ModelId::Gemma, "a1"),
-        ];
-        let prompt = prompt_for(&history, "q2", &[], ModelId::Gemma, HistoryWindow::DEFAULT);
-        assert_eq!(prompt[0].role, Role::User);
-        assert_eq!(texts(prompt), ["q1", "a1", "q2"]);
-    }
-
-    #[test]
-    fn the_oldest_turns_go_first_when_the_tokens_run_out() {
-        // Each turn is 300 bytes (100 estimated tokens); the new message 30 bytes (10 tokens).
-        let (q, a) = ("q".repeat(150), "a".repeat(150));
-        let history: Vec<StoredMessage> = (0..10)
-            .flat_map(|t| {
-                [
-                    stored(
-                        2 * t,
-                        Role::User,
-                        ModelId::Gemma,
-                        &format!("{t}{}", &q[1..]),
-                    ),
-                    stored(2 * t + 1, Role::Model, ModelId::Gemma, &a),
-                ]
-            })
-            .collect();
-        let user = "n".repeat(30);
-        let window = |tokens| HistoryWindow {
-            messages: 64,
-            tokens,
-        };
-        // Room for three whole turns and the new message, not four.
-        let prompt = prompt_for(&history, &user, &[], ModelId::Gemma, window(399));
-        assert_eq!(prompt.len(), 7);
-        assert!(prompt[0].text.starts_with('7'), "the newest three turns");
-        assert_eq!(prompt.last().map(|p| p.text.as_str()), Some(user.as_str()));
-        assert_eq!(
-            prompt_for(&history, &user, &[], ModelId::Gemma, window(410)).len(),
-            9
-        );
-        // No room at all: the new message alone, never an empty prompt.
-        let alone = prompt_for(&history, &user, &[], ModelId::Gemma, window(0));
-        assert_eq!(texts(alone), [user.as_str()]);
-        // Everything fits.
-        assert_eq!(
-            prompt_for(&history, &user, &[], ModelId::Gemma, HistoryWindow::DEFAULT).len(),
-            21
-        );
-    }
-
-    #[test]
-    fn token_estimates_run_high_for_english_and_close_for_cjk() {
-        assert_eq!(estimated_tokens(""), 0);
-        // "hello world" is 2 tokens to most tokenizers.
-        assert_eq!(estimated_tokens("hello world"), 4);
-        // Four CJK characters: 12 bytes, about 4 tokens.
-        assert_eq!(estimated_tokens("你好世界"), 4);
-    }
-}
+mod tests;

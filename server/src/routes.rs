@@ -17,7 +17,7 @@ use axum::http::{header, HeaderValue, Request};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -126,13 +126,17 @@ pub fn router(
         .route("/", get(page.clone()))
         .route("/c/{id}", get(page))
         .route(
+            attachments::form::ATTACH,
+            post(attachments::form::attach).with_state((services.clone(), file_quota)),
+        )
+        .route(
             "/api/{*server_fn}",
             get(server_fns.clone()).post(server_fns),
         )
         .route("/export/{file}", get(export::export))
         .route(
             "/attachments/{id}",
-            get(attachments::serve::serve).with_state(services.clone()),
+            get(attachments::serve::serve).with_state((services.clone(), operators.clone())),
         )
         .route("/source/{chat}/{seq}", get(export::source))
         .route(
@@ -276,9 +280,9 @@ fn request_span(req: &Request<Body>) -> tracing::Span {
 }
 
 /// Refuses a body larger than its route takes (413): [`MAX_REQUEST_BYTES`], or a message's
-/// files for a multipart send. Counted as it streams too, so a chunked body cannot pass.
+/// files for a multipart send or attach. Counted as it streams too, so a chunked body cannot pass.
 async fn limit_body(req: Request<Body>, next: Next) -> Response {
-    let max = if attachments::form::is_multipart_send(&req) {
+    let max = if attachments::form::takes_files(&req) {
         attachments::form::MAX_BODY_BYTES as usize
     } else {
         MAX_REQUEST_BYTES

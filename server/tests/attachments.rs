@@ -4,8 +4,12 @@
 //! deleted with their chat or swept when never sent. The Firestore and Cloud Storage half is in
 //! `attachments/cloud.rs`.
 
+#[path = "attachments/access.rs"]
+mod access;
 #[path = "attachments/cloud.rs"]
 mod cloud;
+#[path = "attachments/composer.rs"]
+mod composer;
 #[path = "attachments/refusals.rs"]
 mod refusals;
 
@@ -212,11 +216,11 @@ async fn deleting_a_chat_deletes_its_files_and_unsent_files_are_swept() {
         )
         .await;
     assert_eq!(sent.status, 200, "{}", sent.body);
-    // A send refused after its files were stored (an empty message): they wait, unsent.
+    // A send refused after its files were stored (a model nobody serves): they wait, unsent.
     let refused = ana
         .send_files(
             "/api/send",
-            &SendForm::new("  ").model("gemma"),
+            &SendForm::new("Keep this too").model("gpt-4"),
             &[("b.png", png(9, 9))],
             false,
         )

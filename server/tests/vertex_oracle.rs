@@ -113,8 +113,20 @@ async fn every_request_shape_the_app_sends_passes_googles_own_schema() {
             .chat(&me.session())
             .max_tokens(1);
         assert_eq!(me.send_form(&form).await.status, 200);
+        // Files (#28): a picture and a PDF inline, a text file as words, no words of its own.
+        let with_files = thinking == "auto";
+        if with_files {
+            let files = [
+                ("p.png", testkit::files::png(8, 8)),
+                ("r.pdf", testkit::files::pdf()),
+                ("n.md", b"# Notes\n".to_vec()),
+            ];
+            let form = SendForm::new("").model("gemini").chat(&me.session());
+            let sent = me.send_files("/api/send", &form, &files, false).await;
+            assert_eq!(sent.status, 200, "{}", sent.body);
+        }
         let shapes = sent(&model);
-        assert_eq!(shapes.len(), 3, "{thinking}");
+        assert_eq!(shapes.len(), 3 + usize::from(with_files), "{thinking}");
         let budget = shapes[0]["generationConfig"]["thinkingConfig"]["thinkingBudget"].clone();
         let expected = match thinking {
             "auto" => json!(-1),
@@ -146,12 +158,18 @@ async fn the_stand_in_refuses_exactly_what_googles_types_refuse() {
         .expect("token json");
     let token = token["access_token"].as_str().expect("a token").to_string();
     let user = json!([{"role": "user", "parts": [{"text": "hi"}]}]);
+    let picture = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(testkit::files::png(4, 4))
+    };
     let bodies = [
         // Accepted by both.
         json!({"contents": user}),
         json!({"contents": user, "generationConfig": {"maxOutputTokens": 100, "thinkingConfig": {"thinkingBudget": 0}}}),
         json!({"contents": user, "system_instruction": {"parts": [{"text": "x"}]}, "generation_config": {"top_p": 0.5, "thinking_config": {"include_thoughts": true}}}),
         json!({"contents": user, "generationConfig": {"thinkingConfig": {"thinkingBudget": -1, "includeThoughts": true}}}),
+        json!({"contents": [{"role": "user", "parts": [{"inlineData": {"mimeType": "image/png", "data": picture}}, {"text": "what is it?"}]}]}),
+        json!({"contents": [{"role": "user", "parts": [{"inline_data": {"mime_type": "image/png", "data": picture}}]}]}),
         // Refused by both: misplaced, unknown or mistyped names.
         json!({"contents": user, "generationConfig": {"thinkingBudget": 0}}),
         json!({"contents": user, "thinkingConfig": {"thinkingBudget": 0}}),
@@ -161,6 +179,8 @@ async fn the_stand_in_refuses_exactly_what_googles_types_refuse() {
         json!({"contents": user, "generationConfig": {"temperature": "warm"}}),
         json!({"contents": user, "generationConfig": {"thinkingConfig": {"budget": 10}}}),
         json!({"contents": user, "systemInstruction": {"parts": [{"text": "x"}], "name": "s"}}),
+        json!({"contents": [{"role": "user", "parts": [{"inlineData": {"mimeType": "image/png", "bytes": picture}}]}]}),
+        json!({"contents": [{"role": "user", "parts": [{"inlineData": {"mime": "image/png", "data": picture}}]}]}),
     ];
     let url = format!(
         "{}/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-flash:generateContent",

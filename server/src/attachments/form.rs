@@ -5,9 +5,12 @@
 //! page with the refusal's code, as leptos_axum does for a server function's error.
 
 use super::upload;
-use app::attachment::{Attachment, FileRefusal, MAX_FILES, MAX_FILE_BYTES, MAX_MESSAGE_FILE_BYTES};
+use app::attachment::{
+    Attachment, FileRefusal, MAX_FILES, MAX_FILE_BYTES, MAX_MESSAGE_FILE_BYTES, MAX_TEXT_FILE_BYTES,
+};
 use app::errors::{ChatError, InputError, Transport};
 use app::models::ModelId;
+use app::params::MAX_MESSAGE_CHARS;
 use app::services::Services;
 use app::session;
 use axum::body::Body;
@@ -21,21 +24,31 @@ static FILE_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(FIL
 
 /// The server functions a message with files may be posted to.
 const SENDS: [&str; 2] = ["/api/send", "/api/compare"];
+/// Where the page posts files on their own, before the send.
+pub const ATTACH: &str = "/api/attach";
 
-/// The most bytes of text fields a post may carry (a message is at most 64,000 bytes).
-const MAX_TEXT_BYTES: usize = 256 * 1024;
+/// The most bytes of text fields a post may carry: a message over its limit, kept as a text
+/// file, and the other fields.
+const MAX_TEXT_BYTES: usize = MAX_TEXT_FILE_BYTES as usize + 64 * 1024;
 
 /// The largest multipart send: a message's files, its text, and the encoding's overhead.
 pub const MAX_BODY_BYTES: u64 = MAX_MESSAGE_FILE_BYTES + MAX_TEXT_BYTES as u64 + 64 * 1024;
 
 /// Whether `req` is a send carrying files.
 pub fn is_multipart_send<B>(req: &Request<B>) -> bool {
-    SENDS.contains(&req.uri().path())
-        && req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("multipart/form-data"))
+    SENDS.contains(&req.uri().path()) && is_multipart(req)
+}
+
+/// Whether `req` may carry files (and so a body of up to [`MAX_BODY_BYTES`]).
+pub fn takes_files<B>(req: &Request<B>) -> bool {
+    (req.uri().path() == ATTACH || SENDS.contains(&req.uri().path())) && is_multipart(req)
+}
+
+fn is_multipart<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"))
 }
 
 /// Stores the post's files and gives back the post as a URL-encoded form; or the answer that
@@ -44,28 +57,6 @@ pub async fn take_files(
     services: &Services,
     quota: u64,
     req: Request<Body>,
-) -> Result<Request<Body>, Response> {
-    let mut stored = Stored {
-        services,
-        files: Vec::new(),
-    };
-    let taken = read_post(services, quota, req, &mut stored).await;
-    if taken.is_err() {
-        // Refused: what the post stored goes before the refusal is answered.
-        let ids: Vec<String> = stored.files.drain(..).map(|f| f.id).collect();
-        for id in &ids {
-            let _ = services.blobs.delete(id).await;
-        }
-        let _ = services.files.forget_files(&ids).await;
-    }
-    taken
-}
-
-async fn read_post(
-    services: &Services,
-    quota: u64,
-    req: Request<Body>,
-    stored: &mut Stored<'_>,
 ) -> Result<Request<Body>, Response> {
     let (mut parts, body) = req.into_parts();
     let wants_page = parts
@@ -78,11 +69,132 @@ async fn read_post(
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let answer = |error: ChatError| refuse(&error, wants_page, referer.as_deref());
-    let Some(owner) = session::owner_from(&parts, &services.owner_key) else {
-        return Err(answer(ChatError::NoOwner));
+    let mut stored = Stored::new(services);
+    let fields = match send_fields(services, quota, &parts, body, &mut stored).await {
+        Ok(fields) => fields,
+        Err(error) => {
+            // Refused: what the post stored goes before the refusal is answered.
+            stored.forget().await;
+            return Err(refuse(&error, wants_page, referer.as_deref()));
+        }
     };
-    let malformed = || answer(ChatError::Transport(Transport::Malformed));
+    // Taken: the send goes on with them.
+    stored.files.clear();
+    let body = serde_urlencoded::to_string(&fields)
+        .map_err(|_| refuse(&malformed(), wants_page, referer.as_deref()))?;
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Ok(Request::from_parts(parts, Body::from(body)))
+}
+
+/// `POST /api/attach`: the page's files, stored as soon as they are picked, pasted or dropped
+/// (with JavaScript, `public/attach.js`), answered with their references as JSON; the send
+/// then names them. The same checks as a send's files; a refusal is `{code, message}`.
+pub async fn attach(
+    axum::extract::State((services, quota)): axum::extract::State<(Services, u64)>,
+    req: Request<Body>,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut stored = Stored::new(&services);
+    match read_post(&services, quota, &parts, body, &mut stored).await {
+        Ok(_) => {
+            let files: Vec<serde_json::Value> = std::mem::take(&mut stored.files)
+                .iter()
+                .map(|f| {
+                    // What the page's chip shows, worded here once.
+                    let read_by: Vec<ModelId> = ModelId::ALL
+                        .into_iter()
+                        .filter(|m| f.kind.read_by(*m))
+                        .collect();
+                    serde_json::json!({
+                        "id": f.id, "kind": f.kind.as_str(), "name": f.name, "bytes": f.bytes,
+                        "width": f.width, "height": f.height, "image": f.kind.is_image(),
+                        "url": f.url(), "label": f.label(), "read_by": read_by,
+                    })
+                })
+                .collect();
+            axum::Json(files).into_response()
+        }
+        Err(error) => {
+            stored.forget().await;
+            let body = serde_json::json!({
+                "code": app::error_codes::to_code(&error),
+                "message": error.to_string(),
+            });
+            (error.status(), axum::Json(body)).into_response()
+        }
+    }
+}
+
+fn malformed() -> ChatError {
+    ChatError::Transport(Transport::Malformed)
+}
+
+/// A send's fields, its files stored: the `attachments` field names them after any named
+/// already (an edit's), and a message over the limit (pasted without JavaScript, where
+/// nothing can offer it as a file first) is kept whole as `message.txt` rather than cut.
+async fn send_fields(
+    services: &Services,
+    quota: u64,
+    parts: &http::request::Parts,
+    body: Body,
+    stored: &mut Stored<'_>,
+) -> Result<Vec<(String, String)>, ChatError> {
+    let mut fields = read_post(services, quota, parts, body, stored).await?;
+    if let Some((_, message)) = fields
+        .iter_mut()
+        .find(|(k, v)| k == "message" && v.trim().chars().count() > MAX_MESSAGE_CHARS)
+    {
+        if stored.len() == MAX_FILES {
+            return Err(InputError::File(FileRefusal::TooMany).into());
+        }
+        let owner = session::owner_from(parts, &services.owner_key).ok_or(ChatError::NoOwner)?;
+        let text = std::mem::take(message).trim().as_bytes().to_vec();
+        stored.push(upload::store(services, &owner, "message.txt", text, quota).await?);
+    }
+    // Every model asked must read every file; refused here, nothing of the post is kept.
+    let asked: Vec<ModelId> = match parts.uri.path() {
+        "/api/compare" => ModelId::ALL.to_vec(),
+        _ => fields
+            .iter()
+            .find(|(k, _)| k == "model")
+            .and_then(|(_, v)| ModelId::parse(v))
+            .into_iter()
+            .collect(),
+    };
+    if let Some(why) = unread(services, &asked, stored) {
+        return Err(InputError::File(why).into());
+    }
+    // Files attached before (kept in the form by the page) come first.
+    let mut attachments: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "attachments")
+        .flat_map(|(_, v)| v.split(',').map(str::trim).map(str::to_string))
+        .filter(|id| !id.is_empty())
+        .collect();
+    attachments.extend(stored.iter().map(|f| f.id.clone()));
+    fields.retain(|(k, _)| k != "attachments");
+    if !attachments.is_empty() {
+        fields.push(("attachments".into(), attachments.join(",")));
+    }
+    Ok(fields)
+}
+
+/// Reads a multipart post: its text fields, returned, and its files, stored into `stored`
+/// as they stream in.
+async fn read_post(
+    services: &Services,
+    quota: u64,
+    parts: &http::request::Parts,
+    body: Body,
+    stored: &mut Stored<'_>,
+) -> Result<Vec<(String, String)>, ChatError> {
+    let owner = session::owner_from(parts, &services.owner_key).ok_or(ChatError::NoOwner)?;
     let boundary = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -95,13 +207,18 @@ async fn read_post(
     let mut text_bytes = 0usize;
     let mut total = 0u64;
     let mut permit = None;
+    let mut held = 0usize;
     while let Some(mut field) = multipart.next_field().await.map_err(|_| malformed())? {
         let name = field.name().unwrap_or_default().to_string();
         let Some(file_name) = field.file_name().map(str::to_string) else {
             let text = field.text().await.map_err(|_| malformed())?;
             text_bytes += text.len();
             if text_bytes > MAX_TEXT_BYTES {
-                return Err(malformed());
+                return Err(InputError::File(FileRefusal::TooLarge).into());
+            }
+            // The files the page holds already for this message (an attach adds to them).
+            if name == "held" {
+                held = text.trim().parse().map_err(|_| malformed())?;
             }
             fields.push((name, text));
             continue;
@@ -115,7 +232,7 @@ async fn read_post(
         let mut bytes: Vec<u8> = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
             if (bytes.len() + chunk.len()) as u64 > MAX_FILE_BYTES {
-                return Err(answer(InputError::File(FileRefusal::TooLarge).into()));
+                return Err(InputError::File(FileRefusal::TooLarge).into());
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -123,63 +240,24 @@ async fn read_post(
         if file_name.is_empty() && bytes.is_empty() {
             continue;
         }
-        if stored.len() == MAX_FILES {
-            return Err(answer(InputError::File(FileRefusal::TooMany).into()));
+        if held + stored.len() >= MAX_FILES {
+            return Err(InputError::File(FileRefusal::TooMany).into());
         }
         total += bytes.len() as u64;
         if total > MAX_MESSAGE_FILE_BYTES {
-            return Err(answer(
-                InputError::File(FileRefusal::TooMuchTogether).into(),
-            ));
+            return Err(InputError::File(FileRefusal::TooMuchTogether).into());
         }
-        match upload::store(services, &owner, &file_name, bytes, quota).await {
-            Ok(file) => stored.push(file),
-            Err(e) => return Err(answer(e)),
-        }
+        stored.push(upload::store(services, &owner, &file_name, bytes, quota).await?);
     }
-    // Every model asked must read every file; refused here, nothing of the post is kept.
-    let asked: Vec<ModelId> = match parts.uri.path() {
-        "/api/compare" => ModelId::ALL.to_vec(),
-        _ => fields
-            .iter()
-            .find(|(k, _)| k == "model")
-            .and_then(|(_, v)| ModelId::parse(v))
-            .into_iter()
-            .collect(),
-    };
-    if let Some(why) = unread(services, &asked, stored) {
-        return Err(answer(InputError::File(why).into()));
-    }
-    // Taken: the send goes on with them.
-    let ids: Vec<String> = stored.files.drain(..).map(|f| f.id).collect();
-
-    // Files attached before (kept in the form by the page) come first.
-    let mut attachments: Vec<String> = fields
-        .iter()
-        .filter(|(k, _)| k == "attachments")
-        .flat_map(|(_, v)| v.split(',').map(str::trim).map(str::to_string))
-        .filter(|id| !id.is_empty())
-        .collect();
-    attachments.extend(ids);
-    fields.retain(|(k, _)| k != "attachments");
-    if !attachments.is_empty() {
-        fields.push(("attachments".into(), attachments.join(",")));
-    }
-    let body = serde_urlencoded::to_string(&fields).map_err(|_| malformed())?;
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    Ok(Request::from_parts(parts, Body::from(body)))
+    Ok(fields)
 }
 
 /// The first file a model asked cannot read, as the refusal that says so.
 fn unread(services: &Services, asked: &[ModelId], files: &[Attachment]) -> Option<FileRefusal> {
     for model in asked {
-        if services.model(*model).is_some_and(|b| !b.reads_files()) && !files.is_empty() {
+        if services.model(*model).is_some_and(|b| !b.reads_files())
+            && files.iter().any(|f| !f.kind.is_text())
+        {
             return Some(FileRefusal::TextOnly(*model));
         }
         if files.iter().any(|f| !f.kind.read_by(*model)) {
@@ -209,6 +287,33 @@ impl std::ops::DerefMut for Stored<'_> {
     }
 }
 
+impl<'a> Stored<'a> {
+    fn new(services: &'a Services) -> Self {
+        Stored {
+            services,
+            files: Vec::new(),
+        }
+    }
+
+    /// Deletes what was stored, now.
+    async fn forget(&mut self) {
+        let ids: Vec<String> = self.files.drain(..).map(|f| f.id).collect();
+        forget(self.services, ids).await;
+    }
+}
+
+/// Deletes files `ids`: their bytes, then the records of those whose bytes are gone. A record
+/// whose bytes could not be deleted (the bucket is down) stays, unsent, for the sweep.
+async fn forget(services: &Services, ids: Vec<String>) {
+    let mut gone = Vec::with_capacity(ids.len());
+    for id in ids {
+        if services.blobs.delete(&id).await.is_ok() {
+            gone.push(id);
+        }
+    }
+    let _ = services.files.forget_files(&gone).await;
+}
+
 impl Drop for Stored<'_> {
     fn drop(&mut self) {
         if self.files.is_empty() {
@@ -216,12 +321,7 @@ impl Drop for Stored<'_> {
         }
         let ids: Vec<String> = self.files.drain(..).map(|f| f.id).collect();
         let services = self.services.clone();
-        tokio::spawn(async move {
-            for id in &ids {
-                let _ = services.blobs.delete(id).await;
-            }
-            let _ = services.files.forget_files(&ids).await;
-        });
+        tokio::spawn(async move { forget(&services, ids).await });
     }
 }
 

@@ -15,7 +15,7 @@ pub fn strip(kind: Kind, bytes: &[u8]) -> Option<Vec<u8>> {
         Kind::Png => png(bytes),
         Kind::Webp => webp(bytes),
         Kind::Gif => gif(bytes),
-        Kind::Pdf => Some(bytes.to_vec()),
+        Kind::Pdf | Kind::Text => Some(bytes.to_vec()),
     }
 }
 

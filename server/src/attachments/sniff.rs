@@ -70,9 +70,12 @@ pub fn sniff(bytes: &[u8]) -> Result<Sniffed, SniffError> {
     } else if bytes.starts_with(b"%PDF-") {
         (Kind::Pdf, Some((0, 0)))
     } else {
-        return Err(SniffError::Unsupported {
-            looks_like: looks_like(bytes),
-        });
+        let looks_like = looks_like(bytes);
+        if looks_like == UNKNOWN && is_text(bytes) {
+            (Kind::Text, Some((0, 0)))
+        } else {
+            return Err(SniffError::Unsupported { looks_like });
+        }
     };
     let (width, height) = size.ok_or(SniffError::Malformed(kind))?;
     if kind.is_image() && (width == 0 || height == 0) {
@@ -107,8 +110,22 @@ fn looks_like(bytes: &[u8]) -> &'static str {
     } else if text.starts_with("<?xml") {
         "an XML document"
     } else {
-        "of a kind the models do not read"
+        UNKNOWN
     }
+}
+
+const UNKNOWN: &str = "of a kind the models do not read";
+
+/// Words a person could read: UTF-8 (a byte-order mark allowed), something besides blanks, and
+/// no control characters but tabs, line and page breaks (a NUL or an escape means binary).
+fn is_text(bytes: &[u8]) -> bool {
+    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    std::str::from_utf8(body).is_ok_and(|text| {
+        !text.trim().is_empty()
+            && text
+                .chars()
+                .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r' | '\x0c'))
+    })
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u32> {

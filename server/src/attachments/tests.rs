@@ -22,6 +22,18 @@ fn pictures_are_told_by_their_content_with_their_size() {
 }
 
 #[test]
+fn utf8_text_is_text_whatever_its_language_or_markup_inside() {
+    for text in [
+        "# Notes\n\n- one\n- two\n",
+        "\u{feff}fn main() {\n\tprintln!(\"<b>hi</b>\");\n}\n",
+        "日本語のテキスト\r\n",
+    ] {
+        let sniffed = sniff(text.as_bytes()).expect("text");
+        assert_eq!((sniffed.kind, sniffed.width), (Kind::Text, 0));
+    }
+}
+
+#[test]
 fn svg_html_and_the_unknown_are_refused_by_what_they_are() {
     for (bytes, words) in [
         (
@@ -35,6 +47,9 @@ fn svg_html_and_the_unknown_are_refused_by_what_they_are() {
         ),
         (b"<script>alert(1)</script>", "web page"),
         (b"MZ\x90\0 an executable", "do not read"),
+        (b"\x1b[31m a terminal capture", "do not read"),
+        (b"caf\xe9 in Latin-1", "do not read"),
+        (b" \n\t ", "do not read"),
     ] {
         let error = sniff(bytes).expect_err("refused");
         assert!(matches!(error, SniffError::Unsupported { .. }));

@@ -43,6 +43,9 @@ pub async fn store(
         return Err(refused(FileRefusal::TooLarge));
     }
     let sniffed = sniff(&bytes).map_err(|e| refused(refusal(&e)))?;
+    if bytes.len() as u64 > sniffed.kind.max_bytes() {
+        return Err(refused(FileRefusal::TooLarge));
+    }
     let stripped = metadata::strip(sniffed.kind, &bytes).ok_or(refused(FileRefusal::Damaged))?;
     // One copy at a time from here.
     drop(bytes);

@@ -88,6 +88,12 @@ pub enum Operators {
 }
 
 impl Operators {
+    /// Whether `email` is on the list by name: who may open anyone's attached files. Never
+    /// with `*` (anyone who can open the app): figures are shared there, files stay private.
+    pub fn name(&self, email: Option<&str>) -> bool {
+        matches!(self, Operators::Emails(_)) && self.include(email)
+    }
+
     /// Whether a visitor signed in as `email` (none without IAP) is an operator.
     pub fn include(&self, email: Option<&str>) -> bool {
         match self {

@@ -14,6 +14,8 @@ pub struct FakeGcs {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// Where its objects are kept, so a restart finds them.
+    root: crate::TempDir,
 }
 
 /// `FAKE_GCS_SERVER`, or the binary in the tools' virtualenv.
@@ -42,9 +44,25 @@ fn binary() -> PathBuf {
 }
 
 impl FakeGcs {
-    /// Starts the emulator (objects in memory) and makes [`BUCKET`].
+    /// Starts the emulator (objects in a temporary folder) and makes [`BUCKET`].
     pub async fn start() -> FakeGcs {
-        let port = crate::free_port();
+        FakeGcs::start_on(crate::free_port(), crate::tempdir()).await
+    }
+
+    /// Starts it again where it was, with its objects, after [`FakeGcs::stop`].
+    pub async fn restart(&mut self) {
+        self.stop();
+        let port: u16 = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port");
+        let root = std::mem::replace(&mut self.root, crate::tempdir());
+        *self = FakeGcs::start_on(port, root).await;
+    }
+
+    async fn start_on(port: u16, root: crate::TempDir) -> FakeGcs {
         let child = Command::new(binary())
             .args([
                 "-scheme",
@@ -52,8 +70,10 @@ impl FakeGcs {
                 "-host",
                 "127.0.0.1",
                 "-backend",
-                "memory",
+                "filesystem",
             ])
+            .arg("-filesystem-root")
+            .arg(root.path())
             .args(["-port", &port.to_string(), "-log-level", "error"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -63,6 +83,7 @@ impl FakeGcs {
         let gcs = FakeGcs {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            root,
         };
         let client = crate::http().build().expect("client");
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -72,7 +93,8 @@ impl FakeGcs {
                 .json(&serde_json::json!({ "name": BUCKET }))
                 .send()
                 .await;
-            if made.is_ok_and(|r| r.status().is_success()) {
+            // 409: made before a restart, kept in the folder.
+            if made.is_ok_and(|r| r.status().is_success() || r.status().as_u16() == 409) {
                 return gcs;
             }
             assert!(Instant::now() < deadline, "fake-gcs-server did not start");

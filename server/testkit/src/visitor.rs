@@ -289,6 +289,13 @@ impl Visitor {
     /// Posts the composer's form with files, `multipart/form-data` as a browser sends it:
     /// without JavaScript (`page`: the browser is redirected back) or as a script would (JSON).
     /// `files`: (file name, bytes), each a `files` part.
+    /// Uploads `files` as the page does with JavaScript (`POST /api/attach`, one post each
+    /// time files are picked), the composer already holding `held` files.
+    pub async fn attach(&mut self, files: &[(&str, Vec<u8>)], held: usize) -> Reply {
+        let form = SendForm::new("").set("held", held);
+        self.send_files("/api/attach", &form, files, false).await
+    }
+
     pub async fn send_files(
         &mut self,
         path: &str,

@@ -58,7 +58,7 @@ async fn on_firestore_and_cloud_storage_files_are_kept_served_deleted_and_swept(
     let refused = ana
         .send_files(
             "/api/send",
-            &SendForm::new("").model("gemini"),
+            &SendForm::new("What is this?").model("gpt-4"),
             &[("q.png", png(5, 5))],
             false,
         )
@@ -110,4 +110,50 @@ async fn a_bucket_that_stops_answering_refuses_the_send_and_keeps_nothing() {
         .await;
     assert!(records.is_empty(), "the record goes with the failed upload");
     assert!(stack.model.requests("gemma").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_stopped_between_two_uploads_refuses_the_second_in_words_and_keeps_the_first() {
+    let emulator = Emulator::start().await;
+    let mut gcs = FakeGcs::start().await;
+    let mut env = emulator.server_env(PROJECT);
+    env.extend(gcs.server_env());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let stack = Stack::start(&env).await;
+    let files = || emulator.documents(PROJECT, "chat-app-db", "chat_files");
+    let mut ana = Visitor::new(&stack.server);
+    // Two pictures picked at once: the page uploads them one by one (`attach.js`).
+    let attach = |name: &'static str| (name, png(10, 10));
+    let one = ana.attach(&[attach("one.png")], 0).await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    let id = one.json()[0]["id"].as_str().expect("an id").to_string();
+
+    // The bucket stops before the second: it is refused in words, and nothing of it is kept.
+    gcs.stop();
+    let two = ana.attach(&[attach("two.png")], 1).await;
+    assert_eq!(two.status, 503, "{}", two.body);
+    let said = two.json();
+    assert!(
+        said["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("files.")),
+        "{said}"
+    );
+    assert!(
+        said["message"].as_str().is_some_and(|m| m.contains("file")),
+        "{said}"
+    );
+    assert_eq!(files().await.len(), 1, "only the first file's record");
+
+    // Back up, the first file is still there: the send (the page kept its chip) takes it.
+    gcs.restart().await;
+    let sent = ana
+        .send_form(
+            &SendForm::new("Just this one")
+                .model("gemini")
+                .set("attachments", &id),
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(pictures_sent(&stack.model, "gemini").len(), 1);
 }

@@ -139,17 +139,19 @@ async fn cross_site_and_oversized_posts_are_refused_before_any_file_is_read() {
     let client = testkit::http().build().expect("client");
     let body =
         b"--b\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nhi\r\n--b--\r\n".to_vec();
-    let cross = client
-        .post(format!("{}/api/send", stack.server.url))
-        .header("content-type", "multipart/form-data; boundary=b")
-        .header("cookie", &cookie)
-        .header("origin", "https://evil.example")
-        .header("sec-fetch-site", "cross-site")
-        .body(body)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(cross.status().as_u16(), 403);
+    for path in ["/api/send", "/api/attach"] {
+        let cross = client
+            .post(format!("{}{path}", stack.server.url))
+            .header("content-type", "multipart/form-data; boundary=b")
+            .header("cookie", &cookie)
+            .header("origin", "https://evil.example")
+            .header("sec-fetch-site", "cross-site")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(cross.status().as_u16(), 403, "{path}");
+    }
     let huge = client
         .post(format!("{}/api/send", stack.server.url))
         .header("content-type", "multipart/form-data; boundary=b")

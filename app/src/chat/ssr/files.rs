@@ -45,10 +45,13 @@ pub async fn named(
         }) else {
             return Err(refused(FileRefusal::Gone));
         };
-        if let Some(b) = backends.iter().find(|b| !b.reads_files()) {
+        let kind = record.attachment.kind;
+        if let Some(b) = backends
+            .iter()
+            .find(|b| !b.reads_files() && !kind.is_text())
+        {
             return Err(refused(FileRefusal::TextOnly(b.id())));
         }
-        let kind = record.attachment.kind;
         if let Some(b) = backends.iter().find(|b| !kind.read_by(b.id())) {
             return Err(refused(FileRefusal::NotReadBy(b.id())));
         }
@@ -62,7 +65,7 @@ pub async fn named(
 
 /// Each backend's prompt, its files' bytes read once for all of them: a file of the new
 /// message that cannot be read fails the turn (it is never sent without it); an earlier
-/// one's that is gone is left out.
+/// one's that is gone is left out. Text files become words of their message.
 pub async fn prompts(
     services: &Services,
     backends: &[Arc<dyn ChatModel>],
@@ -107,7 +110,7 @@ pub async fn prompts(
             // Asked again of a model that cannot read the message's files (Regenerate on
             // another model): the turn says so rather than answering without them.
             let files = &user.attachments;
-            if !files.is_empty() && !backend.reads_files() {
+            if files.iter().any(|f| !f.kind.is_text()) && !backend.reads_files() {
                 return Err(InputError::File(FileRefusal::TextOnly(backend.id())).into());
             }
             if files.iter().any(|f| !f.kind.read_by(backend.id())) {
@@ -129,6 +132,11 @@ pub async fn prompts(
                     }
                 }
                 m.files = kept;
+                m.fold_text_files();
+                if m.files.is_empty() && m.text.is_empty() {
+                    // An earlier message of files alone, all since deleted.
+                    m.text = "(files no longer stored)".into();
+                }
             }
             Ok(std::mem::take(prompt))
         })

@@ -51,6 +51,7 @@ pub async fn send(request: &Request, form: Form) -> Result<TurnView, ChatError> 
         .unwrap_or_else(|| settings.model.as_str().to_string());
     let mut parsed = SendRequest::parse(
         &form.message,
+        given(&form.attachments).is_some(),
         &model,
         &form.temperature,
         &form.top_p,

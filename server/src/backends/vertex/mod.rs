@@ -247,7 +247,11 @@ impl VertexGemini {
                                 data: base64::engine::general_purpose::STANDARD.encode(&*f.bytes),
                             },
                         })
-                        .chain([Part::text(&m.text)])
+                        // A message of pictures alone has no words (Vertex refuses an
+                        // empty text part).
+                        .chain(
+                            (!m.text.is_empty() || m.files.is_empty()).then(|| Part::text(&m.text)),
+                        )
                         .collect(),
                 })
                 .collect(),

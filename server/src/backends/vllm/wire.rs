@@ -168,7 +168,7 @@ pub fn messages<'a>(
         });
         WireContent::Parts(
             pictures
-                .chain([ContentPart::Text { text: &m.text }])
+                .chain((!m.text.is_empty()).then_some(ContentPart::Text { text: &m.text }))
                 .collect(),
         )
     };
