@@ -23,6 +23,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 // Copy buttons on replies and code blocks: plain JavaScript, not the wasm.
                 <script type="module" src="/copy.js"></script>
+                // The composer's files with JavaScript (see `components::attach`).
+                <script type="module" src="/attach.js"></script>
                 <Hydration options/>
             </head>
             <body>

@@ -58,13 +58,65 @@ test.beforeEach(async () => {
   await resetModel();
 });
 
-test('a picture attached with JavaScript reaches Gemma stripped and is there after a reload', async ({ page, browser }) => {
+const chips = (page: Page) => page.locator('#chips li');
+const storedChips = (page: Page) => page.locator('#chips li.stored');
+
+/** Picks files with the composer's picker and waits until each is stored, as a chip. */
+async function attach(page: Page, files: Parameters<Page['setInputFiles']>[1]) {
+  const before = await storedChips(page).count();
+  await page.getByLabel('Attach files').setInputFiles(files);
+  const n = Array.isArray(files) ? files.length : 1;
+  await expect(storedChips(page)).toHaveCount(before + n);
+}
+
+/** Fires a paste or a drop of `files` (and `text`) the way the browser does. */
+async function pasteOrDrop(page: Page, how: 'paste' | 'drop', files: { name: string; type: string; base64: string }[], text = '') {
+  await page.evaluate(
+    ({ how, files, text }) => {
+      const data = new DataTransfer();
+      for (const f of files) {
+        const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+        data.items.add(new File([bytes], f.name, { type: f.type }));
+      }
+      if (text) data.setData('text/plain', text);
+      const target = how === 'paste' ? document.getElementById('message')! : document.querySelector('main')!;
+      const init = { bubbles: true, cancelable: true };
+      const ev = how === 'paste'
+        ? new ClipboardEvent('paste', { ...init, clipboardData: data })
+        : new DragEvent('drop', { ...init, dataTransfer: data });
+      target.dispatchEvent(ev);
+    },
+    { how, files, text },
+  );
+}
+
+const pngFile = (name: string) => ({ name, type: 'image/png', base64: png().toString('base64') });
+
+test('a picture attached with JavaScript goes up as a chip, reaches Gemma stripped and is there after a reload', async ({ page, browser }) => {
   await openChat(page);
-  await page.getByLabel('Attach files').setInputFiles(photo());
+  // Held on its way, the upload shows its progress and Send waits for it.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  await page.route('**/api/attach', async (route) => {
+    await held;
+    await route.continue();
+  });
   await page.getByLabel('Message').fill('What is in this picture?');
+  await page.getByLabel('Attach files').setInputFiles(photo());
+  await expect(page.locator('#chips li.uploading')).toHaveCount(1);
+  await expect(page.getByLabel('Uploading holiday.png')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Send' })).toBeDisabled();
+  release();
+  await expect(storedChips(page)).toHaveCount(1);
+  await page.unroute('**/api/attach');
+  await expect(storedChips(page).locator('img')).toHaveAttribute('src', /^\/attachments\/[0-9a-f]{64}$/);
+  await expect(storedChips(page)).toContainText('holiday.png');
+  await expectAccessible(page, 'the composer with a chip');
+
   await page.getByLabel('Message').press('Enter');
   await expect(replies(page)).toHaveCount(1);
   await expect(replies(page).first()).toContainText('Echo: What is in this picture?');
+  await expect(chips(page)).toHaveCount(0);
   const sent = await picturesSentToGemma();
   expect(sent).toHaveLength(1);
   expect(sent[0].includes('GPSLatitude')).toBeFalsy();
@@ -87,7 +139,7 @@ test('a picture attached with JavaScript reaches Gemma stripped and is there aft
 
 test('Ask both with a picture sends it to each model, each in its own wire', async ({ page }) => {
   await openChat(page);
-  await page.getByLabel('Attach files').setInputFiles(photo());
+  await attach(page, photo());
   await page.getByLabel('Message').fill('Compare what you see');
   await page.getByRole('button', { name: 'Ask both' }).click();
   await expect(page.locator('.compare .message.model')).toHaveCount(2);
@@ -98,18 +150,93 @@ test('Ask both with a picture sends it to each model, each in its own wire', asy
   await expectThumbnail(page);
 });
 
-test('a web page named like a picture is refused, in words, and nothing reaches the model', async ({ page }) => {
+test('pasted and dropped files become chips, a long paste a text file, and a removed chip is not sent', async ({ page }) => {
+  await openChat(page);
+  await page.getByLabel('Model').selectOption('gemini');
+  await pasteOrDrop(page, 'paste', [pngFile('pasted.png')]);
+  await pasteOrDrop(page, 'drop', [pngFile('dropped.png')]);
+  // 300,000 characters: the box would have cut them to 32,000 without a word.
+  const long = 'Lorem ipsum dolor sit amet. '.repeat(11_000).slice(0, 300_000);
+  await pasteOrDrop(page, 'paste', [], long);
+  await expect(storedChips(page)).toHaveCount(3);
+  await expect(page.getByLabel('Message')).toHaveValue('');
+  const text = storedChips(page).filter({ hasText: 'pasted text.txt' });
+  await expect(text).toContainText('Your paste of 300,000 characters is longer than a message can be (32,000)');
+  await expect(text).toContainText('pasted text.txt, 300 KB');
+
+  // Remove: the chip goes, and focus lands on the next one's Remove.
+  await page.getByRole('button', { name: 'Remove dropped.png' }).click();
+  await expect(storedChips(page)).toHaveCount(2);
+  await expect(page.getByRole('button', { name: 'Remove pasted text.txt' })).toBeFocused();
+
+  // Files alone may be sent: no words needed.
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(replies(page)).toHaveCount(1);
+  const gemini = await modelRequests('gemini');
+  const parts = gemini[gemini.length - 1].contents.at(-1).parts;
+  expect(parts.filter((p: any) => p.inlineData)).toHaveLength(1);
+  const words = parts.map((p: any) => p.text ?? '').join('');
+  expect(words.startsWith('<file name="pasted text.txt">\nLorem ipsum')).toBeTruthy();
+  expect(words.length).toBeGreaterThan(300_000);
+  await expect(userMessages(page).last().locator('.files li')).toHaveCount(2);
+});
+
+test('a send that fails keeps its words and files in the composer, and the picker says which model reads them', async ({ page }) => {
+  await openChat(page);
+  await page.getByLabel('Model').selectOption('gemma');
+  await attach(page, { name: 'report.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7\n%\xe2\xe3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n', 'latin1') });
+  await expect(storedChips(page)).toContainText('Gemma cannot read this file.');
+  await page.getByLabel('Message').fill('Summarise the report');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Gemma cannot read PDFs' })).toBeVisible();
+  // Nothing lost: the words and the stored file wait in the composer, sent again with one click.
+  await expect(page.getByLabel('Message')).toHaveValue('Summarise the report');
+  await expect(storedChips(page)).toHaveCount(1);
+  await expect(storedChips(page)).toBeVisible();
+  await page.getByLabel('Model').selectOption('gemini');
+  await expect(storedChips(page)).not.toContainText('cannot read');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(replies(page)).toHaveCount(1);
+  await expect(chips(page)).toHaveCount(0);
+  const gemini = await modelRequests('gemini');
+  const parts = gemini[gemini.length - 1].contents.at(-1).parts;
+  expect(parts.filter((p: any) => p.inlineData?.mimeType === 'application/pdf')).toHaveLength(1);
+  expect(await modelRequests('gemma')).toHaveLength(0);
+});
+
+test('an upload cut off says so on its chip, and the words and the other files stay', async ({ page }) => {
+  await openChat(page);
+  await page.getByLabel('Message').fill('Two pictures');
+  await attach(page, photo());
+  await page.route('**/api/attach', (route) => route.abort('connectionreset'));
+  await page.getByLabel('Attach files').setInputFiles({ ...photo(), name: 'second.png' });
+  await expect(page.locator('#chips li.refused').getByRole('alert')).toContainText('cut off');
+  await expect(page.getByLabel('Message')).toHaveValue('Two pictures');
+  await expect(storedChips(page)).toHaveCount(1);
+  await page.unroute('**/api/attach');
+  // Send goes with the stored one; the refused chip leaves with it.
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(replies(page)).toHaveCount(1);
+  expect(await picturesSentToGemma()).toHaveLength(1);
+  await expect(chips(page)).toHaveCount(0);
+});
+
+test('a web page named like a picture is refused on its chip, in words, and nothing reaches the model', async ({ page }) => {
   await openChat(page);
   await page.getByLabel('Attach files').setInputFiles({
     name: 'cat.png',
     mimeType: 'image/png',
     buffer: Buffer.from('<!DOCTYPE html><html><script>alert(1)</script></html>'),
   });
+  const refused = page.locator('#chips li.refused');
+  await expect(refused.getByRole('alert')).toContainText('web page, SVG or XML');
+  await expectAccessible(page, 'the composer with a refused file');
+  // Refused files are not sent; the message goes without it.
   await page.getByLabel('Message').fill('Look at my cat');
   await page.getByRole('button', { name: 'Send' }).click();
-  await expect(page.getByRole('alert')).toContainText('web page, SVG or XML');
-  expect(await modelRequests('gemma')).toHaveLength(0);
-  await expectAccessible(page, 'the composer with a refusal');
+  await expect(replies(page)).toHaveCount(1);
+  const gemma = await modelRequests('gemma');
+  expect(JSON.stringify(gemma.at(-1))).not.toContain('image_url');
 });
 
 test.describe('without JavaScript', () => {

@@ -2,8 +2,10 @@
 //! Enter is a newline (as phone keyboards lead people to expect) and the Send button sends. It
 //! is a real form posting to the send server function (and, with "Ask both", to compare), so it
 //! also works with JavaScript off; with JavaScript on, the submit is taken over to keep the page
-//! and show progress.
+//! and show progress. Files: without JavaScript the picker posts them with the message
+//! (multipart); with it they go up as soon as they are picked and wait as chips (`attach`).
 
+use super::attach::Chips;
 use crate::chat::api::{CompareModels, SendMessage};
 use crate::chat::chat_path;
 use crate::chat::page::{focus_message_box, MESSAGE_BOX_ID};
@@ -34,13 +36,15 @@ pub fn Composer() -> impl IntoView {
     // A chat takes one turn at a time: the pending one may be this tab's, or one it is
     // following after a reload.
     let waiting = move || state.is_waiting();
-    let blocked =
-        move || state.hydrated.get() && (waiting() || state.draft.with(|d| d.trim().is_empty()));
+    // Files still going up hold Send back; files alone (no words) may be sent.
+    let blocked = move || {
+        state.hydrated.get()
+            && (waiting()
+                || state.uploading.get()
+                || (state.draft.with(|d| d.trim().is_empty()) && state.chips.get() == 0))
+    };
     let stoppable = move || state.hydrated.get() && waiting();
     let both_available = state.selectable(ModelId::Gemma) && state.selectable(ModelId::Gemini);
-    // Files picked: the form is posted as it is, multipart, as without JavaScript (the page
-    // reloads on the chat); the JavaScript send carries text only.
-    let has_files = RwSignal::new(false);
     view! {
         {move || state.failed.get().map(|Failure { error, send }| {
             let can_retry = error.retryable() && send.is_some();
@@ -74,10 +78,9 @@ pub fn Composer() -> impl IntoView {
             method="post"
             action=SendMessage::PATH
             enctype="multipart/form-data"
+            // Hydrated: `attach.js` takes files from here on (see `attach.rs`).
+            data-enhanced=move || state.hydrated.get().then_some("")
             on:submit=move |ev| {
-                if has_files.get_untracked() {
-                    return;
-                }
                 ev.prevent_default();
                 state.submit_draft(false);
                 // The Send button is disabled while the reply is on its way: keep the caret
@@ -99,7 +102,9 @@ pub fn Composer() -> impl IntoView {
                 id=MESSAGE_BOX_ID
                 name="message"
                 rows="3"
-                maxlength=MAX_MESSAGE_CHARS
+                // Only with JavaScript, where `attach.js` turns a longer paste into a text file;
+                // without it the server does (a `maxlength` would cut it unsaid).
+                maxlength=move || state.hydrated.get().then_some(MAX_MESSAGE_CHARS)
                 placeholder="Message"
                 // The Edit link's page: the caret goes to the words being edited.
                 autofocus=state.editing.get_untracked().is_some()
@@ -112,11 +117,7 @@ pub fn Composer() -> impl IntoView {
                         state.stop();
                     } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch_screen() {
                         ev.prevent_default();
-                        if has_files.get_untracked() {
-                            click_send();
-                        } else {
-                            state.submit_draft(false);
-                        }
+                        state.submit_draft(false);
                     }
                 }
             >
@@ -127,6 +128,7 @@ pub fn Composer() -> impl IntoView {
             <p id="composer-keys" class="keys-hint">
                 {move || (state.hydrated.get() && !touch_screen()).then_some("Enter sends, Shift+Enter adds a line.")}
             </p>
+            <Chips/>
             <div class="actions">
                 // While a reply is on its way, Send is Stop (so is Esc in the message box).
                 // Without JavaScript the Stop is a form by the pending message.
@@ -154,10 +156,6 @@ pub fn Composer() -> impl IntoView {
                         title="Send this message to Gemma and Gemini and show both answers"
                         disabled=blocked
                         on:click=move |ev| {
-                            // With files, the form goes as it is (to compare, its formaction).
-                            if has_files.get_untracked() {
-                                return;
-                            }
                             ev.prevent_default();
                             state.submit_draft(true);
                             focus_message_box();
@@ -176,12 +174,16 @@ pub fn Composer() -> impl IntoView {
                         type="file"
                         name="files"
                         multiple
-                        accept="image/png,image/jpeg,image/webp,image/gif,application/pdf"
+                        accept=ACCEPT
                         aria-describedby="attach-limits"
-                        on:change=move |ev| has_files.set(!event_target_value(&ev).is_empty())
+                        // `attach.js` takes the files as chips, then says so with a change here.
+                        on:change=move |_ev| {
+                            #[cfg(feature = "hydrate")]
+                            state.count_chips(&event_target::<web_sys::Element>(&_ev));
+                        }
                     />
                 </label>
-                <span id="attach-limits" class="hint">"PNG, JPEG, WebP; GIF for Gemma, PDF for Gemini. Up to 5 files, 7 MB each."</span>
+                <span id="attach-limits" class="hint">"Pictures (PNG, JPEG, WebP; GIF for Gemma), PDFs for Gemini, text and code. Up to 5 files, 7 MB each (text 1 MB)."</span>
             </div>
         </form>
     }
@@ -200,19 +202,9 @@ fn editing_note(state: ChatState) -> String {
 
 const SEND_BUTTON_ID: &str = "send-button";
 
-/// Presses Send: the form is submitted as the browser would, with its files.
-fn click_send() {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(button) = document()
-            .get_element_by_id(SEND_BUTTON_ID)
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            button.click();
-        }
-    }
-}
+/// What the picker offers: the kinds the server takes (it tells them by content, whatever
+/// this says), text by its usual extensions, as browsers give many no type.
+const ACCEPT: &str = "image/png,image/jpeg,image/webp,image/gif,application/pdf,text/*,.txt,.md,.csv,.json,.yaml,.yml,.toml,.rs,.py,.js,.ts,.go,.java,.c,.h,.cpp,.sh,.sql";
 
 /// Whether the main pointer is a finger: there Enter makes a new line.
 fn touch_screen() -> bool {

@@ -1,5 +1,6 @@
 //! The pieces of the chat page.
 
+pub mod attach;
 pub mod composer;
 pub mod sessions;
 pub mod settings_panel;

@@ -5,6 +5,7 @@
 use super::api::{compare_models, open_session, send_message};
 use super::chat_path;
 use crate::announce;
+use crate::components::attach;
 use crate::conversation::{ChatView, Message, SessionSummary, TurnStatus, TurnView};
 use crate::errors::ChatError;
 use crate::models::{ModelId, ModelOption};
@@ -50,6 +51,10 @@ pub struct ChatState {
     pub editing: RwSignal<Option<u64>>,
     /// The files of the message being edited: sent again with the edit.
     pub edit_files: StoredValue<String>,
+    /// Files in the composer (with JavaScript, `components::attach`): how many are stored,
+    /// and whether one is still going up (Send waits for it).
+    pub chips: RwSignal<u32>,
+    pub uploading: RwSignal<bool>,
     pub pending: RwSignal<Option<Outgoing>>,
     pub failed: RwSignal<Option<Failure>>,
     /// Bumped whenever the open chat changes, so a reply still in flight for another chat is
@@ -102,6 +107,8 @@ impl ChatState {
             draft: RwSignal::new(draft),
             editing: RwSignal::new(initial.editing),
             edit_files: StoredValue::new(initial.edit_files),
+            chips: RwSignal::new(0),
+            uploading: RwSignal::new(false),
             pending: RwSignal::new(None),
             // An error from a no-JavaScript post arrives with the page; it has no retry payload.
             failed: RwSignal::new(initial.error.map(|error| Failure { error, send: None })),
@@ -143,9 +150,13 @@ impl ChatState {
             return;
         }
         let text = self.draft.get_untracked();
-        if text.trim().is_empty() {
+        // The form's files: an edited message's and the composer's chips.
+        let files = attach::files_in_form();
+        // Files still going up hold the send back (Send is disabled meanwhile).
+        if (text.trim().is_empty() && files.is_empty()) || self.uploading.get_untracked() {
             return;
         }
+        let editing = self.editing.get_untracked();
         let settings = self.settings_untracked();
         self.draft.set(String::new());
         let chat = self.current.get_untracked();
@@ -168,46 +179,11 @@ impl ChatState {
             start,
             turn: random_hex(16),
             since_ms: 0,
-            edits: self.editing.get_untracked(),
-            files: self
-                .editing
-                .get_untracked()
-                .map(|_| self.edit_files.get_value())
-                .filter(|f| !f.is_empty()),
+            edits: editing,
+            files: (!files.is_empty()).then(|| files.join(",")),
             stopping: false,
         });
         self.editing.set(None);
-    }
-
-    /// Sends the failed message again, exactly as it was, or to another target.
-    pub fn retry(self, target: Option<Target>) {
-        if let Some(Failure {
-            error,
-            send: Some(mut outgoing),
-        }) = self.failed.get_untracked()
-        {
-            // Only a lost response may hide a turn the server has: then the same id finds it.
-            // Any other failure was answered, so the retry is a new turn.
-            if !matches!(error, ChatError::Transport(_)) || target.is_some() {
-                outgoing.turn = random_hex(16);
-            }
-            // A turn the model failed was accepted: an edit it carried is done.
-            if matches!(error, ChatError::Model(_)) {
-                outgoing.edits = None;
-            }
-            if self.pending.get_untracked().is_none() {
-                if self.draft.get_untracked() == outgoing.text {
-                    self.draft.set(String::new());
-                }
-                if let Some(target) = target {
-                    if let Target::One(model) = target {
-                        self.model.set(model);
-                    }
-                    outgoing.target = target;
-                }
-                self.send(outgoing);
-            }
-        }
     }
 
     pub(crate) fn settings_untracked(&self) -> Settings {
@@ -280,6 +256,10 @@ impl ChatState {
                     all.retain(|s| s.id != session.id);
                     all.insert(0, session);
                 });
+            }
+            // Sent: its files leave the composer (they stay there if it failed).
+            if result.is_ok() {
+                attach::mark_sent(outgoing.files.as_deref().unwrap_or_default());
             }
             // Another chat is open now, or this send was stopped (its answer is the Stop's).
             let ours = self.pending.with_untracked(|p| {

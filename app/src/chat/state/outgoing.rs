@@ -1,9 +1,12 @@
 //! What the page sends: a message for one model or both, kept while it is in flight (and after
 //! it failed) so it can be shown, stopped and retried.
 
+use super::browser::random_hex;
+use super::ChatState;
 use crate::errors::ChatError;
 use crate::models::ModelId;
 use crate::params::GenParams;
+use leptos::prelude::*;
 
 /// Who a message is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +42,8 @@ pub struct Outgoing {
     pub since_ms: i64,
     /// The position of the last message, which this one replaces (edit and resend).
     pub edits: Option<u64>,
-    /// Files it carries (ids, comma-separated): an edited message's, sent again.
+    /// Files it carries (ids, comma-separated): an edited message's, sent again, and those
+    /// attached in the composer.
     pub files: Option<String>,
     /// A Stop was asked for it: still shown (its words stay on the page until the Stop
     /// answers), but its own answer is no longer the page's.
@@ -52,4 +56,37 @@ pub struct Outgoing {
 pub struct Failure {
     pub error: ChatError,
     pub send: Option<Outgoing>,
+}
+
+impl ChatState {
+    /// Sends the failed message again, exactly as it was, or to another target.
+    pub fn retry(self, target: Option<Target>) {
+        if let Some(Failure {
+            error,
+            send: Some(mut outgoing),
+        }) = self.failed.get_untracked()
+        {
+            // Only a lost response may hide a turn the server has: then the same id finds it.
+            // Any other failure was answered, so the retry is a new turn.
+            if !matches!(error, ChatError::Transport(_)) || target.is_some() {
+                outgoing.turn = random_hex(16);
+            }
+            // A turn the model failed was accepted: an edit it carried is done.
+            if matches!(error, ChatError::Model(_)) {
+                outgoing.edits = None;
+            }
+            if self.pending.get_untracked().is_none() {
+                if self.draft.get_untracked() == outgoing.text {
+                    self.draft.set(String::new());
+                }
+                if let Some(target) = target {
+                    if let Target::One(model) = target {
+                        self.model.set(model);
+                    }
+                    outgoing.target = target;
+                }
+                self.send(outgoing);
+            }
+        }
+    }
 }

@@ -169,13 +169,14 @@ impl ChatState {
             Some(model) if stopped => self.send(Outgoing {
                 text: waiting.text,
                 target: Target::One(model),
+                // This tab's send goes again with its files.
+                files: own.as_ref().and_then(|o| o.files.clone()),
                 params: own.map_or_else(|| self.settings_untracked().params, |o| o.params),
                 chat: Some(waiting.chat),
                 start: None,
                 turn: random_hex(16),
                 since_ms: 0,
                 edits: None,
-                files: None,
                 stopping: false,
             }),
             _ if stopped => {
