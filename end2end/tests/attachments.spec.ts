@@ -127,6 +127,15 @@ test('a picture attached with JavaScript goes up as a chip, reaches Gemma stripp
   await page.reload();
   await expectThumbnail(page);
 
+  // Both exports list it: name, type, size and link.
+  const chat = page.url().split('/c/')[1];
+  const json = await (await page.request.get(`/export/${chat}.json`)).json();
+  const listed = json.messages[0].attachments[0];
+  expect(listed).toMatchObject({ name: 'holiday.png', mime_type: 'image/png', url: await img.getAttribute('src') });
+  const markdown = await (await page.request.get(`/export/${chat}.md`)).text();
+  expect(markdown).toContain('holiday.png');
+  expect(markdown).toContain((await img.getAttribute('src'))!);
+
   // Served to this browser only: another gets 404.
   const src = (await img.getAttribute('src'))!;
   expect((await page.request.get(src)).status()).toBe(200);
@@ -219,6 +228,21 @@ test('an upload cut off says so on its chip, and the words and the other files s
   await expect(replies(page)).toHaveCount(1);
   expect(await picturesSentToGemma()).toHaveLength(1);
   await expect(chips(page)).toHaveCount(0);
+});
+
+test('on a phone the chips wrap, their Remove is a 44 px target, and nothing scrolls sideways', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 320, height: 640 }, hasTouch: true, isMobile: true });
+  const page = await context.newPage();
+  await openChat(page);
+  await attach(page, [photo(), { ...photo(), name: 'a-picture-with-a-rather-long-name-from-a-camera-roll.png' }]);
+  for (const remove of await page.locator('#chips .remove').all()) {
+    const box = (await remove.boundingBox())!;
+    expect(box.width).toBeGreaterThanOrEqual(44);
+    expect(box.height).toBeGreaterThanOrEqual(44);
+  }
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+  await expectAccessible(page, 'chips on a phone');
+  await context.close();
 });
 
 test('a web page named like a picture is refused on its chip, in words, and nothing reaches the model', async ({ page }) => {

@@ -262,8 +262,6 @@ pub fn markdown_head(summary: &SessionSummary, default: Option<&str>) -> String 
     out
 }
 
-/// One message of the Markdown export: who said it (a reply's model, latency, tokens and
-/// cost), its words, and why a turn has no reply or what the visitor judged.
 /// A message as the JSON export has it: as stored, each attached file with its type and link.
 fn json_message(m: &StoredMessage) -> serde_json::Value {
     let mut value = serde_json::to_value(m).unwrap_or_default();
@@ -279,6 +277,8 @@ fn json_message(m: &StoredMessage) -> serde_json::Value {
     value
 }
 
+/// One message of the Markdown export: who said it (a reply's model, latency, tokens and
+/// cost), its words, and why a turn has no reply or what the visitor judged.
 pub fn markdown_message(m: &StoredMessage) -> String {
     let mut out = String::new();
     match m.role {

@@ -39,6 +39,10 @@ async fn a_named_operator_opens_anyones_file_and_nobody_else_does() {
     let page = bob.get(&format!("/c/{}", bob.session())).await;
     let url = format!("/attachments/{}", shown_files(&page.body)[0]);
     assert_eq!(bob.get(&url).await.status, 200);
+    // Bob on another device: the file follows the person IAP signed in, not the browser.
+    let mut bobs_phone = as_user("bob@example.com");
+    bobs_phone.get("/").await;
+    assert_eq!(bobs_phone.get(&url).await.status, 200);
 
     let mut alice = as_user("alice@example.com");
     alice.get("/").await;
