@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { deflateSync } from 'node:zlib';
-import { expectAccessible, modelRequests, openChat, replies, resetModel, userMessages } from './helpers';
+import { expectAccessible, inFlight, modelRequests, openChat, replies, resetModel, setModel, userMessages } from './helpers';
 
 // A real 3×2 PNG (so the browser draws it), carrying an eXIf chunk with a GPS tag that the
 // server must strip before it stores or sends the picture.
@@ -143,6 +143,30 @@ test('a picture attached with JavaScript goes up as a chip, reaches Gemma stripp
   const stranger = await other.newPage();
   await stranger.goto('/');
   expect((await stranger.request.get(src)).status()).toBe(404);
+  await other.close();
+});
+
+test('a picture survives a reload mid-reply, a second tab, and back and forward', async ({ page, context }) => {
+  await setModel('gemma', { latency_ms: 3000 });
+  await openChat(page);
+  await attach(page, photo());
+  await page.getByLabel('Message').fill('A slow look at this');
+  await page.getByLabel('Message').press('Enter');
+  await expect.poll(() => inFlight('gemma')).toBe(1);
+  await page.reload();
+  const other = await context.newPage();
+  await other.goto(page.url());
+  await expect(replies(page)).toHaveCount(1, { timeout: 10_000 });
+  await expectThumbnail(page);
+  await expect(replies(other)).toHaveCount(1, { timeout: 10_000 });
+  await expectThumbnail(other);
+  // Asked once, with the picture: the reload neither lost the turn nor sent it again.
+  expect(await picturesSentToGemma()).toHaveLength(1);
+  expect(await modelRequests('gemma')).toHaveLength(1);
+  await page.getByRole('link', { name: 'New chat' }).click();
+  await expect(userMessages(page)).toHaveCount(0);
+  await page.goBack();
+  await expectThumbnail(page);
   await other.close();
 });
 
