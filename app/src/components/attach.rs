@@ -5,8 +5,8 @@
 //! `attachments` field, so the form itself says which files go, as a plain post would; a send
 //! reads their ids from it (`files_in_form`) and, once sent, names them back (`mark_sent`). It
 //! keeps the counts Send needs on the file input (`count_chips`). A paste longer than a message
-//! can be becomes a text file there. Without JavaScript, or before the page is hydrated (`data-enhanced` on the form), the
-//! file input posts the files with the message instead.
+//! can be becomes a text file there. Without JavaScript, or before the page is hydrated
+//! (`data-enhanced` on the form), the file input posts the files with the message instead.
 //!
 //! Written as plain JavaScript because it is DOM work the page's state needs only the outcome
 //! of: in the wasm it cost 13.8 KB brotli (XMLHttpRequest, the chips' views), past the 8 KB

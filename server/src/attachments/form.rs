@@ -145,7 +145,7 @@ async fn send_fields(
     body: Body,
     stored: &mut Stored<'_>,
 ) -> Result<Vec<(String, String)>, ChatError> {
-    let mut fields = read_post(services, quota, parts, body, stored).await?;
+    let Post { owner, mut fields } = read_post(services, quota, parts, body, stored).await?;
     if let Some((_, message)) = fields
         .iter_mut()
         .find(|(k, v)| k == "message" && v.trim().chars().count() > MAX_MESSAGE_CHARS)
@@ -153,7 +153,6 @@ async fn send_fields(
         if stored.len() == MAX_FILES {
             return Err(InputError::File(FileRefusal::TooMany).into());
         }
-        let owner = session::owner_from(parts, &services.owner_key).ok_or(ChatError::NoOwner)?;
         let text = std::mem::take(message).trim().as_bytes().to_vec();
         stored.push(upload::store(services, &owner, "message.txt", text, quota).await?);
     }
@@ -185,15 +184,21 @@ async fn send_fields(
     Ok(fields)
 }
 
-/// Reads a multipart post: its text fields, returned, and its files, stored into `stored`
-/// as they stream in.
+/// A multipart post as read: whose it is, and its text fields.
+struct Post {
+    owner: session::OwnerId,
+    fields: Vec<(String, String)>,
+}
+
+/// Reads a multipart post: its owner and text fields, returned, and its files, stored into
+/// `stored` as they stream in.
 async fn read_post(
     services: &Services,
     quota: u64,
     parts: &http::request::Parts,
     body: Body,
     stored: &mut Stored<'_>,
-) -> Result<Vec<(String, String)>, ChatError> {
+) -> Result<Post, ChatError> {
     let owner = session::owner_from(parts, &services.owner_key).ok_or(ChatError::NoOwner)?;
     let boundary = parts
         .headers
@@ -249,7 +254,7 @@ async fn read_post(
         }
         stored.push(upload::store(services, &owner, &file_name, bytes, quota).await?);
     }
-    Ok(fields)
+    Ok(Post { owner, fields })
 }
 
 /// The first file a model asked cannot read, as the refusal that says so.

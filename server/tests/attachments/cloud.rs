@@ -9,18 +9,22 @@ use testkit::{Emulator, SendForm, Stack, Visitor};
 
 const PROJECT: &str = "hybrid-chat-files";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn on_firestore_and_cloud_storage_files_are_kept_served_deleted_and_swept() {
+/// Chats in the Firestore emulator, files in fake-gcs-server, and a server on both.
+async fn cloud_stack(extra: &[(&str, &str)]) -> (Emulator, FakeGcs, Stack) {
     let emulator = Emulator::start().await;
     let gcs = FakeGcs::start().await;
-    let mut env = emulator.server_env(PROJECT);
-    env.extend(gcs.server_env());
-    env.extend([
-        ("FILE_SWEEP_SECS", "0.5".to_string()),
-        ("FILE_UNSENT_SECS", "2".to_string()),
-    ]);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut owned = emulator.server_env(PROJECT);
+    owned.extend(gcs.server_env());
+    let mut env: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend_from_slice(extra);
     let stack = Stack::start(&env).await;
+    (emulator, gcs, stack)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_firestore_and_cloud_storage_files_are_kept_served_deleted_and_swept() {
+    let (emulator, gcs, stack) =
+        cloud_stack(&[("FILE_SWEEP_SECS", "0.5"), ("FILE_UNSENT_SECS", "2")]).await;
     let files = || emulator.documents(PROJECT, "chat-app-db", "chat_files");
 
     let mut ana = Visitor::new(&stack.server);
@@ -86,12 +90,7 @@ async fn on_firestore_and_cloud_storage_files_are_kept_served_deleted_and_swept(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bucket_that_stops_answering_refuses_the_send_and_keeps_nothing() {
-    let emulator = Emulator::start().await;
-    let mut gcs = FakeGcs::start().await;
-    let mut env = emulator.server_env(PROJECT);
-    env.extend(gcs.server_env());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let stack = Stack::start(&env).await;
+    let (emulator, mut gcs, stack) = cloud_stack(&[]).await;
     let mut ana = Visitor::new(&stack.server);
     ana.get("/").await;
     gcs.stop();
@@ -114,12 +113,7 @@ async fn a_bucket_that_stops_answering_refuses_the_send_and_keeps_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bucket_stopped_between_two_uploads_refuses_the_second_in_words_and_keeps_the_first() {
-    let emulator = Emulator::start().await;
-    let mut gcs = FakeGcs::start().await;
-    let mut env = emulator.server_env(PROJECT);
-    env.extend(gcs.server_env());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let stack = Stack::start(&env).await;
+    let (emulator, mut gcs, stack) = cloud_stack(&[]).await;
     let files = || emulator.documents(PROJECT, "chat-app-db", "chat_files");
     let mut ana = Visitor::new(&stack.server);
     // Two pictures picked at once: the page uploads them one by one (`attach.js`).

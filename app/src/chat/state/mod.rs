@@ -156,7 +156,6 @@ impl ChatState {
         if (text.trim().is_empty() && files.is_empty()) || self.uploading.get_untracked() {
             return;
         }
-        let editing = self.editing.get_untracked();
         let settings = self.settings_untracked();
         self.draft.set(String::new());
         let chat = self.current.get_untracked();
@@ -179,7 +178,7 @@ impl ChatState {
             start,
             turn: random_hex(16),
             since_ms: 0,
-            edits: editing,
+            edits: self.editing.get_untracked(),
             files: (!files.is_empty()).then(|| files.join(",")),
             stopping: false,
         });
