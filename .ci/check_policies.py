@@ -433,6 +433,37 @@ def check_storage(label, docs):
     )
 
 
+def check_spool(label, docs):
+    """The app keeps arriving files on disk (UPLOAD_SPOOL_DIR, default /tmp) and will not start
+    if it cannot write there; the root filesystem is read-only, so a sized emptyDir must be
+    mounted there, larger than UPLOAD_SPOOL_MB and within the container's ephemeral storage."""
+    deployment = find(docs, "Deployment", "hybrid-chat")
+    if deployment is None:
+        return
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    where = env.get("UPLOAD_SPOOL_DIR") or "/tmp"
+    spool_mb = float(env.get("UPLOAD_SPOOL_MB") or server_default("UPLOAD_SPOOL_MB"))
+    mount = next((m for m in container.get("volumeMounts", []) if m["mountPath"] == where), None)
+    volume = next((v for v in pod.get("volumes", []) if mount and v["name"] == mount["name"]), {})
+    empty = volume.get("emptyDir")
+    check(f"{label}: a writable emptyDir is mounted at {where} (UPLOAD_SPOOL_DIR)", empty is not None and not (mount or {}).get("readOnly"), mount)
+    size = mebibytes((empty or {}).get("sizeLimit", "0"))
+    limit = mebibytes(container.get("resources", {}).get("limits", {}).get("ephemeral-storage", "0"))
+    check(f"{label}: the spool volume ({size:g} MiB) holds UPLOAD_SPOOL_MB ({spool_mb:g} MB)", size * 1.048576 >= spool_mb, empty)
+    check(f"{label}: the spool volume fits the container's ephemeral storage ({limit:g} MiB)", 0 < size < limit)
+
+
+def mebibytes(quantity):
+    """A Kubernetes quantity (512Mi, 1Gi, 500M) in MiB."""
+    m = re.fullmatch(r"([0-9.]+)(Ki|Mi|Gi|K|M|G)?", str(quantity))
+    if not m:
+        return 0.0
+    scale = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "K": 1e3 / 2**20, "M": 1e6 / 2**20, "G": 1e9 / 2**20, None: 1 / 2**20}
+    return float(m.group(1)) * scale[m.group(2)]
+
+
 def check_images(label, docs):
     """Every image is pinned by digest, except the app's own, which skaffold replaces with the
     tag and digest it built."""
@@ -461,6 +492,7 @@ def main():
         check_autoscaling(label, docs)
         check_images(label, docs)
         check_storage(label, docs)
+        check_spool(label, docs)
     check_profiles_agree(rendered)
     passed = sum(results)
     failed = len(results) - passed

@@ -226,6 +226,7 @@ pub fn from_code(code: &str) -> Option<ChatError> {
             "timed_out" => BlobError::TimedOut,
             "permission_denied" => BlobError::PermissionDenied,
             "failed" => BlobError::Failed,
+            "busy" => BlobError::Busy,
             _ => return None,
         }),
         ["store", kind] => match *kind {

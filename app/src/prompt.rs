@@ -21,7 +21,50 @@ pub struct PromptMessage {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PromptFile {
     pub attachment: Attachment,
-    pub bytes: std::sync::Arc<Vec<u8>>,
+    pub bytes: std::sync::Arc<FileBytes>,
+}
+
+/// A file's bytes, read for a turn's model requests, with the share of the replica's budget for
+/// such bytes that they hold until every request is done with them (`chat::ssr::files`).
+#[derive(Default)]
+pub struct FileBytes {
+    bytes: Vec<u8>,
+    _held: Option<std::sync::Arc<tokio::sync::SemaphorePermit<'static>>>,
+}
+
+impl FileBytes {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        FileBytes { bytes, _held: None }
+    }
+
+    pub fn held(
+        bytes: Vec<u8>,
+        held: std::sync::Arc<tokio::sync::SemaphorePermit<'static>>,
+    ) -> Self {
+        FileBytes {
+            bytes,
+            _held: Some(held),
+        }
+    }
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl PartialEq for FileBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl std::fmt::Debug for FileBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileBytes({} bytes)", self.bytes.len())
+    }
 }
 
 /// The most files one prompt carries, the new message's and earlier ones' together (vLLM's

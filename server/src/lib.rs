@@ -38,6 +38,8 @@ pub enum StartError {
     Firestore(String),
     #[error("{0}")]
     Blobs(String),
+    #[error("cannot keep arriving files in {0} (UPLOAD_SPOOL_DIR): {1}")]
+    Spool(std::path::PathBuf, std::io::Error),
     #[error("cannot build the HTTP client for the model backends: {0}")]
     Backends(#[from] reqwest::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -141,6 +143,8 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         None => None,
     };
 
+    let spool = attachments::spool::Spool::open(&config.files.spool_dir, config.files.spool_bytes)
+        .map_err(|e| StartError::Spool(config.files.spool_dir.clone(), e))?;
     attachments::sweep::sweep_in_background(
         services.clone(),
         config.files.sweep_every,
@@ -165,9 +169,13 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             iap,
             operators: config.operators.clone(),
             hosts: config.allowed_hosts.clone(),
-            body_read: config.read_timeouts.body,
+            body_read: listener::BodyDeadlines {
+                form: config.read_timeouts.body,
+                upload: config.read_timeouts.upload,
+            },
             reads_per_minute: config.reads_per_minute,
             file_quota: config.files.bytes_per_day,
+            spool: Arc::new(spool),
         },
     );
     Ok(App {

@@ -4,6 +4,7 @@
 //! sends its headers a byte at a time holds a connection and its task for as long as it likes,
 //! and a few thousand of them exhaust the pod. Here hyper reads headers under a deadline, and
 //! [`body_within`] gives the whole body one; graceful shutdown works as with axum's `serve`.
+//! A post with files is not read here but streamed to its handler, under a deadline of its own.
 //! The same timer closes a kept-alive connection left idle that long (behind Google's load
 //! balancer the `iap` deployment sets it past the balancer's own 600 s reuse).
 
@@ -72,25 +73,34 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-/// Reads the request body within `deadline` in all, before any handler sees it. tower-http's
+/// How long a request's body may take to arrive, in all: a form, and a post with files.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyDeadlines {
+    pub form: Duration,
+    pub upload: Duration,
+}
+
+/// Reads the request body within its deadline in all, before any handler sees it. tower-http's
 /// body timeout restarts with every frame, so a body sent a byte every few seconds would pass;
-/// every body here is a small form, read whole by its handler anyway.
+/// every body here is a small form, read whole by its handler anyway. A post with files is the
+/// exception: read here, every waiting upload would sit in memory whole, so it reaches its
+/// handler as it arrives, and fails with [`TooSlow`] once its deadline passes.
 pub async fn body_within(
-    State(deadline): State<Duration>,
+    State(deadlines): State<BodyDeadlines>,
     req: Request<Body>,
     next: Next,
 ) -> Response {
+    if crate::attachments::form::takes_files(&req) {
+        let req = req.map(|body| Body::new(Upload::new(body, deadlines.upload)));
+        return next.run(req).await;
+    }
+    let deadline = deadlines.form;
     let (parts, body) = req.into_parts();
     let bytes = match tokio::time::timeout(deadline, axum::body::to_bytes(body, usize::MAX)).await {
         Ok(Ok(bytes)) => bytes,
         // The body limit's error (RequestBodyLimitLayer wraps the body) or a broken connection.
         Ok(Err(error)) => {
-            let too_large =
-                std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
-                    e.source()
-                })
-                .any(|e| e.is::<http_body_util::LengthLimitError>());
-            return if too_large {
+            return if caused_by::<http_body_util::LengthLimitError>(&error) {
                 refuse(StatusCode::PAYLOAD_TOO_LARGE, "This request is too large.")
             } else {
                 refuse(
@@ -109,6 +119,79 @@ pub async fn body_within(
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// Whether `error`, or an error it wraps, is an `E`.
+pub fn caused_by<E: std::error::Error + 'static>(
+    error: &(dyn std::error::Error + 'static),
+) -> bool {
+    std::iter::successors(Some(error), |e| e.source()).any(|e| e.is::<E>())
+}
+
+/// A streamed body's deadline passed before its end came.
+#[derive(Debug, thiserror::Error)]
+#[error("the request's body came too slowly")]
+pub struct TooSlow;
+
+/// A post with files as its handler reads it: failing with [`TooSlow`] once `deadline` has
+/// passed since it was wrapped, and at most [`UPLOAD_PACE`] bytes a poll. multer reads all a
+/// body has ready before it parses any, so from a fast sender it would hold a whole upload.
+struct Upload {
+    inner: Body,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// Bytes given since the reader last saw `Pending`.
+    given: usize,
+}
+
+/// The most bytes an upload hands over before it lets its reader work on them.
+const UPLOAD_PACE: usize = 64 * 1024;
+
+impl Upload {
+    fn new(inner: Body, deadline: Duration) -> Self {
+        Upload {
+            inner,
+            timer: Box::pin(tokio::time::sleep(deadline)),
+            given: 0,
+        }
+    }
+}
+
+impl http_body::Body for Upload {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if self.timer.as_mut().poll(cx).is_ready() {
+            tracing::info!("refused a post with files whose body came too slowly");
+            return Poll::Ready(Some(Err(axum::Error::new(TooSlow))));
+        }
+        if self.given >= UPLOAD_PACE {
+            self.given = 0;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let frame = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        match &frame {
+            Poll::Ready(Some(Ok(f))) => {
+                self.given += f.data_ref().map_or(0, |d| d.len());
+            }
+            Poll::Pending => self.given = 0,
+            _ => {}
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 fn refuse(status: StatusCode, words: &'static str) -> Response {

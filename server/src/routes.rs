@@ -23,7 +23,6 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -52,11 +51,13 @@ pub struct Access {
     /// The host names answered.
     pub hosts: AllowedHosts,
     /// How long a request's body may take to arrive, in all.
-    pub body_read: Duration,
+    pub body_read: listener::BodyDeadlines,
     /// Page loads, searches and exports per visitor per minute, if limited.
     pub reads_per_minute: Option<u32>,
     /// The most bytes of files a visitor may store in a day.
     pub file_quota: u64,
+    /// Where files wait while their post arrives.
+    pub spool: Arc<attachments::spool::Spool>,
 }
 
 pub fn router(
@@ -75,7 +76,13 @@ pub fn router(
         body_read,
         reads_per_minute,
         file_quota,
+        spool,
     } = access;
+    let intake = attachments::form::Intake {
+        services: services.clone(),
+        quota: file_quota,
+        spool,
+    };
     let health = Health {
         store: services.store.clone(),
         draining,
@@ -93,14 +100,14 @@ pub fn router(
     });
 
     let server_fns = {
-        let services = services.clone();
+        let intake = intake.clone();
         move |req: Request<Body>| {
             let context = context.clone();
-            let services = services.clone();
+            let intake = intake.clone();
             async move {
                 // A message with files: stored first, then sent as the form it would be without.
                 let req = if attachments::form::is_multipart_send(&req) {
-                    match attachments::form::take_files(&services, file_quota, req).await {
+                    match attachments::form::take_files(&intake, req).await {
                         Ok(req) => req,
                         Err(refused) => return refused,
                     }
@@ -127,7 +134,7 @@ pub fn router(
         .route("/c/{id}", get(page))
         .route(
             attachments::form::ATTACH,
-            post(attachments::form::attach).with_state((services.clone(), file_quota)),
+            post(attachments::form::attach).with_state(intake),
         )
         .route(
             "/api/{*server_fn}",

@@ -58,6 +58,7 @@ fn every_error_round_trips_through_its_code_without_free_text() {
         StoreError::Busy.into(),
         ChatError::Files(BlobError::Unavailable),
         ChatError::Files(BlobError::PermissionDenied),
+        ChatError::Files(BlobError::Busy),
         LimitError::TooManyTurns {
             limit: 2,
             window_s: 60,

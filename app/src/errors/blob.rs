@@ -14,6 +14,9 @@ pub enum BlobError {
     PermissionDenied,
     #[error("The file could not be stored or read.")]
     Failed,
+    /// Too many files are arriving at this server at once (its upload spool is full).
+    #[error("The server is taking in many files just now. Please try again in a minute.")]
+    Busy,
 }
 
 impl BlobError {
@@ -24,6 +27,7 @@ impl BlobError {
             BlobError::TimedOut => "timed_out",
             BlobError::PermissionDenied => "permission_denied",
             BlobError::Failed => "failed",
+            BlobError::Busy => "busy",
         }
     }
 }

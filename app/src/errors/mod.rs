@@ -213,6 +213,9 @@ pub enum Transport {
     BadResponse,
     #[serde(rename = "request failed")]
     Failed,
+    /// Its body did not arrive within the server's deadline (a slow upload).
+    #[serde(rename = "too slow")]
+    TooSlow,
 }
 
 impl std::fmt::Display for Transport {
@@ -222,6 +225,7 @@ impl std::fmt::Display for Transport {
             Transport::Network => "network error",
             Transport::BadResponse => "bad response",
             Transport::Failed => "request failed",
+            Transport::TooSlow => "it came too slowly",
         })
     }
 }
@@ -282,6 +286,7 @@ impl ChatError {
     pub fn status(&self) -> http::StatusCode {
         use http::StatusCode as S;
         match self {
+            ChatError::Transport(Transport::TooSlow) => S::REQUEST_TIMEOUT,
             ChatError::Input(_) | ChatError::Transport(_) => S::BAD_REQUEST,
             ChatError::Internal => S::INTERNAL_SERVER_ERROR,
             ChatError::NoSuchChat => S::NOT_FOUND,

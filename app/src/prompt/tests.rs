@@ -177,7 +177,7 @@ fn text_files_become_words_before_the_question_and_pictures_stay_files() {
             width: 1,
             height: 1,
         },
-        bytes: std::sync::Arc::new(bytes.to_vec()),
+        bytes: std::sync::Arc::new(FileBytes::new(bytes.to_vec())),
     };
     let mut m = PromptMessage {
         role: Role::User,

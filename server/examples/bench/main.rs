@@ -50,6 +50,8 @@ async fn main() {
         .unwrap_or_else(|| PathBuf::from("target/bench/bench.json"));
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
     let load_secs = if quick { 3 } else { 10 };
+    // `BENCH_ONLY=files`: the attachment figures alone, printed (while working on uploads).
+    let only_files = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "files");
     let site_root = std::fs::canonicalize(
         std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into()),
     )
@@ -106,6 +108,11 @@ async fn main() {
         let dir = testkit::tempdir();
         let server = Server::start(dir.path(), &standin.url(), &store.env()).await;
         wait_ready(&http().build().expect("client"), &server).await;
+        if only_files {
+            let figures = files::files(&server, quick).await;
+            println!("{} files: {figures}", store.name);
+            continue;
+        }
         if store.name == "sqlite" {
             figures["first_load"] = first_load(&server).await;
             figures["browser"] = browser(&server.url, None);
@@ -146,6 +153,9 @@ async fn main() {
         figures[store.name] = f;
     }
 
+    if only_files {
+        return;
+    }
     // The abuse suite (`cargo test --test abuse`, run before the bench in CI) leaves its
     // figures beside the build: what each attack cost, peak RSS and store reads among them.
     let abuse = std::env::var("CARGO_TARGET_DIR")

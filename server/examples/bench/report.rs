@@ -37,11 +37,22 @@ pub(crate) fn print_table(f: &Value) {
             "".into(),
         ),
         (
-            "RSS before / peak, 16 sessions sending 5 MB at once (sqlite)".into(),
+            "RSS before / peak, 16 then 32 sessions uploading 5 MB at once (sqlite)".into(),
+            format!(
+                "{} / {} / {}",
+                kb(&s["files"]["rss_before_16x5mb_kb"]),
+                kb(&s["files"]["rss_peak_16x5mb_uploads_kb"]),
+                kb(&s["files"]["rss_peak_32x5mb_uploads_kb"])
+            ),
+            "".into(),
+            "".into(),
+        ),
+        (
+            "RSS peak, 16 then 32 sessions sending a 5 MB picture at once (sqlite)".into(),
             format!(
                 "{} / {}",
-                kb(&s["files"]["rss_before_16x5mb_kb"]),
-                kb(&s["files"]["rss_peak_16x5mb_kb"])
+                kb(&s["files"]["rss_peak_16x5mb_kb"]),
+                kb(&s["files"]["rss_peak_32x5mb_kb"])
             ),
             "".into(),
             "".into(),

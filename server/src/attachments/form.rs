@@ -4,11 +4,14 @@
 //! `attachments` field. A refused file refuses the post: a plain form post is sent back to its
 //! page with the refusal's code, as leptos_axum does for a server function's error.
 
+use super::spool::{Spool, SpoolError};
+use super::stored::Stored;
 use super::upload;
+use crate::listener::{caused_by, TooSlow};
 use app::attachment::{
     Attachment, FileRefusal, MAX_FILES, MAX_FILE_BYTES, MAX_MESSAGE_FILE_BYTES, MAX_TEXT_FILE_BYTES,
 };
-use app::errors::{ChatError, InputError, Transport};
+use app::errors::{BlobError, ChatError, InputError, Transport};
 use app::models::ModelId;
 use app::params::MAX_MESSAGE_CHARS;
 use app::services::Services;
@@ -16,11 +19,21 @@ use app::session;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Request, StatusCode};
+use std::sync::Arc;
 
-/// How many posts read and store their files at once (each holds at most two copies of a
-/// 7 MB file: as sent, and stripped).
+/// How many files are read and stored at once, whatever the number of posts (each holds at
+/// most two copies of a 10 MB file: as sent, and stripped).
 const FILE_WORKERS: usize = 4;
 static FILE_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(FILE_WORKERS);
+
+/// What a post with files needs: the services, each visitor's daily allowance of bytes, and
+/// where files wait while they arrive.
+#[derive(Clone)]
+pub struct Intake {
+    pub services: Services,
+    pub quota: u64,
+    pub spool: Arc<Spool>,
+}
 
 /// The server functions a message with files may be posted to.
 const SENDS: [&str; 2] = ["/api/send", "/api/compare"];
@@ -53,11 +66,7 @@ fn is_multipart<B>(req: &Request<B>) -> bool {
 
 /// Stores the post's files and gives back the post as a URL-encoded form; or the answer that
 /// refuses it.
-pub async fn take_files(
-    services: &Services,
-    quota: u64,
-    req: Request<Body>,
-) -> Result<Request<Body>, Response> {
+pub async fn take_files(intake: &Intake, req: Request<Body>) -> Result<Request<Body>, Response> {
     let (mut parts, body) = req.into_parts();
     let wants_page = parts
         .headers
@@ -69,8 +78,8 @@ pub async fn take_files(
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let mut stored = Stored::new(services);
-    let fields = match send_fields(services, quota, &parts, body, &mut stored).await {
+    let mut stored = Stored::new(&intake.services);
+    let fields = match send_fields(intake, &parts, body, &mut stored).await {
         Ok(fields) => fields,
         Err(error) => {
             // Refused: what the post stored goes before the refusal is answered.
@@ -79,7 +88,7 @@ pub async fn take_files(
         }
     };
     // Taken: the send goes on with them.
-    stored.files.clear();
+    stored.keep();
     let body = serde_urlencoded::to_string(&fields)
         .map_err(|_| refuse(&malformed(), wants_page, referer.as_deref()))?;
     parts.headers.insert(
@@ -96,14 +105,15 @@ pub async fn take_files(
 /// (with JavaScript, `public/attach.js`), answered with their references as JSON; the send
 /// then names them. The same checks as a send's files; a refusal is `{code, message}`.
 pub async fn attach(
-    axum::extract::State((services, quota)): axum::extract::State<(Services, u64)>,
+    axum::extract::State(intake): axum::extract::State<Intake>,
     req: Request<Body>,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let mut stored = Stored::new(&services);
-    match read_post(&services, quota, &parts, body, &mut stored).await {
+    let mut stored = Stored::new(&intake.services);
+    match read_post(&intake, &parts, body, &mut stored).await {
         Ok(_) => {
-            let files: Vec<serde_json::Value> = std::mem::take(&mut stored.files)
+            let files: Vec<serde_json::Value> = stored
+                .keep()
                 .iter()
                 .map(|f| {
                     // What the page's chip shows, worded here once.
@@ -139,13 +149,13 @@ fn malformed() -> ChatError {
 /// already (an edit's), and a message over the limit (pasted without JavaScript, where
 /// nothing can offer it as a file first) is kept whole as `message.txt` rather than cut.
 async fn send_fields(
-    services: &Services,
-    quota: u64,
+    intake: &Intake,
     parts: &http::request::Parts,
     body: Body,
     stored: &mut Stored<'_>,
 ) -> Result<Vec<(String, String)>, ChatError> {
-    let Post { owner, mut fields } = read_post(services, quota, parts, body, stored).await?;
+    let services = &intake.services;
+    let Post { owner, mut fields } = read_post(intake, parts, body, stored).await?;
     if let Some((_, message)) = fields
         .iter_mut()
         .find(|(k, v)| k == "message" && v.trim().chars().count() > MAX_MESSAGE_CHARS)
@@ -154,7 +164,7 @@ async fn send_fields(
             return Err(InputError::File(FileRefusal::TooMany).into());
         }
         let text = std::mem::take(message).trim().as_bytes().to_vec();
-        stored.push(upload::store(services, &owner, "message.txt", text, quota).await?);
+        stored.push(upload::store(services, &owner, "message.txt", text, intake.quota).await?);
     }
     // Every model asked must read every file; refused here, nothing of the post is kept.
     let asked: Vec<ModelId> = match parts.uri.path() {
@@ -191,15 +201,14 @@ struct Post {
 }
 
 /// Reads a multipart post: its owner and text fields, returned, and its files, stored into
-/// `stored` as they stream in.
+/// `stored` as they come. Refused part-way, the rest of the post is read and dropped, so that
+/// the browser, still sending, reads the refusal rather than a connection reset.
 async fn read_post(
-    services: &Services,
-    quota: u64,
+    intake: &Intake,
     parts: &http::request::Parts,
     body: Body,
     stored: &mut Stored<'_>,
 ) -> Result<Post, ChatError> {
-    let owner = session::owner_from(parts, &services.owner_key).ok_or(ChatError::NoOwner)?;
     let boundary = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -207,20 +216,32 @@ async fn read_post(
         .and_then(|ct| multer::parse_boundary(ct).ok())
         .ok_or_else(malformed)?;
     let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    let read = read_fields(intake, parts, &mut multipart, stored).await;
+    if read.is_err() {
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    read
+}
 
+async fn read_fields(
+    intake: &Intake,
+    parts: &http::request::Parts,
+    multipart: &mut multer::Multipart<'_>,
+    stored: &mut Stored<'_>,
+) -> Result<Post, ChatError> {
+    let services = &intake.services;
+    let owner = session::owner_from(parts, &services.owner_key).ok_or(ChatError::NoOwner)?;
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut text_bytes = 0usize;
     let mut total = 0u64;
-    let mut permit = None;
     let mut held = 0usize;
-    while let Some(mut field) = multipart.next_field().await.map_err(|_| malformed())? {
+    while let Some(mut field) = multipart.next_field().await.map_err(|e| read_failure(&e))? {
         let name = field.name().unwrap_or_default().to_string();
         let Some(file_name) = field.file_name().map(str::to_string) else {
-            let text = field.text().await.map_err(|_| malformed())?;
+            let text = read_text(&mut field, MAX_TEXT_BYTES - text_bytes).await?;
             text_bytes += text.len();
-            if text_bytes > MAX_TEXT_BYTES {
-                return Err(InputError::File(FileRefusal::TooLarge).into());
-            }
             // The files the page holds already for this message (an attach adds to them).
             if name == "held" {
                 held = text.trim().parse().map_err(|_| malformed())?;
@@ -228,33 +249,71 @@ async fn read_post(
             fields.push((name, text));
             continue;
         };
-        // A few posts read and store files at a time, whatever the number of visitors: the
-        // rest wait with their bytes unread, so memory stays flat under a crowd.
-        if permit.is_none() {
-            permit = Some(FILE_WORK.acquire().await.map_err(|_| malformed())?);
-        }
-        // Read whole but never past the limit: a file one byte over is refused unread.
-        let mut bytes: Vec<u8> = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
-            if (bytes.len() + chunk.len()) as u64 > MAX_FILE_BYTES {
-                return Err(InputError::File(FileRefusal::TooLarge).into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        // On disk as it comes, never past the limit: a file one byte over is refused there.
+        let spooled = intake
+            .spool
+            .take(&mut field, MAX_FILE_BYTES)
+            .await
+            .map_err(|e| spool_refusal(&e))?;
         // A file input left empty still sends a part, with no name and no bytes.
-        if file_name.is_empty() && bytes.is_empty() {
+        if file_name.is_empty() && spooled.is_empty() {
             continue;
         }
         if held + stored.len() >= MAX_FILES {
             return Err(InputError::File(FileRefusal::TooMany).into());
         }
-        total += bytes.len() as u64;
+        total += spooled.len();
         if total > MAX_MESSAGE_FILE_BYTES {
             return Err(InputError::File(FileRefusal::TooMuchTogether).into());
         }
-        stored.push(upload::store(services, &owner, &file_name, bytes, quota).await?);
+        // A few files are read into memory and stored at a time, however many arrive at once.
+        let _worker = FILE_WORK.acquire().await.map_err(|_| malformed())?;
+        let bytes = spooled.bytes().await.map_err(|e| {
+            tracing::error!(error = %e, "could not read an upload back from the spool");
+            ChatError::Files(BlobError::Failed)
+        })?;
+        stored.push(upload::store(services, &owner, &file_name, bytes, intake.quota).await?);
     }
     Ok(Post { owner, fields })
+}
+
+/// A text field, refused past `max` bytes.
+async fn read_text(field: &mut multer::Field<'_>, max: usize) -> Result<String, ChatError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| read_failure(&e))? {
+        if bytes.len() + chunk.len() > max {
+            return Err(InputError::File(FileRefusal::TooLarge).into());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| malformed())
+}
+
+/// Why the post could not be read: too slow (its deadline, `listener::body_within`), past the
+/// largest post, or cut off.
+fn read_failure(error: &multer::Error) -> ChatError {
+    if caused_by::<TooSlow>(error) {
+        ChatError::Transport(Transport::TooSlow)
+    } else if caused_by::<http_body_util::LengthLimitError>(error) {
+        InputError::File(FileRefusal::TooMuchTogether).into()
+    } else {
+        malformed()
+    }
+}
+
+fn spool_refusal(error: &SpoolError) -> ChatError {
+    match error {
+        SpoolError::TooLarge => InputError::File(FileRefusal::TooLarge).into(),
+        SpoolError::Full => {
+            tracing::warn!("refused an upload: the spool is full");
+            ChatError::Files(BlobError::Busy)
+        }
+        SpoolError::Read(e) => read_failure(e),
+        SpoolError::Disk(e) => {
+            tracing::error!(error = %e, "could not write an upload to the spool");
+            ChatError::Files(BlobError::Failed)
+        }
+    }
 }
 
 /// The first file a model asked cannot read, as the refusal that says so.
@@ -270,64 +329,6 @@ fn unread(services: &Services, asked: &[ModelId], files: &[Attachment]) -> Optio
         }
     }
     None
-}
-
-/// The files a post has stored so far. Refused, they are deleted before the answer; if the
-/// request itself is dropped half-way (the client left), in a task of their own when this is.
-struct Stored<'a> {
-    services: &'a Services,
-    files: Vec<Attachment>,
-}
-
-impl std::ops::Deref for Stored<'_> {
-    type Target = Vec<Attachment>;
-    fn deref(&self) -> &Vec<Attachment> {
-        &self.files
-    }
-}
-
-impl std::ops::DerefMut for Stored<'_> {
-    fn deref_mut(&mut self) -> &mut Vec<Attachment> {
-        &mut self.files
-    }
-}
-
-impl<'a> Stored<'a> {
-    fn new(services: &'a Services) -> Self {
-        Stored {
-            services,
-            files: Vec::new(),
-        }
-    }
-
-    /// Deletes what was stored, now.
-    async fn forget(&mut self) {
-        let ids: Vec<String> = self.files.drain(..).map(|f| f.id).collect();
-        forget(self.services, ids).await;
-    }
-}
-
-/// Deletes files `ids`: their bytes, then the records of those whose bytes are gone. A record
-/// whose bytes could not be deleted (the bucket is down) stays, unsent, for the sweep.
-async fn forget(services: &Services, ids: Vec<String>) {
-    let mut gone = Vec::with_capacity(ids.len());
-    for id in ids {
-        if services.blobs.delete(&id).await.is_ok() {
-            gone.push(id);
-        }
-    }
-    let _ = services.files.forget_files(&gone).await;
-}
-
-impl Drop for Stored<'_> {
-    fn drop(&mut self) {
-        if self.files.is_empty() {
-            return;
-        }
-        let ids: Vec<String> = self.files.drain(..).map(|f| f.id).collect();
-        let services = self.services.clone();
-        tokio::spawn(async move { forget(&services, ids).await });
-    }
 }
 
 /// The refusal as leptos_axum answers a server function's error: a plain form post goes back

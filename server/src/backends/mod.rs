@@ -2,6 +2,7 @@
 
 pub mod gpu_share;
 pub mod in_flight;
+pub mod inline;
 pub mod probe;
 pub mod transport;
 pub mod vertex;

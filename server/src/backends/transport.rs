@@ -5,6 +5,7 @@
 
 use app::errors::ModelError;
 use app::models::ModelId;
+use axum::body::Bytes;
 use reqwest::{Client, StatusCode};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -126,11 +127,12 @@ pub async fn post_json_retrying<E: WireError>(
     model: ModelId,
     url: &str,
     bearer: Option<&str>,
-    body: Vec<u8>,
+    body: Bytes,
     deadline: Duration,
     retried: &prometheus_client::metrics::counter::Counter,
 ) -> Result<RawReply, ModelError> {
     let started = std::time::Instant::now();
+    // Shared, not copied: a picture's request body is several megabytes.
     let first = post_json(client, model, url, bearer, body.clone(), None).await?;
     let transient = match first.status.as_u16() {
         429 | 503 => true,
@@ -167,7 +169,7 @@ pub async fn post_json(
     model: ModelId,
     url: &str,
     bearer: Option<&str>,
-    body: Vec<u8>,
+    body: Bytes,
     timeout: Option<Duration>,
 ) -> Result<RawReply, ModelError> {
     let mut request = client

@@ -18,11 +18,16 @@ pub enum BlobConfig {
     },
 }
 
-/// What visitors may store, and how long a file may wait to be sent.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What visitors may store, where files wait while they arrive, and how long a file may wait
+/// to be sent.
+#[derive(Clone, Debug, PartialEq)]
 pub struct FilesConfig {
     /// The most bytes of files one visitor may store in 24 hours.
     pub bytes_per_day: u64,
+    /// The folder where files wait on disk while their post arrives, and how many bytes may
+    /// wait there at once.
+    pub spool_dir: PathBuf,
+    pub spool_bytes: u64,
     /// How often each replica deletes files never sent, and how old they must be.
     pub sweep_every: Duration,
     pub unsent_for: Duration,
@@ -31,6 +36,11 @@ pub struct FilesConfig {
 pub(super) fn files(env: &Env) -> Result<FilesConfig, ConfigError> {
     Ok(FilesConfig {
         bytes_per_day: env.count("FILE_MB_PER_DAY", 200)? as u64 * 1_000_000,
+        spool_dir: env
+            .var("UPLOAD_SPOOL_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir),
+        spool_bytes: env.count("UPLOAD_SPOOL_MB", 400)? as u64 * 1_000_000,
         sweep_every: env.secs("FILE_SWEEP_SECS", 3_600.0)?,
         unsent_for: env.secs("FILE_UNSENT_SECS", 86_400.0)?,
     })

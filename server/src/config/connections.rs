@@ -79,17 +79,20 @@ pub(super) fn allowed_hosts(env: &Env) -> Result<AllowedHosts, ConfigError> {
     Ok(AllowedHosts::Names(names))
 }
 
-/// How long a client may take: its request headers, then its whole body.
+/// How long a client may take: its request headers, then its whole body (a post with files
+/// has longer, since it may be 20 MB from a phone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadTimeouts {
     pub headers: Duration,
     pub body: Duration,
+    pub upload: Duration,
 }
 
 pub(super) fn read_timeouts(env: &Env) -> Result<ReadTimeouts, ConfigError> {
     Ok(ReadTimeouts {
         headers: env.secs("HEADER_READ_TIMEOUT_SECS", 10.0)?,
         body: env.secs("BODY_READ_TIMEOUT_SECS", 30.0)?,
+        upload: env.secs("UPLOAD_READ_TIMEOUT_SECS", 120.0)?,
     })
 }
 

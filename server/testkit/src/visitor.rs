@@ -135,7 +135,8 @@ impl Visitor {
         req
     }
 
-    fn cookie_header(&self) -> Option<String> {
+    /// The `Cookie` header this browser sends (`hc_owner=…`), for requests written by hand.
+    pub fn cookie_header(&self) -> Option<String> {
         self.owner.clone()
     }
 

@@ -166,3 +166,96 @@ async fn cross_site_and_oversized_posts_are_refused_before_any_file_is_read() {
     assert!(stored_files(stack.dir.path()).is_empty());
     assert_eq!(counts(&stack.server.sqlite_path()), (0, 0));
 }
+
+/// Files wait on disk as they arrive (`UPLOAD_SPOOL_MB`), and a post with files has a deadline
+/// of its own (`UPLOAD_READ_TIMEOUT_SECS`): slow senders, more of them than the server has
+/// upload workers, hold none of them, and each is refused once its time is up.
+#[tokio::test]
+async fn a_full_spool_refuses_in_words_and_slow_uploads_hold_no_worker() {
+    let stack = Stack::start(&[("UPLOAD_SPOOL_MB", "1"), ("UPLOAD_READ_TIMEOUT_SECS", "3")]).await;
+    let mut ana = Visitor::new(&stack.server);
+    ana.get("/").await;
+
+    // More than the spool holds at once: refused while it arrives, in the app's words.
+    let big = testkit::files::png_of_size(100, 100, 1_400_000);
+    let refused = ana.attach(&[("big.png", big)], 0).await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    let body: serde_json::Value = serde_json::from_str(&refused.body).expect("json");
+    assert_eq!(body["code"], "files.busy", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("many files"),
+        "{body}"
+    );
+    assert!(stored_files(stack.dir.path()).is_empty());
+    // The room it took is given back, and so is each stored file's.
+    for n in 0..3 {
+        let ok = ana
+            .attach(
+                &[("p.png", testkit::files::png_of_size(100, 100, 600_000))],
+                0,
+            )
+            .await;
+        assert_eq!(ok.status, 200, "upload {n}: {}", ok.body);
+    }
+
+    // Six senders (the server has four upload workers) start a picture and stall.
+    let addr = stack.server.url.trim_start_matches("http://").to_string();
+    let cookie = ana.cookie_header().expect("an owner cookie");
+    let slow: Vec<_> = (0..6)
+        .map(|_| {
+            let (addr, cookie) = (addr.clone(), cookie.clone());
+            tokio::spawn(async move { stalled_upload(&addr, &cookie).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Meanwhile an ordinary upload goes through at once.
+    let started = std::time::Instant::now();
+    let ok = ana.attach(&[("q.png", png(4, 4))], 0).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "an upload beside stalled ones took {:?}",
+        started.elapsed()
+    );
+    for sender in slow {
+        let (status, held) = sender.await.expect("sender");
+        assert_eq!(status, 408, "a stalled upload was answered {status}");
+        assert!(
+            held < std::time::Duration::from_secs(3 + 3),
+            "a stalled upload was held {held:?}"
+        );
+    }
+    // The three pictures and the one beside the stalled senders; nothing of theirs.
+    assert_eq!(stored_files(stack.dir.path()).len(), 4);
+}
+
+/// Posts the start of a picture to `/api/attach`, then waits, sending nothing more: the answer's
+/// status and how long the server took to give it.
+async fn stalled_upload(addr: &str, cookie: &str) -> (u16, std::time::Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = std::time::Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let part = "--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p.png\"\r\n\
+                Content-Type: image/png\r\n\r\n";
+    let head = format!(
+        "POST /api/attach HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 2000000\r\n\r\n{part}"
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(&png(4, 4)[..20]).await.expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    let status = String::from_utf8_lossy(&answer)
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, started.elapsed())
+}

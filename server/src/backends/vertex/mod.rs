@@ -9,6 +9,7 @@ mod wire;
 
 use super::in_flight::InFlight;
 use super::transport::{self, RawReply};
+use crate::backends::inline::Base64;
 use crate::config::VertexConfig;
 use app::conversation::{Role, TokenUsage};
 use app::errors::{BlockedPart, ModelError, Refusal};
@@ -16,7 +17,6 @@ use app::models::{Availability, ModelId};
 use app::params::{GenParams, Thinking};
 use app::services::{ChatModel, ModelReply, PromptMessage};
 use async_trait::async_trait;
-use base64::Engine;
 use prometheus_client::metrics::counter::Counter;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -158,7 +158,7 @@ impl VertexGemini {
             MODEL,
             &self.url(&project, "countTokens"),
             Some(token.as_str()),
-            body,
+            body.into(),
             Some(self.config.connect_timeout.max(Duration::from_secs(10))),
         )
         .await?;
@@ -244,7 +244,7 @@ impl VertexGemini {
                         .map(|f| Part::InlineData {
                             inline_data: wire::Blob {
                                 mime_type: f.attachment.kind.mime(),
-                                data: base64::engine::general_purpose::STANDARD.encode(&*f.bytes),
+                                data: Base64(&f.bytes),
                             },
                         })
                         // A message of pictures alone has no words (Vertex refuses an
@@ -372,7 +372,7 @@ impl ChatModel for VertexGemini {
             MODEL,
             &self.url(&project, "generateContent"),
             Some(token.as_str()),
-            body,
+            body.into(),
             self.config.request_timeout,
             &self.retries,
         )

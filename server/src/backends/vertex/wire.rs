@@ -1,5 +1,6 @@
 //! Vertex AI's REST `generateContent` for Gemini models.
 
+use crate::backends::inline::Base64;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -45,7 +46,7 @@ pub enum Part<'a> {
     },
     #[serde(rename_all = "camelCase")]
     InlineData {
-        inline_data: Blob,
+        inline_data: Blob<'a>,
     },
 }
 
@@ -57,9 +58,9 @@ impl<'a> Part<'a> {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Blob {
+pub struct Blob<'a> {
     pub mime_type: &'static str,
-    pub data: String,
+    pub data: Base64<'a>,
 }
 
 #[derive(Debug, Serialize)]

@@ -192,7 +192,7 @@ impl VllmChat {
             MODEL,
             &format!("{}/tokenize", self.base_url),
             self.api_key.as_ref().map(Secret::expose),
-            body,
+            body.into(),
             Some(self.probe_timeout),
         )
         .await
@@ -356,7 +356,7 @@ impl ChatModel for VllmChat {
             MODEL,
             &url,
             self.api_key.as_ref().map(Secret::expose),
-            body,
+            body.into(),
             self.request_timeout,
             &self.retries,
         )

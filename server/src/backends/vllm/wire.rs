@@ -1,8 +1,8 @@
 //! vLLM's OpenAI-compatible chat API: `POST /v1/chat/completions`.
 
+use crate::backends::inline::DataUrl;
 use app::conversation::Role;
 use app::services::PromptMessage;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -33,13 +33,13 @@ pub enum WireContent<'a> {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentPart<'a> {
     Text { text: &'a str },
-    ImageUrl { image_url: ImageUrl },
+    ImageUrl { image_url: ImageUrl<'a> },
 }
 
 /// A picture as a `data:` URL: vLLM decodes it itself, fetching nothing.
 #[derive(Debug, Serialize)]
-pub struct ImageUrl {
-    pub url: String,
+pub struct ImageUrl<'a> {
+    pub url: DataUrl<'a>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,11 +159,10 @@ pub fn messages<'a>(
         // Pictures first, then the words about them.
         let pictures = m.files.iter().map(|f| ContentPart::ImageUrl {
             image_url: ImageUrl {
-                url: format!(
-                    "data:{};base64,{}",
-                    f.attachment.kind.mime(),
-                    base64::engine::general_purpose::STANDARD.encode(&*f.bytes)
-                ),
+                url: DataUrl {
+                    mime: f.attachment.kind.mime(),
+                    bytes: &f.bytes,
+                },
             },
         });
         WireContent::Parts(
