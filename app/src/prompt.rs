@@ -29,7 +29,7 @@ pub struct PromptFile {
 #[derive(Default)]
 pub struct FileBytes {
     bytes: Vec<u8>,
-    _held: Option<std::sync::Arc<tokio::sync::SemaphorePermit<'static>>>,
+    _held: Option<std::sync::Arc<crate::services::HeldRoom>>,
 }
 
 impl FileBytes {
@@ -37,10 +37,7 @@ impl FileBytes {
         FileBytes { bytes, _held: None }
     }
 
-    pub fn held(
-        bytes: Vec<u8>,
-        held: std::sync::Arc<tokio::sync::SemaphorePermit<'static>>,
-    ) -> Self {
+    pub fn held(bytes: Vec<u8>, held: std::sync::Arc<crate::services::HeldRoom>) -> Self {
         FileBytes {
             bytes,
             _held: Some(held),

@@ -15,11 +15,13 @@ use crate::tally::Tally;
 pub use crate::turn_tasks::{RunningTurn, TurnTasks};
 use async_trait::async_trait;
 pub use blobs::{BlobError, BlobStore};
+pub use file_room::{FileRoom, HeldRoom};
 pub use files::{FileRecord, FileRecords};
 pub use labelled::Labelled;
 use std::sync::Arc;
 
 pub mod blobs;
+mod file_room;
 mod files;
 mod labelled;
 
@@ -335,6 +337,8 @@ pub struct Services {
     /// Attachments' bytes, and the chat store's records of them.
     pub blobs: Arc<dyn BlobStore>,
     pub files: Arc<dyn FileRecords>,
+    /// What files model requests may hold at once (`MODEL_FILE_MB`).
+    pub file_room: FileRoom,
     /// `None` when no limit is configured.
     pub limits: Option<Arc<dyn TurnLimits>>,
     /// `None` when no model has a daily spending ceiling.

@@ -117,6 +117,10 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         store,
         blobs,
         files,
+        file_room: app::services::FileRoom::new(
+            config.files.model_room_bytes,
+            config.files.model_room_wait,
+        ),
         models,
         limits,
         ceilings,

@@ -37,7 +37,10 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read);
+        .header_read_timeout(header_read)
+        // hyper reads up to 400 KB a connection ahead by default; an upload under way then
+        // holds that much, however slowly it is taken in. 64 KB still takes any header here.
+        .max_buf_size(64 * 1024);
     let mut closed = std::pin::pin!(closed);
     loop {
         let (stream, peer) = tokio::select! {

@@ -12,6 +12,8 @@ mod cloud;
 mod composer;
 #[path = "attachments/refusals.rs"]
 mod refusals;
+#[path = "attachments/room.rs"]
+mod room;
 
 use base64::Engine;
 use serde_json::Value;

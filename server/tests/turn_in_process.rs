@@ -97,6 +97,7 @@ fn stack(
                 .expect("attachments folder"),
         ),
         files: store.clone(),
+        file_room: Default::default(),
         models: vec![gemma.clone()],
         limits: None,
         ceilings: None,

@@ -109,7 +109,8 @@ async fn main() {
         let server = Server::start(dir.path(), &standin.url(), &store.env()).await;
         wait_ready(&http().build().expect("client"), &server).await;
         if only_files {
-            let figures = files::files(&server, quick).await;
+            let mut figures = files::files(&server, quick).await;
+            figures["crowds"] = files::crowds(&standin.url(), &store.env()).await;
             println!("{} files: {figures}", store.name);
             continue;
         }
@@ -130,6 +131,7 @@ async fn main() {
 
         f["long_chats"] = long::long_chats(&server).await;
         f["files"] = files::files(&server, quick).await;
+        f["files"]["crowds"] = files::crowds(&standin.url(), &store.env()).await;
         let (ssr, cookie, path) = restore_500(&server).await;
         f["ssr_500_messages"] = ssr;
         if store.name == "sqlite" {

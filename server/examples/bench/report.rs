@@ -7,6 +7,11 @@ pub(crate) fn print_table(f: &Value) {
     let s = &f["sqlite"];
     let fs = &f["firestore-emulator"];
     let kb = |v: &Value| format!("{:.1} MB", num(v) / 1024.0);
+    let rises = |crowds: &Value, what: &str| {
+        [1, 16, 32]
+            .map(|n| kb(&crowds[format!("{what}_{n}")]["rss_rise_kb"]))
+            .join(" / ")
+    };
     let rows: Vec<(String, String, String, String)> = vec![
         (
             "cold start to ready (sqlite / firestore)".into(),
@@ -37,25 +42,25 @@ pub(crate) fn print_table(f: &Value) {
             "".into(),
         ),
         (
-            "RSS before / peak, 16 then 32 sessions uploading 5 MB at once (sqlite)".into(),
+            "RSS rise, 1 / 16 / 32 sessions uploading 5 MB at once (sqlite; firestore)".into(),
             format!(
-                "{} / {} / {}",
-                kb(&s["files"]["rss_before_16x5mb_kb"]),
-                kb(&s["files"]["rss_peak_16x5mb_uploads_kb"]),
-                kb(&s["files"]["rss_peak_32x5mb_uploads_kb"])
+                "{}; {}",
+                rises(&s["files"]["crowds"], "uploads"),
+                rises(&fs["files"]["crowds"], "uploads")
             ),
             "".into(),
-            "".into(),
+            "flat".into(),
         ),
         (
-            "RSS peak, 16 then 32 sessions sending a 5 MB picture at once (sqlite)".into(),
+            "RSS rise, 1 / 16 / 32 sessions sending a 5 MB picture at once (sqlite; firestore)"
+                .into(),
             format!(
-                "{} / {}",
-                kb(&s["files"]["rss_peak_16x5mb_kb"]),
-                kb(&s["files"]["rss_peak_32x5mb_kb"])
+                "{}; {}",
+                rises(&s["files"]["crowds"], "sends"),
+                rises(&fs["files"]["crowds"], "sends")
             ),
             "".into(),
-            "".into(),
+            "flat".into(),
         ),
         (
             "cold start to first page (sqlite)".into(),

@@ -46,10 +46,8 @@ pub async fn store(
     if bytes.len() as u64 > sniffed.kind.max_bytes() {
         return Err(refused(FileRefusal::TooLarge));
     }
-    let stripped = metadata::strip(sniffed.kind, &bytes).ok_or(refused(FileRefusal::Damaged))?;
-    // One copy at a time from here.
-    drop(bytes);
-    let bytes = stripped;
+    // In place: the file is never held twice.
+    let bytes = metadata::strip(sniffed.kind, bytes).ok_or(refused(FileRefusal::Damaged))?;
     let at_ms = app::chat::ssr::now_ms();
     let today = services
         .files

@@ -6,6 +6,32 @@ use base64::Engine;
 use serde::{Serialize, Serializer};
 use std::fmt;
 
+/// `request` as JSON, in a buffer sized up front for `conversation`'s words and files (as
+/// base64): growing by doubling, a picture's body would pass through copies of half its size.
+pub fn json_body(
+    request: &impl Serialize,
+    system: Option<&str>,
+    conversation: &[app::prompt::PromptMessage],
+) -> Vec<u8> {
+    let size = 1024
+        + system.map_or(0, str::len)
+        + conversation
+            .iter()
+            .map(|m| {
+                m.text.len()
+                    + 64
+                    + m.files
+                        .iter()
+                        .map(|f| f.bytes.len() / 3 * 4 + 128)
+                        .sum::<usize>()
+            })
+            .sum::<usize>();
+    let mut body = Vec::with_capacity(size);
+    // Serialising strings, numbers and bytes into memory cannot fail.
+    let _ = serde_json::to_writer(&mut body, request);
+    body
+}
+
 /// Input bytes encoded per write: a multiple of 3, so only the last piece is padded.
 const PIECE: usize = 3 * 1024;
 

@@ -28,6 +28,9 @@ pub struct FilesConfig {
     /// wait there at once.
     pub spool_dir: PathBuf,
     pub spool_bytes: u64,
+    /// What files model requests may hold at once, and how long a turn waits for room.
+    pub model_room_bytes: u64,
+    pub model_room_wait: Duration,
     /// How often each replica deletes files never sent, and how old they must be.
     pub sweep_every: Duration,
     pub unsent_for: Duration,
@@ -41,6 +44,8 @@ pub(super) fn files(env: &Env) -> Result<FilesConfig, ConfigError> {
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir),
         spool_bytes: env.count("UPLOAD_SPOOL_MB", 400)? as u64 * 1_000_000,
+        model_room_bytes: env.count("MODEL_FILE_MB", 64)? as u64 * 1_000_000,
+        model_room_wait: env.secs("MODEL_FILE_WAIT_SECS", 30.0)?,
         sweep_every: env.secs("FILE_SWEEP_SECS", 3_600.0)?,
         unsent_for: env.secs("FILE_UNSENT_SECS", 86_400.0)?,
     })

@@ -6,7 +6,7 @@
 use super::Request;
 use crate::attachment::{Attachment, FileRefusal, MAX_FILES, MAX_MESSAGE_FILE_BYTES};
 use crate::conversation::StoredMessage;
-use crate::errors::{BlobError, ChatError, InputError};
+use crate::errors::{ChatError, InputError};
 use crate::prompt::{prompt_for, FileBytes, PromptMessage};
 use crate::services::blobs::valid_key;
 use crate::services::{ChatModel, Services};
@@ -63,39 +63,10 @@ pub async fn named(
     Ok(files)
 }
 
-/// Kilobytes of files this replica's model requests may hold at once, every turn together:
-/// each file's bytes, and its base64 in the JSON body for each model it goes to. A turn whose
-/// files do not fit waits for room (at most [`BUDGET_WAIT`]) rather than take the pod past its
-/// memory limit when many people send pictures to a slow model at once.
-const BUDGET_KB: u32 = 64 * 1024;
-static BUDGET: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(BUDGET_KB as usize);
-const BUDGET_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The room `bytes` of files take in the budget, sent to `models` models: the bytes, and a
-/// third more in base64 for each.
-async fn room_for(
-    bytes: u64,
-    models: usize,
-) -> Result<tokio::sync::SemaphorePermit<'static>, ChatError> {
-    let kb = (bytes.saturating_mul(3 + 4 * models as u64) / 3).div_ceil(1024);
-    // A turn larger than the whole budget takes all of it.
-    let kb = u32::try_from(kb).unwrap_or(BUDGET_KB).min(BUDGET_KB);
-    match tokio::time::timeout(BUDGET_WAIT, BUDGET.acquire_many(kb)).await {
-        Ok(Ok(permit)) => Ok(permit),
-        _ => {
-            tracing::warn!(
-                kb,
-                "no room for a turn's files in the model requests' budget"
-            );
-            Err(ChatError::Files(BlobError::Busy))
-        }
-    }
-}
-
 /// Each backend's prompt, its files' bytes read once for all of them: a file of the new
 /// message that cannot be read fails the turn (it is never sent without it); an earlier
 /// one's that is gone is left out. Text files become words of their message. The bytes hold
-/// their room in the budget above until the last request is done with them.
+/// their room ([`crate::services::FileRoom`]) until the last request is done with them.
 pub async fn prompts(
     services: &Services,
     backends: &[Arc<dyn ChatModel>],
@@ -120,9 +91,14 @@ pub async fn prompts(
     }
     let held = match sizes.values().sum::<u64>() {
         0 => None,
-        bytes => match room_for(bytes, backends.len()).await {
-            Ok(permit) => Some(Arc::new(permit)),
-            Err(e) => return prompts.iter().map(|_| Err(e.clone())).collect(),
+        bytes => match services.file_room.take(bytes, backends.len()).await {
+            Ok(held) => Some(Arc::new(held)),
+            Err(e) => {
+                return prompts
+                    .iter()
+                    .map(|_| Err(ChatError::Files(e.clone())))
+                    .collect()
+            }
         },
     };
     let mut read: HashMap<String, Option<Arc<FileBytes>>> = HashMap::new();

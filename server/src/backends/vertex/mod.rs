@@ -270,7 +270,7 @@ impl VertexGemini {
                 },
             },
         };
-        serde_json::to_vec(&request).unwrap_or_default()
+        crate::backends::inline::json_body(&request, system, conversation)
     }
 
     fn parse_reply(raw: RawReply) -> Result<ModelReply, ModelError> {

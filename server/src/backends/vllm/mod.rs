@@ -254,8 +254,7 @@ impl VllmChat {
             top_p: params.top_p,
             max_tokens: params.max_tokens,
         };
-        // Serialising plain strings and numbers cannot fail.
-        serde_json::to_vec(&request).unwrap_or_default()
+        crate::backends::inline::json_body(&request, system, conversation)
     }
 
     fn parse_generate(raw: RawReply, prompt: &str) -> Result<ModelReply, ModelError> {
