@@ -1,6 +1,8 @@
 //! The pod's memory under the heaviest reads there are: 40 page loads and 10 exports at once of
-//! a 2,000-message chat whose every message is as large as the app accepts (128 MB of text).
-//! The pod's limit is 256 MiB (deploy/chat-deploy.yaml); the server's peak must stay under it.
+//! a 2,000-message chat whose every message is as large as the app accepts (128 MB of text);
+//! and under a crowd of the largest pictures, uploaded and sent at once to a model that takes
+//! its time. The pod's limit is 256 MiB (deploy/chat-deploy.yaml); the server's peak must stay
+//! under it.
 
 use super::Case;
 use std::time::Instant;
@@ -148,6 +150,97 @@ pub async fn heavy_reads() -> Case {
         largest_page / 1000,
         elapsed.as_secs_f64(),
         seeded.as_secs_f64()
+    );
+    drop(server);
+    drop(pod);
+    case
+}
+
+/// 24 visitors upload a picture of nearly the largest size at once (the composer with
+/// JavaScript) while 24 more send one with their message (without), to a Gemma that takes
+/// 300 ms a reply: 312 MB of pictures in all. Every one is taken; the peak stays under the pod's
+/// limit (before files streamed to disk, 16 sends of 5 MB peaked at 247–329 MB).
+pub async fn crowd_of_pictures() -> Case {
+    const EACH: usize = 6_500_000;
+    let mut case = Case::new("24 uploads + 24 sends of 6.5 MB pictures at once");
+    let model = standin::start(300).await;
+    let dir = testkit::tempdir();
+    // The spool on disk, as the Deployment's emptyDir is (not a tmpfs, which would be memory).
+    let spool = dir.path().join("spool");
+    let spool = spool.display().to_string();
+    let server = Server::start(
+        dir.path(),
+        &model.url(),
+        &[
+            ("UPLOAD_SPOOL_DIR", spool.as_str()),
+            ("MODEL_TIMEOUT_SECS", "30"),
+        ],
+    )
+    .await;
+    let pod = PodLimit::apply(server.pid());
+    let (_, before_kb) = rss_kb(server.pid());
+    let picture = testkit::files::png_of_size(2_000, 1_500, EACH);
+    let started = Instant::now();
+    let uploads = (0..24).map(|_| {
+        let server = &server;
+        let picture = picture.clone();
+        async move {
+            let mut v = Visitor::new(server);
+            v.attach(&[("p.png", picture)], 0).await.status
+        }
+    });
+    let sends = (0..24).map(|_| {
+        let server = &server;
+        let picture = picture.clone();
+        async move {
+            let mut v = Visitor::new(server);
+            let form = testkit::SendForm::new("what is in this picture?").model("gemma");
+            v.send_files("/api/send", &form, &[("p.png", picture)], false)
+                .await
+                .status
+        }
+    });
+    let ordinary = async {
+        let mut visitor = Visitor::new(&server);
+        visitor
+            .send("an ordinary turn meanwhile", "gemma")
+            .await
+            .status
+    };
+    let (uploads, sends, ordinary) = tokio::join!(
+        futures::future::join_all(uploads),
+        futures::future::join_all(sends),
+        ordinary
+    );
+    let elapsed = started.elapsed();
+    let (_, peak_kb) = rss_kb(server.pid());
+    let alive = Visitor::new(&server).get("/healthz").await.status == 200;
+    case.require(alive, || "the server did not survive".into());
+    for (what, status) in uploads
+        .iter()
+        .map(|s| ("an upload", s))
+        .chain(sends.iter().map(|s| ("a send", s)))
+    {
+        case.require(*status == 200, || format!("{what} was answered {status}"));
+    }
+    case.ordinary(ordinary == 200, || format!("an ordinary turn: {ordinary}"));
+    case.require(peak_kb < POD_LIMIT_KB, || {
+        format!("peak RSS {} MiB, over the pod's 256 MiB", peak_kb / 1024)
+    });
+    // The spool's page cache counts in the cgroup too; the kernel writes it back and reclaims
+    // it at the limit rather than kill anything.
+    let limit = match &pod {
+        Some(pod) => format!(
+            "in a 256 MiB cgroup, its peak {} MiB with the spool's page cache",
+            pod.peak_kb() / 1024
+        ),
+        None => "no cgroup could be made here: RSS judged alone".into(),
+    };
+    case.cost = format!(
+        "peak RSS {} MiB (from {} MiB), {limit}; {:.1} s",
+        peak_kb / 1024,
+        before_kb / 1024,
+        elapsed.as_secs_f64()
     );
     drop(server);
     drop(pod);

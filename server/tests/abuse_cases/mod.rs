@@ -80,6 +80,7 @@ pub async fn all() -> Vec<Case> {
     let mut cases = Vec::new();
     cases.extend(edge::cases().await);
     cases.push(memory::heavy_reads().await);
+    cases.push(memory::crowd_of_pictures().await);
     for kind in [stores::Kind::Sqlite, stores::Kind::Firestore] {
         cases.push(owners::cookieless_gets(kind, &emulator).await);
         cases.push(sizes::emoji_texts(kind, &emulator).await);
