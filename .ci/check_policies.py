@@ -201,13 +201,21 @@ def find(docs, kind, name):
     return next((d for d in docs if d.get("kind") == kind and d["metadata"]["name"] == name), None)
 
 
-def check_timeouts(label, docs):
+def app_container(docs):
+    """The app's pod spec, its container, and the container's literal env values; or None."""
     deployment = find(docs, "Deployment", "hybrid-chat")
     if deployment is None:
-        return
+        return None
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    return pod, container, {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def check_timeouts(label, docs):
+    app = app_container(docs)
+    if app is None:
+        return
+    pod, container, env = app
     model = seconds(env, "MODEL_TIMEOUT_SECS", 120.0)
     grace = seconds(env, "SHUTDOWN_GRACE_SECS", model + MARGIN)
     drain = seconds(env, "SHUTDOWN_DRAIN_SECS", 0.0)
@@ -437,12 +445,10 @@ def check_spool(label, docs):
     """The app keeps arriving files on disk (UPLOAD_SPOOL_DIR, default /tmp) and will not start
     if it cannot write there; the root filesystem is read-only, so a sized emptyDir must be
     mounted there, larger than UPLOAD_SPOOL_MB and within the container's ephemeral storage."""
-    deployment = find(docs, "Deployment", "hybrid-chat")
-    if deployment is None:
+    app = app_container(docs)
+    if app is None:
         return
-    pod = deployment["spec"]["template"]["spec"]
-    container = pod["containers"][0]
-    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    pod, container, env = app
     where = env.get("UPLOAD_SPOOL_DIR") or "/tmp"
     spool_mb = float(env.get("UPLOAD_SPOOL_MB") or server_default("UPLOAD_SPOOL_MB"))
     mount = next((m for m in container.get("volumeMounts", []) if m["mountPath"] == where), None)

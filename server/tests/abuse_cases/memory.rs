@@ -105,27 +105,15 @@ pub async fn heavy_reads() -> Case {
             Some((status, bytes, whole))
         }
     });
-    let ordinary = async {
-        let mut visitor = Visitor::new(&server);
-        visitor
-            .send("an ordinary turn meanwhile", "gemma")
-            .await
-            .status
-    };
-    let (pages, exports, ordinary) = tokio::join!(
-        futures::future::join_all(pages),
-        futures::future::join_all(exports),
-        ordinary
-    );
+    let ((pages, exports), peak_kb) = beside_an_ordinary_turn(&server, &mut case, async {
+        tokio::join!(
+            futures::future::join_all(pages),
+            futures::future::join_all(exports)
+        )
+    })
+    .await;
     let elapsed = started.elapsed();
-    let (_, peak_kb) = rss_kb(server.pid());
-    // Still serving: under a real limit, an OOM kill would have ended it.
-    let alive = Visitor::new(&server).get("/healthz").await.status == 200;
-    case.require(alive, || "the server did not survive".into());
-    let limit = match &pod {
-        Some(pod) => format!("in a 256 MiB cgroup, its peak {} MiB", pod.peak_kb() / 1024),
-        None => "no cgroup could be made here: RSS judged alone".into(),
-    };
+    let limit = pod_words(&pod, "");
     for page in &pages {
         case.attempt(matches!(page, Some((200, _, true))), || {
             format!("a page load: {page:?}")
@@ -138,10 +126,6 @@ pub async fn heavy_reads() -> Case {
             || format!("an export: {export:?} (at least {text_bytes} bytes)"),
         );
     }
-    case.ordinary(ordinary == 200, || format!("an ordinary turn: {ordinary}"));
-    case.require(peak_kb < POD_LIMIT_KB, || {
-        format!("peak RSS {} MiB, over the pod's 256 MiB", peak_kb / 1024)
-    });
     let largest_page = pages.iter().flatten().map(|p| p.1).max().unwrap_or(0);
     case.cost = format!(
         "peak RSS {} MiB (from {} MiB), {limit}; pages ≤ {} KB; {:.1} s (seeded in {:.1} s)",
@@ -200,22 +184,14 @@ pub async fn crowd_of_pictures() -> Case {
                 .status
         }
     });
-    let ordinary = async {
-        let mut visitor = Visitor::new(&server);
-        visitor
-            .send("an ordinary turn meanwhile", "gemma")
-            .await
-            .status
-    };
-    let (uploads, sends, ordinary) = tokio::join!(
-        futures::future::join_all(uploads),
-        futures::future::join_all(sends),
-        ordinary
-    );
+    let ((uploads, sends), peak_kb) = beside_an_ordinary_turn(&server, &mut case, async {
+        tokio::join!(
+            futures::future::join_all(uploads),
+            futures::future::join_all(sends)
+        )
+    })
+    .await;
     let elapsed = started.elapsed();
-    let (_, peak_kb) = rss_kb(server.pid());
-    let alive = Visitor::new(&server).get("/healthz").await.status == 200;
-    case.require(alive, || "the server did not survive".into());
     for (what, status) in uploads
         .iter()
         .map(|s| ("an upload", s))
@@ -223,19 +199,9 @@ pub async fn crowd_of_pictures() -> Case {
     {
         case.require(*status == 200, || format!("{what} was answered {status}"));
     }
-    case.ordinary(ordinary == 200, || format!("an ordinary turn: {ordinary}"));
-    case.require(peak_kb < POD_LIMIT_KB, || {
-        format!("peak RSS {} MiB, over the pod's 256 MiB", peak_kb / 1024)
-    });
     // The spool's page cache counts in the cgroup too; the kernel writes it back and reclaims
     // it at the limit rather than kill anything.
-    let limit = match &pod {
-        Some(pod) => format!(
-            "in a 256 MiB cgroup, its peak {} MiB with the spool's page cache",
-            pod.peak_kb() / 1024
-        ),
-        None => "no cgroup could be made here: RSS judged alone".into(),
-    };
+    let limit = pod_words(&pod, " with the spool's page cache");
     case.cost = format!(
         "peak RSS {} MiB (from {} MiB), {limit}; {:.1} s",
         peak_kb / 1024,
@@ -245,4 +211,41 @@ pub async fn crowd_of_pictures() -> Case {
     drop(server);
     drop(pod);
     case
+}
+
+/// Runs `load` beside an ordinary visitor's turn, then judges what every case here judges: the
+/// server still serving (under a real limit an OOM kill would have ended it), the ordinary
+/// turn served, the peak RSS under the pod's limit. What `load` gave, and that peak.
+async fn beside_an_ordinary_turn<T>(
+    server: &Server,
+    case: &mut Case,
+    load: impl std::future::Future<Output = T>,
+) -> (T, u64) {
+    let ordinary = async {
+        let mut visitor = Visitor::new(server);
+        visitor
+            .send("an ordinary turn meanwhile", "gemma")
+            .await
+            .status
+    };
+    let (out, ordinary) = tokio::join!(load, ordinary);
+    let (_, peak_kb) = rss_kb(server.pid());
+    let alive = Visitor::new(server).get("/healthz").await.status == 200;
+    case.require(alive, || "the server did not survive".into());
+    case.ordinary(ordinary == 200, || format!("an ordinary turn: {ordinary}"));
+    case.require(peak_kb < POD_LIMIT_KB, || {
+        format!("peak RSS {} MiB, over the pod's 256 MiB", peak_kb / 1024)
+    });
+    (out, peak_kb)
+}
+
+/// Where the case ran: in a 256 MiB cgroup (its peak, `what` it counted), or judged by RSS.
+fn pod_words(pod: &Option<PodLimit>, what: &str) -> String {
+    match pod {
+        Some(pod) => format!(
+            "in a 256 MiB cgroup, its peak {} MiB{what}",
+            pod.peak_kb() / 1024
+        ),
+        None => "no cgroup could be made here: RSS judged alone".into(),
+    }
 }
