@@ -5,12 +5,34 @@
 pub use crate::errors::BlobError;
 use async_trait::async_trait;
 
+/// A blob's bytes as they are read, a piece at a time.
+pub type BlobBody =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<Vec<u8>, BlobError>> + Send>>;
+
 /// Bytes by key. Writes are whole (a reader never sees half a file), and a key is written once:
 /// an attachment's bytes never change after it is stored.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// Stores `bytes` under `key` as `content_type`.
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
+
+    /// Stores `len` bytes from `body` under `key`, as they come (an upload from the spool), so
+    /// no file is held whole. A store that cannot stream gathers them and `put`s them.
+    async fn put_stream(
+        &self,
+        key: &str,
+        len: u64,
+        body: BlobBody,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
+        use futures::TryStreamExt;
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        let mut body = body;
+        while let Some(piece) = body.try_next().await? {
+            bytes.extend_from_slice(&piece);
+        }
+        self.put(key, bytes, content_type).await
+    }
 
     /// The bytes under `key`, or `None` if there are none.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;

@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Request, StatusCode};
 use std::sync::Arc;
 
-/// How many files are read and stored at once, whatever the number of posts (each holds at
-/// most two copies of a 10 MB file: as sent, and stripped).
+/// How many files are examined and stored at once, whatever the number of posts (each reads
+/// its file a window at a time, from the spool to the blob store).
 const FILE_WORKERS: usize = 4;
 static FILE_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(FILE_WORKERS);
 
@@ -164,7 +164,13 @@ async fn send_fields(
             return Err(InputError::File(FileRefusal::TooMany).into());
         }
         let text = std::mem::take(message).trim().as_bytes().to_vec();
-        stored.push(upload::store(services, &owner, "message.txt", text, intake.quota).await?);
+        let file = intake
+            .spool
+            .hold(text)
+            .await
+            .map_err(|e| spool_refusal(&e))?;
+        let _worker = FILE_WORK.acquire().await.map_err(|_| malformed())?;
+        stored.push(upload::store(services, &owner, "message.txt", file, intake.quota).await?);
     }
     // Every model asked must read every file; refused here, nothing of the post is kept.
     let asked: Vec<ModelId> = match parts.uri.path() {
@@ -266,13 +272,9 @@ async fn read_fields(
         if total > MAX_MESSAGE_FILE_BYTES {
             return Err(InputError::File(FileRefusal::TooMuchTogether).into());
         }
-        // A few files are read into memory and stored at a time, however many arrive at once.
+        // A few files are examined and stored at a time, however many arrive at once.
         let _worker = FILE_WORK.acquire().await.map_err(|_| malformed())?;
-        let bytes = spooled.bytes().await.map_err(|e| {
-            tracing::error!(error = %e, "could not read an upload back from the spool");
-            ChatError::Files(BlobError::Failed)
-        })?;
-        stored.push(upload::store(services, &owner, &file_name, bytes, intake.quota).await?);
+        stored.push(upload::store(services, &owner, &file_name, spooled, intake.quota).await?);
     }
     Ok(Post { owner, fields })
 }

@@ -2,6 +2,7 @@
 //! read the picture's size. A name or a declared type says nothing here: an HTML page named
 //! `cat.png` is HTML, and is refused.
 
+use super::source::{Source, WINDOW};
 use std::fmt;
 
 /// The kinds of file the models read (the app's, which the page and the store share).
@@ -58,20 +59,25 @@ impl fmt::Display for SniffError {
 impl std::error::Error for SniffError {}
 
 /// Tells what `bytes` hold, or why they cannot be attached.
-pub fn sniff(bytes: &[u8]) -> Result<Sniffed, SniffError> {
-    let (kind, size) = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        (Kind::Png, png(bytes))
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        (Kind::Jpeg, jpeg(bytes))
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        (Kind::Webp, webp(bytes))
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        (Kind::Gif, gif(bytes))
-    } else if bytes.starts_with(b"%PDF-") {
+pub fn sniff(mut bytes: &[u8]) -> Result<Sniffed, SniffError> {
+    sniff_source(&mut bytes)
+}
+
+/// Tells what `src` holds, reading its header (and a text file's every byte, a window at a time).
+pub fn sniff_source(src: &mut impl Source) -> Result<Sniffed, SniffError> {
+    let (kind, size) = if src.is(0, b"\x89PNG\r\n\x1a\n") {
+        (Kind::Png, png(src))
+    } else if src.is(0, &[0xFF, 0xD8, 0xFF]) {
+        (Kind::Jpeg, jpeg(src))
+    } else if src.is(0, b"RIFF") && src.is(8, b"WEBP") {
+        (Kind::Webp, webp(src))
+    } else if src.is(0, b"GIF87a") || src.is(0, b"GIF89a") {
+        (Kind::Gif, gif(src))
+    } else if src.is(0, b"%PDF-") {
         (Kind::Pdf, Some((0, 0)))
     } else {
-        let looks_like = looks_like(bytes);
-        if looks_like == UNKNOWN && is_text(bytes) {
+        let looks_like = looks_like(&src.head(0, 1024));
+        if looks_like == UNKNOWN && is_text(src) {
             (Kind::Text, Some((0, 0)))
         } else {
             return Err(SniffError::Unsupported { looks_like });
@@ -117,85 +123,82 @@ fn looks_like(bytes: &[u8]) -> &'static str {
 const UNKNOWN: &str = "of a kind the models do not read";
 
 /// Words a person could read: UTF-8 (a byte-order mark allowed), something besides blanks, and
-/// no control characters but tabs, line and page breaks (a NUL or an escape means binary).
-fn is_text(bytes: &[u8]) -> bool {
-    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-    std::str::from_utf8(body).is_ok_and(|text| {
-        !text.trim().is_empty()
-            && text
-                .chars()
-                .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r' | '\x0c'))
-    })
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from(u16::from_be_bytes(
-        b.get(at..at + 2)?.try_into().ok()?,
-    )))
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from(u16::from_le_bytes(
-        b.get(at..at + 2)?.try_into().ok()?,
-    )))
-}
-
-fn le24(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at + 3)?;
-    Some(u32::from(s[0]) | u32::from(s[1]) << 8 | u32::from(s[2]) << 16)
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+/// no control characters but tabs, line and page breaks (a NUL or an escape means binary). Read
+/// a window at a time, a character cut by a window's end carried into the next.
+fn is_text(src: &mut impl Source) -> bool {
+    let mut at = if src.is(0, &[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    let (mut carried, mut words) = (Vec::new(), false);
+    while at < src.len() {
+        let mut piece = std::mem::take(&mut carried);
+        piece.extend_from_slice(&src.head(at, WINDOW));
+        at += WINDOW.min(src.len() - at);
+        let text = match std::str::from_utf8(&piece) {
+            Ok(text) => text,
+            // Cut mid-character by the window (not the file's end): the rest comes next.
+            Err(e) if e.error_len().is_none() && at < src.len() => {
+                carried = piece[e.valid_up_to()..].to_vec();
+                std::str::from_utf8(&piece[..e.valid_up_to()]).unwrap_or_default()
+            }
+            Err(_) => return false,
+        };
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
+        {
+            return false;
+        }
+        words |= !text.trim().is_empty();
+    }
+    words && carried.is_empty()
 }
 
 /// The first chunk is IHDR: width and height, big-endian.
-fn png(b: &[u8]) -> Option<(u32, u32)> {
-    (b.get(12..16)? == b"IHDR").then_some(())?;
-    Some((be32(b, 16)?, be32(b, 20)?))
+fn png(b: &mut impl Source) -> Option<(u32, u32)> {
+    b.is(12, b"IHDR").then_some(())?;
+    Some((b.be32(16)?, b.be32(20)?))
 }
 
 /// The segments up to the first frame header (SOF), which holds the size.
-fn jpeg(b: &[u8]) -> Option<(u32, u32)> {
+fn jpeg(b: &mut impl Source) -> Option<(u32, u32)> {
     let mut at = 2;
     loop {
         // Markers may be padded with 0xFF.
-        while *b.get(at)? == 0xFF && *b.get(at + 1)? == 0xFF {
+        while b.byte(at)? == 0xFF && b.byte(at + 1)? == 0xFF {
             at += 1;
         }
-        (*b.get(at)? == 0xFF).then_some(())?;
-        let marker = *b.get(at + 1)?;
+        (b.byte(at)? == 0xFF).then_some(())?;
+        let marker = b.byte(at + 1)?;
         match marker {
             0xD0..=0xD7 | 0x01 => at += 2,
             // Start of scan before any frame header: no size to read.
             0xDA | 0xD9 => return None,
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                return Some((be16(b, at + 7)?, be16(b, at + 5)?));
+                return Some((b.be16(at + 7)?, b.be16(at + 5)?));
             }
-            _ => at += 2 + be16(b, at + 2)? as usize,
+            _ => at += 2 + b.be16(at + 2)? as usize,
         }
     }
 }
 
 /// RIFF chunks: VP8 (lossy), VP8L (lossless) or VP8X (extended, the canvas size).
-fn webp(b: &[u8]) -> Option<(u32, u32)> {
-    match b.get(12..16)? {
+fn webp(b: &mut impl Source) -> Option<(u32, u32)> {
+    match &b.array::<4>(12)? {
         b"VP8 " => {
             // Frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height.
-            (b.get(23..26)? == [0x9d, 0x01, 0x2a]).then_some(())?;
-            Some((le16(b, 26)? & 0x3fff, le16(b, 28)? & 0x3fff))
+            b.is(23, &[0x9d, 0x01, 0x2a]).then_some(())?;
+            Some((b.le16(26)? & 0x3fff, b.le16(28)? & 0x3fff))
         }
         b"VP8L" => {
-            (*b.get(20)? == 0x2f).then_some(())?;
-            let bits = u32::from_le_bytes(b.get(21..25)?.try_into().ok()?);
+            (b.byte(20)? == 0x2f).then_some(())?;
+            let bits = b.le32(21)?;
             Some(((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1))
         }
-        b"VP8X" => Some((le24(b, 24)? + 1, le24(b, 27)? + 1)),
+        b"VP8X" => Some((b.le24(24)? + 1, b.le24(27)? + 1)),
         _ => None,
     }
 }
 
 /// The logical screen: little-endian width and height after the signature.
-fn gif(b: &[u8]) -> Option<(u32, u32)> {
-    Some((le16(b, 6)?, le16(b, 8)?))
+fn gif(b: &mut impl Source) -> Option<(u32, u32)> {
+    Some((b.le16(6)?, b.le16(8)?))
 }

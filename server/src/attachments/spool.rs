@@ -1,9 +1,15 @@
 //! A post's files, kept on disk while they arrive. Memory then holds a few hundred KB per
 //! upload whatever its size or pace, and a slow sender holds only its connection and the bytes
 //! it has sent so far, never one of the few workers that read and store files (`form.rs`).
-//! Each file is unnamed (`O_TMPFILE`): gone when dropped, and after a crash.
+//! Each file is unnamed (`O_TMPFILE`): gone when dropped, and after a crash. A file is then
+//! examined where it lies and streamed to the blob store (`upload.rs`), never read whole.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use super::metadata::Plan;
+use super::source::{FileSource, WINDOW};
+use app::services::blobs::BlobBody;
+use app::services::BlobError;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -73,6 +79,21 @@ impl Spool {
         Ok(Spooled { file, len, room })
     }
 
+    /// Keeps `bytes` (a message kept as a file) in the spool, as an upload would be.
+    pub async fn hold(&self, bytes: Vec<u8>) -> Result<Spooled, SpoolError> {
+        let mut room = None;
+        self.reserve(&mut room, &bytes)?;
+        let dir = self.dir.clone();
+        let len = bytes.len() as u64;
+        let file = blocking(move || {
+            let mut file = tempfile::tempfile_in(dir)?;
+            file.write_all(&bytes)?;
+            Ok(file)
+        })
+        .await?;
+        Ok(Spooled { file, len, room })
+    }
+
     fn reserve(
         &self,
         room: &mut Option<OwnedSemaphorePermit>,
@@ -109,22 +130,53 @@ impl Spooled {
         self.len == 0
     }
 
-    /// Its bytes, read whole; the file and its room go.
-    pub async fn bytes(self) -> std::io::Result<Vec<u8>> {
-        let Spooled {
-            mut file,
-            len,
-            room,
-        } = self;
-        let bytes = blocking(move || {
-            file.seek(SeekFrom::Start(0))?;
-            let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-            file.read_to_end(&mut bytes)?;
-            Ok(bytes)
+    /// Runs `look` over the file where it lies, off the async threads; the file comes back.
+    pub async fn examine<T: Send + 'static>(
+        self,
+        look: impl FnOnce(&mut FileSource) -> T + Send + 'static,
+    ) -> std::io::Result<(Spooled, T)> {
+        let Spooled { file, len, room } = self;
+        let (file, seen) = blocking(move || {
+            let mut src = FileSource::new(file, usize::try_from(len).unwrap_or(usize::MAX));
+            let seen = look(&mut src);
+            Ok((src.into_file(), seen))
         })
         .await?;
-        drop(room);
-        Ok(bytes)
+        Ok((Spooled { file, len, room }, seen))
+    }
+
+    /// What `plan` keeps of the file, a window read each time the reader asks for the next
+    /// (so no thread waits on the reader: the blocking threads are few, and the folder store
+    /// writes with them too); the file and its room go with the stream.
+    pub fn stream(self, plan: Plan) -> BlobBody {
+        let Spooled { file, room, .. } = self;
+        let pieces = plan.pieces(WINDOW).into_iter();
+        let state = (Arc::new(file), room, plan, pieces, 0usize);
+        Box::pin(futures::stream::unfold(
+            state,
+            |(file, room, plan, mut pieces, out_at)| async move {
+                let piece = pieces.next()?;
+                let from = file.clone();
+                let read = blocking(move || {
+                    let mut bytes = vec![0u8; piece.len()];
+                    from.read_exact_at(&mut bytes, piece.start as u64)?;
+                    Ok(bytes)
+                })
+                .await;
+                match read {
+                    Ok(mut bytes) => {
+                        plan.patch(out_at, &mut bytes);
+                        let out_at = out_at + bytes.len();
+                        Some((Ok(bytes), (file, room, plan, pieces, out_at)))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not read an upload back from the spool");
+                        let none = Vec::new().into_iter();
+                        Some((Err(BlobError::Failed), (file, room, plan, none, out_at)))
+                    }
+                }
+            },
+        ))
     }
 }
 

@@ -111,3 +111,45 @@ fn location_and_text_metadata_are_stripped_and_the_picture_kept() {
     let stripped = strip(Kind::Gif, gif(64, 48)).expect("stripped");
     assert!(stripped.ends_with(&[0x4C, 0x01, 0, 0x3B]));
 }
+
+/// A file on disk, read a window at a time, is told apart and stripped exactly as in memory.
+#[test]
+fn a_file_on_disk_is_sniffed_and_stripped_as_in_memory() {
+    use super::metadata::plan;
+    use super::sniff::sniff_source;
+    use super::source::{FileSource, Source, WINDOW};
+    use std::io::Write;
+
+    // Larger than a window, with metadata chunks among the picture's, and text whose characters
+    // straddle the windows' edges.
+    let big_png = testkit::files::png_of_size(300, 200, 3 * WINDOW + 123);
+    let text = "é".repeat(WINDOW).into_bytes();
+    let mut binary = text.clone();
+    binary.push(0);
+    for bytes in [
+        big_png,
+        png(64, 48),
+        jpeg(64, 48),
+        webp(64, 48),
+        gif(64, 48),
+        text,
+        binary,
+    ] {
+        let mut file = tempfile::tempfile().expect("temp file");
+        file.write_all(&bytes).expect("write");
+        let mut src = FileSource::new(file, bytes.len());
+        let sniffed = sniff(&bytes);
+        assert_eq!(sniff_source(&mut src), sniffed);
+        let Ok(sniffed) = sniffed else { continue };
+        let planned = plan(sniffed.kind, &mut src).expect("a plan");
+        let mut out = Vec::new();
+        for piece in planned.pieces(WINDOW) {
+            let mut bytes = vec![0u8; piece.len()];
+            src.read(piece.start, &mut bytes).expect("in the file");
+            planned.patch(out.len(), &mut bytes);
+            out.extend_from_slice(&bytes);
+        }
+        assert_eq!(out.len(), planned.len());
+        assert_eq!(Some(out), strip(sniffed.kind, bytes), "{:?}", sniffed.kind);
+    }
+}

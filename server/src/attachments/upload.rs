@@ -1,12 +1,14 @@
 //! Storing one attached file: refused by size, content, pixels or the visitor's daily quota
 //! (nothing stored then), stripped of location metadata, recorded in the chat store, then
-//! written to the blob store. The record comes first, so every blob has one and a crash between
+//! streamed from the spool to the blob store. The record comes first, so every blob has one and a crash between
 //! the two leaves a record the sweep finds (`sweep.rs`).
 
-use super::metadata;
-use super::sniff::{sniff, SniffError};
+use super::metadata::{self, Plan};
+use super::sniff::{sniff_source, SniffError, Sniffed};
+use super::source::{FileSource, Source, WINDOW};
+use super::spool::Spooled;
 use app::attachment::{clean_name, Attachment, FileRefusal, MAX_FILE_BYTES};
-use app::errors::{ChatError, InputError};
+use app::errors::{BlobError, ChatError, InputError};
 use app::services::{FileRecord, Services};
 use app::session::{OwnerId, SessionId};
 use sha2::{Digest, Sha256};
@@ -30,37 +32,74 @@ pub fn refusal(e: &SniffError) -> FileRefusal {
     }
 }
 
-/// Stores `bytes`, attached as `name` by `owner`, and returns its reference. `quota`: the most
-/// bytes an owner may store in a day.
+/// What a spooled file is, read where it lies: its kind and size, what is kept of it, and that
+/// part's SHA-256.
+struct Examined {
+    sniffed: Sniffed,
+    plan: Plan,
+    sha256: String,
+}
+
+/// Tells the file apart, plans its stripping and hashes what is kept, a window at a time.
+fn examine(src: &mut FileSource) -> Result<Examined, FileRefusal> {
+    let sniffed = sniff_source(src).map_err(|e| refusal(&e))?;
+    if src.len() as u64 > sniffed.kind.max_bytes() {
+        return Err(FileRefusal::TooLarge);
+    }
+    let plan = metadata::plan(sniffed.kind, src).ok_or(FileRefusal::Damaged)?;
+    let mut hash = Sha256::new();
+    let mut out_at = 0;
+    for piece in plan.pieces(WINDOW) {
+        let mut bytes = vec![0u8; piece.len()];
+        src.read(piece.start, &mut bytes)
+            .ok_or(FileRefusal::Damaged)?;
+        plan.patch(out_at, &mut bytes);
+        out_at += bytes.len();
+        hash.update(&bytes);
+    }
+    Ok(Examined {
+        sniffed,
+        plan,
+        sha256: app::session::to_hex(&hash.finalize()),
+    })
+}
+
+/// Stores `file`, attached as `name` by `owner`, and returns its reference. `quota`: the most
+/// bytes an owner may store in a day. The file is read where it lies and streamed to the blob
+/// store without its metadata: never held whole.
 pub async fn store(
     services: &Services,
     owner: &OwnerId,
     name: &str,
-    bytes: Vec<u8>,
+    file: Spooled,
     quota: u64,
 ) -> Result<Attachment, ChatError> {
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if file.len() > MAX_FILE_BYTES {
         return Err(refused(FileRefusal::TooLarge));
     }
-    let sniffed = sniff(&bytes).map_err(|e| refused(refusal(&e)))?;
-    if bytes.len() as u64 > sniffed.kind.max_bytes() {
-        return Err(refused(FileRefusal::TooLarge));
-    }
-    // In place: the file is never held twice.
-    let bytes = metadata::strip(sniffed.kind, bytes).ok_or(refused(FileRefusal::Damaged))?;
+    let (file, examined) = file.examine(examine).await.map_err(|e| {
+        tracing::error!(error = %e, "could not read an upload from the spool");
+        ChatError::Files(BlobError::Failed)
+    })?;
+    let Examined {
+        sniffed,
+        plan,
+        sha256,
+    } = examined.map_err(refused)?;
+    let bytes = plan.len() as u64;
     let at_ms = app::chat::ssr::now_ms();
     let today = services
         .files
         .file_bytes_since(owner, at_ms - DAY_MS)
         .await?;
-    if today.saturating_add(bytes.len() as u64) > quota {
+    if today.saturating_add(bytes) > quota {
         return Err(refused(FileRefusal::OverQuota));
     }
     let attachment = Attachment {
         id: SessionId::generate().as_str().to_string(),
         kind: sniffed.kind,
         name: clean_name(name),
-        bytes: bytes.len() as u64,
+        bytes,
         width: sniffed.width,
         height: sniffed.height,
     };
@@ -68,15 +107,20 @@ pub async fn store(
         attachment: attachment.clone(),
         owner: owner.clone(),
         chat: None,
-        sha256: app::session::to_hex(&Sha256::digest(&bytes)),
+        sha256,
         at_ms,
     };
     services.files.record_file(&record).await?;
-    if let Err(e) = services
+    let put = services
         .blobs
-        .put(&attachment.id, bytes, attachment.kind.mime())
-        .await
-    {
+        .put_stream(
+            &attachment.id,
+            bytes,
+            file.stream(plan),
+            attachment.kind.mime(),
+        )
+        .await;
+    if let Err(e) = put {
         // Nothing half-kept: the record goes too (if this fails, the sweep takes it).
         let _ = services
             .files

@@ -2,6 +2,7 @@
 //! renamed, so a reader sees the whole file or none, even after a crash mid-write.
 
 use app::services::blobs::valid_key;
+use app::services::blobs::BlobBody;
 use app::services::{BlobError, BlobStore};
 use async_trait::async_trait;
 use std::io::{ErrorKind, Write};
@@ -60,6 +61,40 @@ impl BlobStore for FolderBlobs {
             std::fs::rename(&partial, &path).map_err(failed("rename"))
         })
         .await
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        _len: u64,
+        mut body: BlobBody,
+        _content_type: &str,
+    ) -> Result<(), BlobError> {
+        use futures::TryStreamExt;
+        let path = self.path(key)?;
+        let partial = self.dir.join(format!(".{key}.partial"));
+        let created = partial.clone();
+        let mut file =
+            blocking(move || std::fs::File::create(&created).map_err(failed("create"))).await?;
+        let written = async {
+            while let Some(piece) = body.try_next().await? {
+                file = blocking(move || {
+                    file.write_all(&piece).map_err(failed("write"))?;
+                    Ok(file)
+                })
+                .await?;
+            }
+            blocking(move || {
+                file.sync_all().map_err(failed("sync"))?;
+                std::fs::rename(&partial, &path).map_err(failed("rename"))
+            })
+            .await
+        }
+        .await;
+        if written.is_err() {
+            let _ = std::fs::remove_file(self.dir.join(format!(".{key}.partial")));
+        }
+        written
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {

@@ -3,6 +3,7 @@
 //! GKE, `GOOGLE_APPLICATION_CREDENTIALS` elsewhere; an emulator takes none.
 
 use app::services::blobs::valid_key;
+use app::services::blobs::BlobBody;
 use app::services::{BlobError, BlobStore};
 use async_trait::async_trait;
 use gcloud_storage::client::{Client, ClientConfig};
@@ -105,6 +106,29 @@ impl BlobStore for GcsBlobs {
         };
         self.client
             .upload_object(&request, bytes, &UploadType::Simple(media))
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("upload", &e))
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        len: u64,
+        body: BlobBody,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
+        let media = Media {
+            name: self.key(key)?.to_string().into(),
+            content_type: content_type.to_string().into(),
+            content_length: Some(len),
+        };
+        let request = UploadObjectRequest {
+            bucket: self.bucket.clone(),
+            ..Default::default()
+        };
+        self.client
+            .upload_streamed_object(&request, body, &UploadType::Simple(media))
             .await
             .map(|_| ())
             .map_err(|e| classify("upload", &e))
