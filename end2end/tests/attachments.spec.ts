@@ -301,4 +301,20 @@ test.describe('without JavaScript', () => {
     await expectThumbnail(page);
     expect(await picturesSentToGemma()).toHaveLength(1);
   });
+
+  test('a refused file comes back with its reason and the words still in the box', async ({ page }) => {
+    await page.goto('/');
+    await page.getByLabel('Model').selectOption('gemma');
+    const pdf = Buffer.from('%PDF-1.7\n%\xe2\xe3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n', 'latin1');
+    await page.getByLabel('Attach files').setInputFiles({ name: 'report.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await page.getByLabel('Message').fill('Summarise this report, please');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect(page.getByRole('alert').filter({ hasText: 'Gemma cannot read PDFs' })).toBeVisible();
+    await expect(page.getByLabel('Message')).toHaveValue('Summarise this report, please');
+    expect(await modelRequests('gemma')).toHaveLength(0);
+    // Sent again without the file (or to Gemini), the words go as they are.
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect(replies(page)).toHaveCount(1, { timeout: 15_000 });
+    await expect(userMessages(page).last()).toContainText('Summarise this report, please');
+  });
 });

@@ -40,6 +40,10 @@ fn ChatScreen(initial: ChatView) -> impl IntoView {
         initial
     };
     let state = ChatState::new(initial);
+    #[cfg(feature = "ssr")]
+    if let Some(words) = super::ssr::page::refused_draft() {
+        state.draft.set(words);
+    }
     #[cfg(feature = "hydrate")]
     if let Some(typed) = super::state::typed_draft() {
         state.draft.set(typed);

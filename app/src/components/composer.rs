@@ -121,8 +121,9 @@ pub fn Composer() -> impl IntoView {
                     }
                 }
             >
-                // The draft as served: without JavaScript, a stopped turn's words come back here.
-                {state.draft.get_untracked()}
+                // The draft as served: without JavaScript, a stopped turn's or a refused message's
+                // words come back here.
+                {served_draft(state.draft.get_untracked())}
             </textarea>
             // Only true where the keydown handler runs: not before hydration, not on touch.
             <p id="composer-keys" class="keys-hint">
@@ -218,4 +219,15 @@ fn touch_screen() -> bool {
     }
     #[cfg(not(feature = "hydrate"))]
     false
+}
+
+/// The words a textarea is served with. tachys writes a textarea's children unescaped (as it
+/// does a script's), yet `</textarea>` in them would end it and the rest would be markup: on the
+/// server they are escaped (the browser decodes them back into the box). In the browser the box
+/// takes its value from the state, so they go as they are.
+fn served_draft(words: String) -> String {
+    #[cfg(feature = "ssr")]
+    return crate::html::escape(&words);
+    #[cfg(not(feature = "ssr"))]
+    words
 }

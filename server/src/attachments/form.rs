@@ -79,18 +79,21 @@ pub async fn take_files(intake: &Intake, req: Request<Body>) -> Result<Request<B
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let mut stored = Stored::new(&intake.services);
-    let fields = match send_fields(intake, &parts, body, &mut stored).await {
-        Ok(fields) => fields,
-        Err(error) => {
-            // Refused: what the post stored goes before the refusal is answered.
-            stored.forget().await;
-            return Err(refuse(&error, wants_page, referer.as_deref()));
-        }
-    };
+    let mut fields = Vec::new();
+    if let Err(error) = send_fields(intake, &parts, body, &mut stored, &mut fields).await {
+        // Refused: what the post stored goes before the refusal is answered, and the words
+        // go back to the page with it.
+        stored.forget().await;
+        let words = fields
+            .iter()
+            .find(|(k, _)| k == "message")
+            .map(|(_, v)| v.as_str());
+        return Err(refuse(&error, wants_page, referer.as_deref(), words));
+    }
     // Taken: the send goes on with them.
     stored.keep();
     let body = serde_urlencoded::to_string(&fields)
-        .map_err(|_| refuse(&malformed(), wants_page, referer.as_deref()))?;
+        .map_err(|_| refuse(&malformed(), wants_page, referer.as_deref(), None))?;
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-www-form-urlencoded"),
@@ -110,7 +113,7 @@ pub async fn attach(
 ) -> Response {
     let (parts, body) = req.into_parts();
     let mut stored = Stored::new(&intake.services);
-    match read_post(&intake, &parts, body, &mut stored).await {
+    match read_post(&intake, &parts, body, &mut stored, &mut Vec::new()).await {
         Ok(_) => {
             let files: Vec<serde_json::Value> = stored
                 .keep()
@@ -153,9 +156,10 @@ async fn send_fields(
     parts: &http::request::Parts,
     body: Body,
     stored: &mut Stored<'_>,
-) -> Result<Vec<(String, String)>, ChatError> {
+    fields: &mut Vec<(String, String)>,
+) -> Result<(), ChatError> {
     let services = &intake.services;
-    let Post { owner, mut fields } = read_post(intake, parts, body, stored).await?;
+    let owner = read_post(intake, parts, body, stored, fields).await?;
     if let Some((_, message)) = fields
         .iter_mut()
         .find(|(k, v)| k == "message" && v.trim().chars().count() > MAX_MESSAGE_CHARS)
@@ -197,24 +201,20 @@ async fn send_fields(
     if !attachments.is_empty() {
         fields.push(("attachments".into(), attachments.join(",")));
     }
-    Ok(fields)
+    Ok(())
 }
 
-/// A multipart post as read: whose it is, and its text fields.
-struct Post {
-    owner: session::OwnerId,
-    fields: Vec<(String, String)>,
-}
-
-/// Reads a multipart post: its owner and text fields, returned, and its files, stored into
-/// `stored` as they come. Refused part-way, the rest of the post is read and dropped, so that
-/// the browser, still sending, reads the refusal rather than a connection reset.
+/// Reads a multipart post: its owner, returned, its text fields, into `fields`, and its files,
+/// stored into `stored` as they come. Refused part-way, the rest of the post is still read (its
+/// files dropped, its words kept for the page), so that the browser, still sending, reads the
+/// refusal rather than a connection reset.
 async fn read_post(
     intake: &Intake,
     parts: &http::request::Parts,
     body: Body,
     stored: &mut Stored<'_>,
-) -> Result<Post, ChatError> {
+    fields: &mut Vec<(String, String)>,
+) -> Result<session::OwnerId, ChatError> {
     let boundary = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -222,9 +222,18 @@ async fn read_post(
         .and_then(|ct| multer::parse_boundary(ct).ok())
         .ok_or_else(malformed)?;
     let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
-    let read = read_fields(intake, parts, &mut multipart, stored).await;
+    let read = read_fields(intake, parts, &mut multipart, stored, fields).await;
     if read.is_err() {
+        let mut text_bytes = fields.iter().map(|(_, v)| v.len()).sum::<usize>();
         while let Ok(Some(mut field)) = multipart.next_field().await {
+            let name = field.name().unwrap_or_default().to_string();
+            if field.file_name().is_none() {
+                if let Ok(text) = read_text(&mut field, MAX_TEXT_BYTES - text_bytes).await {
+                    text_bytes += text.len();
+                    fields.push((name, text));
+                    continue;
+                }
+            }
             while let Ok(Some(_)) = field.chunk().await {}
         }
     }
@@ -236,10 +245,10 @@ async fn read_fields(
     parts: &http::request::Parts,
     multipart: &mut multer::Multipart<'_>,
     stored: &mut Stored<'_>,
-) -> Result<Post, ChatError> {
+    fields: &mut Vec<(String, String)>,
+) -> Result<session::OwnerId, ChatError> {
     let services = &intake.services;
     let owner = session::owner_from(parts, &services.owner_key).ok_or(ChatError::NoOwner)?;
-    let mut fields: Vec<(String, String)> = Vec::new();
     let mut text_bytes = 0usize;
     let mut total = 0u64;
     let mut held = 0usize;
@@ -276,7 +285,7 @@ async fn read_fields(
         let _worker = FILE_WORK.acquire().await.map_err(|_| malformed())?;
         stored.push(upload::store(services, &owner, &file_name, spooled, intake.quota).await?);
     }
-    Ok(Post { owner, fields })
+    Ok(owner)
 }
 
 /// A text field, refused past `max` bytes.
@@ -333,17 +342,44 @@ fn unread(services: &Services, asked: &[ModelId], files: &[Attachment]) -> Optio
     None
 }
 
+/// The most bytes of a refused message's words carried back to the page in its address (most
+/// messages; a longer one is lost with the refusal, as before).
+const DRAFT_IN_URL: usize = 16 * 1024;
+
 /// The refusal as leptos_axum answers a server function's error: a plain form post goes back
 /// to its page with the error in `__err` (which `edge::confine_redirects` turns into a code and
-/// keeps on this origin), anything else gets the error as JSON with its status.
-fn refuse(error: &ChatError, wants_page: bool, referer: Option<&str>) -> Response {
+/// keeps on this origin), and its `words` in `draft`, which the page puts back in the message
+/// box (a file input cannot be given its files back: they are picked again); anything else
+/// gets the error as JSON with its status.
+fn refuse(
+    error: &ChatError,
+    wants_page: bool,
+    referer: Option<&str>,
+    words: Option<&str>,
+) -> Response {
     use base64::Engine;
     if wants_page {
         let page = referer.unwrap_or("/");
-        let sep = if page.contains('?') { '&' } else { '?' };
+        // The words of an earlier refusal are not this one's.
+        let (path, query) = page.split_once('?').unwrap_or((page, ""));
+        let mut query: Vec<&str> = query
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("draft="))
+            .collect();
         let json = serde_json::to_vec(error).unwrap_or_default();
-        let payload = base64::engine::general_purpose::URL_SAFE.encode(json);
-        let location = format!("{page}{sep}__err={payload}");
+        let payload = format!(
+            "__err={}",
+            base64::engine::general_purpose::URL_SAFE.encode(json)
+        );
+        query.push(&payload);
+        let draft = words
+            .filter(|w| !w.trim().is_empty())
+            .and_then(|w| serde_urlencoded::to_string([("draft", w)]).ok())
+            .filter(|d| d.len() <= DRAFT_IN_URL);
+        if let Some(draft) = &draft {
+            query.push(draft);
+        }
+        let location = format!("{path}?{}", query.join("&"));
         return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
     }
     (error.status(), axum::Json(error.clone())).into_response()

@@ -79,6 +79,8 @@ async fn refused_files_store_nothing_and_say_why() {
             format!("input.file.{}", why.code()),
             "{location}"
         );
+        // The words go back with it, and the page serves them in the message box.
+        assert!(location.contains("draft=look"), "{location}");
         // With a script: 400 and the refusal as JSON.
         let json = ana.send_files(path, &form, &files, false).await;
         assert_eq!(json.status, 400, "{why:?}: {}", json.body);
@@ -92,6 +94,31 @@ async fn refused_files_store_nothing_and_say_why() {
         stack.model.requests("gemma").is_empty(),
         "no model was called"
     );
+    let form = SendForm::new("what is <this>?").model("gemma");
+    let refused = ana
+        .send_files("/api/send", &form, &[("n.pdf", pdf())], true)
+        .await;
+    let location = refused.location.unwrap_or_default();
+    let back = ana.get(&location).await;
+    let textarea = back
+        .body
+        .find("<textarea")
+        .map(|at| &back.body[at..(at + 400).min(back.body.len())]);
+    assert!(
+        back.body.contains(">what is &lt;this&gt;?</textarea>"),
+        "the page serves the refused words in the box: {location} {textarea:?}"
+    );
+    // A link anyone can write puts words in the box at most: never markup in the page.
+    let crafted = ana
+        .get("/?err=input.file.too_large&draft=%3C%2Ftextarea%3E%3Cb%3Einjected%3C%2Fb%3E")
+        .await;
+    assert!(
+        !crafted.body.contains("<b>injected"),
+        "markup escaped the box"
+    );
+    assert!(crafted
+        .body
+        .contains(">&lt;/textarea&gt;&lt;b&gt;injected&lt;/b&gt;</textarea>"));
     assert!(stack.model.requests("gemini").is_empty());
 
     // The day's quota (3 MB here): two 1.4 MB pictures pass, the third is refused.

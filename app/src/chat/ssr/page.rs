@@ -159,6 +159,16 @@ async fn issue_owner(request: &Request) -> Result<Option<OwnerId>, ChatError> {
 }
 
 /// A query parameter of the page's address, percent-decoded (`+` is a space, as forms send it).
+/// The words of a message with files refused without JavaScript (`draft`, which the refusal's
+/// redirect carries beside its error code): the message box is served holding them again. They
+/// are the visitor's own words in their own box, sent only if they send them.
+pub fn refused_draft() -> Option<String> {
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+    error_from_redirect(&parts)?;
+    query_param(&parts, "draft")
+        .filter(|words| !words.trim().is_empty() && words.len() <= crate::params::MAX_MESSAGE_BYTES)
+}
+
 fn query_param(parts: &http::request::Parts, name: &str) -> Option<String> {
     let value = parts.uri.query()?.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
