@@ -95,20 +95,10 @@ fn not_found(e: &Error) -> bool {
 #[async_trait]
 impl BlobStore for GcsBlobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
-        let media = Media {
-            name: self.key(key)?.to_string().into(),
-            content_type: content_type.to_string().into(),
-            content_length: Some(bytes.len() as u64),
-        };
-        let request = UploadObjectRequest {
-            bucket: self.bucket.clone(),
-            ..Default::default()
-        };
-        self.client
-            .upload_object(&request, bytes, &UploadType::Simple(media))
+        let len = bytes.len() as u64;
+        let body = futures::stream::once(async move { Ok(bytes) });
+        self.put_stream(key, len, Box::pin(body), content_type)
             .await
-            .map(|_| ())
-            .map_err(|e| classify("upload", &e))
     }
 
     async fn put_stream(
