@@ -13,25 +13,22 @@ pub type BlobBody =
 /// an attachment's bytes never change after it is stored.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
-    /// Stores `bytes` under `key` as `content_type`.
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
-
-    /// Stores `len` bytes from `body` under `key`, as they come (an upload from the spool), so
-    /// no file is held whole. A store that cannot stream gathers them and `put`s them.
+    /// Stores `len` bytes from `body` under `key` as `content_type`, as they come (an upload
+    /// from the spool), so no file is held whole.
     async fn put_stream(
         &self,
         key: &str,
         len: u64,
         body: BlobBody,
         content_type: &str,
-    ) -> Result<(), BlobError> {
-        use futures::TryStreamExt;
-        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        let mut body = body;
-        while let Some(piece) = body.try_next().await? {
-            bytes.extend_from_slice(&piece);
-        }
-        self.put(key, bytes, content_type).await
+    ) -> Result<(), BlobError>;
+
+    /// Stores `bytes` under `key` as `content_type`: a stream of one piece.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
+        let len = bytes.len() as u64;
+        let body = futures::stream::once(async move { Ok(bytes) });
+        self.put_stream(key, len, Box::pin(body), content_type)
+            .await
     }
 
     /// The bytes under `key`, or `None` if there are none.

@@ -45,11 +45,6 @@ impl FileRoom {
             }
         }
     }
-
-    /// Kilobytes free now (the metrics and tests).
-    pub fn free_kb(&self) -> usize {
-        self.room.available_permits()
-    }
 }
 
 impl Default for FileRoom {

@@ -82,8 +82,8 @@ impl Plan {
             .collect()
     }
 
-    /// `piece` of the source as read into `bytes`, which start at `out_at` in the result: the
-    /// patches that fall in it applied.
+    /// Applies to `bytes`, a piece of the result starting at `out_at`, the patches that fall
+    /// in it.
     pub fn patch(&self, out_at: usize, bytes: &mut [u8]) {
         for &(at, byte) in &self.patches {
             if let Some(b) = at.checked_sub(out_at).and_then(|i| bytes.get_mut(i)) {

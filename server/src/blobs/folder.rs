@@ -51,18 +51,6 @@ async fn blocking<T: Send + 'static>(
 
 #[async_trait]
 impl BlobStore for FolderBlobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), BlobError> {
-        let path = self.path(key)?;
-        let partial = self.dir.join(format!(".{key}.partial"));
-        blocking(move || {
-            let mut file = std::fs::File::create(&partial).map_err(failed("create"))?;
-            file.write_all(&bytes).map_err(failed("write"))?;
-            file.sync_all().map_err(failed("sync"))?;
-            std::fs::rename(&partial, &path).map_err(failed("rename"))
-        })
-        .await
-    }
-
     async fn put_stream(
         &self,
         key: &str,
@@ -73,7 +61,7 @@ impl BlobStore for FolderBlobs {
         use futures::TryStreamExt;
         let path = self.path(key)?;
         let partial = self.dir.join(format!(".{key}.partial"));
-        let created = partial.clone();
+        let (created, left) = (partial.clone(), partial.clone());
         let mut file =
             blocking(move || std::fs::File::create(&created).map_err(failed("create"))).await?;
         let written = async {
@@ -91,8 +79,9 @@ impl BlobStore for FolderBlobs {
             .await
         }
         .await;
+        // Cut off part-way (the store failed, or the spool): no partial file stays behind.
         if written.is_err() {
-            let _ = std::fs::remove_file(self.dir.join(format!(".{key}.partial")));
+            let _ = blocking(move || Ok(std::fs::remove_file(&left))).await;
         }
         written
     }

@@ -94,13 +94,6 @@ fn not_found(e: &Error) -> bool {
 
 #[async_trait]
 impl BlobStore for GcsBlobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
-        let len = bytes.len() as u64;
-        let body = futures::stream::once(async move { Ok(bytes) });
-        self.put_stream(key, len, Box::pin(body), content_type)
-            .await
-    }
-
     async fn put_stream(
         &self,
         key: &str,
